@@ -1,0 +1,50 @@
+# Two commands on a fresh machine: `make run` (the platform) and `make test` (the whole suite).
+# Both create the virtual environment from the hash-pinned lock first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+PACKAGES := shared services/register-service services/analytics-service services/notification-service \
+            services/la-returns-service deploy/local
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test test-unit lint format token lock clean
+
+$(STAMP): requirements/dev.txt requirements/bootstrap.txt $(addsuffix /pyproject.toml,$(PACKAGES))
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/bootstrap.txt
+	$(UV) pip sync --quiet --python $(PY) --require-hashes requirements/dev.txt
+	$(UV) pip install --quiet --python $(PY) --no-deps $(addprefix -e ,$(PACKAGES))
+	@touch $@
+
+install: $(STAMP)
+
+run: $(STAMP) ## start PostgreSQL, the broker and the four services; Ctrl-C stops them
+	$(PY) -m attendance_stack run
+
+test: $(STAMP) ## lint, then unit, integration and end-to-end tests on a real PostgreSQL and broker
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+test-unit: $(STAMP)
+	$(PY) -m pytest tests/unit
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix . && $(VENV)/bin/ruff format .
+
+# make token ROLE=mis SCHOOLS=100001[,100002] | ROLE=la LA=201 | ROLE=parent PUPILS=100001:A201... | ROLE=admin
+token: $(STAMP)
+	@$(PY) -m attendance_shared.auth --role $(or $(ROLE),admin) --schools "$(SCHOOLS)" --pupils "$(PUPILS)" \
+		$(if $(LA),--la $(LA))
+
+lock: $(STAMP) ## re-pin requirements/*.txt (names, versions and hashes only)
+	for f in bootstrap runtime dev; do \
+		$(UV) pip compile --quiet --python-version 3.11 --generate-hashes --no-header requirements/$$f.in -o requirements/$$f.txt; \
+	done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
