@@ -1,0 +1,261 @@
+"""The batch consumer every service uses.
+
+One poll is one unit of work: parse every record, park the ones that do not validate on
+the dead-letter topic, then apply the rest and record their ids in the inbox inside one
+database transaction, and only after that commit the Kafka offsets. Delivery is at least
+once; the inbox makes the effect exactly once.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from sqlalchemy import Table
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from attendance_shared.events import Event, InvalidEvent, parse_event
+from attendance_shared.inbox import claim_new_events
+from attendance_shared.kafka import KafkaPublisher, ensure_topics
+from attendance_shared.metrics import (
+    CONSUMER_BATCH_SECONDS,
+    CONSUMER_LAG,
+    EVENTS_CONSUMED,
+    EVENTS_DEAD_LETTERED,
+    EVENTS_DUPLICATE,
+)
+from attendance_shared.platform import ServiceContext, consumer_check
+from attendance_shared.topics import TopicSpec, dead_letter_topic
+
+log = logging.getLogger(__name__)
+
+BatchHandler = Callable[[AsyncSession, Sequence[tuple[str, Event]]], Awaitable[None]]
+"""Applies (topic, event) pairs, in delivery order, within the caller's transaction; never commits."""
+
+# Errors that say the database is away, not that the events are bad: retry the same batch.
+TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError, ConnectionError, OSError, TimeoutError)
+
+
+class BatchConsumer:
+    def __init__(
+        self,
+        *,
+        service: str,
+        topics: Sequence[TopicSpec],
+        group_id: str,
+        bootstrap_servers: str,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        inbox: Table,
+        handler: BatchHandler,
+        max_records: int = 2000,
+        session_timeout_ms: int = 10_000,
+    ) -> None:
+        self.service = service
+        self._session_timeout_ms = session_timeout_ms
+        self._topic_specs = list(topics)
+        self.topics = [t.name for t in topics]
+        self.group_id = group_id
+        self._bootstrap_servers = bootstrap_servers
+        self._sessionmaker = sessionmaker
+        self._inbox = inbox
+        self._handler = handler
+        self._max_records = max_records
+        self._dead_letter = dead_letter_topic(service)
+        self._dead_letter_publisher = KafkaPublisher(
+            bootstrap_servers, [self._dead_letter], client_id=f"{service}-dead-letter"
+        )
+        self._stopping = asyncio.Event()
+        self.last_poll = 0.0
+        self.started = False
+
+    def stop(self) -> None:
+        """Ask the loop to finish its batch, commit, and leave the group."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        consumer = await self._start_consumer()
+        try:
+            while not self._stopping.is_set():
+                try:
+                    batch = await consumer.getmany(timeout_ms=200, max_records=self._max_records)
+                except KafkaError as exc:
+                    log.warning("poll failed, polling again: %r", exc)
+                    await asyncio.sleep(0.5)
+                    continue
+                self.last_poll = time.monotonic()
+                if batch:
+                    await self._apply_batch(consumer, batch)
+        finally:
+            await consumer.stop()
+            await self._dead_letter_publisher.close()
+
+    async def _start_consumer(self) -> AIOKafkaConsumer:
+        backoff = 0.2
+        while True:
+            try:
+                # Created here too, so that a consumer started before any producer never
+                # lets a metadata request create a topic with the broker's default partitions.
+                await ensure_topics(self._bootstrap_servers, self._topic_specs)
+                consumer = AIOKafkaConsumer(
+                    *self.topics,
+                    bootstrap_servers=self._bootstrap_servers,
+                    group_id=self.group_id,
+                    client_id=self.service,
+                    enable_auto_commit=False,
+                    auto_offset_reset="earliest",
+                    max_poll_interval_ms=300_000,
+                    session_timeout_ms=self._session_timeout_ms,
+                    heartbeat_interval_ms=min(3_000, self._session_timeout_ms // 3),
+                )
+                await consumer.start()
+                self.started = True
+                return consumer
+            except KafkaError as exc:
+                log.warning("broker not reachable, retrying in %.1fs: %r", backoff, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def _apply_batch(self, consumer: AIOKafkaConsumer, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        started = time.perf_counter()
+        records = [record for messages in batch.values() for record in messages]
+        log.debug("applying a batch of %d records", len(records))
+        valid: list[tuple[str, Event]] = []
+        invalid: list[tuple[ConsumerRecord, str]] = []
+        for record in records:
+            try:
+                valid.append((record.topic, parse_event(record.value)))
+            except InvalidEvent as exc:
+                invalid.append((record, str(exc)))
+        if invalid:
+            await self._send_to_dead_letter(invalid)
+        await self._apply_with_retry(valid)
+        await self.commit_offsets(consumer, {tp: messages[-1].offset + 1 for tp, messages in batch.items()})
+        for tp in batch:
+            highwater = consumer.highwater(tp)
+            position = batch[tp][-1].offset + 1
+            if highwater is not None:
+                CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition)).set(max(highwater - position, 0))
+        CONSUMER_BATCH_SECONDS.labels(self.service).observe(time.perf_counter() - started)
+
+    async def _apply_with_retry(self, events: list[tuple[str, Event]]) -> None:
+        backoff = 0.2
+        while True:
+            try:
+                await self.apply(events)
+                return
+            except TRANSIENT_DB_ERRORS as exc:
+                log.warning("database unavailable, retrying batch in %.1fs: %r", backoff, exc)
+            except DBAPIError as exc:
+                if exc.connection_invalidated:
+                    log.warning("database connection lost, retrying batch: %r", exc)
+                else:
+                    await self._isolate_poison(events)
+                    return
+            except Exception:
+                log.exception("batch failed; applying events one by one to find the bad one")
+                await self._isolate_poison(events)
+                return
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
+
+    async def apply(self, events: Sequence[tuple[str, Event]]) -> None:
+        """Apply events not seen before, and record them as seen, in one transaction."""
+        async with self._sessionmaker() as session, session.begin():
+            unique: dict[str, tuple[str, Event]] = {}
+            for topic, event in events:
+                unique.setdefault(event.id, (topic, event))
+            new_ids = await claim_new_events(
+                session, self._inbox, [(event_id, topic) for event_id, (topic, _) in unique.items()]
+            )
+            fresh = [(topic, event) for event_id, (topic, event) in unique.items() if event_id in new_ids]
+            if fresh:
+                await self._handler(session, fresh)
+        for topic, _ in fresh:
+            EVENTS_CONSUMED.labels(self.service, topic).inc()
+        for topic, event in events:
+            if event.id not in new_ids:
+                EVENTS_DUPLICATE.labels(self.service, topic).inc()
+
+    async def _isolate_poison(self, events: list[tuple[str, Event]]) -> None:
+        for topic, event in events:
+            try:
+                await self.apply([(topic, event)])
+            except TRANSIENT_DB_ERRORS:
+                raise
+            except Exception as exc:
+                log.exception("event %s cannot be applied; sending it to the dead-letter topic", event.id)
+                await self._publish_dead_letters([(topic, event.key, event.to_bytes(), f"apply failed: {exc!r}")])
+
+    async def _send_to_dead_letter(self, invalid: list[tuple[ConsumerRecord, str]]) -> None:
+        await self._publish_dead_letters(
+            [
+                (
+                    r.topic,
+                    r.key or b"",
+                    r.value or b"",
+                    f"invalid event at {r.topic}/{r.partition}@{r.offset}: {reason}",
+                )
+                for r, reason in invalid
+            ]
+        )
+
+    async def _publish_dead_letters(self, items: list[tuple[str, bytes, bytes, str]]) -> None:
+        backoff = 0.2
+        while True:
+            try:
+                await self._dead_letter_publisher.publish(
+                    [
+                        (
+                            self._dead_letter.name,
+                            key,
+                            value,
+                            [("dead_letter_reason", reason.encode()[:4000]), ("original_topic", topic.encode())],
+                        )
+                        for topic, key, value, reason in items
+                    ]
+                )
+                break
+            except (KafkaError, TimeoutError) as exc:
+                log.warning("dead-letter publish failed, retrying: %r", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+        for topic, *_ in items:
+            EVENTS_DEAD_LETTERED.labels(self.service, topic).inc()
+
+    async def commit_offsets(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        try:
+            await consumer.commit(offsets)
+        except CommitFailedError as exc:
+            # A rebalance took the partitions away: the new owner will redeliver from the
+            # last committed offset and the inbox will skip what was already applied.
+            log.info("offset commit refused after a rebalance; redelivery will follow: %r", exc)
+
+
+def attach_consumer(
+    ctx: ServiceContext,
+    *,
+    service: str,
+    topics: Sequence[TopicSpec],
+    inbox: Table,
+    handler: BatchHandler,
+    max_records: int = 2000,
+) -> BatchConsumer:
+    """Run a batch consumer as one of the service's workers, with its own readiness check."""
+    settings = ctx.app.state.settings
+    consumer = BatchConsumer(
+        service=service,
+        topics=topics,
+        group_id=f"{service}-service",
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        sessionmaker=ctx.sessionmaker,
+        inbox=inbox,
+        handler=handler,
+        max_records=max_records,
+    )
+    ctx.workers.add(f"{service}-consumer", consumer)
+    ctx.app.state.readiness_checks["consumer"] = consumer_check(consumer)
+    ctx.app.state.consumer = consumer
+    return consumer

@@ -1,0 +1,99 @@
+"""Producer and admin helpers for aiokafka, written for Apache Kafka and safe on the local broker."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable, Sequence
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from attendance_shared.topics import TopicSpec
+
+log = logging.getLogger(__name__)
+
+# Time allowed for one batch of sends to be acknowledged before the relay gives up on it.
+SEND_TIMEOUT_S = 10.0
+
+
+async def ensure_topics(bootstrap_servers: str, topics: Iterable[TopicSpec]) -> None:
+    """Create any missing topic with its partition count; leave existing ones alone."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(t.name, t.partitions, 1) for t in topics if t.name not in existing]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(missing)
+            log.info("created topics", extra={"topics": [t.name for t in missing]})
+    finally:
+        await admin.close()
+
+
+class KafkaPublisher:
+    """Publishes batches and waits for every acknowledgement (acks=all).
+
+    After any failure the producer is thrown away with whatever it still queues, and the
+    next batch starts a fresh one after re-creating the topics: a broker that restarted
+    empty must not receive a late retry that auto-creates a topic with one partition.
+    Idempotence is off (the local broker refuses it); consumers are idempotent instead.
+    """
+
+    def __init__(self, bootstrap_servers: str, topics: Sequence[TopicSpec], *, client_id: str) -> None:
+        self._bootstrap_servers = bootstrap_servers
+        self._topics = topics
+        self._client_id = client_id
+        self._producer: AIOKafkaProducer | None = None
+
+    async def _ready_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            await ensure_topics(self._bootstrap_servers, self._topics)
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self._bootstrap_servers,
+                client_id=self._client_id,
+                acks="all",
+                linger_ms=5,
+                max_batch_size=512 * 1024,
+                request_timeout_ms=int(SEND_TIMEOUT_S * 1000),
+            )
+            await producer.start()
+            self._producer = producer
+        return self._producer
+
+    async def publish(self, records: Sequence[tuple[str, bytes, bytes, list[tuple[str, bytes]]]]) -> None:
+        """Send (topic, key, value, headers) records; return only when all are acknowledged."""
+        try:
+            producer = await self._ready_producer()
+            futures = [
+                await producer.send(topic, value=value, key=key, headers=headers)
+                for topic, key, value, headers in records
+            ]
+            await asyncio.wait_for(asyncio.gather(*futures), SEND_TIMEOUT_S)
+        except BaseException:
+            await self.discard()
+            raise
+
+    async def discard(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is None:
+            return
+        # stop() waits for queued batches to be delivered, which never happens while the
+        # broker is down; cancelling the sender first drops them so stop() returns.
+        sender_task = getattr(getattr(producer, "_sender", None), "sender_task", None)
+        if sender_task is not None:
+            sender_task.cancel()
+        try:
+            await asyncio.wait_for(producer.stop(), 5)
+        except BaseException as exc:  # noqa: BLE001 - a dead producer is dropped whatever it says
+            log.warning("producer did not stop cleanly: %r", exc)
+
+    async def close(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                await asyncio.wait_for(producer.stop(), SEND_TIMEOUT_S)
+            except TimeoutError:
+                self._producer = producer
+                await self.discard()

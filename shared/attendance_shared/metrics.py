@@ -1,0 +1,19 @@
+"""Prometheus metrics shared by every service, labelled by service."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+EVENTS_CONSUMED = Counter("events_consumed_total", "Events applied by a consumer", ["service", "topic"])
+EVENTS_DUPLICATE = Counter("events_duplicate_total", "Redelivered events skipped by the inbox", ["service", "topic"])
+EVENTS_DEAD_LETTERED = Counter(
+    "events_dead_lettered_total", "Events sent to the dead-letter topic", ["service", "topic"]
+)
+CONSUMER_LAG = Gauge("consumer_lag_messages", "High-water mark minus position", ["service", "topic", "partition"])
+CONSUMER_BATCH_SECONDS = Histogram("consumer_batch_seconds", "Time to apply one polled batch", ["service"])
+OUTBOX_PUBLISHED = Counter("outbox_published_total", "Outbox rows published and acknowledged", ["service"])
+OUTBOX_BACKLOG = Gauge("outbox_backlog_rows", "Outbox rows not yet published (last relay poll)", ["service"])
+OUTBOX_PUBLISH_FAILURES = Counter(
+    "outbox_publish_failures_total", "Relay batches the broker did not accept", ["service"]
+)
+HTTP_REQUEST_SECONDS = Histogram(
+    "http_request_seconds", "HTTP request latency", ["service", "method", "route", "status"]
+)

@@ -1,0 +1,159 @@
+"""The transactional outbox and its relay.
+
+A request writes its rows and their events in one transaction (`add_to_outbox`); only the
+relay publishes, and only from the table, so a crash never loses an event and the broker
+being down never refuses a write. One relay per service is active, held by an advisory lock.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+import zlib
+from collections.abc import Sequence
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from attendance_shared.events import Event
+from attendance_shared.kafka import KafkaPublisher
+from attendance_shared.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
+
+log = logging.getLogger(__name__)
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    return Table(
+        "outbox",
+        metadata,
+        Column("id", BigInteger, primary_key=True, autoincrement=True),
+        Column("topic", Text, nullable=False),
+        Column("key", Text, nullable=False),
+        Column("event_id", Text, nullable=False),
+        Column("event_type", Text, nullable=False),
+        # The envelope exactly as it will be sent, so the relay does no serialising.
+        Column("envelope", LargeBinary, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("published_at", DateTime(timezone=True)),
+        Index("ix_outbox_unpublished", "id", postgresql_where=text("published_at IS NULL")),
+    )
+
+
+async def add_to_outbox(session: AsyncSession, table: Table, topic: str, events: Sequence[Event]) -> None:
+    if not events:
+        return
+    await session.execute(
+        insert(table),
+        [
+            {
+                "topic": topic,
+                "key": event.subject,
+                "event_id": event.id,
+                "event_type": event.type,
+                "envelope": event.to_bytes(),
+            }
+            for event in events
+        ],
+    )
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        *,
+        service: str,
+        engine: AsyncEngine,
+        table: Table,
+        publisher: KafkaPublisher,
+        batch_size: int = 5000,
+        idle_poll_s: float = 0.02,
+    ) -> None:
+        self.service = service
+        self._engine = engine
+        self._table = table
+        self._publisher = publisher
+        self._batch_size = batch_size
+        self._idle_poll_s = idle_poll_s
+        self._stopping = asyncio.Event()
+        self._lock_key = zlib.crc32(f"outbox-relay:{table.fullname}".encode())
+        self.last_success = 0.0
+        self.last_error: str | None = None
+        self.holds_lock = False
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        backoff = 0.2
+        while not self._stopping.is_set():
+            try:
+                async with self._engine.connect() as lock_connection:
+                    if not await lock_connection.scalar(select(func.pg_try_advisory_lock(self._lock_key))):
+                        self.holds_lock = False
+                        await self._sleep(2.0)
+                        continue
+                    self.holds_lock = True
+                    await lock_connection.commit()
+                    await self._relay_until_stopped()
+                    await lock_connection.execute(select(func.pg_advisory_unlock(self._lock_key)))
+                    return
+            except Exception as exc:  # noqa: BLE001 - the relay must outlive any broker or database outage
+                self.last_error = repr(exc)
+                OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
+                log.warning("outbox relay failed, retrying in %.1fs: %r", backoff, exc)
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            else:
+                backoff = 0.2
+        await self._publisher.close()
+
+    async def _relay_until_stopped(self) -> None:
+        while not self._stopping.is_set():
+            published = await self.publish_pending()
+            if published < self._batch_size:
+                await self._sleep(self._idle_poll_s)
+
+    async def publish_pending(self) -> int:
+        """Publish the oldest unpublished rows in id order; mark them only once acknowledged."""
+        t = self._table
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(t.c.id, t.c.topic, t.c.key, t.c.envelope, t.c.event_type)
+                    .where(t.c.published_at.is_(None))
+                    .order_by(t.c.id)
+                    .limit(self._batch_size)
+                )
+            ).all()
+            OUTBOX_BACKLOG.labels(self.service).set(len(rows))
+            if not rows:
+                self.last_success = time.monotonic()
+                return 0
+            await conn.rollback()
+            await self._publisher.publish(
+                [(r.topic, r.key.encode(), r.envelope, [("ce_type", r.event_type.encode())]) for r in rows]
+            )
+            await conn.execute(update(t).where(t.c.id.in_([r.id for r in rows])).values(published_at=func.now()))
+            await conn.commit()
+        OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
+        self.last_success = time.monotonic()
+        self.last_error = None
+        return len(rows)
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)

@@ -1,0 +1,177 @@
+"""What every service's app has: problem+json errors, /healthz, /readyz, /metrics, request
+metrics, and background workers (relays, consumers) started and stopped with the lifespan."""
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from attendance_shared.db import make_engine, make_sessionmaker
+from attendance_shared.errors import install_problem_handlers
+from attendance_shared.logs import configure_logging
+from attendance_shared.metrics import HTTP_REQUEST_SECONDS
+from attendance_shared.settings import CommonSettings
+
+log = logging.getLogger(__name__)
+
+ReadinessCheck = Callable[[], Awaitable[tuple[bool, str]]]
+
+
+class Worker(Protocol):
+    async def run(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass
+class Workers:
+    """Long-running loops of a service. SIGTERM lets each finish its batch and commit."""
+
+    items: list[tuple[str, Worker]] = field(default_factory=list)
+    tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+
+    def add(self, name: str, worker: Worker) -> None:
+        self.items.append((name, worker))
+
+    def start(self) -> None:
+        for name, worker in self.items:
+            self.tasks[name] = asyncio.create_task(worker.run(), name=name)
+
+    def failed(self) -> list[str]:
+        return [name for name, task in self.tasks.items() if task.done()]
+
+    async def stop(self, timeout_s: float = 20.0) -> None:
+        for _, worker in self.items:
+            worker.stop()
+        if not self.tasks:
+            return
+        done, pending = await asyncio.wait(self.tasks.values(), timeout=timeout_s)
+        for task in pending:
+            task.cancel()
+        for task in done:
+            if not task.cancelled() and task.exception():
+                log.error("worker %s ended with an error", task.get_name(), exc_info=task.exception())
+
+
+def database_check(engine: AsyncEngine) -> ReadinessCheck:
+    async def check() -> tuple[bool, str]:
+        try:
+            async with engine.connect() as conn:
+                await asyncio.wait_for(conn.execute(text("SELECT 1")), 2)
+            return True, "ok"
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            return False, f"unreachable: {type(exc).__name__}"
+
+    return check
+
+
+def workers_check(workers: Workers) -> ReadinessCheck:
+    async def check() -> tuple[bool, str]:
+        failed = workers.failed()
+        return (not failed, "ok" if not failed else f"stopped: {', '.join(failed)}")
+
+    return check
+
+
+def consumer_check(consumer: object, *, stale_after_s: float = 60.0) -> ReadinessCheck:
+    """A consumer is ready once it has joined and is still polling (a stalled one is not)."""
+
+    async def check() -> tuple[bool, str]:
+        last_poll = getattr(consumer, "last_poll", 0.0)
+        if not last_poll:
+            return False, "not polling yet"
+        age = time.monotonic() - last_poll
+        return (age < stale_after_s, f"last poll {age:.1f}s ago")
+
+    return check
+
+
+def install_platform(app: FastAPI, *, service: str, checks: dict[str, ReadinessCheck] | None = None) -> None:
+    install_problem_handlers(app)
+    app.state.readiness_checks = dict(checks or {})
+
+    @app.middleware("http")
+    async def _request_metrics(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        HTTP_REQUEST_SECONDS.labels(
+            service, request.method, getattr(route, "path", "unmatched"), str(response.status_code)
+        ).observe(time.perf_counter() - started)
+        return response
+
+    @app.get("/healthz", tags=["operations"], summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": service}
+
+    @app.get("/readyz", tags=["operations"], summary="Dependencies reachable and workers running")
+    async def readyz() -> JSONResponse:
+        results = {name: await check() for name, check in app.state.readiness_checks.items()}
+        ready = all(ok for ok, _ in results.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": {k: v for k, (_, v) in results.items()}},
+            status_code=200 if ready else 503,
+        )
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+@dataclass
+class ServiceContext:
+    """What a service's workers are built from: its settings, engine and session factory."""
+
+    app: FastAPI
+    engine: AsyncEngine
+    sessionmaker: "async_sessionmaker[AsyncSession]"
+    workers: Workers
+
+
+def create_service_app(
+    *,
+    service: str,
+    title: str,
+    summary: str,
+    settings: CommonSettings,
+    routers: list[APIRouter],
+    build_workers: Callable[[ServiceContext], None] | None = None,
+) -> FastAPI:
+    """The app factory every service uses: one lifespan that opens the database, starts the
+    service's workers, and on shutdown lets them finish their batch before closing."""
+    configure_logging(service, settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url, service=service, pool_size=settings.db_pool_size)
+        app.state.sessionmaker = make_sessionmaker(engine)
+        workers = Workers()
+        app.state.workers = workers
+        app.state.readiness_checks.update(database=database_check(engine), workers=workers_check(workers))
+        if build_workers is not None:
+            build_workers(ServiceContext(app, engine, app.state.sessionmaker, workers))
+        workers.start()
+        try:
+            yield
+        finally:
+            await workers.stop()
+            for close in app.state.on_shutdown:
+                await close()
+            await engine.dispose()
+
+    app = FastAPI(title=title, version="0.1.0", summary=summary, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.on_shutdown = []
+    install_platform(app, service=service)
+    for router in routers:
+        app.include_router(router)
+    return app

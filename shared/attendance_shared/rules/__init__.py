@@ -1,0 +1,1 @@
+"""Pure attendance rules from the DfE guidance: no I/O, tested without a database."""

@@ -1,0 +1,32 @@
+"""School and pupil identifiers as schools use them: URN, LA code and UPN."""
+
+import re
+
+from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength, ValidationError
+from stdnum.gb import upn as stdnum_upn
+
+URN_PATTERN = r"^\d{6}$"
+LA_CODE_PATTERN = r"^\d{3}$"
+ESTABLISHMENT_NUMBER_PATTERN = r"^\d{4}$"
+
+
+class InvalidUPN(ValueError):
+    pass
+
+
+def validate_upn(value: str) -> str:
+    """The UPN in its compact form, or an error naming what is wrong (length, check letter, LA)."""
+    try:
+        return stdnum_upn.validate(value)
+    except InvalidChecksum:
+        raise InvalidUPN(f"UPN {value!r} has the wrong check letter") from None
+    except InvalidLength:
+        raise InvalidUPN(f"UPN {value!r} must be 13 characters") from None
+    except InvalidComponent:
+        raise InvalidUPN(f"UPN {value!r} does not start with a recognised LA number") from None
+    except (InvalidFormat, ValidationError):
+        raise InvalidUPN(f"UPN {value!r} is not in the DfE format") from None
+
+
+def is_urn(value: str) -> bool:
+    return re.fullmatch(URN_PATTERN, value) is not None

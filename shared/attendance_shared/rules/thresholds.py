@@ -1,0 +1,9 @@
+"""Thresholds from the DfE methodology and the national framework, each in one place."""
+
+# Persistent absence: overall absence at or above 10% of possible sessions.
+PERSISTENT_ABSENCE_PERCENT = 10
+# Severe absence: overall absence at or above 50% of possible sessions.
+SEVERE_ABSENCE_PERCENT = 50
+# Rate-based flags wait for this many possible sessions (two school weeks) so that the
+# first days of September do not flag every pupil who misses one morning.
+DEFAULT_MIN_POSSIBLE_SESSIONS_FOR_RATE_FLAGS = 20
