@@ -1,0 +1,47 @@
+"""The analytics service: rolling figures and risk flags from the register's events."""
+
+from fastapi import FastAPI
+
+from analytics_service.api.routes import router
+from analytics_service.consumers.marks import MarksHandler
+from analytics_service.models import outbox, processed_events
+from analytics_service.settings import SERVICE_NAME, Settings
+from attendance_shared import topics
+from attendance_shared.consumer import attach_consumer
+from attendance_shared.kafka import KafkaPublisher
+from attendance_shared.outbox import OutboxRelay
+from attendance_shared.platform import ServiceContext, create_service_app
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    def build_workers(ctx: ServiceContext) -> None:
+        attach_consumer(
+            ctx,
+            service=SERVICE_NAME,
+            topics=[topics.MARKS],
+            inbox=processed_events,
+            handler=MarksHandler(min_possible_sessions=settings.min_possible_sessions_for_flags),
+            max_records=settings.consumer_max_records,
+        )
+        ctx.workers.add(
+            "outbox-relay",
+            OutboxRelay(
+                service=SERVICE_NAME,
+                engine=ctx.engine,
+                table=outbox,
+                publisher=KafkaPublisher(
+                    settings.kafka_bootstrap_servers, [topics.RISK_FLAGS], client_id="analytics-relay"
+                ),
+            ),
+        )
+
+    return create_service_app(
+        service=SERVICE_NAME,
+        title="analytics-service",
+        summary="Attendance figures and risk flags by the DfE methodology, fresh within seconds.",
+        settings=settings,
+        routers=[router],
+        build_workers=build_workers,
+    )
