@@ -1,0 +1,33 @@
+"""The LA returns service: statutory returns compiled as immutable snapshots."""
+
+from fastapi import FastAPI
+
+from attendance_shared import topics
+from attendance_shared.consumer import attach_consumer
+from attendance_shared.platform import ServiceContext, create_service_app
+from la_returns_service.api.routes import router
+from la_returns_service.clients.analytics import AnalyticsClient
+from la_returns_service.consumers.handler import handle
+from la_returns_service.models import processed_events
+from la_returns_service.settings import SERVICE_NAME, Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    def build_workers(ctx: ServiceContext) -> None:
+        attach_consumer(
+            ctx, service=SERVICE_NAME, topics=[topics.SCHOOLS, topics.PUPILS], inbox=processed_events, handler=handle
+        )
+        analytics = AnalyticsClient(settings)
+        ctx.app.state.analytics = analytics
+        ctx.app.state.on_shutdown.append(analytics.close)
+
+    return create_service_app(
+        service=SERVICE_NAME,
+        title="la-returns-service",
+        summary="New-pupil, deletion, attendance and sickness returns that local authorities fetch.",
+        settings=settings,
+        routers=[router],
+        build_workers=build_workers,
+    )

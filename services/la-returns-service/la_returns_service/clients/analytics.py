@@ -1,0 +1,58 @@
+"""The analytics service over HTTP, for figures this service does not hold itself."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Any
+
+import httpx
+
+from attendance_shared.auth import Role, mint_token
+from attendance_shared.errors import UpstreamUnavailable
+from la_returns_service.settings import Settings
+
+
+class AnalyticsClient:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client = httpx.AsyncClient(base_url=settings.analytics_url, timeout=settings.analytics_timeout_s)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    def _headers(self) -> dict[str, str]:
+        token = mint_token(self._settings, subject="la-returns-service", role=Role.SERVICE, ttl_s=300)
+        return {"Authorization": f"Bearer {token}"}
+
+    async def _get(self, path: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        last_error: Exception | None = None
+        for attempt in range(self._settings.analytics_retries):
+            try:
+                response = await self._client.get(path, params=params, headers=self._headers())
+            except httpx.TransportError as exc:
+                last_error = exc
+            else:
+                if response.status_code == 404:
+                    return None
+                if response.status_code < 500:
+                    response.raise_for_status()
+                    return response.json()
+                last_error = httpx.HTTPStatusError("server error", request=response.request, response=response)
+            await asyncio.sleep(0.2 * 2**attempt)
+        raise UpstreamUnavailable(f"the analytics service did not answer ({type(last_error).__name__}); try again")
+
+    async def pupil_figures(self, school_urn: str, start: date, end: date) -> AsyncIterator[dict[str, Any]]:
+        """Every pupil's figures for the period, page by page."""
+        cursor: str | None = None
+        while True:
+            params = {"from": start.isoformat(), "to": end.isoformat(), "limit": 2000}
+            if cursor:
+                params["cursor"] = cursor
+            page = await self._get(f"/v1/schools/{school_urn}/pupil-attendance", params)
+            if page is None:
+                return
+            for item in page["items"]:
+                yield item
+            cursor = page["next_cursor"]
+            if not cursor:
+                return

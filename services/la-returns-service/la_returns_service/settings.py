@@ -1,0 +1,13 @@
+from pydantic_settings import SettingsConfigDict
+
+from attendance_shared.settings import CommonSettings
+
+SERVICE_NAME = "la-returns"
+
+
+class Settings(CommonSettings):
+    model_config = SettingsConfigDict(env_prefix="LA_RETURNS_", extra="ignore", populate_by_name=True)
+
+    analytics_url: str = "http://127.0.0.1:8002"
+    analytics_timeout_s: float = 10.0
+    analytics_retries: int = 3

@@ -1,0 +1,34 @@
+"""Pupil events keep the contact projection; risk-flag events plan messages."""
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from attendance_shared.events import Event, PupilAdmittedV1, RiskFlagRaisedV1
+from notification_service.domain.rules import early_support_messages
+from notification_service.repository import store
+
+
+async def handle(session: AsyncSession, events: Sequence[tuple[str, Event]]) -> None:
+    contacts: dict[tuple[str, str], dict] = {}
+    for _, event in events:
+        data = event.data
+        if isinstance(data, PupilAdmittedV1):
+            contacts[(data.school_urn, data.upn)] = {
+                "school_urn": data.school_urn,
+                "upn": data.upn,
+                "la_code": data.la_code,
+                "forename": data.legal_forename,
+                "contacts": [c.model_dump() for c in data.contacts],
+                "social_worker": data.social_worker.model_dump() if data.social_worker else None,
+            }
+    await store.upsert_contacts(session, list(contacts.values()))
+    for _, event in events:
+        data = event.data
+        if isinstance(data, RiskFlagRaisedV1):
+            pupil = await store.contacts_of(session, data.school_urn, data.upn)
+            forename = pupil.forename if pupil else "your child"
+            planned = early_support_messages(data, forename, list(pupil.contacts) if pupil else [])
+            await store.store_messages(
+                session, school_urn=data.school_urn, upn=data.upn, about=data.as_of, planned=planned
+            )

@@ -1,0 +1,94 @@
+"""Every SQL statement of the notification service."""
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import Row, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notification_service.domain.rules import PlannedMessage
+from notification_service.models import messages, pupil_contacts
+
+
+async def upsert_contacts(session: AsyncSession, rows: Sequence[dict]) -> None:
+    if not rows:
+        return
+    statement = insert(pupil_contacts).values(list(rows))
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["school_urn", "upn"],
+            set_={c: statement.excluded[c] for c in ("la_code", "forename", "contacts", "social_worker")}
+            | {"updated_at": func.now()},
+        )
+    )
+
+
+async def contacts_of(session: AsyncSession, school_urn: str, upn: str) -> Row | None:
+    t = pupil_contacts
+    return (await session.execute(select(t).where(t.c.school_urn == school_urn, t.c.upn == upn))).first()
+
+
+async def store_messages(
+    session: AsyncSession, *, school_urn: str, upn: str, about: date, planned: Sequence[PlannedMessage]
+) -> None:
+    """Store planned messages; one already stored under the same key is left as it is."""
+    if not planned:
+        return
+    await session.execute(
+        insert(messages)
+        .values(
+            [
+                {
+                    "idempotency_key": p.idempotency_key,
+                    "school_urn": school_urn,
+                    "upn": upn,
+                    "rule": p.rule,
+                    "about_date": about,
+                    "channel": p.channel,
+                    "recipient": p.recipient,
+                    "recipient_role": p.recipient_role,
+                    "body": p.body,
+                    "status": "undeliverable" if p.undeliverable_reason else "queued",
+                    "failure_reason": p.undeliverable_reason,
+                }
+                for p in planned
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    )
+
+
+async def claim_queued(session: AsyncSession, limit: int) -> list[Row]:
+    """Queued messages, locked so that a second dispatcher skips them."""
+    t = messages
+    return list(
+        (
+            await session.execute(
+                select(t).where(t.c.status == "queued").order_by(t.c.id).limit(limit).with_for_update(skip_locked=True)
+            )
+        ).all()
+    )
+
+
+async def mark_sent(session: AsyncSession, ids: Sequence[int]) -> None:
+    if ids:
+        await session.execute(
+            update(messages)
+            .where(messages.c.id.in_(ids))
+            .values(status="sent", sent_at=func.now(), attempts=messages.c.attempts + 1)
+        )
+
+
+async def page(
+    session: AsyncSession, school_urn: str, *, upn: str | None, status: str | None, after_id: int | None, limit: int
+) -> list[Row]:
+    t = messages
+    query = select(t).where(t.c.school_urn == school_urn).order_by(t.c.id).limit(limit)
+    if upn:
+        query = query.where(t.c.upn == upn)
+    if status:
+        query = query.where(t.c.status == status)
+    if after_id:
+        query = query.where(t.c.id > after_id)
+    return list((await session.execute(query)).all())
