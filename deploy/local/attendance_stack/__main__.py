@@ -1,0 +1,64 @@
+"""`python -m attendance_stack run`: the whole platform on this machine, until Ctrl-C."""
+
+import argparse
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+from attendance_stack.stack import SERVICES, LocalStack, StackConfig
+
+FLOW = """
+  MIS / app --PUT register--> register-service --outbox--> Kafka (attendance.marks.v1)
+        analytics-service --figures, flags--> Kafka (analytics.risk-flags.v1)
+        notification-service: stores and sends parent messages
+        la-returns-service: compiles LA returns, fetching figures from analytics over HTTP
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run the attendance platform locally.")
+    parser.add_argument("command", choices=["run"])
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(".data"),
+        help="kept between runs so registers survive a restart (default: .data)",
+    )
+    parser.add_argument("--fresh", action="store_true", help="delete the data folder first")
+    args = parser.parse_args()
+    if args.fresh:
+        shutil.rmtree(args.data_dir, ignore_errors=True)
+    stack = LocalStack(StackConfig.from_environment(args.data_dir.resolve()))
+    stopping = False
+
+    def request_stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    stack.start()
+    print("\nThe attendance platform is running:")
+    for service in SERVICES:
+        print(f"  {service + '-service':22} {stack.url(service)}   (API docs: {stack.url(service)}/docs)")
+    print(f"  {'PostgreSQL':22} {stack.database_url}")
+    print(f"  {'Kafka bootstrap':22} {stack.kafka_bootstrap_servers}")
+    print(f"  {'logs':22} {stack.logs}")
+    print(FLOW)
+    print("Get a token with: make token ROLE=mis SCHOOLS=100001    Press Ctrl-C to stop.")
+    exit_code = 0
+    while not stopping:
+        if dead := stack.dead_services():
+            print(f"stopped unexpectedly: {', '.join(dead)}; see {stack.logs}", file=sys.stderr)
+            exit_code = 1
+            break
+        time.sleep(0.5)
+    print("stopping: services finish their batches, then the broker and PostgreSQL stop")
+    stack.stop()
+    sys.exit(exit_code)
+
+
+if __name__ == "__main__":
+    main()
