@@ -1,0 +1,201 @@
+"""The whole stack, started as `make run` starts it, driven over HTTP like an MIS and an LA.
+
+A school, four pupils and two weeks of registers (with an amendment) must come out as
+exact figures in analytics, flags, a stored parent message and an LA return as CSV.
+"""
+
+import asyncio
+import csv
+import io
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from attendance_shared.auth import Role, mint_token
+from attendance_shared.settings import CommonSettings
+from attendance_stack import LocalStack, StackConfig
+from attendance_stack.processes import free_port
+from tests.factories import make_upn, pupil_body, school_body, school_days
+
+pytestmark = pytest.mark.e2e
+
+URN, LA = "100001", "201"
+DAYS = school_days(__import__("datetime").date(2026, 9, 7), 10)  # two school weeks: 20 sessions
+PRESENT = {"am": "/", "pm": "\\"}
+# Written out plainly rather than taken from the library, so the test checks the library.
+ATTENDED, AUTHORISED, UNAUTHORISED = {"/", "\\", "L", "V"}, {"I", "M"}, {"N", "G", "U"}
+
+A, B, C, D = (make_upn(serial=600 + i) for i in range(4))
+# B starts with N on the first morning; the school later amends it to I with a reason.
+ABSENCES = {
+    B: {(0, "am"): "N", (1, "am"): "I", (2, "pm"): "I"},
+    C: {(d, s): ("N", "G", "U")[d % 3] for d in range(6) for s in ("am", "pm")},
+    D: {(d, "pm"): "D" for d in range(4)},  # dual registered: not possible sessions here
+}
+AMENDED_TO = "I"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    config = StackConfig(
+        data_dir=Path(tmp_path_factory.mktemp("stack")),
+        postgres_port=free_port(),
+        broker_port=free_port(),
+        service_ports={s: free_port() for s in ("register", "analytics", "notification", "la-returns")},
+        durable=False,
+    )
+    stack = LocalStack(config, say=lambda message: print(f"[stack] {message}"))
+    started = time.monotonic()
+    stack.start()
+    print(f"[stack] ready in {time.monotonic() - started:.1f}s")
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def token(role: Role, **scope) -> dict[str, str]:
+    return {"Authorization": f"Bearer {mint_token(CommonSettings(), subject=f'e2e-{role.value}', role=role, **scope)}"}
+
+
+def code_of(upn: str, day_index: int, session: str, *, amended: bool = True) -> str:
+    code = ABSENCES.get(upn, {}).get((day_index, session), PRESENT[session])
+    if amended and upn == B and (day_index, session) == (0, "am"):
+        return AMENDED_TO
+    return code
+
+
+def expected_figures(upn: str) -> dict[str, object]:
+    codes = [code_of(upn, d, s) for d in range(len(DAYS)) for s in ("am", "pm")]
+    attended = sum(c in ATTENDED for c in codes)
+    authorised = sum(c in AUTHORISED for c in codes)
+    unauthorised = sum(c in UNAUTHORISED for c in codes)
+    possible = attended + authorised + unauthorised
+    absent = authorised + unauthorised
+    return {
+        "possible_sessions": possible,
+        "attended_sessions": attended,
+        "authorised_absence_sessions": authorised,
+        "unauthorised_absence_sessions": unauthorised,
+        "overall_absence_rate": round(100 * absent / possible, 2),
+        "persistent_absence": absent * 10 >= possible,
+        "severe_absence": absent * 2 >= possible,
+    }
+
+
+async def eventually(check, timeout_s: float = 30):
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return await check()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
+async def test_a_register_flows_to_figures_flags_messages_and_an_la_return(stack: LocalStack) -> None:
+    mis = token(Role.MIS, schools=[URN])
+    register = httpx.AsyncClient(base_url=stack.url("register"), headers=mis, timeout=10)
+    analytics = httpx.AsyncClient(base_url=stack.url("analytics"), headers=mis, timeout=10)
+    notifications = httpx.AsyncClient(base_url=stack.url("notification"), headers=token(Role.STAFF, schools=[URN]))
+    returns = httpx.AsyncClient(base_url=stack.url("la-returns"), headers=token(Role.LA, la_code=LA), timeout=30)
+
+    # An MIS sets up the school and admits the pupils (C has no usable parent contact).
+    assert (await register.put(f"/v1/schools/{URN}", json=school_body(la_code=LA))).status_code == 200
+    for upn in (A, B, C, D):
+        body = pupil_body(upn, forename=f"Pupil{upn[-1]}", contacts=[{"name": "Kim"}] if upn == C else None)
+        assert (await register.post(f"/v1/schools/{URN}/pupils", json=body)).status_code == 201
+
+    # It takes every register for two weeks, then amends B's first unexplained absence.
+    for index, day in enumerate(DAYS):
+        for session in ("am", "pm"):
+            marks = [{"upn": u, "code": code_of(u, index, session, amended=False)} for u in (A, B, C, D)]
+            response = await register.put(f"/v1/schools/{URN}/registers/{day}/{session}", json={"marks": marks})
+            assert response.status_code == 200, response.text
+            assert response.json()["recorded"] == 4
+    amendment = await register.patch(
+        f"/v1/schools/{URN}/registers/{DAYS[0]}/am/marks/{B}",
+        json={"code": AMENDED_TO, "reason": "GP appointment letter received"},
+    )
+    assert amendment.status_code == 200, amendment.text
+
+    # The legal register keeps the original entry and the amendment.
+    history = (await register.get(f"/v1/schools/{URN}/pupils/{B}/marks", params={"to": str(DAYS[0])})).json()
+    assert [(e["session"], e["code"], e["revision"], e["previous_code"], e["reason"]) for e in history["entries"]] == [
+        ("am", "N", 1, None, None),
+        ("am", "I", 2, "N", "GP appointment letter received"),
+        ("pm", "\\", 1, None, None),
+    ]
+
+    # Analytics: exact figures for every pupil, once the amendment has arrived.
+    period = {"from": str(DAYS[0]), "to": str(DAYS[-1])}
+
+    async def figures_match() -> None:
+        for upn in (A, B, C, D):
+            response = await analytics.get(f"/v1/schools/{URN}/pupils/{upn}/attendance", params=period)
+            assert response.status_code == 200, response.text
+            figures = response.json()["figures"]
+            assert {k: figures[k] for k in expected_figures(upn)} == expected_figures(upn), upn
+
+    await eventually(figures_match)
+    assert expected_figures(D)["possible_sessions"] == 16  # the D (dual registration) sessions do not count
+
+    flags = (await analytics.get(f"/v1/schools/{URN}/flags")).json()["items"]
+    assert sorted((f["upn"], f["flag"]) for f in flags) == sorted(
+        [(B, "persistent_absence"), (C, "persistent_absence"), (C, "severe_absence")]
+    )
+    school = (await analytics.get(f"/v1/schools/{URN}/attendance", params=period)).json()
+    assert school["persistent_absence_pupils"] == 2 and school["severe_absence_pupils"] == 1
+    assert school["figures"]["possible_sessions"] == sum(expected_figures(u)["possible_sessions"] for u in (A, B, C, D))
+
+    # Notifications: an early-support message for B's parent, stored and sent; C's recorded as undeliverable.
+    async def messages_settled() -> list[dict]:
+        items = (await notifications.get(f"/v1/schools/{URN}/notifications")).json()["items"]
+        assert {(m["upn"], m["status"]) for m in items} == {(B, "sent"), (C, "undeliverable")}
+        return items
+
+    messages = await eventually(messages_settled)
+    assert all(m["rule"] == "persistent-absence-early-support" for m in messages)
+    assert next(m for m in messages if m["upn"] == C)["failure_reason"].startswith("the contact has no email")
+
+    # The LA compiles an attendance return, which la-returns builds with figures fetched from analytics.
+    async def compiled() -> dict:
+        response = await returns.post(f"/v1/las/{LA}/returns", json={"kind": "attendance", **period})
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    summary = await eventually(compiled)
+    assert summary["row_count"] == 4
+    csv_response = await returns.get(f"/v1/las/{LA}/returns/{summary['id']}", headers={"Accept": "text/csv"})
+    assert csv_response.headers["content-type"].startswith("text/csv")
+    rows = {r["upn"]: r for r in csv.DictReader(io.StringIO(csv_response.text))}
+    assert set(rows) == {A, B, C, D}
+    assert rows[B]["persistent_absence"] == "True" and rows[B]["legal_forename"] == f"Pupil{B[-1]}"
+    assert rows[C]["severe_absence"] == "True" and rows[A]["persistent_absence"] == "False"
+    assert int(rows[D]["possible_sessions"]) == 16
+    assert csv_response.headers["x-checksum"] == summary["checksum"]
+    listed = (await returns.get(f"/v1/las/{LA}/returns")).json()["items"]
+    assert [r["id"] for r in listed] == [summary["id"]]
+
+    # Scope: another LA cannot see this LA's returns; a parent cannot take a register.
+    other_la = await returns.get(f"/v1/las/{LA}/returns", headers=token(Role.LA, la_code="202"))
+    assert other_la.status_code == 404 and other_la.headers["content-type"] == "application/problem+json"
+    parent = await register.put(
+        f"/v1/schools/{URN}/registers/{DAYS[0]}/am",
+        headers=token(Role.PARENT),
+        json={"marks": [{"upn": A, "code": "/"}]},
+    )
+    assert parent.status_code == 403
+    async with httpx.AsyncClient(base_url=stack.url("register")) as anonymous:
+        assert (await anonymous.get(f"/v1/schools/{URN}/pupils")).status_code == 401
+    pupils = (await register.get(f"/v1/schools/{URN}/pupils", params={"limit": 3})).json()
+    assert len(pupils["items"]) == 3 and pupils["next_cursor"] == pupils["items"][-1]["upn"]
+    rest = (await register.get(f"/v1/schools/{URN}/pupils", params={"cursor": pupils["next_cursor"]})).json()
+    assert len(rest["items"]) == 1 and rest["next_cursor"] is None
+
+    for client in (register, analytics, notifications, returns):
+        await client.aclose()

@@ -1,0 +1,151 @@
+"""The batch consumer on the real broker and database: at-least-once delivery, exactly-once effect."""
+
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from analytics_service.consumers.marks import MarksHandler
+from analytics_service.models import processed_events
+from attendance_shared import topics
+from attendance_shared.consumer import BatchConsumer
+from attendance_shared.db import make_engine, make_sessionmaker
+from attendance_shared.events import Event, SessionMarkedV1, make_event, pupil_key
+from attendance_shared.kafka import KafkaPublisher
+from attendance_stack.broker import TansuBroker
+from tests.factories import make_upn
+from tests.helpers import read_topic, scalar, wait_until
+
+pytestmark = pytest.mark.integration
+UPN = make_upn(serial=500)
+FIRST_DAY = date(2026, 9, 7)
+
+
+def mark_event(day_offset: int, code: str, revision: int = 1, previous: str | None = None) -> Event:
+    payload = SessionMarkedV1(
+        school_urn="100001",
+        la_code="201",
+        upn=UPN,
+        date=FIRST_DAY + timedelta(days=day_offset),
+        session="am",
+        code=code,
+        previous_code=previous,
+        revision=revision,
+        recorded_at=datetime.now(UTC),
+    )
+    return make_event(payload, source="/tests", subject=pupil_key("100001", UPN))
+
+
+async def publish(broker: TansuBroker, *items: Event | bytes) -> None:
+    publisher = KafkaPublisher(broker.bootstrap_servers, [topics.MARKS], client_id="test")
+    key = pupil_key("100001", UPN).encode()
+    await publisher.publish([(topics.MARKS.name, key, i.to_bytes() if isinstance(i, Event) else i, []) for i in items])
+    await publisher.close()
+
+
+def analytics_consumer(
+    database_url: str, broker: TansuBroker, cls: type[BatchConsumer] = BatchConsumer
+) -> BatchConsumer:
+    engine = make_engine(database_url, service="analytics-test")
+    return cls(
+        service="analytics",
+        topics=[topics.MARKS],
+        group_id="analytics-service",
+        bootstrap_servers=broker.bootstrap_servers,
+        sessionmaker=make_sessionmaker(engine),
+        inbox=processed_events,
+        handler=MarksHandler(min_possible_sessions=20),
+        session_timeout_ms=3_000,
+    )
+
+
+async def totals(engine) -> tuple:
+    async with engine.connect() as conn:
+        from sqlalchemy import text
+
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT possible, present, authorised, unauthorised FROM analytics.pupil_year_totals WHERE upn = :u"
+                ),
+                {"u": UPN},
+            )
+        ).first()
+    return tuple(row) if row else ()
+
+
+async def applied_count(engine) -> int:
+    return await scalar(engine, "SELECT count(*) FROM analytics.processed_events")  # type: ignore[return-value]
+
+
+async def run_until(consumer: BatchConsumer, engine, processed: int) -> None:
+    task = asyncio.create_task(consumer.run())
+    try:
+        await wait_until(lambda: _at_least(engine, processed), what=f"{processed} events applied")
+    finally:
+        consumer.stop()
+        await task
+
+
+async def _at_least(engine, n: int) -> bool:
+    return await applied_count(engine) >= n
+
+
+async def test_a_duplicated_event_is_applied_once(database_url: str, broker: TansuBroker, engine) -> None:
+    first, amended, second = mark_event(0, "N"), mark_event(0, "I", 2, "N"), mark_event(1, "/")
+    # Delivered twice, and the amendment before the mark it amends.
+    await publish(broker, amended, first, first, second, amended, second)
+    consumer = analytics_consumer(database_url, broker)
+    sentinel = mark_event(2, "/")
+    task = asyncio.create_task(consumer.run())
+    await wait_until(lambda: _at_least(engine, 3), what="the first deliveries")
+    await publish(broker, first, amended, second, sentinel)  # redelivered in a later batch too
+    await wait_until(lambda: _at_least(engine, 4), what="the sentinel")
+    consumer.stop()
+    await task
+    assert await totals(engine) == (3, 2, 1, 0)  # possible, present, authorised, unauthorised
+    code = await scalar(engine, "SELECT code FROM analytics.session_marks WHERE date = :d", d=FIRST_DAY)
+    assert code == "I"
+
+
+class SimulatedCrash(Exception):
+    pass
+
+
+class CrashBeforeOffsetCommit(BatchConsumer):
+    """Dies after its database transaction committed but before Kafka heard about it."""
+
+    async def commit_offsets(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        raise SimulatedCrash
+
+
+async def test_a_consumer_that_dies_before_committing_offsets_does_not_double_count(
+    database_url: str, broker: TansuBroker, engine
+) -> None:
+    await publish(broker, *(mark_event(day, code) for day, code in enumerate(["/", "N", "I", "/"])))
+    crashing = analytics_consumer(database_url, broker, CrashBeforeOffsetCommit)
+    with pytest.raises(SimulatedCrash):
+        await asyncio.wait_for(crashing.run(), 30)
+    assert await totals(engine) == (4, 2, 1, 1)
+
+    await publish(broker, mark_event(4, "N"))
+    await run_until(analytics_consumer(database_url, broker), engine, processed=5)
+    assert await totals(engine) == (5, 2, 1, 2)  # the first four were redelivered and skipped
+
+
+async def test_events_that_do_not_validate_go_to_the_dead_letter_topic(
+    database_url: str, broker: TansuBroker, engine
+) -> None:
+    bad_code = orjson.loads(mark_event(1, "N").to_bytes())
+    bad_code["data"]["code"] = "H"
+    await publish(broker, b"{not json", orjson.dumps(bad_code), mark_event(0, "/"))
+    await run_until(analytics_consumer(database_url, broker), engine, processed=1)
+    assert await totals(engine) == (1, 1, 0, 0)
+    dead = await read_topic(broker.bootstrap_servers, topics.dead_letter_topic("analytics").name, expected=2)
+    reasons = sorted(dict(r.headers)["dead_letter_reason"].decode() for r in dead)
+    assert len(reasons) == 2
+    assert "not JSON" in reasons[0] or "not JSON" in reasons[1]
+    assert any("not a 2024 attendance code" in r for r in reasons)
+    assert {dict(r.headers)["original_topic"] for r in dead} == {topics.MARKS.name.encode()}

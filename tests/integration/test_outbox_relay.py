@@ -1,0 +1,101 @@
+"""The register's outbox: marks are accepted while the broker is down and delivered after."""
+
+import httpx
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+
+from attendance_shared import topics
+from attendance_shared.auth import Role, mint_token
+from attendance_shared.events import SessionMarkedV1, parse_event
+from attendance_stack.broker import TansuBroker
+from register_service.app import create_app
+from register_service.settings import Settings
+from tests.factories import make_upn, pupil_body, school_body
+from tests.helpers import read_topic, scalar, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+async def test_marks_posted_while_the_broker_is_down_are_delivered_after_it_returns(
+    database_url: str, broker: TansuBroker, engine
+) -> None:
+    broker.stop()
+    settings = Settings(database_url=database_url, kafka_bootstrap_servers=broker.bootstrap_servers)
+    headers = {"Authorization": f"Bearer {mint_token(settings, subject='mis-1', role=Role.ADMIN)}"}
+    upns = [make_upn(serial=400 + i) for i in range(5)]
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://register", headers=headers) as client,
+    ):
+        assert (await client.put("/v1/schools/100001", json=school_body())).status_code == 200
+        for upn in upns:
+            assert (await client.post("/v1/schools/100001/pupils", json=pupil_body(upn))).status_code == 201
+        for session_name, code in (("am", "/"), ("pm", "N")):
+            response = await client.put(
+                f"/v1/schools/100001/registers/2026-09-07/{session_name}",
+                json={"marks": [{"upn": upn, "code": code} for upn in upns]},
+            )
+            assert response.status_code == 200, response.text
+        assert (await client.get("/readyz")).status_code == 200  # the API stays in service
+        assert await scalar(engine, "SELECT count(*) FROM register.outbox WHERE published_at IS NULL") == 16
+
+        broker.start()
+        await wait_until(
+            lambda: _no_backlog(engine), timeout_s=40, what="the relay to publish the backlog after the restart"
+        )
+
+    records = await read_topic(broker.bootstrap_servers, topics.MARKS.name, expected=10)
+    marks = [parse_event(r.value).data for r in records]
+    assert all(isinstance(m, SessionMarkedV1) for m in marks)
+    assert sorted((m.upn, m.session, m.code) for m in marks) == sorted(
+        [(u, "am", "/") for u in upns] + [(u, "pm", "N") for u in upns]
+    )
+    assert {r.key.decode() for r in records} == {f"100001:{u}" for u in upns}
+    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topics.MARKS.name])
+        assert len(described[0]["partitions"]) == topics.MARKS.partitions  # not the broker's default of one
+    finally:
+        await admin.close()
+
+
+async def _no_backlog(engine) -> bool:
+    return await scalar(engine, "SELECT count(*) FROM register.outbox WHERE published_at IS NULL") == 0
+
+
+async def test_a_register_and_its_events_are_one_transaction(database_url: str, broker: TansuBroker, engine) -> None:
+    """A refused register stores no mark and no event; an accepted one stores one event per mark."""
+    settings = Settings(database_url=database_url, kafka_bootstrap_servers=broker.bootstrap_servers)
+    headers = {"Authorization": f"Bearer {mint_token(settings, subject='mis-1', role=Role.ADMIN)}"}
+    good, unknown = make_upn(serial=450), make_upn(serial=451)
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://register", headers=headers) as client,
+    ):
+        await client.put("/v1/schools/100001", json=school_body())
+        await client.post("/v1/schools/100001/pupils", json=pupil_body(good))
+        refused = await client.put(
+            "/v1/schools/100001/registers/2026-09-07/am",
+            json={"marks": [{"upn": good, "code": "/"}, {"upn": unknown, "code": "/"}]},
+        )
+        assert refused.status_code == 422
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["errors"] == [
+            {"index": 1, "field": "upn", "message": f"pupil {unknown} is not on this school's roll on that date"}
+        ]
+        assert await scalar(engine, "SELECT count(*) FROM register.marks") == 0
+        assert await scalar(engine, "SELECT count(*) FROM register.outbox WHERE topic = 'attendance.marks.v1'") == 0
+
+        accepted = await client.put(
+            "/v1/schools/100001/registers/2026-09-07/am", json={"marks": [{"upn": good, "code": "/"}]}
+        )
+        assert accepted.json()["recorded"] == 1
+        again = await client.put(
+            "/v1/schools/100001/registers/2026-09-07/am", json={"marks": [{"upn": good, "code": "/"}]}
+        )
+        assert again.json() == {**accepted.json(), "recorded": 0, "unchanged": 1}
+        assert await scalar(engine, "SELECT count(*) FROM register.marks") == 1
+        assert await scalar(engine, "SELECT count(*) FROM register.outbox WHERE topic = 'attendance.marks.v1'") == 1

@@ -1,0 +1,104 @@
+from datetime import UTC, date, datetime
+
+import orjson
+import pytest
+
+from attendance_shared.events import (
+    EVENT_TYPES,
+    Contact,
+    InvalidEvent,
+    MarkAmendedV1,
+    PupilAdmittedV1,
+    RiskFlagRaisedV1,
+    SchoolUpsertedV1,
+    SessionMarkedV1,
+    make_event,
+    parse_event,
+    pupil_key,
+)
+from tests.factories import make_upn
+
+UPN = make_upn(serial=1)
+MARK = SessionMarkedV1(
+    school_urn="100001",
+    la_code="201",
+    upn=UPN,
+    date=date(2026, 9, 7),
+    session="am",
+    code="N",
+    revision=1,
+    recorded_at=datetime(2026, 9, 7, 8, 55, tzinfo=UTC),
+)
+PAYLOADS = [
+    SchoolUpsertedV1(urn="100001", la_code="201", name="Oak Lane Primary"),
+    PupilAdmittedV1(
+        school_urn="100001",
+        la_code="201",
+        upn=UPN,
+        legal_surname="Taylor",
+        legal_forename="Sam",
+        date_of_birth=date(2016, 3, 4),
+        year_group="5",
+        admission_date=date(2025, 9, 1),
+        contacts=(Contact(name="Alex", email="alex@example.org"),),
+    ),
+    MARK,
+    MarkAmendedV1(**{**MARK.model_dump(), "code": "I", "previous_code": "N", "revision": 2, "reason": "GP letter"}),
+    RiskFlagRaisedV1(
+        school_urn="100001",
+        la_code="201",
+        upn=UPN,
+        flag="persistent_absence",
+        academic_year=2026,
+        possible_sessions=20,
+        absent_sessions=3,
+        overall_absence_rate=15.0,
+        as_of=date(2026, 9, 18),
+    ),
+]
+
+
+@pytest.mark.parametrize("payload", PAYLOADS, ids=lambda p: type(p).__name__)
+def test_every_payload_survives_the_envelope_round_trip(payload) -> None:
+    event = make_event(payload, source="/tests", subject="100001")
+    parsed = parse_event(event.to_bytes())
+    assert parsed == event
+    assert type(parsed.data) is type(payload)
+
+
+def test_the_envelope_uses_cloudevents_attribute_names() -> None:
+    document = orjson.loads(make_event(MARK, source="/services/register", subject=pupil_key("100001", UPN)).to_bytes())
+    assert set(document) == {"specversion", "id", "type", "source", "subject", "time", "datacontenttype", "data"}
+    assert document["specversion"] == "1.0"
+    assert document["type"] in EVENT_TYPES
+    assert document["subject"] == f"100001:{UPN}"
+    assert document["data"]["code"] == "N"
+
+
+def _envelope(**changes) -> bytes:
+    document = orjson.loads(make_event(MARK, source="/tests", subject="s").to_bytes())
+    for key, value in changes.items():
+        if key.startswith("data_"):
+            document["data"][key.removeprefix("data_")] = value
+        else:
+            document[key] = value
+    return orjson.dumps(document)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"not json", "not JSON"),
+        (b"[1, 2]", "JSON object"),
+        (_envelope(type="uk.attendance.unknown.v1"), "unknown event type"),
+        (_envelope(data_code="H"), "not a 2024 attendance code"),
+        (_envelope(data_session="evening"), "session"),
+        (_envelope(data_revision=0), "revision"),
+        (_envelope(data_school_urn="12"), "school_urn"),
+        (_envelope(data_surprise=1), "surprise"),
+        (_envelope(id=None), "id"),
+    ],
+)
+def test_payloads_that_do_not_validate_are_refused_with_the_reason(raw: bytes, reason: str) -> None:
+    with pytest.raises(InvalidEvent, match=reason):
+        parse_event(raw)
