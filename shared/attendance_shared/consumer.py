@@ -39,6 +39,10 @@ BatchHandler = Callable[[AsyncSession, Sequence[tuple[str, Event]]], Awaitable[N
 TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError, ConnectionError, OSError, TimeoutError)
 
 
+def is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, TRANSIENT_DB_ERRORS) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+
+
 class BatchConsumer:
     def __init__(
         self,
@@ -54,7 +58,7 @@ class BatchConsumer:
         session_timeout_ms: int = 10_000,
     ) -> None:
         self.service = service
-        self._session_timeout_ms = session_timeout_ms
+        self.session_timeout_ms = session_timeout_ms
         self._topic_specs = list(topics)
         self.topics = [t.name for t in topics]
         self.group_id = group_id
@@ -69,7 +73,6 @@ class BatchConsumer:
         )
         self._stopping = asyncio.Event()
         self.last_poll = 0.0
-        self.started = False
 
     def stop(self) -> None:
         """Ask the loop to finish its batch, commit, and leave the group."""
@@ -107,11 +110,10 @@ class BatchConsumer:
                     enable_auto_commit=False,
                     auto_offset_reset="earliest",
                     max_poll_interval_ms=300_000,
-                    session_timeout_ms=self._session_timeout_ms,
-                    heartbeat_interval_ms=min(3_000, self._session_timeout_ms // 3),
+                    session_timeout_ms=self.session_timeout_ms,
+                    heartbeat_interval_ms=min(3_000, self.session_timeout_ms // 3),
                 )
                 await consumer.start()
-                self.started = True
                 return consumer
             except KafkaError as exc:
                 log.warning("broker not reachable, retrying in %.1fs: %r", backoff, exc)
@@ -141,23 +143,23 @@ class BatchConsumer:
         CONSUMER_BATCH_SECONDS.labels(self.service).observe(time.perf_counter() - started)
 
     async def _apply_with_retry(self, events: list[tuple[str, Event]]) -> None:
+        """Apply the batch; while the database is away, retry it whole. Any other failure
+        means some event cannot be applied: apply them one by one and park the bad ones."""
         backoff = 0.2
         while True:
             try:
-                await self.apply(events)
-                return
-            except TRANSIENT_DB_ERRORS as exc:
-                log.warning("database unavailable, retrying batch in %.1fs: %r", backoff, exc)
-            except DBAPIError as exc:
-                if exc.connection_invalidated:
-                    log.warning("database connection lost, retrying batch: %r", exc)
-                else:
+                try:
+                    await self.apply(events)
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise
+                    log.exception("batch failed; applying events one by one to find the bad one")
                     await self._isolate_poison(events)
-                    return
-            except Exception:
-                log.exception("batch failed; applying events one by one to find the bad one")
-                await self._isolate_poison(events)
                 return
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                log.warning("database unavailable, retrying batch in %.1fs: %r", backoff, exc)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
 
@@ -183,9 +185,9 @@ class BatchConsumer:
         for topic, event in events:
             try:
                 await self.apply([(topic, event)])
-            except TRANSIENT_DB_ERRORS:
-                raise
             except Exception as exc:
+                if is_transient(exc):
+                    raise
                 log.exception("event %s cannot be applied; sending it to the dead-letter topic", event.id)
                 await self._publish_dead_letters([(topic, event.key, event.to_bytes(), f"apply failed: {exc!r}")])
 
@@ -254,6 +256,7 @@ def attach_consumer(
         inbox=inbox,
         handler=handler,
         max_records=max_records,
+        session_timeout_ms=settings.kafka_consumer_session_timeout_ms,
     )
     ctx.workers.add(f"{service}-consumer", consumer)
     ctx.app.state.readiness_checks["consumer"] = consumer_check(consumer)

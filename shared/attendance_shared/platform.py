@@ -95,9 +95,9 @@ def consumer_check(consumer: object, *, stale_after_s: float = 60.0) -> Readines
     return check
 
 
-def install_platform(app: FastAPI, *, service: str, checks: dict[str, ReadinessCheck] | None = None) -> None:
+def install_platform(app: FastAPI, *, service: str) -> None:
     install_problem_handlers(app)
-    app.state.readiness_checks = dict(checks or {})
+    app.state.readiness_checks = {}
 
     @app.middleware("http")
     async def _request_metrics(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -1,0 +1,34 @@
+"""attach_consumer carries the service's settings into the consumer it runs (no I/O)."""
+
+from fastapi import FastAPI
+
+from attendance_shared import topics
+from attendance_shared.consumer import attach_consumer
+from attendance_shared.db import service_metadata
+from attendance_shared.inbox import processed_events_table
+from attendance_shared.platform import ServiceContext, Workers, install_platform
+from attendance_shared.settings import CommonSettings
+
+
+async def _no_op(session, events) -> None:
+    return None
+
+
+def test_the_consumer_takes_the_group_session_timeout_and_kafka_address_from_settings() -> None:
+    app = FastAPI()
+    install_platform(app, service="test")
+    app.state.settings = CommonSettings(kafka_consumer_session_timeout_ms=3_000, kafka_bootstrap_servers="10.0.0.1:1")
+    workers = Workers()
+    context = ServiceContext(app=app, engine=None, sessionmaker=None, workers=workers)  # type: ignore[arg-type]
+    consumer = attach_consumer(
+        context,
+        service="test",
+        topics=[topics.MARKS],
+        inbox=processed_events_table(service_metadata("t")),
+        handler=_no_op,
+    )
+    assert consumer.session_timeout_ms == 3_000
+    assert consumer._bootstrap_servers == "10.0.0.1:1"
+    assert consumer.group_id == "test-service"
+    assert [name for name, _ in workers.items] == ["test-consumer"]
+    assert "consumer" in app.state.readiness_checks
