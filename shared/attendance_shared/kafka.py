@@ -76,24 +76,29 @@ class KafkaPublisher:
             raise
 
     async def discard(self) -> None:
+        """Drop the producer and whatever it still queues (after a failed send)."""
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await _abandon(producer)
+
+    async def close(self) -> None:
+        """Stop after delivering what is queued, or drop it if the broker does not answer."""
         producer, self._producer = self._producer, None
         if producer is None:
             return
-        # stop() waits for queued batches to be delivered, which never happens while the
-        # broker is down; cancelling the sender first drops them so stop() returns.
-        sender_task = getattr(getattr(producer, "_sender", None), "sender_task", None)
-        if sender_task is not None:
-            sender_task.cancel()
         try:
-            await asyncio.wait_for(producer.stop(), 5)
-        except BaseException as exc:  # noqa: BLE001 - a dead producer is dropped whatever it says
-            log.warning("producer did not stop cleanly: %r", exc)
+            await asyncio.wait_for(producer.stop(), SEND_TIMEOUT_S)
+        except TimeoutError:
+            await _abandon(producer)
 
-    async def close(self) -> None:
-        producer, self._producer = self._producer, None
-        if producer is not None:
-            try:
-                await asyncio.wait_for(producer.stop(), SEND_TIMEOUT_S)
-            except TimeoutError:
-                self._producer = producer
-                await self.discard()
+
+async def _abandon(producer: AIOKafkaProducer) -> None:
+    # stop() waits for queued batches to be delivered, which never happens while the
+    # broker is down; cancelling the sender first drops them so stop() returns.
+    sender_task = getattr(getattr(producer, "_sender", None), "sender_task", None)
+    if sender_task is not None:
+        sender_task.cancel()
+    try:
+        await asyncio.wait_for(producer.stop(), 5)
+    except BaseException as exc:  # noqa: BLE001 - a dead producer is dropped whatever it says
+        log.warning("producer did not stop cleanly: %r", exc)

@@ -10,7 +10,7 @@ EVENTS_DEAD_LETTERED = Counter(
 CONSUMER_LAG = Gauge("consumer_lag_messages", "High-water mark minus position", ["service", "topic", "partition"])
 CONSUMER_BATCH_SECONDS = Histogram("consumer_batch_seconds", "Time to apply one polled batch", ["service"])
 OUTBOX_PUBLISHED = Counter("outbox_published_total", "Outbox rows published and acknowledged", ["service"])
-OUTBOX_BACKLOG = Gauge("outbox_backlog_rows", "Outbox rows not yet published (last relay poll)", ["service"])
+OUTBOX_BACKLOG = Gauge("outbox_backlog_rows", "Outbox rows not yet published, as of the last relay poll", ["service"])
 OUTBOX_PUBLISH_FAILURES = Counter(
     "outbox_publish_failures_total", "Relay batches the broker did not accept", ["service"]
 )

@@ -8,7 +8,6 @@ being down never refuses a write. One relay per service is active, held by an ad
 import asyncio
 import contextlib
 import logging
-import time
 import zlib
 from collections.abc import Sequence
 
@@ -90,9 +89,6 @@ class OutboxRelay:
         self._idle_poll_s = idle_poll_s
         self._stopping = asyncio.Event()
         self._lock_key = zlib.crc32(f"outbox-relay:{table.fullname}".encode())
-        self.last_success = 0.0
-        self.last_error: str | None = None
-        self.holds_lock = False
 
     def stop(self) -> None:
         self._stopping.set()
@@ -103,16 +99,13 @@ class OutboxRelay:
             try:
                 async with self._engine.connect() as lock_connection:
                     if not await lock_connection.scalar(select(func.pg_try_advisory_lock(self._lock_key))):
-                        self.holds_lock = False
-                        await self._sleep(2.0)
+                        await self._sleep(2.0)  # another replica relays; wait to take over
                         continue
-                    self.holds_lock = True
                     await lock_connection.commit()
                     await self._relay_until_stopped()
                     await lock_connection.execute(select(func.pg_advisory_unlock(self._lock_key)))
                     return
             except Exception as exc:  # noqa: BLE001 - the relay must outlive any broker or database outage
-                self.last_error = repr(exc)
                 OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
                 log.warning("outbox relay failed, retrying in %.1fs: %r", backoff, exc)
                 await self._sleep(backoff)
@@ -139,9 +132,12 @@ class OutboxRelay:
                     .limit(self._batch_size)
                 )
             ).all()
-            OUTBOX_BACKLOG.labels(self.service).set(len(rows))
+            # A short batch is the whole backlog; only a full one needs counting.
+            backlog = len(rows)
+            if backlog == self._batch_size:
+                backlog = await conn.scalar(select(func.count()).where(t.c.published_at.is_(None)))
+            OUTBOX_BACKLOG.labels(self.service).set(backlog)
             if not rows:
-                self.last_success = time.monotonic()
                 return 0
             await conn.rollback()
             await self._publisher.publish(
@@ -150,8 +146,6 @@ class OutboxRelay:
             await conn.execute(update(t).where(t.c.id.in_([r.id for r in rows])).values(published_at=func.now()))
             await conn.commit()
         OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
-        self.last_success = time.monotonic()
-        self.last_error = None
         return len(rows)
 
     async def _sleep(self, seconds: float) -> None:

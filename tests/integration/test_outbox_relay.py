@@ -3,6 +3,7 @@
 import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
+from prometheus_client import REGISTRY
 
 from attendance_shared import topics
 from attendance_shared.auth import Role, mint_token
@@ -20,7 +21,10 @@ async def test_marks_posted_while_the_broker_is_down_are_delivered_after_it_retu
     database_url: str, broker: TansuBroker, engine
 ) -> None:
     broker.stop()
-    settings = Settings(database_url=database_url, kafka_bootstrap_servers=broker.bootstrap_servers)
+    # A batch smaller than the backlog: the relay must count it and publish in several batches.
+    settings = Settings(
+        database_url=database_url, kafka_bootstrap_servers=broker.bootstrap_servers, relay_batch_size=10
+    )
     headers = {"Authorization": f"Bearer {mint_token(settings, subject='mis-1', role=Role.ADMIN)}"}
     upns = [make_upn(serial=400 + i) for i in range(5)]
     app = create_app(settings)
@@ -39,6 +43,7 @@ async def test_marks_posted_while_the_broker_is_down_are_delivered_after_it_retu
             assert response.status_code == 200, response.text
         assert (await client.get("/readyz")).status_code == 200  # the API stays in service
         assert await scalar(engine, "SELECT count(*) FROM register.outbox WHERE published_at IS NULL") == 16
+        await wait_until(lambda: _backlog_gauge_is(16), what="the relay to report the whole backlog")
 
         broker.start()
         await wait_until(
@@ -59,6 +64,10 @@ async def test_marks_posted_while_the_broker_is_down_are_delivered_after_it_retu
         assert len(described[0]["partitions"]) == topics.MARKS.partitions  # not the broker's default of one
     finally:
         await admin.close()
+
+
+async def _backlog_gauge_is(rows: int) -> bool:
+    return REGISTRY.get_sample_value("outbox_backlog_rows", {"service": "register"}) == rows
 
 
 async def _no_backlog(engine) -> bool:
