@@ -9,6 +9,7 @@ import csv
 import io
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -23,7 +24,7 @@ from tests.factories import make_upn, pupil_body, school_body, school_days
 pytestmark = pytest.mark.e2e
 
 URN, LA = "100001", "201"
-DAYS = school_days(__import__("datetime").date(2026, 9, 7), 10)  # two school weeks: 20 sessions
+DAYS = school_days(date(2026, 9, 7), 10)  # two school weeks: 20 sessions
 PRESENT = {"am": "/", "pm": "\\"}
 # Written out plainly rather than taken from the library, so the test checks the library.
 ATTENDED, AUTHORISED, UNAUTHORISED = {"/", "\\", "L", "V"}, {"I", "M"}, {"N", "G", "U"}
@@ -122,6 +123,10 @@ async def test_a_register_flows_to_figures_flags_messages_and_an_la_return(stack
         json={"code": AMENDED_TO, "reason": "GP appointment letter received"},
     )
     assert amendment.status_code == 200, amendment.text
+    unchanged = await register.patch(
+        f"/v1/schools/{URN}/registers/{DAYS[0]}/am/marks/{B}", json={"code": AMENDED_TO, "reason": "again"}
+    )
+    assert unchanged.status_code == 422  # an amendment must change the mark; no empty revision is stored
 
     # The legal register keeps the original entry and the amendment.
     history = (await register.get(f"/v1/schools/{URN}/pupils/{B}/marks", params={"to": str(DAYS[0])})).json()

@@ -10,6 +10,7 @@ from attendance_shared.errors import NotFound, Unprocessable
 from attendance_shared.events import MarkAmendedV1, SessionMarkedV1
 from attendance_shared.rules.codes import UnknownAttendanceCode, lookup_code
 from register_service.domain.register_rules import MarkRow, check_register_date, check_register_rows
+from register_service.models import marks
 from register_service.repository import marks as mark_repository
 from register_service.repository import pupils as pupil_repository
 from register_service.schemas import (
@@ -24,6 +25,11 @@ from register_service.schemas import (
 )
 from register_service.service.events import publish_pupil_events
 from register_service.service.schools import require_school
+
+# An MIS that sends a whole register again with a changed code is amending those marks.
+RESUBMISSION_REASON = "register resubmitted"
+# Register columns that the event carries too; who recorded it is added from the caller.
+MARK_COLUMNS = set(SessionMarkedV1.model_fields) & set(marks.c.keys())
 
 
 async def record_register(
@@ -42,28 +48,12 @@ async def record_register(
         )
     current = await mark_repository.current(session, urn, day, session_name)
     now = datetime.now(UTC)
-    new_rows, payloads = [], []
+    changes = []
     for row in rows:
         existing = current.get(row.upn)
         if existing is not None and existing.code == row.code:
             continue
-        revision = 1 if existing is None else existing.revision + 1
-        previous = None if existing is None else existing.code
-        new_rows.append(
-            {
-                "school_urn": urn,
-                "upn": row.upn,
-                "date": day,
-                "session": session_name,
-                "code": row.code,
-                "revision": revision,
-                "previous_code": previous,
-                "recorded_by": recorded_by,
-                "recorded_at": now,
-                "reason": None if existing is None else "register resubmitted",
-            }
-        )
-        payloads.append(
+        changes.append(
             SessionMarkedV1(
                 school_urn=urn,
                 la_code=school.la_code,
@@ -71,16 +61,15 @@ async def record_register(
                 date=day,
                 session=session_name,
                 code=row.code,
-                previous_code=previous,
-                revision=revision,
+                previous_code=None if existing is None else existing.code,
+                revision=1 if existing is None else existing.revision + 1,
                 recorded_at=now,
-                reason=None if existing is None else "register resubmitted",
+                reason=None if existing is None else RESUBMISSION_REASON,
             )
         )
-    await mark_repository.add(session, new_rows)
-    await publish_pupil_events(session, topics.MARKS, payloads)
+    await _store_marks(session, changes, recorded_by=recorded_by)
     return RegisterResult(
-        school_urn=urn, date=day, session=session_name, recorded=len(new_rows), unchanged=len(rows) - len(new_rows)
+        school_urn=urn, date=day, session=session_name, recorded=len(changes), unchanged=len(rows) - len(changes)
     )
 
 
@@ -117,37 +106,33 @@ async def amend_mark(
     existing = (await mark_repository.current(session, urn, day, session_name, [upn])).get(upn)
     if existing is None:
         raise NotFound(f"no mark for pupil {upn} on {day.isoformat()} {session_name}")
-    now = datetime.now(UTC)
-    entry = MarkEntry(
+    if existing.code == code:
+        raise Unprocessable(
+            f"the mark is already {code!r}; an amendment must change it",
+            errors=[{"field": "code", "message": "unchanged"}],
+        )
+    amended = MarkAmendedV1(
+        school_urn=urn,
+        la_code=school.la_code,
+        upn=upn,
         date=day,
         session=session_name,
         code=code,
-        revision=existing.revision + 1,
         previous_code=existing.code,
+        revision=existing.revision + 1,
+        recorded_at=datetime.now(UTC),
         reason=amendment.reason,
-        recorded_by=amended_by,
-        recorded_at=now,
     )
-    await mark_repository.add(session, [{"school_urn": urn, "upn": upn, **entry.model_dump()}])
-    await publish_pupil_events(
-        session,
-        topics.MARKS,
-        [
-            MarkAmendedV1(
-                school_urn=urn,
-                la_code=school.la_code,
-                upn=upn,
-                date=day,
-                session=session_name,
-                code=code,
-                previous_code=existing.code,
-                revision=entry.revision,
-                recorded_at=now,
-                reason=amendment.reason,
-            )
-        ],
+    await _store_marks(session, [amended], recorded_by=amended_by)
+    return MarkEntry(**amended.model_dump(include=set(MarkEntry.model_fields)), recorded_by=amended_by)
+
+
+async def _store_marks(session: AsyncSession, marks: list[SessionMarkedV1], *, recorded_by: str) -> None:
+    """Each register entry and its event come from the same payload, in the same transaction."""
+    await mark_repository.add(
+        session, [{**m.model_dump(include=MARK_COLUMNS), "recorded_by": recorded_by} for m in marks]
     )
-    return entry
+    await publish_pupil_events(session, topics.MARKS, marks)
 
 
 async def pupil_marks(session: AsyncSession, *, urn: str, upn: str, start: date | None, end: date | None) -> PupilMarks:
