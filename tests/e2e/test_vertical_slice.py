@@ -149,6 +149,15 @@ async def test_a_register_flows_to_figures_flags_messages_and_an_la_return(stack
     await eventually(figures_match)
     assert expected_figures(D)["possible_sessions"] == 16  # the D (dual registration) sessions do not count
 
+    first = (await analytics.get(f"/v1/schools/{URN}/pupil-attendance", params={**period, "limit": 3})).json()
+    rest = (
+        await analytics.get(f"/v1/schools/{URN}/pupil-attendance", params={**period, "cursor": first["next_cursor"]})
+    ).json()
+    assert [len(first["items"]), len(rest["items"]), rest["next_cursor"]] == [3, 1, None]
+    before_any_mark = {"from": "2026-08-03", "to": "2026-08-07", "limit": 2}
+    empty = (await analytics.get(f"/v1/schools/{URN}/pupil-attendance", params=before_any_mark)).json()
+    assert empty["items"] == [] and empty["next_cursor"] is None
+
     flags = (await analytics.get(f"/v1/schools/{URN}/flags")).json()["items"]
     assert sorted((f["upn"], f["flag"]) for f in flags) == sorted(
         [(B, "persistent_absence"), (C, "persistent_absence"), (C, "severe_absence")]

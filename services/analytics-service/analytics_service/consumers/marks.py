@@ -1,7 +1,7 @@
 """Applies session-marked and mark-amended events: sessions, totals, then risk flags."""
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -68,6 +68,6 @@ class MarksHandler:
                     overall_absence_rate=figures.overall_absence_rate,
                     as_of=last_dates[(urn, upn, year)],
                 )
-                events.append(make_event(payload, source=SOURCE, subject=pupil_key(urn, upn), time=datetime.now(UTC)))
+                events.append(make_event(payload, source=SOURCE, subject=pupil_key(urn, upn)))
         await projections.set_flags(session, rows)
         await add_to_outbox(session, outbox, topics.RISK_FLAGS.name, events)

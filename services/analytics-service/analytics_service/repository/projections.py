@@ -169,9 +169,18 @@ async def pupil_flags(session: AsyncSession, school_urn: str, upn: str) -> list[
     )
 
 
-async def pupils_page(session: AsyncSession, school_urn: str, *, after_upn: str | None, limit: int) -> list[str]:
+async def pupils_page(
+    session: AsyncSession, school_urn: str, start: date, end: date, *, after_upn: str | None, limit: int
+) -> list[str]:
+    """UPNs, in order, of the pupils with a mark at the school between two dates inclusive."""
     t = session_marks
-    query = select(t.c.upn).where(t.c.school_urn == school_urn).group_by(t.c.upn).order_by(t.c.upn).limit(limit)
+    query = (
+        select(t.c.upn)
+        .where(t.c.school_urn == school_urn, t.c.date >= start, t.c.date <= end)
+        .group_by(t.c.upn)
+        .order_by(t.c.upn)
+        .limit(limit)
+    )
     if after_upn:
         query = query.where(t.c.upn > after_upn)
     return list((await session.execute(query)).scalars())

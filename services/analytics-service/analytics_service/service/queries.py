@@ -62,7 +62,7 @@ async def school_attendance(session: AsyncSession, urn: str, start: date, end: d
 async def pupils_attendance(
     session: AsyncSession, urn: str, start: date, end: date, *, cursor: str | None, limit: int
 ) -> PupilAttendancePage:
-    upns = await projections.pupils_page(session, urn, after_upn=cursor, limit=limit + 1)
+    upns = await projections.pupils_page(session, urn, start, end, after_upn=cursor, limit=limit + 1)
     page = upns[:limit]
     counts = await projections.category_counts(session, urn, start, end, page)
     items = [
@@ -70,7 +70,6 @@ async def pupils_attendance(
             school_urn=urn, upn=upn, start=start, end=end, figures=Figures.of(_figures(counts[upn])), flags=[]
         )
         for upn in page
-        if upn in counts
     ]
     return PupilAttendancePage(start=start, end=end, items=items, next_cursor=page[-1] if len(upns) > limit else None)
 
