@@ -23,12 +23,11 @@ async def handle(session: AsyncSession, events: Sequence[tuple[str, Event]]) -> 
                 "social_worker": data.social_worker.model_dump() if data.social_worker else None,
             }
     await store.upsert_contacts(session, list(contacts.values()))
-    for _, event in events:
-        data = event.data
-        if isinstance(data, RiskFlagRaisedV1):
-            pupil = await store.contacts_of(session, data.school_urn, data.upn)
-            forename = pupil.forename if pupil else "your child"
-            planned = early_support_messages(data, forename, list(pupil.contacts) if pupil else [])
-            await store.store_messages(
-                session, school_urn=data.school_urn, upn=data.upn, about=data.as_of, planned=planned
-            )
+    flags = [e.data for _, e in events if isinstance(e.data, RiskFlagRaisedV1)]
+    pupils = await store.contacts_for(session, {(f.school_urn, f.upn) for f in flags})
+    planned = []
+    for flag in flags:
+        pupil = pupils.get((flag.school_urn, flag.upn))
+        forename = pupil.forename if pupil else "your child"
+        planned += early_support_messages(flag, forename, list(pupil.contacts) if pupil else [])
+    await store.store_messages(session, planned)

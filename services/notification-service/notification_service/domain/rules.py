@@ -1,6 +1,7 @@
 """Which messages an event calls for, and their text. Pure: no I/O."""
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from attendance_shared.events import RiskFlagRaisedV1
@@ -15,6 +16,9 @@ CHANNELS_IN_ORDER = ("email", "sms")
 
 @dataclass(frozen=True, slots=True)
 class PlannedMessage:
+    school_urn: str
+    upn: str
+    about_date: date
     idempotency_key: str
     rule: str
     channel: str
@@ -39,44 +43,42 @@ def _address(contact: dict[str, Any]) -> tuple[str, str] | None:
 def early_support_messages(
     flag: RiskFlagRaisedV1, forename: str, contacts: list[dict[str, Any]]
 ) -> list[PlannedMessage]:
-    """A newly persistent absentee: an early-support message to each parent we can reach."""
+    """A newly persistent absentee: an early-support message to each parent, once a school year.
+
+    A parent who cannot be reached, or a pupil with no parent on record, still gets a
+    stored message, marked undeliverable with the reason, so staff can see the gap.
+    """
     if flag.flag != "persistent_absence":
         return []
     rule = "persistent-absence-early-support"
-    base_key = f"{rule}:{flag.school_urn}:{flag.upn}:{flag.academic_year}"
     attendance_rate = None if flag.overall_absence_rate is None else round(100 - flag.overall_absence_rate, 1)
-    planned = []
-    for index, contact in enumerate(contacts):
-        address = _address(contact)
+
+    def message(key: str, contact_name: str, address: tuple[str, str] | None, reason: str | None) -> PlannedMessage:
+        channel, recipient = address or ("none", None)
         body = EARLY_SUPPORT_TEMPLATE.format(
-            contact_name=contact.get("name", "parent or carer"), forename=forename, attendance_rate=attendance_rate
+            contact_name=contact_name, forename=forename, attendance_rate=attendance_rate
         )
-        if address is None:
-            planned.append(
-                PlannedMessage(
-                    f"{base_key}:{index}",
-                    rule,
-                    "none",
-                    None,
-                    "parent",
-                    body,
-                    "the contact has no email address or phone number",
-                )
-            )
-        else:
-            planned.append(PlannedMessage(f"{base_key}:{index}", rule, address[0], address[1], "parent", body))
-    if not planned:
-        planned.append(
-            PlannedMessage(
-                f"{base_key}:none",
-                rule,
-                "none",
-                None,
-                "parent",
-                EARLY_SUPPORT_TEMPLATE.format(
-                    contact_name="parent or carer", forename=forename, attendance_rate=attendance_rate
-                ),
-                "no parent or carer contact is on the admission register",
-            )
+        return PlannedMessage(
+            school_urn=flag.school_urn,
+            upn=flag.upn,
+            about_date=flag.as_of,
+            idempotency_key=f"{rule}:{flag.school_urn}:{flag.upn}:{flag.academic_year}:{key}",
+            rule=rule,
+            channel=channel,
+            recipient=recipient,
+            recipient_role="parent",
+            body=body,
+            undeliverable_reason=reason,
         )
-    return planned
+
+    if not contacts:
+        return [message("none", "parent or carer", None, "no parent or carer contact is on the admission register")]
+    return [
+        message(
+            str(index),
+            contact.get("name", "parent or carer"),
+            address := _address(contact),
+            None if address else "the contact has no email address or phone number",
+        )
+        for index, contact in enumerate(contacts)
+    ]

@@ -1,9 +1,8 @@
 """Every SQL statement of the notification service."""
 
 from collections.abc import Sequence
-from datetime import date
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,14 +23,15 @@ async def upsert_contacts(session: AsyncSession, rows: Sequence[dict]) -> None:
     )
 
 
-async def contacts_of(session: AsyncSession, school_urn: str, upn: str) -> Row | None:
+async def contacts_for(session: AsyncSession, pupils: set[tuple[str, str]]) -> dict[tuple[str, str], Row]:
+    if not pupils:
+        return {}
     t = pupil_contacts
-    return (await session.execute(select(t).where(t.c.school_urn == school_urn, t.c.upn == upn))).first()
+    rows = await session.execute(select(t).where(tuple_(t.c.school_urn, t.c.upn).in_(list(pupils))))
+    return {(r.school_urn, r.upn): r for r in rows}
 
 
-async def store_messages(
-    session: AsyncSession, *, school_urn: str, upn: str, about: date, planned: Sequence[PlannedMessage]
-) -> None:
+async def store_messages(session: AsyncSession, planned: Sequence[PlannedMessage]) -> None:
     """Store planned messages; one already stored under the same key is left as it is."""
     if not planned:
         return
@@ -41,10 +41,10 @@ async def store_messages(
             [
                 {
                     "idempotency_key": p.idempotency_key,
-                    "school_urn": school_urn,
-                    "upn": upn,
+                    "school_urn": p.school_urn,
+                    "upn": p.upn,
                     "rule": p.rule,
-                    "about_date": about,
+                    "about_date": p.about_date,
                     "channel": p.channel,
                     "recipient": p.recipient,
                     "recipient_role": p.recipient_role,
