@@ -121,6 +121,10 @@ async def current_actor(
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
+def _split(values: str) -> list[str]:
+    return [v for v in values.split(",") if v]
+
+
 def main() -> None:
     """`make token`: print a development token the local stack accepts."""
     parser = argparse.ArgumentParser(description="Mint a development bearer token.")
@@ -131,15 +135,14 @@ def main() -> None:
     parser.add_argument("--subject", default="developer")
     parser.add_argument("--ttl", type=int, default=12 * 3600, help="seconds")
     args = parser.parse_args()
-    split = lambda s: [x for x in s.split(",") if x]  # noqa: E731
     print(
         mint_token(
             CommonSettings(),
             subject=args.subject,
             role=Role(args.role),
-            schools=split(args.schools),
+            schools=_split(args.schools),
             la_code=args.la,
-            pupils=split(args.pupils),
+            pupils=_split(args.pupils),
             ttl_s=args.ttl,
         )
     )

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from sqlalchemy import text
 
 from analytics_service.consumers.marks import MarksHandler
 from analytics_service.models import processed_events
@@ -63,8 +64,6 @@ def analytics_consumer(
 
 async def totals(engine) -> tuple:
     async with engine.connect() as conn:
-        from sqlalchemy import text
-
         row = (
             await conn.execute(
                 text(

@@ -1,5 +1,8 @@
 """The register's outbox: marks are accepted while the broker is down and delivered after."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
@@ -17,6 +20,18 @@ from tests.helpers import read_topic, scalar, wait_until
 pytestmark = pytest.mark.integration
 
 
+@asynccontextmanager
+async def register_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The register service with its lifespan (relay included), called in-process as an admin."""
+    headers = {"Authorization": f"Bearer {mint_token(settings, subject='mis-1', role=Role.ADMIN)}"}
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://register", headers=headers) as client,
+    ):
+        yield client
+
+
 async def test_marks_posted_while_the_broker_is_down_are_delivered_after_it_returns(
     database_url: str, broker: TansuBroker, engine
 ) -> None:
@@ -25,13 +40,8 @@ async def test_marks_posted_while_the_broker_is_down_are_delivered_after_it_retu
     settings = Settings(
         database_url=database_url, kafka_bootstrap_servers=broker.bootstrap_servers, relay_batch_size=10
     )
-    headers = {"Authorization": f"Bearer {mint_token(settings, subject='mis-1', role=Role.ADMIN)}"}
     upns = [make_upn(serial=400 + i) for i in range(5)]
-    app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://register", headers=headers) as client,
-    ):
+    async with register_client(settings) as client:
         assert (await client.put("/v1/schools/100001", json=school_body())).status_code == 200
         for upn in upns:
             assert (await client.post("/v1/schools/100001/pupils", json=pupil_body(upn))).status_code == 201
@@ -77,13 +87,8 @@ async def _no_backlog(engine) -> bool:
 async def test_a_register_and_its_events_are_one_transaction(database_url: str, broker: TansuBroker, engine) -> None:
     """A refused register stores no mark and no event; an accepted one stores one event per mark."""
     settings = Settings(database_url=database_url, kafka_bootstrap_servers=broker.bootstrap_servers)
-    headers = {"Authorization": f"Bearer {mint_token(settings, subject='mis-1', role=Role.ADMIN)}"}
     good, unknown = make_upn(serial=450), make_upn(serial=451)
-    app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://register", headers=headers) as client,
-    ):
+    async with register_client(settings) as client:
         await client.put("/v1/schools/100001", json=school_body())
         await client.post("/v1/schools/100001/pupils", json=pupil_body(good))
         refused = await client.put(

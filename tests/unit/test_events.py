@@ -96,7 +96,7 @@ def _envelope(**changes) -> bytes:
         (_envelope(data_revision=0), "revision"),
         (_envelope(data_school_urn="12"), "school_urn"),
         (_envelope(data_surprise=1), "surprise"),
-        (_envelope(id=None), "id"),
+        (_envelope(id=None), r"\nid\n"),  # the field name on a line of its own, not "id" in "validation"
     ],
 )
 def test_payloads_that_do_not_validate_are_refused_with_the_reason(raw: bytes, reason: str) -> None:

@@ -1,5 +1,6 @@
 """Small helpers for child processes and ports."""
 
+import signal
 import socket
 import subprocess
 import time
@@ -39,7 +40,7 @@ def tail(path: Path, lines: int = 30) -> str:
 def stop_process(process: subprocess.Popen | None, *, timeout_s: float, signal_name: str = "SIGTERM") -> None:
     if process is None or process.poll() is not None:
         return
-    process.send_signal(getattr(__import__("signal"), signal_name))
+    process.send_signal(signal.Signals[signal_name])
     try:
         process.wait(timeout_s)
     except subprocess.TimeoutExpired:
