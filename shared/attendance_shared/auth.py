@@ -1,23 +1,31 @@
-"""Bearer tokens (JWT, HS256 with a shared secret in development) and the caller they name.
+"""Bearer tokens and the caller they name.
 
-Every endpoint states the roles that may call it and then checks the object: outside the
-caller's scope is 404 (it does not exist for them), a role that may never call it is 403.
+Development and internal service-to-service tokens are HS256 with the platform's shared
+secret. In production people's tokens come from an identity provider and are RS256, verified
+against the keys at `AUTH_JWKS_URL`; once that is set, an HS256 token is accepted only for the
+`service` role, so a leaked development token can never act as a person.
+
+What each endpoint lets each caller do is declared in `attendance_shared.access`.
 """
 
 import argparse
+import asyncio
+import hashlib
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
+import httpx
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from attendance_shared.errors import Forbidden, NotFound, Unauthorised
+from attendance_shared.errors import NotFound, Unauthorised, UpstreamUnavailable
 from attendance_shared.settings import CommonSettings
 
 CLOCK_SKEW_S = 30
+REQUIRED_CLAIMS = ["exp", "nbf", "sub", "iss", "aud"]
 
 
 class Role(StrEnum):
@@ -30,6 +38,17 @@ class Role(StrEnum):
     SERVICE = "service"  # another service of this platform calling for figures it does not hold
 
 
+# Roles whose scope is every object: no URN, LA or pupil list narrows them.
+UNRESTRICTED_ROLES = frozenset({Role.ADMIN, Role.SERVICE})
+SCHOOL_ROLES = frozenset({Role.MIS, Role.STAFF})
+PUPIL_ROLES = frozenset({Role.PARENT, Role.SOCIAL_WORKER})
+
+
+def pupil_scope_key(urn: str, upn: str) -> str:
+    """How a parent's or social worker's token names a child: `URN:UPN`."""
+    return f"{urn}:{upn}"
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
     subject: str
@@ -37,23 +56,28 @@ class Actor:
     schools: frozenset[str] = field(default_factory=frozenset)
     la_code: str | None = None
     pupils: frozenset[str] = field(default_factory=frozenset)
-
-    def require_role(self, *roles: Role) -> None:
-        if self.role not in roles:
-            raise Forbidden(f"role {self.role.value!r} may not call this endpoint")
+    token_id: str = ""  # the token's `jti`, or a digest of it: the key for per-token limits
 
     def require_school(self, urn: str, *, la_code: str | None = None) -> None:
-        """School staff and MIS see their schools; an LA sees schools with its LA code."""
-        if self.role in (Role.ADMIN, Role.SERVICE):
+        """Staff and MIS see their schools; an LA sees schools with its LA code."""
+        if self.role in UNRESTRICTED_ROLES:
             return
-        if self.role in (Role.MIS, Role.STAFF) and urn in self.schools:
+        if self.role in SCHOOL_ROLES and urn in self.schools:
             return
         if self.role is Role.LA and la_code is not None and la_code == self.la_code:
             return
         raise NotFound(f"school {urn} not found")
 
+    def require_pupil(self, urn: str, upn: str, *, la_code: str | None = None) -> None:
+        """A parent or social worker sees only the children their token names."""
+        if self.role in PUPIL_ROLES:
+            if pupil_scope_key(urn, upn) not in self.pupils:
+                raise NotFound(f"pupil {upn} not found at school {urn}")
+            return
+        self.require_school(urn, la_code=la_code)
+
     def require_la(self, la_code: str) -> None:
-        if self.role in (Role.ADMIN, Role.SERVICE) or (self.role is Role.LA and self.la_code == la_code):
+        if self.role in UNRESTRICTED_ROLES or (self.role is Role.LA and self.la_code == la_code):
             return
         raise NotFound(f"local authority {la_code} not found")
 
@@ -68,8 +92,9 @@ def mint_token(
     pupils: list[str] | None = None,
     ttl_s: int = 12 * 3600,
 ) -> str:
+    """An HS256 token signed with the shared secret: development, tests and service calls."""
     now = int(time.time())
-    claims = {
+    claims: dict[str, Any] = {
         "sub": subject,
         "role": role.value,
         "iss": settings.jwt_issuer,
@@ -85,26 +110,91 @@ def mint_token(
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
 
 
-def decode_token(settings: CommonSettings, token: str) -> Actor:
-    try:
-        claims = jwt.decode(
-            token,
-            settings.jwt_secret,
-            algorithms=["HS256"],
-            audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer,
-            leeway=CLOCK_SKEW_S,
-            options={"require": ["exp", "nbf", "sub", "iss", "aud"]},
-        )
-        return Actor(
-            subject=claims["sub"],
-            role=Role(claims["role"]),
-            schools=frozenset(claims.get("schools", [])),
-            la_code=claims.get("la"),
-            pupils=frozenset(claims.get("pupils", [])),
-        )
-    except (jwt.PyJWTError, KeyError, ValueError) as exc:
-        raise Unauthorised(f"invalid bearer token: {exc}") from None
+def actor_from_claims(claims: dict[str, Any], token: str) -> Actor:
+    return Actor(
+        subject=str(claims["sub"]),
+        role=Role(claims["role"]),
+        schools=frozenset(str(s) for s in claims.get("schools") or []),
+        la_code=claims.get("la"),
+        pupils=frozenset(str(p) for p in claims.get("pupils") or []),
+        token_id=str(claims.get("jti") or hashlib.sha256(token.encode()).hexdigest()[:32]),
+    )
+
+
+class JwksKeys:
+    """The identity provider's signing keys, fetched over HTTP and cached. An unknown `kid`
+    (the provider rotated its keys) refetches, but at most once per `min_refetch_s`."""
+
+    def __init__(self, url: str, *, cache_s: float = 300, min_refetch_s: float = 30, timeout_s: float = 5) -> None:
+        self._url = url
+        self._cache_s = cache_s
+        self._min_refetch_s = min_refetch_s
+        self._client = httpx.AsyncClient(timeout=timeout_s)
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def key(self, kid: str | None) -> jwt.PyJWK:
+        if kid is None:
+            raise Unauthorised("the token names no signing key (kid)")
+        age = time.monotonic() - self._fetched_at
+        if age > self._cache_s or (kid not in self._keys and age > self._min_refetch_s):
+            await self._refresh()
+        if (found := self._keys.get(kid)) is None:
+            raise Unauthorised("the token is signed with a key the identity provider does not publish")
+        return found
+
+    async def _refresh(self) -> None:
+        async with self._lock:
+            try:
+                response = await self._client.get(self._url)
+                response.raise_for_status()
+                key_set = jwt.PyJWKSet.from_dict(response.json())
+            except (httpx.HTTPError, jwt.PyJWTError, ValueError) as exc:
+                if not self._keys:
+                    raise UpstreamUnavailable(f"the identity provider's keys are unavailable: {exc}") from None
+                return  # keep verifying with the keys we have until the provider is back
+            self._keys = {k.key_id: k for k in key_set.keys if k.key_id}
+            self._fetched_at = time.monotonic()
+
+
+class TokenVerifier:
+    def __init__(self, settings: CommonSettings) -> None:
+        self._settings = settings
+        self._jwks = JwksKeys(settings.jwks_url) if settings.jwks_url else None
+
+    async def close(self) -> None:
+        if self._jwks is not None:
+            await self._jwks.close()
+
+    async def verify(self, token: str) -> Actor:
+        try:
+            header = jwt.get_unverified_header(token)
+            algorithm = header.get("alg")
+            if algorithm == "RS256" and self._jwks is not None:
+                key: Any = await self._jwks.key(header.get("kid"))
+            elif algorithm == "HS256":
+                key = self._settings.jwt_secret
+            else:
+                raise Unauthorised(f"tokens signed with {algorithm!r} are not accepted")
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[algorithm],
+                audience=self._settings.jwt_audience,
+                issuer=self._settings.jwt_issuer,
+                leeway=CLOCK_SKEW_S,
+                options={"require": REQUIRED_CLAIMS},
+            )
+            actor = actor_from_claims(claims, token)
+        except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
+            raise Unauthorised(f"invalid bearer token: {exc}") from None
+        if algorithm == "HS256" and self._jwks is not None and actor.role is not Role.SERVICE:
+            raise Unauthorised("only the identity provider's RS256 tokens are accepted for people")
+        return actor
 
 
 _bearer = HTTPBearer(auto_error=False)
@@ -115,7 +205,8 @@ async def current_actor(
 ) -> Actor:
     if credentials is None:
         raise Unauthorised("a bearer token is required")
-    return decode_token(request.app.state.settings, credentials.credentials)
+    verifier: TokenVerifier = request.app.state.token_verifier
+    return await verifier.verify(credentials.credentials)
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]

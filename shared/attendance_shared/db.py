@@ -27,6 +27,9 @@ def make_engine(url: str, *, service: str, pool_size: int = 10) -> AsyncEngine:
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
+        # A failed statement's parameters are names, dates of birth and addresses: keep them
+        # out of exception text, which ends up in logs.
+        hide_parameters=True,
         connect_args={
             "timeout": 10,
             "command_timeout": 60,

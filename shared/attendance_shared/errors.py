@@ -1,11 +1,15 @@
 """Typed errors that carry their HTTP status, rendered once as problem+json (RFC 9457)."""
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -14,10 +18,13 @@ class ProblemError(Exception):
     status: int = 400
     title: str = "Bad request"
 
-    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self, detail: str, *, errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
+        self.headers = headers
 
 
 class NotFound(ProblemError):
@@ -40,11 +47,29 @@ class Forbidden(ProblemError):
     status, title = 403, "Forbidden"
 
 
+class ContentTooLarge(ProblemError):
+    status, title = 413, "Content too large"
+
+
+class TooManyRequests(ProblemError):
+    status, title = 429, "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after_s)})
+
+
 class UpstreamUnavailable(ProblemError):
     status, title = 503, "A service this request depends on is unavailable"
 
 
-def problem_response(status: int, title: str, detail: str, instance: str, errors: list | None = None) -> JSONResponse:
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    instance: str,
+    errors: list | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": title,
@@ -54,15 +79,19 @@ def problem_response(status: int, title: str, detail: str, instance: str, errors
     }
     if errors:
         body["errors"] = errors
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"description": title, "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
     for status, title in (
+        (400, "The body is not well-formed JSON"),
         (401, "No or invalid bearer token"),
+        (403, "Your role may not call this endpoint"),
         (404, "Not found or outside your scope"),
+        (413, "The request body is over the size limit"),
         (422, "Invalid input; `errors` names each bad field or row"),
     )
 }
@@ -71,12 +100,24 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
-        return problem_response(exc.status, exc.title, exc.detail, request.url.path, exc.errors)
+        return problem_response(exc.status, exc.title, exc.detail, request.url.path, exc.errors, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{"location": list(e["loc"]), "message": e["msg"], "type": e["type"]} for e in exc.errors()]
         return problem_response(422, "Unprocessable content", "the request does not validate", request.url.path, errors)
+
+    @app.exception_handler(DBAPIError)
+    async def _unstorable(request: Request, exc: DBAPIError) -> JSONResponse:
+        # SQLSTATE class 22 is PostgreSQL refusing a value the request carried (a NUL
+        # character in text, say); the transaction rolled back, so nothing was stored.
+        # Anything else is our fault or the database's, and stays a 500.
+        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig.__cause__, "sqlstate", None)
+        if not str(sqlstate or "").startswith("22"):
+            raise exc
+        log.warning("refused a value the database cannot store", extra={"sqlstate": sqlstate})
+        detail = "the request holds a value that cannot be stored (for example a NUL character in text)"
+        return problem_response(422, "Unprocessable content", detail, request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -15,8 +15,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from attendance_shared.access import SchoolLaLookup, document_rate_limits
+from attendance_shared.auth import TokenVerifier
 from attendance_shared.db import make_engine, make_sessionmaker
 from attendance_shared.errors import install_problem_handlers
+from attendance_shared.limits import BodySizeLimit, TokenBucketLimiter
 from attendance_shared.logs import configure_logging
 from attendance_shared.metrics import HTTP_REQUEST_SECONDS
 from attendance_shared.settings import CommonSettings
@@ -24,6 +27,11 @@ from attendance_shared.settings import CommonSettings
 log = logging.getLogger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[tuple[bool, str]]]
+# Routes anyone may call without a token (probes and scraping); every other route declares
+# an `Access` rule, which the authorisation matrix test checks.
+PUBLIC_PATHS = frozenset(
+    {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+)
 
 
 class Worker(Protocol):
@@ -95,9 +103,13 @@ def consumer_check(consumer: object, *, stale_after_s: float = 60.0) -> Readines
     return check
 
 
-def install_platform(app: FastAPI, *, service: str) -> None:
+def install_platform(app: FastAPI, *, service: str, settings: CommonSettings) -> None:
     install_problem_handlers(app)
     app.state.readiness_checks = {}
+    app.state.parent_rate_limiter = TokenBucketLimiter(
+        per_minute=settings.parent_rate_per_minute, burst=settings.parent_rate_burst
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_body_bytes)
 
     @app.middleware("http")
     async def _request_metrics(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -145,15 +157,21 @@ def create_service_app(
     settings: CommonSettings,
     routers: list[APIRouter],
     build_workers: Callable[[ServiceContext], None] | None = None,
+    school_la_code: SchoolLaLookup | None = None,
 ) -> FastAPI:
     """The app factory every service uses: one lifespan that opens the database, starts the
-    service's workers, and on shutdown lets them finish their batch before closing."""
+    service's workers, and on shutdown lets them finish their batch before closing.
+
+    `school_la_code` tells the access rules which LA a school belongs to; a service without it
+    shows an LA nothing at school level."""
     configure_logging(service, settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url, service=service, pool_size=settings.db_pool_size)
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.token_verifier = TokenVerifier(settings)
+        app.state.on_shutdown.append(app.state.token_verifier.close)
         workers = Workers()
         app.state.workers = workers
         app.state.readiness_checks.update(database=database_check(engine), workers=workers_check(workers))
@@ -171,7 +189,9 @@ def create_service_app(
     app = FastAPI(title=title, version="0.1.0", summary=summary, lifespan=lifespan)
     app.state.settings = settings
     app.state.on_shutdown = []
-    install_platform(app, service=service)
+    app.state.school_la_code = school_la_code
+    install_platform(app, service=service, settings=settings)
     for router in routers:
         app.include_router(router)
+    document_rate_limits(app)
     return app

@@ -1,16 +1,24 @@
 """Settings on pydantic-settings. Platform-wide settings (database, broker, auth secret,
-environment) are read unprefixed; each service's own settings carry its prefix."""
+environment) are read unprefixed; each service's own settings carry its prefix.
 
+Secrets come from the environment or from files mounted in SECRETS_DIR, one file a setting,
+named as the variable (for example `/run/secrets/attendance/AUTH_JWT_SECRET`): Kubernetes
+Secrets mount that way, and a file never shows in `ps` or a crash dump of the environment."""
+
+import os
 from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_JWT_SECRET = "development-only-secret-change-me-0123456789"
+SECRETS_DIR = os.environ.get("SECRETS_DIR", "/run/secrets/attendance")
 
 
 class CommonSettings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        extra="ignore", populate_by_name=True, secrets_dir=SECRETS_DIR if os.path.isdir(SECRETS_DIR) else None
+    )
 
     environment: Literal["development", "test", "production"] = Field("development", validation_alias="ENVIRONMENT")
     database_url: str = Field(
@@ -23,6 +31,13 @@ class CommonSettings(BaseSettings):
     jwt_secret: str = Field(DEVELOPMENT_JWT_SECRET, validation_alias="AUTH_JWT_SECRET")
     jwt_issuer: str = Field("attendance-platform", validation_alias="AUTH_JWT_ISSUER")
     jwt_audience: str = Field("attendance-api", validation_alias="AUTH_JWT_AUDIENCE")
+    # The identity provider's RS256 keys for people's tokens (production); unset: HS256 only.
+    jwks_url: str | None = Field(None, validation_alias="AUTH_JWKS_URL")
+    # Bigger bodies are refused with 413 before they are read into memory.
+    max_request_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, validation_alias="MAX_REQUEST_BODY_BYTES")
+    # Per token, on the endpoints a parent may call: a sustained rate and a burst on top.
+    parent_rate_per_minute: int = Field(120, ge=1, validation_alias="PARENT_RATE_LIMIT_PER_MINUTE")
+    parent_rate_burst: int = Field(30, ge=1, validation_alias="PARENT_RATE_LIMIT_BURST")
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
     db_pool_size: int = Field(10, validation_alias="DB_POOL_SIZE")
 

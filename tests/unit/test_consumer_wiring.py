@@ -16,7 +16,7 @@ async def _no_op(session, events) -> None:
 
 def test_the_consumer_takes_the_group_session_timeout_and_kafka_address_from_settings() -> None:
     app = FastAPI()
-    install_platform(app, service="test")
+    install_platform(app, service="test", settings=CommonSettings())
     app.state.settings = CommonSettings(kafka_consumer_session_timeout_ms=3_000, kafka_bootstrap_servers="10.0.0.1:1")
     workers = Workers()
     context = ServiceContext(app=app, engine=None, sessionmaker=None, workers=workers)  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from analytics_service.api.routes import router
 from analytics_service.consumers.marks import MarksHandler
 from analytics_service.models import outbox, processed_events
+from analytics_service.repository.projections import school_la_code
 from analytics_service.settings import SERVICE_NAME, Settings
 from attendance_shared import topics
 from attendance_shared.consumer import attach_consumer
@@ -44,4 +45,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         routers=[router],
         build_workers=build_workers,
+        school_la_code=school_la_code,
     )

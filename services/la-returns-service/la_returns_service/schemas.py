@@ -4,6 +4,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from attendance_shared.api_types import IsoDate
+
 ReturnKind = Literal["attendance"]
 
 
@@ -11,8 +13,8 @@ class ReturnRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     kind: Annotated[ReturnKind, Field(description="Kinds compiled so far: attendance")]
-    start: date = Field(alias="from")
-    end: date = Field(alias="to")
+    start: IsoDate = Field(alias="from")
+    end: IsoDate = Field(alias="to")
 
 
 class ReturnSummary(BaseModel):

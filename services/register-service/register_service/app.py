@@ -8,6 +8,7 @@ from attendance_shared.outbox import OutboxRelay
 from attendance_shared.platform import ServiceContext, create_service_app
 from register_service.api.routes import router
 from register_service.models import outbox
+from register_service.repository.schools import la_code_of
 from register_service.settings import SERVICE_NAME, Settings
 
 PUBLISHED_TOPICS = (topics.SCHOOLS, topics.PUPILS, topics.MARKS)
@@ -36,4 +37,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         routers=[router],
         build_workers=build_workers,
+        school_la_code=la_code_of,
     )

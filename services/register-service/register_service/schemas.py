@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from attendance_shared.api_types import IsoDate, LocalTime
 from attendance_shared.events import Contact, SocialWorker
 from attendance_shared.rules.identifiers import ESTABLISHMENT_NUMBER_PATTERN, LA_CODE_PATTERN
 
@@ -17,8 +18,8 @@ class SchoolIn(BaseModel):
     la_code: Annotated[str, StringConstraints(pattern=LA_CODE_PATTERN)]
     establishment_number: Annotated[str, StringConstraints(pattern=ESTABLISHMENT_NUMBER_PATTERN)] | None = None
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    am_register_closes: time = time(9, 0)
-    pm_register_closes: time = time(13, 30)
+    am_register_closes: LocalTime = time(9, 0)
+    pm_register_closes: LocalTime = time(13, 30)
 
 
 class SchoolOut(SchoolIn):
@@ -31,9 +32,9 @@ class PupilIn(BaseModel):
     upn: Annotated[str, StringConstraints(min_length=1, max_length=20)]
     legal_surname: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     legal_forename: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    date_of_birth: date
+    date_of_birth: IsoDate
     year_group: Annotated[str, StringConstraints(pattern=r"^(N1|N2|R|[1-9]|1[0-4])$")]
-    admission_date: date
+    admission_date: IsoDate
     contacts: list[Contact] = Field(default_factory=list, max_length=10)
     social_worker: SocialWorker | None = None
 

@@ -8,6 +8,9 @@ from stdnum.gb import upn as stdnum_upn
 URN_PATTERN = r"^\d{6}$"
 LA_CODE_PATTERN = r"^\d{3}$"
 ESTABLISHMENT_NUMBER_PATTERN = r"^\d{4}$"
+# A UPN's shape: check letter, LA, establishment, year, serial (a letter last if temporary).
+# The check letter itself is verified by validate_upn where a pupil is admitted.
+UPN_SHAPE_PATTERN = r"^[A-Z]\d{11}[0-9A-Z]$"
 
 
 class InvalidUPN(ValueError):

@@ -24,13 +24,6 @@ def _figures(counts: dict[str, int]) -> AttendanceFigures:
     return AttendanceFigures.from_category_counts({Category(k): v for k, v in counts.items()})
 
 
-async def require_school_la(session: AsyncSession, urn: str) -> str:
-    la_code = await projections.school_la_code(session, urn)
-    if la_code is None:
-        raise NotFound(f"no attendance recorded for school {urn}")
-    return la_code
-
-
 async def pupil_attendance(session: AsyncSession, urn: str, upn: str, start: date, end: date) -> PupilAttendance:
     counts = (await projections.category_counts(session, urn, start, end, [upn])).get(upn)
     if counts is None:

@@ -1,20 +1,20 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Request, status
+from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import StreamingResponse
 
-from attendance_shared.auth import CurrentActor, Role
+from attendance_shared.access import Scope, allow
+from attendance_shared.api_types import LACodePath
+from attendance_shared.auth import Actor, Role
 from attendance_shared.clock import today_in_england
 from attendance_shared.db import SessionDep
 from attendance_shared.errors import PROBLEM_RESPONSES
-from attendance_shared.rules.identifiers import LA_CODE_PATTERN
 from la_returns_service.schemas import ReturnDocument, ReturnKind, ReturnPage, ReturnRequest, ReturnSummary
 from la_returns_service.service import returns
 
 router = APIRouter(prefix="/v1/las/{la_code}/returns", responses=PROBLEM_RESPONSES, tags=["returns"])
-LACode = Annotated[str, Path(pattern=LA_CODE_PATTERN, description="LA code (3 digits)")]
-ROLES = (Role.LA, Role.ADMIN)
+LAOfficer = Annotated[Actor, allow(Role.LA, Role.ADMIN, scope=Scope.LA)]
 
 
 @router.post(
@@ -25,10 +25,8 @@ ROLES = (Role.LA, Role.ADMIN)
     summary="Compile a return now (an immutable snapshot)",
 )
 async def compile_return(
-    la_code: LACode, body: ReturnRequest, request: Request, session: SessionDep, actor: CurrentActor
+    la_code: LACodePath, body: ReturnRequest, request: Request, session: SessionDep, actor: LAOfficer
 ) -> ReturnSummary:
-    actor.require_role(*ROLES)
-    actor.require_la(la_code)
     return await returns.compile_return(
         session, request.app.state.analytics, la_code=la_code, request=body, today=today_in_england()
     )
@@ -41,15 +39,16 @@ async def compile_return(
     summary="Returns compiled for the LA, oldest first; poll with the cursor for new ones",
 )
 async def list_returns(
-    la_code: LACode,
+    la_code: LACodePath,
     session: SessionDep,
-    actor: CurrentActor,
+    actor: LAOfficer,
     kind: ReturnKind | None = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_=-]+$", description="`next_cursor` of the last page"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> ReturnPage:
-    actor.require_role(*ROLES)
-    actor.require_la(la_code)
     return await returns.list_returns(session, la_code, kind=kind, cursor=cursor, limit=limit)
 
 
@@ -61,15 +60,13 @@ async def list_returns(
     summary="One return with its rows",
 )
 async def get_return(
-    la_code: LACode,
+    la_code: LACodePath,
     return_id: uuid.UUID,
     request: Request,
     session: SessionDep,
-    actor: CurrentActor,
+    actor: LAOfficer,
     accept: Annotated[str | None, Header()] = None,
 ) -> ReturnDocument | StreamingResponse:
-    actor.require_role(*ROLES)
-    actor.require_la(la_code)
     summary = await returns.get_summary(session, la_code, return_id)
     if accept and "text/csv" in accept:
         filename = f"{summary.kind}-{la_code}-{summary.start}-{summary.end}.csv"

@@ -87,7 +87,12 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         generated_at, return_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
         return datetime.fromisoformat(generated_at), uuid.UUID(return_id)
     except (ValueError, UnicodeDecodeError):
-        raise Unprocessable("the cursor is malformed", errors=[{"field": "cursor", "message": "malformed"}]) from None
+        raise Unprocessable(
+            "the cursor is malformed",
+            errors=[
+                {"location": ["query", "cursor"], "message": "not a cursor this API gave out", "type": "value_error"}
+            ],
+        ) from None
 
 
 async def list_returns(

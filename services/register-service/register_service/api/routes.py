@@ -1,14 +1,14 @@
 """Routers only: parse, authorise, call a service, shape the response."""
 
-from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 
-from attendance_shared.auth import CurrentActor, Role
+from attendance_shared.access import Scope, allow
+from attendance_shared.api_types import IsoDate, UPNCursor, UPNPath, URNPath
+from attendance_shared.auth import Actor, Role
 from attendance_shared.db import SessionDep
 from attendance_shared.errors import PROBLEM_RESPONSES, Unprocessable
-from attendance_shared.rules.identifiers import URN_PATTERN
 from register_service.schemas import (
     AmendmentIn,
     MarkEntry,
@@ -26,16 +26,19 @@ from register_service.schemas import (
 from register_service.service import pupils, registers, schools
 
 router = APIRouter(prefix="/v1/schools/{urn}", responses=PROBLEM_RESPONSES)
-URN = Annotated[str, Path(pattern=URN_PATTERN, description="School URN (6 digits)")]
-UPNPath = Annotated[str, Path(min_length=13, max_length=13, description="Pupil UPN")]
-WRITERS = (Role.MIS, Role.STAFF, Role.ADMIN)
-READERS = (Role.MIS, Role.STAFF, Role.ADMIN, Role.SERVICE)
+# Who may call what (see attendance_shared.access). A school's own people write its
+# registers; its LA reads them; a parent or social worker reads only the children they hold.
+SchoolOwner = Annotated[Actor, allow(Role.MIS, Role.ADMIN, scope=Scope.SCHOOL)]
+SchoolWriter = Annotated[Actor, allow(Role.MIS, Role.STAFF, Role.ADMIN, scope=Scope.SCHOOL)]
+SchoolReader = Annotated[Actor, allow(Role.MIS, Role.STAFF, Role.LA, Role.ADMIN, scope=Scope.SCHOOL)]
+PupilWriter = Annotated[Actor, allow(Role.MIS, Role.STAFF, Role.ADMIN, scope=Scope.PUPIL)]
+PupilReader = Annotated[
+    Actor, allow(Role.MIS, Role.STAFF, Role.LA, Role.ADMIN, Role.PARENT, Role.SOCIAL_WORKER, scope=Scope.PUPIL)
+]
 
 
 @router.put("", response_model=SchoolOut, tags=["schools"], summary="Create or update a school")
-async def put_school(urn: URN, body: SchoolIn, session: SessionDep, actor: CurrentActor) -> SchoolOut:
-    actor.require_role(Role.MIS, Role.ADMIN)
-    actor.require_school(urn)
+async def put_school(urn: URNPath, body: SchoolIn, session: SessionDep, actor: SchoolOwner) -> SchoolOut:
     return await schools.put_school(session, urn, body)
 
 
@@ -46,29 +49,23 @@ async def put_school(urn: URN, body: SchoolIn, session: SessionDep, actor: Curre
     tags=["pupils"],
     summary="Admit a pupil to the admission register",
 )
-async def admit_pupil(urn: URN, body: PupilIn, session: SessionDep, actor: CurrentActor) -> PupilOut:
-    actor.require_role(*WRITERS)
-    actor.require_school(urn)
+async def admit_pupil(urn: URNPath, body: PupilIn, session: SessionDep, actor: SchoolWriter) -> PupilOut:
     return await pupils.admit(session, urn, body)
 
 
 @router.get("/pupils", response_model=PupilPage, tags=["pupils"], summary="The admission register, by UPN")
 async def list_pupils(
-    urn: URN,
+    urn: URNPath,
     session: SessionDep,
-    actor: CurrentActor,
-    cursor: Annotated[str | None, Query(max_length=20)] = None,
+    actor: SchoolReader,
+    cursor: UPNCursor = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> PupilPage:
-    actor.require_role(*READERS)
-    actor.require_school(urn)
     return await pupils.list_page(session, urn, cursor=cursor, limit=limit)
 
 
 @router.get("/pupils/{upn}", response_model=PupilOut, tags=["pupils"], summary="One pupil's admission record")
-async def get_pupil(urn: URN, upn: UPNPath, session: SessionDep, actor: CurrentActor) -> PupilOut:
-    actor.require_role(*READERS)
-    actor.require_school(urn)
+async def get_pupil(urn: URNPath, upn: UPNPath, session: SessionDep, actor: PupilReader) -> PupilOut:
     return await pupils.get(session, urn, upn)
 
 
@@ -79,16 +76,14 @@ async def get_pupil(urn: URN, upn: UPNPath, session: SessionDep, actor: CurrentA
     summary="Take a whole session register (atomic; resubmitting the same marks changes nothing)",
 )
 async def put_register(
-    urn: URN,
-    day: date,
+    urn: URNPath,
+    day: IsoDate,
     session_name: Session,
     body: RegisterIn,
     request: Request,
     session: SessionDep,
-    actor: CurrentActor,
+    actor: SchoolWriter,
 ) -> RegisterResult:
-    actor.require_role(*WRITERS)
-    actor.require_school(urn)
     limit = request.app.state.settings.max_marks_per_register
     if len(body.marks) > limit:
         raise Unprocessable(f"a register holds at most {limit} marks; this one has {len(body.marks)}")
@@ -104,10 +99,8 @@ async def put_register(
     summary="A session register as it stands now",
 )
 async def get_register(
-    urn: URN, day: date, session_name: Session, session: SessionDep, actor: CurrentActor
+    urn: URNPath, day: IsoDate, session_name: Session, session: SessionDep, actor: SchoolReader
 ) -> RegisterOut:
-    actor.require_role(*READERS)
-    actor.require_school(urn)
     return await registers.read_register(session, urn=urn, day=day, session_name=session_name)
 
 
@@ -118,16 +111,14 @@ async def get_register(
     summary="Amend one mark; the original entry is kept",
 )
 async def amend_mark(
-    urn: URN,
-    day: date,
+    urn: URNPath,
+    day: IsoDate,
     session_name: Session,
     upn: UPNPath,
     body: AmendmentIn,
     session: SessionDep,
-    actor: CurrentActor,
+    actor: PupilWriter,
 ) -> MarkEntry:
-    actor.require_role(*WRITERS)
-    actor.require_school(urn)
     return await registers.amend_mark(
         session, urn=urn, day=day, session_name=session_name, upn=upn, amendment=body, amended_by=actor.subject
     )
@@ -137,13 +128,11 @@ async def amend_mark(
     "/pupils/{upn}/marks", response_model=PupilMarks, tags=["registers"], summary="A pupil's marks with every amendment"
 )
 async def pupil_marks(
-    urn: URN,
+    urn: URNPath,
     upn: UPNPath,
     session: SessionDep,
-    actor: CurrentActor,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    actor: PupilReader,
+    start: Annotated[IsoDate | None, Query(alias="from")] = None,
+    end: Annotated[IsoDate | None, Query(alias="to")] = None,
 ) -> PupilMarks:
-    actor.require_role(*READERS)
-    actor.require_school(urn)
     return await registers.pupil_marks(session, urn=urn, upn=upn, start=start, end=end)

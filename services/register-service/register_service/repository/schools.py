@@ -16,3 +16,7 @@ async def upsert(session: AsyncSession, urn: str, values: dict) -> None:
 
 async def get(session: AsyncSession, urn: str) -> Row | None:
     return (await session.execute(select(schools).where(schools.c.urn == urn))).first()
+
+
+async def la_code_of(session: AsyncSession, urn: str) -> str | None:
+    return await session.scalar(select(schools.c.la_code).where(schools.c.urn == urn))
