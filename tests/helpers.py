@@ -8,6 +8,9 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from attendance_shared.auth import Role, mint_token
+from attendance_shared.settings import CommonSettings
+
 
 async def wait_until(predicate: Callable[[], Awaitable[bool]], *, timeout_s: float = 30, what: str = "") -> None:
     deadline = time.monotonic() + timeout_s
@@ -44,3 +47,9 @@ async def read_topic(
         return records
     finally:
         await consumer.stop()
+
+
+def bearer(role: Role, subject: str | None = None, **scope: object) -> dict[str, str]:
+    """An Authorization header with a development token for `role` and its scope."""
+    token = mint_token(CommonSettings(), subject=subject or f"test-{role.value}", role=role, **scope)  # type: ignore[arg-type]
+    return {"Authorization": f"Bearer {token}"}

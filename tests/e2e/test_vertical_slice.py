@@ -8,18 +8,16 @@ import asyncio
 import csv
 import io
 import time
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import httpx
 import pytest
 
-from attendance_shared.auth import Role, mint_token
+from attendance_shared.auth import Role
 from attendance_shared.settings import CommonSettings
-from attendance_stack import LocalStack, StackConfig
-from attendance_stack.processes import free_port
+from attendance_stack import LocalStack
 from tests.factories import make_upn, pupil_body, school_body, school_days
+from tests.helpers import bearer as token
 
 pytestmark = pytest.mark.e2e
 
@@ -37,29 +35,6 @@ ABSENCES = {
     D: {(d, "pm"): "D" for d in range(4)},  # dual registered: not possible sessions here
 }
 AMENDED_TO = "I"
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    config = StackConfig(
-        data_dir=Path(tmp_path_factory.mktemp("stack")),
-        postgres_port=free_port(),
-        broker_port=free_port(),
-        service_ports={s: free_port() for s in ("register", "analytics", "notification", "la-returns")},
-        durable=False,
-    )
-    stack = LocalStack(config, say=lambda message: print(f"[stack] {message}"))
-    started = time.monotonic()
-    stack.start()
-    print(f"[stack] ready in {time.monotonic() - started:.1f}s")
-    try:
-        yield stack
-    finally:
-        stack.stop()
-
-
-def token(role: Role, **scope) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_token(CommonSettings(), subject=f'e2e-{role.value}', role=role, **scope)}"}
 
 
 def code_of(upn: str, day_index: int, session: str, *, amended: bool = True) -> str:
@@ -213,3 +188,13 @@ async def test_a_register_flows_to_figures_flags_messages_and_an_la_return(stack
 
     for client in (register, analytics, notifications, returns):
         await client.aclose()
+
+    # Nothing personal or secret reached any service's log.
+    tokens = [c.headers["Authorization"].split()[1] for c in (register, analytics, notifications, returns)]
+    personal = {f"Pupil{u[-1]}" for u in (A, B, C, D)} | {"Taylor", "Alex", "Kim", "2016-03-04", "alex@example.org"}
+    logs = {path.name: path.read_text() for path in stack.logs.glob("*.log")}
+    services = ("register.log", "analytics.log", "notification.log", "la-returns.log")
+    assert all(logs.get(name, "").strip() for name in services), "every service logged something to scan"
+    for name, text in logs.items():
+        leaked = [s for s in (*tokens, CommonSettings().jwt_secret, *personal) if s in text]
+        assert not leaked, f"{name} holds {leaked}"

@@ -1,0 +1,236 @@
+"""Who may see what, over real HTTP against the whole stack.
+
+The authorisation matrix is generated from each app's own routes: every route × every role ×
+the caller's own object and someone else's. A route without a declared `Access` rule fails.
+Expected answers follow the declared rule: a role it does not name gets 403, an object outside
+the caller's scope 404, and anything else gets past authorisation (a write with an empty body
+then fails validation, which proves it was let through without storing anything).
+"""
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from analytics_service.app import create_app as analytics_app
+from attendance_shared.access import Access, Scope, access_rule_of
+from attendance_shared.auth import PUPIL_ROLES, UNRESTRICTED_ROLES, Role, pupil_scope_key
+from attendance_shared.platform import PUBLIC_PATHS
+from attendance_shared.settings import CommonSettings
+from attendance_stack import LocalStack
+from la_returns_service.app import create_app as la_returns_app
+from notification_service.app import create_app as notification_app
+from register_service.app import create_app as register_app
+from tests.factories import make_upn, pupil_body, school_body
+from tests.helpers import bearer
+
+pytestmark = pytest.mark.e2e
+
+APPS: dict[str, Callable[[], FastAPI]] = {
+    "register": register_app,
+    "analytics": analytics_app,
+    "notification": notification_app,
+    "la-returns": la_returns_app,
+}
+OWN_LA, OTHER_LA = "301", "302"
+OWN_URN, OTHER_URN = "300001", "300002"
+OWN_PUPIL, SIBLING = make_upn(la_code=OWN_LA, serial=1), make_upn(la_code=OWN_LA, serial=2)
+OTHER_PUPIL = make_upn(la_code=OTHER_LA, serial=3)
+DAY = "2026-11-16"
+ADMIN = bearer(Role.ADMIN)
+
+# The scope each role's token holds in the matrix: always the "own" objects below.
+SCOPE_HELD: dict[Role, dict[str, object]] = {
+    Role.MIS: {"schools": [OWN_URN]},
+    Role.STAFF: {"schools": [OWN_URN]},
+    Role.LA: {"la_code": OWN_LA},
+    Role.PARENT: {"pupils": [pupil_scope_key(OWN_URN, OWN_PUPIL)]},
+    Role.SOCIAL_WORKER: {"pupils": [pupil_scope_key(OWN_URN, OWN_PUPIL)]},
+    Role.ADMIN: {},
+    Role.SERVICE: {},
+}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    path: str
+    method: str
+    rule: Access | None
+
+
+def endpoints_of(service: str) -> list[Endpoint]:
+    """Every route the app serves, with routers included, as the app itself resolves them."""
+    found = []
+    for context in iter_route_contexts(APPS[service]().routes):
+        rule = access_rule_of(context.dependant) if isinstance(context.original_route, APIRoute) else None
+        found.extend(Endpoint(context.path, method, rule) for method in sorted(context.methods - {"HEAD"}))
+    return found
+
+
+ALL_ROUTES = [(service, endpoint) for service in APPS for endpoint in endpoints_of(service)]
+PROTECTED = [(s, e) for s, e in ALL_ROUTES if e.path not in PUBLIC_PATHS]
+
+
+@dataclass(frozen=True)
+class Seeded:
+    returns: dict[str, str]  # LA code -> the id of a return compiled for it
+
+
+@pytest.fixture(scope="module")
+def seeded(stack: LocalStack) -> Iterator[Seeded]:
+    """Two schools in two LAs, three pupils, a register each, and a return for each LA."""
+    with httpx.Client(headers=ADMIN, timeout=30) as client:
+        for urn, la, pupils in ((OWN_URN, OWN_LA, (OWN_PUPIL, SIBLING)), (OTHER_URN, OTHER_LA, (OTHER_PUPIL,))):
+            register = stack.url("register")
+            assert client.put(f"{register}/v1/schools/{urn}", json=school_body(la_code=la)).status_code == 200
+            for upn in pupils:
+                response = client.post(f"{register}/v1/schools/{urn}/pupils", json=pupil_body(upn))
+                assert response.status_code == 201, response.text
+            marks = {"marks": [{"upn": upn, "code": "/"} for upn in pupils]}
+            assert client.put(f"{register}/v1/schools/{urn}/registers/{DAY}/am", json=marks).status_code == 200
+
+        analytics = stack.url("analytics")
+        deadline = time.monotonic() + 30
+        pending = [(OWN_URN, OWN_PUPIL), (OWN_URN, SIBLING), (OTHER_URN, OTHER_PUPIL)]
+        while pending:
+            assert time.monotonic() < deadline, f"analytics never saw {pending}"
+            urn, upn = pending[0]
+            if client.get(f"{analytics}/v1/schools/{urn}/pupils/{upn}/attendance").status_code == 200:
+                pending.pop(0)
+            else:
+                time.sleep(0.2)
+
+        returns = {}
+        for la in (OWN_LA, OTHER_LA):
+            body = {"kind": "attendance", "from": DAY, "to": DAY}
+            response = client.post(f"{stack.url('la-returns')}/v1/las/{la}/returns", json=body)
+            assert response.status_code == 201, response.text
+            returns[la] = response.json()["id"]
+    yield Seeded(returns)
+
+
+def path_values(variant: str, seeded: Seeded) -> dict[str, str]:
+    own = {"urn": OWN_URN, "upn": OWN_PUPIL, "la_code": OWN_LA, "return_id": seeded.returns[OWN_LA]}
+    if variant == "own":
+        return own
+    if variant == "other pupil, same school":
+        return {**own, "upn": SIBLING}
+    return {"urn": OTHER_URN, "upn": OTHER_PUPIL, "la_code": OTHER_LA, "return_id": seeded.returns[OTHER_LA]}
+
+
+def variants_for(route: Endpoint) -> list[str]:
+    variants = ["own", "someone else's"]
+    if "{upn}" in route.path:
+        variants.append("other pupil, same school")
+    return variants
+
+
+def expected(rule: Access, role: Role, variant: str) -> str:
+    if role not in rule.roles:
+        return "403"
+    if role in UNRESTRICTED_ROLES or variant == "own":
+        return "allowed"
+    if variant == "other pupil, same school":
+        return "404" if role in PUPIL_ROLES else "allowed"
+    return "404"
+
+
+def outcome(status: int) -> str:
+    if status in (401, 403, 404, 429) or status >= 500:
+        return str(status)
+    return "allowed"
+
+
+def call(stack: LocalStack, service: str, route: Endpoint, values: dict[str, str], headers: dict) -> httpx.Response:
+    path = route.path.format(day=DAY, session_name="am", **values)
+    body = {} if route.method in ("POST", "PUT", "PATCH") else None
+    return httpx.request(route.method, stack.url(service) + path, json=body, headers=headers, timeout=30)
+
+
+def ids(routes: list[tuple[str, Endpoint]]) -> list[str]:
+    return [f"{service} {route.method} {route.path}" for service, route in routes]
+
+
+@pytest.mark.parametrize(("service", "route"), ALL_ROUTES, ids=ids(ALL_ROUTES))
+def test_every_route_declares_who_may_call_it(service: str, route: Endpoint) -> None:
+    if route.path in PUBLIC_PATHS:
+        assert route.rule is None, "a public path must not also declare a rule"
+        return
+    assert route.rule is not None, f"{route.path} has no Access rule: add one with attendance_shared.access.allow"
+    needs = {Scope.SCHOOL: ("{urn}",), Scope.PUPIL: ("{urn}", "{upn}"), Scope.LA: ("{la_code}",)}[route.rule.scope]
+    assert all(part in route.path for part in needs), f"a {route.rule.scope} rule needs {needs} in the path"
+
+
+@pytest.mark.parametrize(("service", "route"), PROTECTED, ids=ids(PROTECTED))
+def test_authorisation_matrix(stack: LocalStack, seeded: Seeded, service: str, route: Endpoint) -> None:
+    rule = route.rule
+    assert rule is not None
+    assert call(stack, service, route, path_values("own", seeded), {}).status_code == 401
+    forged = {"Authorization": "Bearer " + bearer(Role.ADMIN)["Authorization"].split()[1][:-4] + "AAAA"}
+    assert call(stack, service, route, path_values("own", seeded), forged).status_code == 401
+
+    mismatches, table = [], []
+    for role in Role:
+        headers = bearer(role, subject=f"matrix-{role.value}-{uuid.uuid4().hex[:6]}", **SCOPE_HELD[role])
+        for variant in variants_for(route):
+            response = call(stack, service, route, path_values(variant, seeded), headers)
+            want, got = expected(rule, role, variant), outcome(response.status_code)
+            table.append(f"{role.value:>13} | {variant:<24} | want {want:<7} | got {response.status_code}")
+            if want != got:
+                mismatches.append(table[-1] + f" {response.text[:200]}")
+    print(f"\n{service} {route.method} {route.path}\n" + "\n".join(table))
+    assert not mismatches, "\n".join(mismatches)
+
+
+def test_a_return_id_of_another_la_is_not_found_under_your_own_la_code(stack: LocalStack, seeded: Seeded) -> None:
+    la = bearer(Role.LA, la_code=OWN_LA)
+    url = f"{stack.url('la-returns')}/v1/las/{OWN_LA}/returns/{seeded.returns[OTHER_LA]}"
+    assert httpx.get(url, headers=la).status_code == 404
+    assert httpx.get(url.replace(seeded.returns[OTHER_LA], seeded.returns[OWN_LA]), headers=la).status_code == 200
+
+
+def test_a_parent_sees_their_own_child_but_not_a_classmate(stack: LocalStack, seeded: Seeded) -> None:
+    parent = bearer(Role.PARENT, pupils=[pupil_scope_key(OWN_URN, OWN_PUPIL)])
+    register = stack.url("register")
+    own = httpx.get(f"{register}/v1/schools/{OWN_URN}/pupils/{OWN_PUPIL}", headers=parent)
+    assert own.status_code == 200 and own.json()["upn"] == OWN_PUPIL
+    classmate = httpx.get(f"{register}/v1/schools/{OWN_URN}/pupils/{SIBLING}", headers=parent)
+    unknown = httpx.get(f"{register}/v1/schools/{OWN_URN}/pupils/{make_upn(la_code=OWN_LA, serial=9)}", headers=parent)
+    assert classmate.status_code == unknown.status_code == 404
+    assert classmate.json()["title"] == unknown.json()["title"]  # nothing tells a classmate from no one
+
+
+def test_parent_facing_endpoints_limit_each_token_and_say_when_to_retry(stack: LocalStack, seeded: Seeded) -> None:
+    burst = CommonSettings().parent_rate_burst
+    parent = bearer(Role.PARENT, subject="eager-parent", pupils=[pupil_scope_key(OWN_URN, OWN_PUPIL)])
+    url = f"{stack.url('register')}/v1/schools/{OWN_URN}/pupils/{OWN_PUPIL}"
+    with httpx.Client(headers=parent) as client:
+        statuses = [client.get(url).status_code for _ in range(burst + 5)]
+        limited = client.get(url)
+    assert statuses[:burst] == [200] * burst and 429 in statuses[burst:]
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+    assert limited.headers["content-type"] == "application/problem+json"
+    other_parent = bearer(Role.PARENT, subject="calm-parent", pupils=[pupil_scope_key(OWN_URN, OWN_PUPIL)])
+    assert httpx.get(url, headers=other_parent).status_code == 200  # the limit is per token
+
+
+def test_a_body_over_the_size_limit_is_refused_before_it_is_stored(stack: LocalStack, seeded: Seeded) -> None:
+    limit = CommonSettings().max_request_body_bytes
+    url = f"{stack.url('register')}/v1/schools/{OWN_URN}/pupils"
+    padded = pupil_body(make_upn(la_code=OWN_LA, serial=50), forename="x" * (limit + 1))
+    response = httpx.post(url, json=padded, headers=ADMIN, timeout=30)
+    assert response.status_code == 413 and response.headers["content-type"] == "application/problem+json"
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit holds while reading
+        yield b'{"upn": "' + b"x" * limit
+        yield b'"}'
+
+    chunked = httpx.post(url, content=chunks(), headers={**ADMIN, "Content-Type": "application/json"}, timeout=30)
+    assert chunked.status_code == 413
+    listed = httpx.get(url, headers=ADMIN).json()["items"]
+    assert {p["upn"] for p in listed} == {OWN_PUPIL, SIBLING}

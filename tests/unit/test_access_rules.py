@@ -1,0 +1,145 @@
+"""Tokens, scopes and limits as pure rules: no server, no database."""
+
+import time
+
+import jwt
+import pytest
+from pydantic import TypeAdapter, ValidationError
+
+from attendance_shared.access import Access, Scope
+from attendance_shared.api_types import IsoDate, LocalTime
+from attendance_shared.auth import Actor, Role, TokenVerifier, mint_token, pupil_scope_key
+from attendance_shared.errors import NotFound, Unauthorised
+from attendance_shared.limits import TokenBucketLimiter
+from attendance_shared.settings import DEVELOPMENT_JWT_SECRET, CommonSettings
+
+SETTINGS = CommonSettings()
+
+
+def claims(**overrides: object) -> dict[str, object]:
+    now = int(time.time())
+    base = {"sub": "someone", "role": "staff", "iss": SETTINGS.jwt_issuer, "aud": SETTINGS.jwt_audience}
+    return {**base, "iat": now, "nbf": now, "exp": now + 600, "schools": ["100001"], **overrides}
+
+
+async def verify(token: str, settings: CommonSettings = SETTINGS) -> Actor:
+    verifier = TokenVerifier(settings)
+    try:
+        return await verifier.verify(token)
+    finally:
+        await verifier.close()
+
+
+async def test_a_minted_development_token_names_the_caller_and_their_scope() -> None:
+    token = mint_token(SETTINGS, subject="kim", role=Role.LA, la_code="201")
+    actor = await verify(token)
+    assert (actor.subject, actor.role, actor.la_code) == ("kim", Role.LA, "201")
+    assert (
+        actor.token_id and actor.token_id != (await verify(mint_token(SETTINGS, subject="jo", role=Role.LA))).token_id
+    )
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        lambda: claims(exp=int(time.time()) - 120),  # expired beyond the clock skew
+        lambda: claims(nbf=int(time.time()) + 120),  # not valid yet
+        lambda: claims(aud="someone-else"),
+        lambda: claims(iss="someone-else"),
+        lambda: claims(role="headteacher"),
+        lambda: {k: v for k, v in claims().items() if k != "exp"},
+    ],
+    ids=["expired", "not-before", "audience", "issuer", "unknown-role", "no-expiry"],
+)
+async def test_a_token_that_fails_any_check_is_refused(bad) -> None:
+    with pytest.raises(Unauthorised):
+        await verify(jwt.encode(bad(), DEVELOPMENT_JWT_SECRET, algorithm="HS256"))
+
+
+async def test_a_small_clock_skew_is_forgiven() -> None:
+    skewed = claims(nbf=int(time.time()) + 10, iat=int(time.time()) + 10)
+    assert (await verify(jwt.encode(skewed, DEVELOPMENT_JWT_SECRET, algorithm="HS256"))).subject == "someone"
+
+
+async def test_unsigned_tokens_and_other_secrets_are_refused() -> None:
+    with pytest.raises(Unauthorised):
+        await verify(jwt.encode(claims(), None, algorithm="none"))
+    with pytest.raises(Unauthorised):
+        await verify(jwt.encode(claims(), "another-secret-of-enough-length-0123456789", algorithm="HS256"))
+    with pytest.raises(Unauthorised):
+        await verify("not a token")
+
+
+async def test_with_an_identity_provider_only_service_tokens_may_use_the_shared_secret() -> None:
+    settings = CommonSettings(jwks_url="http://127.0.0.1:9/jwks.json")
+    with pytest.raises(Unauthorised, match="RS256"):
+        await verify(mint_token(settings, subject="kim", role=Role.ADMIN), settings)
+    service = await verify(mint_token(settings, subject="la-returns", role=Role.SERVICE), settings)
+    assert service.role is Role.SERVICE
+
+
+def test_production_refuses_the_development_secret() -> None:
+    with pytest.raises(ValidationError, match="AUTH_JWT_SECRET"):
+        CommonSettings(environment="production")
+
+
+def test_parents_and_social_workers_see_only_the_children_their_token_names() -> None:
+    parent = Actor("p", Role.PARENT, pupils=frozenset({pupil_scope_key("100001", "A123456789012")}))
+    parent.require_pupil("100001", "A123456789012")
+    for urn, upn in (("100001", "B123456789012"), ("100002", "A123456789012")):
+        with pytest.raises(NotFound):
+            parent.require_pupil(urn, upn)
+    with pytest.raises(NotFound):
+        parent.require_school("100001")  # a child's school is not the parent's to browse
+
+
+def test_an_la_sees_a_school_only_when_it_knows_the_school_is_theirs() -> None:
+    la = Actor("o", Role.LA, la_code="201")
+    la.require_school("100001", la_code="201")
+    for la_code in ("202", None):
+        with pytest.raises(NotFound):
+            la.require_school("100001", la_code=la_code)
+
+
+def test_a_rule_cannot_give_a_parent_a_whole_school_or_la() -> None:
+    for scope in (Scope.SCHOOL, Scope.LA):
+        with pytest.raises(ValueError, match="one pupil"):
+            Access(frozenset({Role.STAFF, Role.PARENT}), scope)
+    assert Access(frozenset({Role.PARENT}), Scope.PUPIL).parent_facing
+
+
+def test_the_bucket_allows_a_burst_then_the_sustained_rate() -> None:
+    limiter = TokenBucketLimiter(per_minute=60, burst=3)
+    assert [limiter.take("t", 0.0) for _ in range(3)] == [None, None, None]
+    wait = limiter.take("t", 0.0)
+    assert wait == pytest.approx(1.0)
+    assert limiter.retry_after_header(wait) == 1
+    assert limiter.take("t", 0.5) == pytest.approx(0.5)
+    assert limiter.take("t", 1.0) is None  # one request a second refills
+    assert limiter.take("other", 1.0) is None  # per token
+
+
+def test_the_limiter_forgets_full_buckets_to_stay_small() -> None:
+    limiter = TokenBucketLimiter(per_minute=60, burst=2, max_keys=3)
+    for key in ("a", "b", "c"):
+        limiter.take(key, 0.0)
+    limiter.take("d", 10.0)  # a, b and c have refilled by now
+    assert set(limiter._buckets) == {"d"}
+
+
+@pytest.mark.parametrize("value", ["2026-09-07", "2024-02-29"])
+def test_dates_are_taken_as_written(value: str) -> None:
+    assert TypeAdapter(IsoDate).validate_python(value).isoformat() == value
+
+
+@pytest.mark.parametrize("value", [0, 1.5e3, "0", "7.1e-178", "2026-9-7", "07/09/2026", "2026-02-30"])
+def test_anything_but_a_real_yyyy_mm_dd_date_is_refused(value: object) -> None:
+    with pytest.raises(ValidationError):
+        TypeAdapter(IsoDate).validate_python(value)
+
+
+def test_clock_times_are_hh_mm() -> None:
+    assert TypeAdapter(LocalTime).validate_python("08:45").isoformat() == "08:45:00"
+    for bad in (3600, "8:45", "25:00", "08:45Z"):
+        with pytest.raises(ValidationError):
+            TypeAdapter(LocalTime).validate_python(bad)
