@@ -1,10 +1,10 @@
 """One engine factory and one session factory for every service."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 NAMING_CONVENTION = {
@@ -55,3 +55,16 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 # scope="function": the commit happens before the response is sent, so a 2xx means stored.
 SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]
+
+
+async def copy_rows(session: AsyncSession, table: Table, columns: Sequence[str], records: Sequence[tuple]) -> None:
+    """Bulk rows with PostgreSQL's COPY, inside the session's transaction: a register of two
+    thousand marks is one round trip, with no SQL to build or parse per row. Columns left out
+    take their defaults."""
+    if not records:
+        return
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+        table.name, schema_name=table.schema, columns=list(columns), records=records
+    )

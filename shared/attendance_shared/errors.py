@@ -12,6 +12,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+# Values PostgreSQL cannot store, which only a client sends: a NUL or untranslatable
+# character, a string or number too long, a date out of range.
+CLIENT_VALUE_SQLSTATES = frozenset({"22021", "22P05", "22001", "22003", "22008"})
 
 
 class ProblemError(Exception):
@@ -109,11 +112,11 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _unstorable(request: Request, exc: DBAPIError) -> JSONResponse:
-        # SQLSTATE class 22 is PostgreSQL refusing a value the request carried (a NUL
-        # character in text, say); the transaction rolled back, so nothing was stored.
-        # Anything else is our fault or the database's, and stays a 500.
+        # PostgreSQL refusing a value the request carried (a NUL character in text, say);
+        # the transaction rolled back, so nothing was stored. Anything else is our fault or
+        # the database's, and stays a 500.
         sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig.__cause__, "sqlstate", None)
-        if not str(sqlstate or "").startswith("22"):
+        if sqlstate not in CLIENT_VALUE_SQLSTATES:
             raise exc
         log.warning("refused a value the database cannot store", extra={"sqlstate": sqlstate})
         detail = "the request holds a value that cannot be stored (for example a NUL character in text)"

@@ -25,9 +25,9 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from attendance_shared.db import copy_rows
 from attendance_shared.events import Event
 from attendance_shared.kafka import KafkaPublisher
 from attendance_shared.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
@@ -53,20 +53,20 @@ def outbox_table(metadata: MetaData) -> Table:
 
 
 async def add_to_outbox(session: AsyncSession, table: Table, topic: str, events: Sequence[Event]) -> None:
-    if not events:
-        return
-    await session.execute(
-        insert(table),
-        [
-            {
-                "topic": topic,
-                "key": event.subject,
-                "event_id": event.id,
-                "event_type": event.type,
-                "envelope": event.to_bytes(),
-            }
-            for event in events
-        ],
+    await add_envelopes_to_outbox(
+        session, table, topic, [(event.subject, event.id, event.type, event.to_bytes()) for event in events]
+    )
+
+
+async def add_envelopes_to_outbox(
+    session: AsyncSession, table: Table, topic: str, envelopes: Sequence[tuple[str, str, str, bytes]]
+) -> None:
+    """Serialised events as (key, event id, event type, envelope), in one COPY."""
+    await copy_rows(
+        session,
+        table,
+        ("topic", "key", "event_id", "event_type", "envelope"),
+        [(topic, *envelope) for envelope in envelopes],
     )
 
 

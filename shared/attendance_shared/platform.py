@@ -5,7 +5,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -68,6 +68,39 @@ class Workers:
         for task in done:
             if not task.cancelled() and task.exception():
                 log.error("worker %s ended with an error", task.get_name(), exc_info=task.exception())
+
+
+class Periodic:
+    """A housekeeping job run every `interval_s` in its own transaction; a failure is logged
+    and retried next time, never fatal to the service."""
+
+    def __init__(
+        self,
+        name: str,
+        sessionmaker: "async_sessionmaker[AsyncSession]",
+        job: Callable[[AsyncSession], Awaitable[object]],
+        *,
+        interval_s: float,
+    ) -> None:
+        self.name = name
+        self._sessionmaker = sessionmaker
+        self._job = job
+        self._interval_s = interval_s
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                async with self._sessionmaker.begin() as session:
+                    result = await self._job(session)
+                log.info("%s done", self.name, extra={"result": result})
+            except Exception:
+                log.exception("%s failed; will try again", self.name)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._interval_s)
+
+    def stop(self) -> None:
+        self._stopping.set()
 
 
 def database_check(engine: AsyncEngine) -> ReadinessCheck:

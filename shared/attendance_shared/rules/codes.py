@@ -91,6 +91,17 @@ RETIRED_CODES: dict[str, str] = {
 # Codes that count towards the penalty-notice threshold and the continuous-absence returns.
 UNAUTHORISED_ABSENCE_CODES = frozenset(c for c, v in ATTENDANCE_CODES.items() if v.category is _UNAUTH)
 
+# Arrived late: L before the register closed (present), U after it (unauthorised absence).
+# Both carry the minutes late so the register shows which side of the closing time it was.
+LATE_CODES = frozenset({"L", "U"})
+LATE_BEFORE_CLOSE, LATE_AFTER_CLOSE = "L", "U"
+# Planned whole or partial school closure: the one code for a session the school does not open.
+CLOSURE_CODE = "#"
+# Codes whose entry must say what the pupil was doing (reg 10 guidance for B, K and Y7).
+NOTE_REQUIRED_CODES = frozenset({"B", "K", "Y7"})
+# Reason not yet established: must be followed up and replaced (see thresholds).
+UNEXPLAINED_CODE = "N"
+
 
 class UnknownAttendanceCode(ValueError):
     pass

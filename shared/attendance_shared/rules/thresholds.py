@@ -7,3 +7,10 @@ SEVERE_ABSENCE_PERCENT = 50
 # Rate-based flags wait for this many possible sessions (two school weeks) so that the
 # first days of September do not flag every pupil who misses one morning.
 DEFAULT_MIN_POSSIBLE_SESSIONS_FOR_RATE_FLAGS = 20
+# The longest a school may keep its register open after registration starts (2024 rule),
+# the same for every session.
+REGISTER_OPEN_MAX_MINUTES = 30
+# An N (reason not yet established) older than this many school days is overdue: it must be
+# replaced with the right code, or O. The figure is widely quoted, not found in the
+# regulations' text, so schools may configure it.
+UNEXPLAINED_ABSENCE_MAX_SCHOOL_DAYS = 5
