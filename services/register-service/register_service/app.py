@@ -1,13 +1,17 @@
 """The register service: admission and attendance registers, published through the outbox."""
 
+from datetime import UTC, datetime, timedelta
+
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance_shared import topics
+from attendance_shared.idempotency import forget_keys_before
 from attendance_shared.kafka import KafkaPublisher
 from attendance_shared.outbox import OutboxRelay
-from attendance_shared.platform import ServiceContext, create_service_app
-from register_service.api.routes import router
-from register_service.models import outbox
+from attendance_shared.platform import Periodic, ServiceContext, create_service_app
+from register_service.api.routes import bulk_router, router
+from register_service.models import idempotency_keys, outbox
 from register_service.repository.schools import la_code_of
 from register_service.settings import SERVICE_NAME, Settings
 
@@ -30,12 +34,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # and the relay catches up, so a broker outage must not take the API out of service.
         ctx.workers.add("outbox-relay", relay)
 
+        async def forget_old_keys(session: AsyncSession) -> int:
+            cutoff = datetime.now(UTC) - timedelta(hours=settings.idempotency_key_ttl_hours)
+            return await forget_keys_before(session, idempotency_keys, cutoff)
+
+        ctx.workers.add(
+            "idempotency-janitor", Periodic("idempotency-janitor", ctx.sessionmaker, forget_old_keys, interval_s=3600)
+        )
+
     return create_service_app(
         service=SERVICE_NAME,
         title="register-service",
         summary="Admission and attendance registers for schools in England, kept as legal records.",
         settings=settings,
-        routers=[router],
+        routers=[router, bulk_router],
         build_workers=build_workers,
         school_la_code=la_code_of,
     )

@@ -1,8 +1,10 @@
 """Tables of the register service. Register entries are never updated in place or deleted:
-an amendment is a new row with a higher revision that names the code it replaces."""
+an amendment is a new row with a higher revision that names the code it replaces. The
+admission register keeps every version of a pupil's record in `pupil_versions`."""
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -15,13 +17,27 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
     func,
+    text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.types import UserDefinedType
 
 from attendance_shared.db import service_metadata
+from attendance_shared.idempotency import idempotency_table
 from attendance_shared.outbox import outbox_table
 
 metadata = service_metadata("register")
+
+
+class Xid8(UserDefinedType):
+    """PostgreSQL's 64-bit transaction id: rows are read "since a cursor" only once every
+    transaction before them has finished, so a reader never skips a late commit."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: object) -> str:
+        return "xid8"
+
 
 schools = Table(
     "schools",
@@ -30,8 +46,12 @@ schools = Table(
     Column("la_code", Text, nullable=False),
     Column("establishment_number", Text),
     Column("name", Text, nullable=False),
+    Column("phase", Text),
+    Column("am_register_opens", Time, nullable=False, server_default="08:40"),
     Column("am_register_closes", Time, nullable=False),
+    Column("pm_register_opens", Time, nullable=False, server_default="13:10"),
     Column("pm_register_closes", Time, nullable=False),
+    Column("unexplained_absence_days", Integer, nullable=False, server_default="5"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_schools_la_code", "la_code"),
@@ -50,9 +70,76 @@ pupils = Table(
     Column("left_on", Date),
     Column("contacts", JSONB, nullable=False, server_default="[]"),
     Column("social_worker", JSONB),
+    Column("sex", Text),
+    Column("preferred_surname", Text),
+    Column("preferred_forename", Text),
+    Column("address", JSONB),
+    Column("previous_school", JSONB),
+    Column("boarder", Boolean, nullable=False, server_default="false"),
+    Column("fsm_eligible", Boolean, nullable=False, server_default="false"),
+    Column("pupil_premium", Boolean, nullable=False, server_default="false"),
+    Column("sen_status", Text, nullable=False, server_default="none"),
+    Column("eal", Boolean, nullable=False, server_default="false"),
+    Column("looked_after", Boolean, nullable=False, server_default="false"),
+    Column("youth_offending_worker", JSONB),
+    Column("virtual_school_contact", JSONB),
+    Column("deletion_ground", Text),
+    Column("destination", JSONB),
+    Column("deleted_by", Text),
+    Column("deleted_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     ForeignKeyConstraint(["school_urn"], ["register.schools.urn"]),
+)
+
+# Every version of a pupil's admission record, from the date it took effect.
+pupil_versions = Table(
+    "pupil_versions",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("school_urn", Text, nullable=False),
+    Column("upn", Text, nullable=False),
+    Column("effective_from", Date, nullable=False),
+    Column("record", JSONB, nullable=False),
+    Column("recorded_by", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    ForeignKeyConstraint(["school_urn", "upn"], ["register.pupils.school_urn", "register.pupils.upn"]),
+    Index("ix_pupil_versions_pupil", "school_urn", "upn", "effective_from"),
+)
+
+calendars = Table(
+    "calendars",
+    metadata,
+    Column("school_urn", Text, primary_key=True),
+    Column("academic_year", Integer, primary_key=True),
+    Column("terms", JSONB, nullable=False),
+    Column("closures", JSONB, nullable=False, server_default="[]"),
+    Column("updated_by", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    ForeignKeyConstraint(["school_urn"], ["register.schools.urn"]),
+)
+
+absence_reports = Table(
+    "absence_reports",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("school_urn", Text, nullable=False),
+    Column("upn", Text, nullable=False),
+    Column("first_day", Date, nullable=False),
+    Column("last_day", Date, nullable=False),
+    Column("sessions", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("suggested_code", Text),
+    Column("reported_by", Text, nullable=False),
+    Column("reported_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("status", Text, nullable=False, server_default="pending"),
+    Column("decided_by", Text),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("decision_note", Text),
+    CheckConstraint("status IN ('pending', 'accepted', 'declined')", name="absence_report_status"),
+    CheckConstraint("sessions IN ('am', 'pm', 'both')", name="absence_report_sessions"),
+    ForeignKeyConstraint(["school_urn", "upn"], ["register.pupils.school_urn", "register.pupils.upn"]),
+    Index("ix_absence_reports_school_status", "school_urn", "status", "first_day"),
 )
 
 marks = Table(
@@ -67,13 +154,20 @@ marks = Table(
     Column("revision", Integer, nullable=False),
     Column("previous_code", Text),
     Column("reason", Text),
+    Column("minutes_late", Integer),
+    Column("note", Text),
+    Column("made_by_name", Text),
+    Column("made_by_position", Text),
     Column("recorded_by", Text, nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("txid", Xid8, nullable=False, server_default=text("pg_current_xact_id()")),
     CheckConstraint("session IN ('am', 'pm')", name="session_am_pm"),
     CheckConstraint("revision >= 1", name="revision_positive"),
     UniqueConstraint("school_urn", "date", "session", "upn", "revision"),
     ForeignKeyConstraint(["school_urn", "upn"], ["register.pupils.school_urn", "register.pupils.upn"]),
     Index("ix_marks_pupil_date", "school_urn", "upn", "date"),
+    Index("ix_marks_school_changes", "school_urn", "txid", "id"),
 )
 
 outbox = outbox_table(metadata)
+idempotency_keys = idempotency_table(metadata)

@@ -1,15 +1,31 @@
 """Request and response models of the register API (not tables, not events)."""
 
+import uuid
 from datetime import date, datetime, time
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from attendance_shared.api_types import IsoDate, LocalTime
-from attendance_shared.events import Contact, SocialWorker
-from attendance_shared.rules.identifiers import ESTABLISHMENT_NUMBER_PATTERN, LA_CODE_PATTERN
+from attendance_shared.events import (
+    Address,
+    CalendarClosure,
+    CalendarTerm,
+    Contact,
+    PreviousSchool,
+    SchoolPhase,
+    SENStatus,
+    Sex,
+    SocialWorker,
+)
+from attendance_shared.rules.deletion_grounds import DeletionGround
+from attendance_shared.rules.identifiers import ESTABLISHMENT_NUMBER_PATTERN, LA_CODE_PATTERN, URN_PATTERN
 
 Session = Literal["am", "pm"]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+YearGroup = Annotated[str, StringConstraints(pattern=r"^(N1|N2|R|[1-9]|1[0-4])$")]
+NEXT_CURSOR = "Pass as `cursor` to read the next page; null on the last page."
 
 
 class SchoolIn(BaseModel):
@@ -18,37 +34,140 @@ class SchoolIn(BaseModel):
     la_code: Annotated[str, StringConstraints(pattern=LA_CODE_PATTERN)]
     establishment_number: Annotated[str, StringConstraints(pattern=ESTABLISHMENT_NUMBER_PATTERN)] | None = None
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    phase: SchoolPhase | None = None
+    am_register_opens: LocalTime = time(8, 40)
     am_register_closes: LocalTime = time(9, 0)
+    pm_register_opens: LocalTime = time(13, 10)
     pm_register_closes: LocalTime = time(13, 30)
+    unexplained_absence_days: int = Field(
+        5, ge=1, le=20, description="School days an N may stand before it is listed as overdue"
+    )
 
 
 class SchoolOut(SchoolIn):
+    model_config = ConfigDict(extra="ignore")
+
     urn: str
 
 
-class PupilIn(BaseModel):
+class CalendarIn(BaseModel):
+    """A school's calendar for one academic year (1 August to 31 July)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    upn: Annotated[str, StringConstraints(min_length=1, max_length=20)]
-    legal_surname: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    legal_forename: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    academic_year: int = Field(ge=2000, le=2100, description="The year the academic year starts: 2026 for 2026/27")
+    terms: list[CalendarTerm] = Field(min_length=1, max_length=6)
+    closures: list[CalendarClosure] = Field(default_factory=list, max_length=60)
+
+
+class CalendarOut(CalendarIn):
+    model_config = ConfigDict(extra="ignore")
+
+    school_urn: str
+    school_days: int = Field(description="Days with at least one session pupils attend")
+    possible_sessions: int
+
+
+class PupilRecord(BaseModel):
+    """What the admission register holds about a pupil besides the UPN."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    legal_surname: Name
+    legal_forename: Name
+    preferred_surname: Name | None = None
+    preferred_forename: Name | None = None
     date_of_birth: IsoDate
-    year_group: Annotated[str, StringConstraints(pattern=r"^(N1|N2|R|[1-9]|1[0-4])$")]
-    admission_date: IsoDate
-    contacts: list[Contact] = Field(default_factory=list, max_length=10)
+    sex: Sex
+    year_group: YearGroup
+    address: Address
+    previous_school: PreviousSchool | None = None
+    boarder: bool = False
+    contacts: list[Contact] = Field(default_factory=list, max_length=10, description="Parents and carers")
+    fsm_eligible: bool = False
+    pupil_premium: bool = False
+    sen_status: SENStatus = "none"
+    eal: bool = False
+    looked_after: bool = False
     social_worker: SocialWorker | None = None
+    youth_offending_worker: SocialWorker | None = None
+    virtual_school_contact: SocialWorker | None = None
 
 
-class PupilOut(PupilIn):
+class PupilIn(PupilRecord):
+    upn: Annotated[str, StringConstraints(min_length=1, max_length=20)]
+    admission_date: IsoDate
+
+
+class PupilUpdateIn(BaseModel):
+    """Fields to change, and the date the change takes effect (cohort analysis sees the pupil
+    as they were on each date). Fields left out keep their value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    effective_from: IsoDate | None = Field(None, description="Default: today")
+    legal_surname: Name | None = None
+    legal_forename: Name | None = None
+    preferred_surname: Name | None = None
+    preferred_forename: Name | None = None
+    sex: Sex | None = None
+    year_group: YearGroup | None = None
+    address: Address | None = None
+    boarder: bool | None = None
+    contacts: list[Contact] | None = Field(None, max_length=10)
+    fsm_eligible: bool | None = None
+    pupil_premium: bool | None = None
+    sen_status: SENStatus | None = None
+    eal: bool | None = None
+    looked_after: bool | None = None
+    social_worker: SocialWorker | None = None
+    youth_offending_worker: SocialWorker | None = None
+    virtual_school_contact: SocialWorker | None = None
+
+
+class Destination(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    school_urn: Annotated[str, StringConstraints(pattern=URN_PATTERN)] | None = None
+    school_name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    start_date: IsoDate | None = None
+
+
+class DeletionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ground: DeletionGround = Field(description="Regulation 9(1) ground, `a` to `o`")
+    date: IsoDate = Field(description="The last day the pupil is on roll")
+    destination: Destination | None = None
+
+
+class PupilOut(PupilRecord):
     model_config = ConfigDict(extra="ignore")  # built from table rows, which carry audit columns too
 
     school_urn: str
+    upn: str
+    admission_date: date
     left_on: date | None = None
+    deletion_ground: DeletionGround | None = None
+    destination: Destination | None = None
+
+
+class PupilVersion(BaseModel):
+    effective_from: date
+    recorded_by: str
+    recorded_at: datetime
+    record: dict
+
+
+class PupilHistory(BaseModel):
+    school_urn: str
+    upn: str
+    versions: list[PupilVersion]
 
 
 class PupilPage(BaseModel):
     items: list[PupilOut]
-    next_cursor: str | None = Field(None, description="Pass as `cursor` to read the next page; null on the last page.")
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR)
 
 
 class MarkIn(BaseModel):
@@ -56,6 +175,10 @@ class MarkIn(BaseModel):
 
     upn: Annotated[str, StringConstraints(max_length=20)]
     code: Annotated[str, StringConstraints(max_length=4)]
+    minutes_late: int | None = Field(None, ge=1, le=300, description="L and U: minutes after registration opened")
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = Field(
+        None, description="Required for B, K and Y7: what the pupil was doing"
+    )
 
 
 class RegisterIn(BaseModel):
@@ -72,10 +195,30 @@ class RegisterResult(BaseModel):
     unchanged: int = Field(description="Marks that already had this code: nothing stored, no event.")
 
 
+class SchoolRegisterIn(RegisterIn):
+    urn: Annotated[str, StringConstraints(pattern=URN_PATTERN)]
+    date: IsoDate
+    session: Session
+
+
+class BulkRegistersIn(BaseModel):
+    """Registers of several schools (or sessions) at once: all are stored, or none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    registers: list[SchoolRegisterIn] = Field(min_length=1, max_length=200)
+
+
+class BulkRegistersResult(BaseModel):
+    registers: list[RegisterResult]
+
+
 class MarkOut(BaseModel):
     upn: str
     code: str
     revision: int
+    minutes_late: int | None = None
+    note: str | None = None
     recorded_at: datetime
     recorded_by: str
 
@@ -84,14 +227,27 @@ class RegisterOut(BaseModel):
     school_urn: str
     date: date
     session: Session
+    as_at: datetime | None = Field(None, description="The register as it stood at this time, if asked")
     marks: list[MarkOut]
+
+
+class Person(BaseModel):
+    """Who made an amendment: the regulations keep their name and position."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    position: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
 class AmendmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: Annotated[str, StringConstraints(max_length=4)]
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    reason: Reason
+    made_by: Person
+    minutes_late: int | None = Field(None, ge=1, le=300)
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
 
 
 class MarkEntry(BaseModel):
@@ -103,6 +259,10 @@ class MarkEntry(BaseModel):
     revision: int
     previous_code: str | None
     reason: str | None
+    minutes_late: int | None = None
+    note: str | None = None
+    made_by_name: str | None = Field(None, description="Amendments: the person who made it")
+    made_by_position: str | None = None
     recorded_by: str
     recorded_at: datetime
 
@@ -111,3 +271,82 @@ class PupilMarks(BaseModel):
     school_urn: str
     upn: str
     entries: list[MarkEntry]
+
+
+class ChangedMark(MarkEntry):
+    upn: str
+    id: int = Field(exclude=True)
+
+
+class MarkChangePage(BaseModel):
+    items: list[ChangedMark]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the changes after these")
+
+
+class UnexplainedAbsence(BaseModel):
+    upn: str
+    date: date
+    session: Session
+    school_days_outstanding: int = Field(description="School days since the session, today excluded")
+    pending_reports: list[uuid.UUID] = Field(description="Parent reports that cover this session")
+
+
+class UnexplainedAbsencePage(BaseModel):
+    older_than_school_days: int
+    items: list[UnexplainedAbsence]
+
+
+class AbsenceReportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    first_day: IsoDate
+    last_day: IsoDate
+    sessions: Literal["am", "pm", "both"] = "both"
+    reason: Reason
+    suggested_code: Literal["I", "M", "R", "C"] | None = Field(None, description="What the parent says it was")
+
+
+class AbsenceReportOut(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: uuid.UUID
+    school_urn: str
+    upn: str
+    first_day: date
+    last_day: date
+    sessions: Literal["am", "pm", "both"]
+    reason: str
+    suggested_code: str | None
+    reported_by: str
+    reported_at: datetime
+    status: Literal["pending", "accepted", "declined"]
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_note: str | None = None
+
+
+class PendingAbsenceReport(AbsenceReportOut):
+    unexplained_sessions: list[tuple[date, Session]] = Field(description="N marks the report covers")
+
+
+class AbsenceReportPage(BaseModel):
+    items: list[PendingAbsenceReport]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR)
+
+
+class AcceptReportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Annotated[str, StringConstraints(max_length=4)] = Field(description="The code the N marks become, e.g. I")
+    made_by: Person
+
+
+class DeclineReportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: Reason
+
+
+class AcceptedReport(BaseModel):
+    report: AbsenceReportOut
+    amended: list[MarkEntry]

@@ -8,5 +8,8 @@ SERVICE_NAME = "register"
 class Settings(CommonSettings):
     model_config = SettingsConfigDict(env_prefix="REGISTER_", extra="ignore", populate_by_name=True)
 
-    max_marks_per_register: int = 5000
+    # Rows in one request: a register, or all the registers of a bulk request together.
+    max_marks_per_register: int = 20000
+    # How long a retry with the same Idempotency-Key still gets the first answer.
+    idempotency_key_ttl_hours: int = 24
     relay_batch_size: int = 5000

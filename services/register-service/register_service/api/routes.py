@@ -1,33 +1,57 @@
 """Routers only: parse, authorise, call a service, shape the response."""
 
-from typing import Annotated
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, status
 
 from attendance_shared.access import Scope, allow
-from attendance_shared.api_types import IsoDate, UPNCursor, UPNPath, URNPath
+from attendance_shared.api_types import IsoDate, UPNCursor, UPNPath, UPNQuery, URNPath
 from attendance_shared.auth import Actor, Role
+from attendance_shared.clock import today_in_england
 from attendance_shared.db import SessionDep
 from attendance_shared.errors import PROBLEM_RESPONSES, Unprocessable
+from attendance_shared.idempotency import Once, once_per_key
+from attendance_shared.rules.figures import academic_year_of
+from register_service.models import idempotency_keys
 from register_service.schemas import (
+    AbsenceReportIn,
+    AbsenceReportOut,
+    AbsenceReportPage,
+    AcceptedReport,
+    AcceptReportIn,
     AmendmentIn,
+    BulkRegistersIn,
+    BulkRegistersResult,
+    CalendarIn,
+    CalendarOut,
+    DeclineReportIn,
+    DeletionIn,
+    MarkChangePage,
     MarkEntry,
+    PupilHistory,
     PupilIn,
     PupilMarks,
     PupilOut,
     PupilPage,
+    PupilUpdateIn,
     RegisterIn,
     RegisterOut,
     RegisterResult,
     SchoolIn,
     SchoolOut,
     Session,
+    UnexplainedAbsencePage,
 )
-from register_service.service import pupils, registers, schools
+from register_service.service import absence_reports, pupils, registers, schools
 
 router = APIRouter(prefix="/v1/schools/{urn}", responses=PROBLEM_RESPONSES)
+bulk_router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES)
+
 # Who may call what (see attendance_shared.access). A school's own people write its
-# registers; its LA reads them; a parent or social worker reads only the children they hold.
+# registers; its LA reads them; a parent or social worker reads only the children they hold,
+# and a parent may report their child's absence.
 SchoolOwner = Annotated[Actor, allow(Role.MIS, Role.ADMIN, scope=Scope.SCHOOL)]
 SchoolWriter = Annotated[Actor, allow(Role.MIS, Role.STAFF, Role.ADMIN, scope=Scope.SCHOOL)]
 SchoolReader = Annotated[Actor, allow(Role.MIS, Role.STAFF, Role.LA, Role.ADMIN, scope=Scope.SCHOOL)]
@@ -35,11 +59,54 @@ PupilWriter = Annotated[Actor, allow(Role.MIS, Role.STAFF, Role.ADMIN, scope=Sco
 PupilReader = Annotated[
     Actor, allow(Role.MIS, Role.STAFF, Role.LA, Role.ADMIN, Role.PARENT, Role.SOCIAL_WORKER, scope=Scope.PUPIL)
 ]
+AbsenceReporter = Annotated[Actor, allow(Role.PARENT, Role.MIS, Role.STAFF, Role.ADMIN, scope=Scope.PUPIL)]
+BulkWriter = Annotated[Actor, allow(Role.MIS, Role.ADMIN, scope=Scope.BODY)]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Idempotent = Annotated[Once, once_per_key(idempotency_keys)]
 
 
 @router.put("", response_model=SchoolOut, tags=["schools"], summary="Create or update a school")
-async def put_school(urn: URNPath, body: SchoolIn, session: SessionDep, actor: SchoolOwner) -> SchoolOut:
-    return await schools.put_school(session, urn, body)
+async def put_school(
+    urn: URNPath,
+    body: SchoolIn,
+    session: SessionDep,
+    actor: SchoolOwner,
+    once: Idempotent,
+) -> Any:
+    return await once(lambda: schools.put_school(session, urn, body))
+
+
+@router.get("", response_model=SchoolOut, tags=["schools"], summary="A school and its register times")
+async def get_school(urn: URNPath, session: SessionDep, actor: SchoolReader) -> SchoolOut:
+    return await schools.get_school(session, urn)
+
+
+@router.put(
+    "/calendar",
+    response_model=CalendarOut,
+    tags=["schools"],
+    summary="Set the school's calendar for an academic year: terms, half-terms, INSET days and closures",
+)
+async def put_calendar(
+    urn: URNPath,
+    body: CalendarIn,
+    session: SessionDep,
+    actor: SchoolOwner,
+    once: Idempotent,
+) -> Any:
+    return await once(
+        lambda: schools.put_calendar(session, urn, body, updated_by=actor.subject),
+    )
+
+
+@router.get("/calendar", response_model=CalendarOut, tags=["schools"], summary="The school's calendar for a year")
+async def get_calendar(
+    urn: URNPath,
+    session: SessionDep,
+    actor: SchoolReader,
+    academic_year: Annotated[int | None, Query(ge=2000, le=2100, description="Default: the current year")] = None,
+) -> CalendarOut:
+    return await schools.get_calendar(session, urn, academic_year or academic_year_of(today_in_england()))
 
 
 @router.post(
@@ -49,8 +116,17 @@ async def put_school(urn: URNPath, body: SchoolIn, session: SessionDep, actor: S
     tags=["pupils"],
     summary="Admit a pupil to the admission register",
 )
-async def admit_pupil(urn: URNPath, body: PupilIn, session: SessionDep, actor: SchoolWriter) -> PupilOut:
-    return await pupils.admit(session, urn, body)
+async def admit_pupil(
+    urn: URNPath,
+    body: PupilIn,
+    session: SessionDep,
+    actor: SchoolWriter,
+    once: Idempotent,
+) -> Any:
+    return await once(
+        lambda: pupils.admit(session, urn, body, recorded_by=actor.subject),
+        status.HTTP_201_CREATED,
+    )
 
 
 @router.get("/pupils", response_model=PupilPage, tags=["pupils"], summary="The admission register, by UPN")
@@ -58,15 +134,67 @@ async def list_pupils(
     urn: URNPath,
     session: SessionDep,
     actor: SchoolReader,
+    on_roll_on: Annotated[IsoDate | None, Query(description="Only pupils on roll on this date")] = None,
     cursor: UPNCursor = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    limit: Limit = 200,
 ) -> PupilPage:
-    return await pupils.list_page(session, urn, cursor=cursor, limit=limit)
+    return await pupils.list_page(session, urn, on_roll_on=on_roll_on, cursor=cursor, limit=limit)
 
 
 @router.get("/pupils/{upn}", response_model=PupilOut, tags=["pupils"], summary="One pupil's admission record")
-async def get_pupil(urn: URNPath, upn: UPNPath, session: SessionDep, actor: PupilReader) -> PupilOut:
-    return await pupils.get(session, urn, upn)
+async def get_pupil(
+    urn: URNPath,
+    upn: UPNPath,
+    session: SessionDep,
+    actor: PupilReader,
+    as_on: Annotated[IsoDate | None, Query(description="The record as it was on this date")] = None,
+) -> PupilOut:
+    return await pupils.get(session, urn, upn, as_on=as_on)
+
+
+@router.patch(
+    "/pupils/{upn}",
+    response_model=PupilOut,
+    tags=["pupils"],
+    summary="Change a pupil's record from a date (every version is kept)",
+)
+async def update_pupil(
+    urn: URNPath,
+    upn: UPNPath,
+    body: PupilUpdateIn,
+    session: SessionDep,
+    actor: PupilWriter,
+    once: Idempotent,
+) -> Any:
+    return await once(
+        lambda: pupils.update(session, urn, upn, body, recorded_by=actor.subject),
+    )
+
+
+@router.get(
+    "/pupils/{upn}/history", response_model=PupilHistory, tags=["pupils"], summary="Every version of the record"
+)
+async def pupil_history(urn: URNPath, upn: UPNPath, session: SessionDep, actor: PupilReader) -> PupilHistory:
+    return await pupils.history(session, urn, upn)
+
+
+@router.post(
+    "/pupils/{upn}/deletion",
+    response_model=PupilOut,
+    tags=["pupils"],
+    summary="Delete a pupil from the admission register on a regulation-9 ground",
+)
+async def delete_pupil(
+    urn: URNPath,
+    upn: UPNPath,
+    body: DeletionIn,
+    session: SessionDep,
+    actor: PupilWriter,
+    once: Idempotent,
+) -> Any:
+    return await once(
+        lambda: pupils.delete(session, urn, upn, body, deleted_by=actor.subject),
+    )
 
 
 @router.put(
@@ -83,32 +211,48 @@ async def put_register(
     request: Request,
     session: SessionDep,
     actor: SchoolWriter,
-) -> RegisterResult:
-    limit = request.app.state.settings.max_marks_per_register
-    if len(body.marks) > limit:
-        raise Unprocessable(f"a register holds at most {limit} marks; this one has {len(body.marks)}")
-    return await registers.record_register(
-        session, urn=urn, day=day, session_name=session_name, register=body, recorded_by=actor.subject
+    once: Idempotent,
+) -> Any:
+    _check_rows(request, len(body.marks))
+    return await once(
+        lambda: registers.record_register(
+            session, urn=urn, day=day, session_name=session_name, register=body, recorded_by=actor.subject
+        ),
     )
+
+
+def _check_rows(request: Request, rows: int) -> None:
+    limit = request.app.state.settings.max_marks_per_register
+    if rows > limit:
+        raise Unprocessable(f"a request holds at most {limit} marks; this one has {rows}")
 
 
 @router.get(
     "/registers/{day}/{session_name}",
     response_model=RegisterOut,
     tags=["registers"],
-    summary="A session register as it stands now",
+    summary="A session register as it stands now, or as it stood at a past time",
 )
 async def get_register(
-    urn: URNPath, day: IsoDate, session_name: Session, session: SessionDep, actor: SchoolReader
+    urn: URNPath,
+    day: IsoDate,
+    session_name: Session,
+    session: SessionDep,
+    actor: SchoolReader,
+    as_at: Annotated[datetime | None, Query(description="A past moment (ISO 8601 with offset)")] = None,
 ) -> RegisterOut:
-    return await registers.read_register(session, urn=urn, day=day, session_name=session_name)
+    if as_at is not None and as_at.tzinfo is None:
+        raise Unprocessable(
+            "as_at needs a UTC offset", errors=[{"location": ["query", "as_at"], "message": "no offset"}]
+        )
+    return await registers.read_register(session, urn=urn, day=day, session_name=session_name, as_at=as_at)
 
 
 @router.patch(
     "/registers/{day}/{session_name}/marks/{upn}",
     response_model=MarkEntry,
     tags=["registers"],
-    summary="Amend one mark; the original entry is kept",
+    summary="Amend one mark with a reason; the original entry is kept",
 )
 async def amend_mark(
     urn: URNPath,
@@ -118,9 +262,12 @@ async def amend_mark(
     body: AmendmentIn,
     session: SessionDep,
     actor: PupilWriter,
-) -> MarkEntry:
-    return await registers.amend_mark(
-        session, urn=urn, day=day, session_name=session_name, upn=upn, amendment=body, amended_by=actor.subject
+    once: Idempotent,
+) -> Any:
+    return await once(
+        lambda: registers.amend_mark(
+            session, urn=urn, day=day, session_name=session_name, upn=upn, amendment=body, amended_by=actor.subject
+        ),
     )
 
 
@@ -136,3 +283,155 @@ async def pupil_marks(
     end: Annotated[IsoDate | None, Query(alias="to")] = None,
 ) -> PupilMarks:
     return await registers.pupil_marks(session, urn=urn, upn=upn, start=start, end=end)
+
+
+@router.get(
+    "/marks/changes",
+    response_model=MarkChangePage,
+    tags=["registers"],
+    summary="Every register entry since a cursor, in commit order (for MIS sync)",
+)
+async def mark_changes(
+    urn: URNPath,
+    session: SessionDep,
+    actor: SchoolReader,
+    cursor: Annotated[
+        str | None, Query(pattern=r"^\d{1,20}\.\d{1,20}$", description="`next_cursor` of the last page")
+    ] = None,
+    limit: Limit = 500,
+) -> MarkChangePage:
+    return await registers.changes_since(session, urn=urn, cursor=cursor, limit=limit)
+
+
+@router.get(
+    "/unexplained-absences",
+    response_model=UnexplainedAbsencePage,
+    tags=["registers"],
+    summary="N marks older than the school's limit of school days: to resolve, never changed automatically",
+)
+async def unexplained(
+    urn: URNPath,
+    session: SessionDep,
+    actor: SchoolReader,
+    older_than_school_days: Annotated[
+        int | None, Query(ge=1, le=60, description="Default: the school's setting")
+    ] = None,
+    on: Annotated[IsoDate | None, Query(description="Count the school days up to this day (default: today)")] = None,
+) -> UnexplainedAbsencePage:
+    today = today_in_england()
+    if on is not None and on > today:
+        raise Unprocessable("on is in the future", errors=[{"location": ["query", "on"], "message": "in the future"}])
+    return await registers.unexplained_absences(session, urn=urn, older_than=older_than_school_days, today=on or today)
+
+
+@router.post(
+    "/pupils/{upn}/absence-reports",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AbsenceReportOut,
+    tags=["absence reports"],
+    summary="A parent reports an absence (dates, sessions, reason)",
+)
+async def report_absence(
+    urn: URNPath,
+    upn: UPNPath,
+    body: AbsenceReportIn,
+    session: SessionDep,
+    actor: AbsenceReporter,
+    once: Idempotent,
+) -> Any:
+    return await once(
+        lambda: absence_reports.report(session, urn, upn, body, reported_by=actor.subject, today=today_in_england()),
+        status.HTTP_201_CREATED,
+    )
+
+
+@router.get(
+    "/pupils/{upn}/absence-reports",
+    response_model=AbsenceReportPage,
+    tags=["absence reports"],
+    summary="The absences reported for one pupil",
+)
+async def pupil_absence_reports(
+    urn: URNPath,
+    upn: UPNPath,
+    session: SessionDep,
+    actor: PupilReader,
+    cursor: Annotated[str | None, Query(max_length=60)] = None,
+    limit: Limit = 100,
+) -> AbsenceReportPage:
+    return await absence_reports.list_reports(session, urn, status=None, upn=upn, cursor=cursor, limit=limit)
+
+
+@router.get(
+    "/absence-reports",
+    response_model=AbsenceReportPage,
+    tags=["absence reports"],
+    summary="Reported absences, with the N marks each covers",
+)
+async def school_absence_reports(
+    urn: URNPath,
+    session: SessionDep,
+    actor: SchoolWriter,
+    status_filter: Annotated[Literal["pending", "accepted", "declined"] | None, Query(alias="status")] = "pending",
+    upn: UPNQuery = None,
+    cursor: Annotated[str | None, Query(max_length=60)] = None,
+    limit: Limit = 100,
+) -> AbsenceReportPage:
+    return await absence_reports.list_reports(session, urn, status=status_filter, upn=upn, cursor=cursor, limit=limit)
+
+
+@router.post(
+    "/absence-reports/{report_id}/accept",
+    response_model=AcceptedReport,
+    tags=["absence reports"],
+    summary="Accept a report: its N marks are amended to the code given, with the report as the reason",
+)
+async def accept_report(
+    urn: URNPath,
+    report_id: uuid.UUID,
+    body: AcceptReportIn,
+    session: SessionDep,
+    actor: SchoolWriter,
+    once: Idempotent,
+) -> Any:
+    return await once(
+        lambda: absence_reports.accept(session, urn, report_id, body.code, body.made_by, decided_by=actor.subject),
+    )
+
+
+@router.post(
+    "/absence-reports/{report_id}/decline",
+    response_model=AbsenceReportOut,
+    tags=["absence reports"],
+    summary="Decline a report, saying why; the marks stay as they are",
+)
+async def decline_report(
+    urn: URNPath,
+    report_id: uuid.UUID,
+    body: DeclineReportIn,
+    session: SessionDep,
+    actor: SchoolWriter,
+    once: Idempotent,
+) -> Any:
+    return await once(
+        lambda: absence_reports.decline(session, urn, report_id, body.note, decided_by=actor.subject),
+    )
+
+
+@bulk_router.put(
+    "/registers",
+    response_model=BulkRegistersResult,
+    tags=["registers"],
+    summary="Registers of several schools at once (all stored, or none)",
+)
+async def put_registers(
+    body: BulkRegistersIn,
+    request: Request,
+    session: SessionDep,
+    actor: BulkWriter,
+    once: Idempotent,
+) -> Any:
+    _check_rows(request, sum(len(r.marks) for r in body.registers))
+    return await once(
+        lambda: registers.record_registers(session, body, recorded_by=actor.subject, may_write=actor.require_school),
+    )

@@ -1,30 +1,72 @@
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, cast, func, select, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from register_service.models import marks
+from attendance_shared.db import copy_rows
+from register_service.models import Xid8, absence_reports, marks
+
+MARK_FIELDS = (
+    marks.c.upn,
+    marks.c.code,
+    marks.c.revision,
+    marks.c.minutes_late,
+    marks.c.note,
+    marks.c.recorded_at,
+    marks.c.recorded_by,
+)
 
 
 async def current(
-    session: AsyncSession, school_urn: str, day: date, session_name: str, upns: list[str] | None = None
+    session: AsyncSession,
+    school_urn: str,
+    day: date,
+    session_name: str,
+    upns: list[str] | None = None,
+    *,
+    as_at: datetime | None = None,
 ) -> dict[str, Row]:
-    """The latest revision of each pupil's mark for one session."""
+    """The latest revision of each pupil's mark for one session (as it stood at `as_at`)."""
     query = (
-        select(marks.c.upn, marks.c.code, marks.c.revision, marks.c.recorded_at, marks.c.recorded_by)
+        select(*MARK_FIELDS)
         .where(marks.c.school_urn == school_urn, marks.c.date == day, marks.c.session == session_name)
         .order_by(marks.c.upn, marks.c.revision.desc())
         .ext(distinct_on(marks.c.upn))
     )
     if upns is not None:
         query = query.where(marks.c.upn.in_(upns))
+    if as_at is not None:
+        query = query.where(marks.c.recorded_at <= as_at)
     return {row.upn: row for row in await session.execute(query)}
 
 
+STORED_COLUMNS = (
+    "school_urn",
+    "upn",
+    "date",
+    "session",
+    "code",
+    "revision",
+    "previous_code",
+    "reason",
+    "minutes_late",
+    "note",
+    "made_by_name",
+    "made_by_position",
+    "recorded_by",
+    "recorded_at",
+)
+
+
 async def add(session: AsyncSession, rows: list[dict]) -> None:
-    if rows:
-        await session.execute(marks.insert(), rows)
+    await copy_rows(session, marks, STORED_COLUMNS, [tuple(row[c] for c in STORED_COLUMNS) for row in rows])
+
+
+async def last_marked_day(session: AsyncSession, school_urn: str, upn: str) -> date | None:
+    return await session.scalar(
+        select(func.max(marks.c.date)).where(marks.c.school_urn == school_urn, marks.c.upn == upn)
+    )
 
 
 async def history(session: AsyncSession, school_urn: str, upn: str, start: date | None, end: date | None) -> list[Row]:
@@ -37,4 +79,63 @@ async def history(session: AsyncSession, school_urn: str, upn: str, start: date 
         query = query.where(marks.c.date >= start)
     if end:
         query = query.where(marks.c.date <= end)
+    return list((await session.execute(query)).all())
+
+
+async def changes(session: AsyncSession, school_urn: str, *, after: tuple[int, int] | None, limit: int) -> list[Row]:
+    """Entries in (transaction, id) order, only from transactions older than every one still
+    running: a transaction that commits later can then never land behind a cursor."""
+    horizon = func.pg_snapshot_xmin(func.pg_current_snapshot())
+    query = (
+        select(marks)
+        .where(marks.c.school_urn == school_urn, marks.c.txid < horizon)
+        .order_by(marks.c.txid, marks.c.id)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(tuple_(marks.c.txid, marks.c.id) > tuple_(cast(after[0], Xid8()), after[1]))
+    return list((await session.execute(query)).all())
+
+
+async def current_with_code(session: AsyncSession, school_urn: str, code: str, *, on_or_before: date) -> list[Row]:
+    """Sessions whose current mark is `code`, oldest first."""
+    latest = (
+        select(marks.c.upn, marks.c.date, marks.c.session, marks.c.code)
+        .where(marks.c.school_urn == school_urn, marks.c.date <= on_or_before)
+        .order_by(marks.c.upn, marks.c.date, marks.c.session, marks.c.revision.desc())
+        .ext(distinct_on(marks.c.upn, marks.c.date, marks.c.session))
+        .subquery()
+    )
+    query = select(latest).where(latest.c.code == code).order_by(latest.c.date, latest.c.session, latest.c.upn)
+    return list((await session.execute(query)).all())
+
+
+async def pending_reports_covering(
+    session: AsyncSession, school_urn: str, sessions: list[tuple[str, date]]
+) -> list[Row]:
+    if not sessions:
+        return []
+    r = absence_reports
+    upns = sorted({upn for upn, _ in sessions})
+    query = select(r.c.id, r.c.upn, r.c.first_day, r.c.last_day, r.c.sessions).where(
+        r.c.school_urn == school_urn, r.c.status == "pending", r.c.upn.in_(upns)
+    )
+    return list((await session.execute(query)).all())
+
+
+async def current_in_range(
+    session: AsyncSession, school_urn: str, upn: str, first_day: date, last_day: date
+) -> list[Row]:
+    """The current mark of each of a pupil's sessions in a date range."""
+    query = (
+        select(marks.c.date, marks.c.session, marks.c.code, marks.c.revision, marks.c.minutes_late)
+        .where(
+            marks.c.school_urn == school_urn,
+            marks.c.upn == upn,
+            marks.c.date >= first_day,
+            marks.c.date <= last_day,
+        )
+        .order_by(marks.c.date, marks.c.session, marks.c.revision.desc())
+        .ext(distinct_on(marks.c.date, marks.c.session))
+    )
     return list((await session.execute(query)).all())

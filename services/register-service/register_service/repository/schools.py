@@ -1,8 +1,8 @@
-from sqlalchemy import Row, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from register_service.models import schools
+from register_service.models import calendars, schools
 
 
 async def upsert(session: AsyncSession, urn: str, values: dict) -> None:
@@ -20,3 +20,20 @@ async def get(session: AsyncSession, urn: str) -> Row | None:
 
 async def la_code_of(session: AsyncSession, urn: str) -> str | None:
     return await session.scalar(select(schools.c.la_code).where(schools.c.urn == urn))
+
+
+async def upsert_calendar(
+    session: AsyncSession, urn: str, academic_year: int, *, terms: list, closures: list, updated_by: str
+) -> None:
+    values = {"terms": terms, "closures": closures, "updated_by": updated_by}
+    statement = insert(calendars).values(school_urn=urn, academic_year=academic_year, **values)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["school_urn", "academic_year"], set_={**values, "updated_at": func.now()}
+        )
+    )
+
+
+async def get_calendar(session: AsyncSession, urn: str, academic_year: int) -> Row | None:
+    query = select(calendars).where(calendars.c.school_urn == urn, calendars.c.academic_year == academic_year)
+    return (await session.execute(query)).first()

@@ -1,51 +1,142 @@
+"""The admission register: admissions, effective-dated changes and deletions on a
+regulation-9 ground. Every version of a record is kept; each change is an event."""
+
+from datetime import date
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance_shared import topics
+from attendance_shared.clock import today_in_england
 from attendance_shared.errors import Conflict, NotFound, Unprocessable
-from attendance_shared.events import PupilAdmittedV1
+from attendance_shared.events import PupilAdmittedV1, PupilDeletedV1, PupilUpdatedV1
 from attendance_shared.rules.identifiers import InvalidUPN, validate_upn
+from register_service.repository import marks as mark_repository
 from register_service.repository import pupils as pupil_repository
-from register_service.schemas import PupilIn, PupilOut, PupilPage
+from register_service.schemas import DeletionIn, PupilHistory, PupilIn, PupilOut, PupilPage, PupilUpdateIn, PupilVersion
 from register_service.service.events import publish_pupil_events
 from register_service.service.schools import require_school
 
+# The columns of a pupil's record that a version snapshots and an event carries.
+RECORD_FIELDS = set(PupilAdmittedV1.model_fields) - {"school_urn", "la_code", "upn"}
 
-async def admit(session: AsyncSession, urn: str, pupil: PupilIn) -> PupilOut:
+
+def _refuse(field: str, message: str) -> Unprocessable:
+    return Unprocessable(message, errors=[{"field": field, "message": message}])
+
+
+async def admit(session: AsyncSession, urn: str, pupil: PupilIn, *, recorded_by: str) -> PupilOut:
     school = await require_school(session, urn)
     try:
         upn = validate_upn(pupil.upn)
     except InvalidUPN as exc:
-        raise Unprocessable(str(exc), errors=[{"field": "upn", "message": str(exc)}]) from None
+        raise _refuse("upn", str(exc)) from None
     if pupil.admission_date < pupil.date_of_birth:
-        raise Unprocessable(
-            "admission_date is before date_of_birth",
-            errors=[{"field": "admission_date", "message": "before date_of_birth"}],
-        )
-    values = pupil.model_dump(mode="json") | {
-        "upn": upn,
-        "school_urn": urn,
-        "date_of_birth": pupil.date_of_birth,
-        "admission_date": pupil.admission_date,
-    }
-    if not await pupil_repository.insert_pupil(session, values):
+        raise _refuse("admission_date", "admission_date is before date_of_birth")
+    if pupil.admission_date > today_in_england():
+        raise _refuse("admission_date", "a pupil is entered on the register on or after the first day they attend")
+    record = pupil.model_dump(mode="json", exclude={"upn"})
+    columns = pupil.model_dump(exclude={"upn"})
+    if not await pupil_repository.insert_pupil(session, {**columns, "upn": upn, "school_urn": urn}):
         raise Conflict(f"pupil {upn} is already on the admission register of school {urn}")
-    await publish_pupil_events(
-        session,
-        topics.PUPILS,
-        [PupilAdmittedV1(school_urn=urn, la_code=school.la_code, **pupil.model_dump(exclude={"upn"}), upn=upn)],
+    await pupil_repository.add_version(
+        session, urn, upn, effective_from=pupil.admission_date, record=record, recorded_by=recorded_by
     )
-    return PupilOut(school_urn=urn, **(pupil.model_dump() | {"upn": upn}))
+    event = PupilAdmittedV1(school_urn=urn, la_code=school.la_code, upn=upn, **record)
+    await publish_pupil_events(session, topics.PUPILS, [event])
+    return await get(session, urn, upn)
 
 
-async def get(session: AsyncSession, urn: str, upn: str) -> PupilOut:
+async def update(session: AsyncSession, urn: str, upn: str, changes: PupilUpdateIn, *, recorded_by: str) -> PupilOut:
+    school = await require_school(session, urn)
+    current = await pupil_repository.get(session, urn, upn)
+    if current is None:
+        raise NotFound(f"pupil {upn} not found at school {urn}")
+    effective_from = changes.effective_from or today_in_england()
+    if effective_from < current.admission_date:
+        raise _refuse("effective_from", "a change cannot take effect before the pupil was admitted")
+    if current.left_on is not None and effective_from > current.left_on:
+        raise _refuse("effective_from", f"the pupil left on {current.left_on}; the record is closed after that")
+    changed = changes.model_dump(mode="json", exclude_unset=True, exclude={"effective_from"})
+    changed_columns = changes.model_dump(exclude_unset=True, exclude={"effective_from"})
+    if not changed:
+        raise _refuse("body", "name at least one field to change")
+    record = {
+        k: v
+        for k, v in PupilOut.model_validate(current._asdict()).model_dump(mode="json").items()
+        if k in RECORD_FIELDS
+    }
+    record |= changed
+    PupilAdmittedV1(school_urn=urn, la_code=school.la_code, upn=upn, **record)  # the new record must still be whole
+    await pupil_repository.update_pupil(session, urn, upn, changed_columns)
+    await pupil_repository.add_version(
+        session, urn, upn, effective_from=effective_from, record=record, recorded_by=recorded_by
+    )
+    event = PupilUpdatedV1(school_urn=urn, la_code=school.la_code, upn=upn, effective_from=effective_from, **record)
+    await publish_pupil_events(session, topics.PUPILS, [event])
+    return await get(session, urn, upn)
+
+
+async def delete(session: AsyncSession, urn: str, upn: str, deletion: DeletionIn, *, deleted_by: str) -> PupilOut:
+    """Off the admission register from the day after `deletion.date`; the record stays."""
+    school = await require_school(session, urn)
+    current = await pupil_repository.get(session, urn, upn)
+    if current is None:
+        raise NotFound(f"pupil {upn} not found at school {urn}")
+    if current.left_on is not None:
+        raise Conflict(f"pupil {upn} was already deleted from the register (on roll until {current.left_on})")
+    if deletion.date < current.admission_date:
+        raise _refuse("date", "the pupil cannot leave before they were admitted")
+    if deletion.date > today_in_england():
+        raise _refuse("date", "a pupil is deleted once the ground is met, not in advance")
+    if (later := await mark_repository.last_marked_day(session, urn, upn)) is not None and later > deletion.date:
+        raise Conflict(f"pupil {upn} has marks up to {later}, after the deletion date; amend or keep the date")
+    destination = deletion.destination.model_dump(mode="json") if deletion.destination else None
+    await pupil_repository.record_deletion(
+        session,
+        urn,
+        upn,
+        left_on=deletion.date,
+        ground=deletion.ground.value,
+        destination=destination,
+        deleted_by=deleted_by,
+    )
+    event = PupilDeletedV1(
+        school_urn=urn,
+        la_code=school.la_code,
+        upn=upn,
+        left_on=deletion.date,
+        ground=deletion.ground,
+        destination_school_urn=deletion.destination.school_urn if deletion.destination else None,
+        destination_school_name=deletion.destination.school_name if deletion.destination else None,
+        destination_start_date=deletion.destination.start_date if deletion.destination else None,
+    )
+    await publish_pupil_events(session, topics.PUPILS, [event])
+    return await get(session, urn, upn)
+
+
+async def get(session: AsyncSession, urn: str, upn: str, *, as_on: date | None = None) -> PupilOut:
     row = await pupil_repository.get(session, urn, upn)
     if row is None:
         raise NotFound(f"pupil {upn} not found at school {urn}")
-    return PupilOut.model_validate(row._asdict())
+    current = row._asdict()
+    if as_on is not None:
+        version = await pupil_repository.version_on(session, urn, upn, as_on)
+        if version is None:
+            raise NotFound(f"pupil {upn} was not on the register of school {urn} on {as_on}")
+        current |= version.record
+    return PupilOut.model_validate(current)
 
 
-async def list_page(session: AsyncSession, urn: str, *, cursor: str | None, limit: int) -> PupilPage:
+async def history(session: AsyncSession, urn: str, upn: str) -> PupilHistory:
+    await get(session, urn, upn)
+    versions = await pupil_repository.versions(session, urn, upn)
+    return PupilHistory(school_urn=urn, upn=upn, versions=[PupilVersion.model_validate(v._asdict()) for v in versions])
+
+
+async def list_page(
+    session: AsyncSession, urn: str, *, on_roll_on: date | None, cursor: str | None, limit: int
+) -> PupilPage:
     await require_school(session, urn)
-    rows = await pupil_repository.page(session, urn, after_upn=cursor, limit=limit + 1)
+    rows = await pupil_repository.page(session, urn, on_roll_on=on_roll_on, after_upn=cursor, limit=limit + 1)
     items = [PupilOut.model_validate(r._asdict()) for r in rows[:limit]]
     return PupilPage(items=items, next_cursor=items[-1].upn if len(rows) > limit else None)

@@ -1,35 +1,121 @@
 """Taking and amending registers. Each stored mark and its event are written together."""
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
+from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from attendance_shared import topics
 from attendance_shared.clock import today_in_england
 from attendance_shared.errors import NotFound, Unprocessable
 from attendance_shared.events import MarkAmendedV1, SessionMarkedV1
-from attendance_shared.rules.codes import UnknownAttendanceCode, lookup_code
-from register_service.domain.register_rules import MarkRow, check_register_date, check_register_rows
-from register_service.models import marks
+from attendance_shared.rules.codes import UNEXPLAINED_CODE, UnknownAttendanceCode, lookup_code
+from register_service.domain.calendar import Calendar, check_mark_day
+from register_service.domain.register_rules import (
+    MarkRow,
+    RowError,
+    check_mark,
+    check_register_date,
+    check_register_rows,
+    minutes_open,
+)
 from register_service.repository import marks as mark_repository
 from register_service.repository import pupils as pupil_repository
 from register_service.schemas import (
     AmendmentIn,
+    BulkRegistersIn,
+    BulkRegistersResult,
+    ChangedMark,
+    MarkChangePage,
     MarkEntry,
     MarkOut,
+    Person,
     PupilMarks,
     RegisterIn,
     RegisterOut,
     RegisterResult,
     Session,
+    UnexplainedAbsence,
+    UnexplainedAbsencePage,
 )
-from register_service.service.events import publish_pupil_events
-from register_service.service.schools import require_school
+from register_service.service.events import publish_mark_events
+from register_service.service.schools import calendar_for, require_school
 
 # An MIS that sends a whole register again with a changed code is amending those marks.
 RESUBMISSION_REASON = "register resubmitted"
-# Register columns that the event carries too; who recorded it is added from the caller.
-MARK_COLUMNS = set(SessionMarkedV1.model_fields) & set(marks.c.keys())
+# A mark about to be stored: every field of its event, and the note, which the register
+# keeps but events do not carry (free text).
+MarkChange = dict[str, Any]
+
+
+def _open_minutes(school: Row, session_name: Session) -> int:
+    if session_name == "am":
+        return minutes_open(school.am_register_opens, school.am_register_closes)
+    return minutes_open(school.pm_register_opens, school.pm_register_closes)
+
+
+def _rows_of(register: RegisterIn) -> list[MarkRow]:
+    return [MarkRow(m.upn.strip().upper(), m.code.strip().upper(), m.minutes_late, m.note) for m in register.marks]
+
+
+async def _validated_changes(
+    session: AsyncSession, school: Row, day: date, session_name: Session, rows: list[MarkRow], now: datetime
+) -> tuple[list[MarkChange], list[RowError]]:
+    """The marks that change this register (nothing for a mark resubmitted unchanged), or
+    every reason the register is refused."""
+    urn = school.urn
+    calendar = await calendar_for(session, urn, day)
+    on_roll = await pupil_repository.on_roll(session, urn, day, [r.upn for r in rows])
+    errors = check_register_rows(
+        rows,
+        on_roll,
+        open_minutes=_open_minutes(school, session_name),
+        day_problem=lambda code: check_mark_day(calendar, day, session_name, code),
+    )
+    if errors:
+        return [], errors
+    current = await mark_repository.current(session, urn, day, session_name)
+    changes: list[MarkChange] = []
+    for row in rows:
+        existing = current.get(row.upn)
+        if existing is not None and (existing.code, existing.minutes_late, existing.note) == (
+            row.code,
+            row.minutes_late,
+            row.note,
+        ):
+            continue
+        changes.append(
+            {
+                "school_urn": urn,
+                "la_code": school.la_code,
+                "upn": row.upn,
+                "date": day,
+                "session": session_name,
+                "code": row.code,
+                "previous_code": None if existing is None else existing.code,
+                "revision": 1 if existing is None else existing.revision + 1,
+                "recorded_at": now,
+                "reason": None if existing is None else RESUBMISSION_REASON,
+                "minutes_late": row.minutes_late,
+                "note": row.note,
+                "made_by_name": None,
+                "made_by_position": None,
+            }
+        )
+    return changes, []
+
+
+def _refused(errors: list[RowError], total: int, where: dict[str, object] | None = None) -> Unprocessable:
+    return Unprocessable(
+        f"{len({e.index for e in errors})} of {total} rows are invalid; nothing was stored",
+        errors=[{**(where or {}), **e.as_dict()} for e in errors],
+    )
+
+
+def _check_date(day: date, field: str = "date") -> None:
+    if problem := check_register_date(day, today_in_england()):
+        raise Unprocessable(problem, errors=[{"field": field, "message": problem}])
 
 
 async def record_register(
@@ -37,53 +123,72 @@ async def record_register(
 ) -> RegisterResult:
     """Store a whole session register atomically: every row is valid, or nothing is stored."""
     school = await require_school(session, urn)
-    if problem := check_register_date(day, today_in_england()):
-        raise Unprocessable(problem, errors=[{"field": "date", "message": problem}])
-    rows = [MarkRow(m.upn.strip().upper(), m.code.strip().upper()) for m in register.marks]
-    on_roll = await pupil_repository.on_roll(session, urn, day, [r.upn for r in rows])
-    if errors := check_register_rows(rows, on_roll):
-        raise Unprocessable(
-            f"{len({e.index for e in errors})} of {len(rows)} rows are invalid; nothing was stored",
-            errors=[e.as_dict() for e in errors],
-        )
-    current = await mark_repository.current(session, urn, day, session_name)
-    now = datetime.now(UTC)
-    changes = []
-    for row in rows:
-        existing = current.get(row.upn)
-        if existing is not None and existing.code == row.code:
-            continue
-        changes.append(
-            SessionMarkedV1(
-                school_urn=urn,
-                la_code=school.la_code,
-                upn=row.upn,
-                date=day,
-                session=session_name,
-                code=row.code,
-                previous_code=None if existing is None else existing.code,
-                revision=1 if existing is None else existing.revision + 1,
-                recorded_at=now,
-                reason=None if existing is None else RESUBMISSION_REASON,
-            )
-        )
-    await _store_marks(session, changes, recorded_by=recorded_by)
+    _check_date(day)
+    rows = _rows_of(register)
+    changes, errors = await _validated_changes(session, school, day, session_name, rows, datetime.now(UTC))
+    if errors:
+        raise _refused(errors, len(rows))
+    await _store_marks(session, changes, SessionMarkedV1, recorded_by=recorded_by)
     return RegisterResult(
         school_urn=urn, date=day, session=session_name, recorded=len(changes), unchanged=len(rows) - len(changes)
     )
 
 
-async def read_register(session: AsyncSession, *, urn: str, day: date, session_name: Session) -> RegisterOut:
+async def record_registers(
+    session: AsyncSession, bulk: BulkRegistersIn, *, recorded_by: str, may_write: Callable[[str], None]
+) -> BulkRegistersResult:
+    """Several schools' registers in one transaction: every register valid, or none stored."""
+    seen: dict[tuple[str, date, str], int] = {}
+    errors: list[dict[str, object]] = []
+    all_changes: list[MarkChange] = []
+    results = []
+    now = datetime.now(UTC)
+    for index, register in enumerate(bulk.registers):
+        may_write(register.urn)
+        where = {"register": index}
+        identity = (register.urn, register.date, register.session)
+        if identity in seen:
+            errors.append({**where, "field": "session", "message": f"the same register as register {seen[identity]}"})
+            continue
+        seen[identity] = index
+        if problem := check_register_date(register.date, today_in_england()):
+            errors.append({**where, "field": "date", "message": problem})
+            continue
+        school = await require_school(session, register.urn)
+        rows = _rows_of(register)
+        changes, row_errors = await _validated_changes(session, school, register.date, register.session, rows, now)
+        errors.extend({**where, **e.as_dict()} for e in row_errors)
+        all_changes.extend(changes)
+        results.append(
+            RegisterResult(
+                school_urn=register.urn,
+                date=register.date,
+                session=register.session,
+                recorded=len(changes),
+                unchanged=len(rows) - len(changes),
+            )
+        )
+    if errors:
+        raise Unprocessable(
+            f"{len({e['register'] for e in errors})} of {len(bulk.registers)} registers have invalid rows; "
+            "nothing was stored",
+            errors=errors,
+        )
+    await _store_marks(session, all_changes, SessionMarkedV1, recorded_by=recorded_by)
+    return BulkRegistersResult(registers=results)
+
+
+async def read_register(
+    session: AsyncSession, *, urn: str, day: date, session_name: Session, as_at: datetime | None = None
+) -> RegisterOut:
     await require_school(session, urn)
-    current = await mark_repository.current(session, urn, day, session_name)
+    current = await mark_repository.current(session, urn, day, session_name, as_at=as_at)
     return RegisterOut(
         school_urn=urn,
         date=day,
         session=session_name,
-        marks=[
-            MarkOut(upn=r.upn, code=r.code, revision=r.revision, recorded_at=r.recorded_at, recorded_by=r.recorded_by)
-            for r in current.values()
-        ],
+        as_at=as_at,
+        marks=[MarkOut.model_validate(r._asdict()) for r in current.values()],
     )
 
 
@@ -99,40 +204,74 @@ async def amend_mark(
 ) -> MarkEntry:
     """Amend one mark: a new revision naming the original code, the reason, who and when."""
     school = await require_school(session, urn)
-    try:
-        code = lookup_code(amendment.code.strip()).code
-    except UnknownAttendanceCode as exc:
-        raise Unprocessable(str(exc), errors=[{"field": "code", "message": str(exc)}]) from None
+    row = MarkRow(upn, amendment.code.strip().upper(), amendment.minutes_late, amendment.note)
+    problems = check_mark(row, _open_minutes(school, session_name))
+    if not problems and (problem := check_mark_day(await calendar_for(session, urn, day), day, session_name, row.code)):
+        problems = [("code", problem)]
+    if problems:
+        raise Unprocessable(problems[0][1], errors=[{"field": f, "message": m} for f, m in problems])
     existing = (await mark_repository.current(session, urn, day, session_name, [upn])).get(upn)
     if existing is None:
         raise NotFound(f"no mark for pupil {upn} on {day.isoformat()} {session_name}")
-    if existing.code == code:
+    if (existing.code, existing.minutes_late) == (row.code, row.minutes_late):
         raise Unprocessable(
-            f"the mark is already {code!r}; an amendment must change it",
+            f"the mark is already {row.code!r}; an amendment must change it",
             errors=[{"field": "code", "message": "unchanged"}],
         )
+    amended = await amend(
+        session,
+        school,
+        existing_code=existing.code,
+        revision=existing.revision,
+        day=day,
+        session_name=session_name,
+        upn=upn,
+        row=row,
+        reason=amendment.reason,
+        made_by=amendment.made_by,
+        amended_by=amended_by,
+    )
+    return amended
+
+
+async def amend(
+    session: AsyncSession,
+    school: Row,
+    *,
+    existing_code: str,
+    revision: int,
+    day: date,
+    session_name: Session,
+    upn: str,
+    row: MarkRow,
+    reason: str,
+    made_by: Person,
+    amended_by: str,
+) -> MarkEntry:
     amended = MarkAmendedV1(
-        school_urn=urn,
+        school_urn=school.urn,
         la_code=school.la_code,
         upn=upn,
         date=day,
         session=session_name,
-        code=code,
-        previous_code=existing.code,
-        revision=existing.revision + 1,
+        code=row.code,
+        previous_code=existing_code,
+        revision=revision + 1,
         recorded_at=datetime.now(UTC),
-        reason=amendment.reason,
+        reason=reason,
+        minutes_late=row.minutes_late,
     )
-    await _store_marks(session, [amended], recorded_by=amended_by)
-    return MarkEntry(**amended.model_dump(include=set(MarkEntry.model_fields)), recorded_by=amended_by)
+    person = {"note": row.note, "made_by_name": made_by.name, "made_by_position": made_by.position}
+    await _store_marks(session, [{**amended.model_dump(), **person}], MarkAmendedV1, recorded_by=amended_by)
+    return MarkEntry(**amended.model_dump(include=set(MarkEntry.model_fields)), **person, recorded_by=amended_by)
 
 
-async def _store_marks(session: AsyncSession, marks: list[SessionMarkedV1], *, recorded_by: str) -> None:
-    """Each register entry and its event come from the same payload, in the same transaction."""
-    await mark_repository.add(
-        session, [{**m.model_dump(include=MARK_COLUMNS), "recorded_by": recorded_by} for m in marks]
-    )
-    await publish_pupil_events(session, topics.MARKS, marks)
+async def _store_marks(
+    session: AsyncSession, changes: Sequence[MarkChange], event_type: type[SessionMarkedV1], *, recorded_by: str
+) -> None:
+    """Each register entry and its event come from the same values, in the same transaction."""
+    await mark_repository.add(session, [{**m, "recorded_by": recorded_by} for m in changes])
+    await publish_mark_events(session, event_type, changes)
 
 
 async def pupil_marks(session: AsyncSession, *, urn: str, upn: str, start: date | None, end: date | None) -> PupilMarks:
@@ -140,3 +279,72 @@ async def pupil_marks(session: AsyncSession, *, urn: str, upn: str, start: date 
         raise NotFound(f"pupil {upn} not found at school {urn}")
     rows = await mark_repository.history(session, urn, upn, start, end)
     return PupilMarks(school_urn=urn, upn=upn, entries=[MarkEntry.model_validate(r._asdict()) for r in rows])
+
+
+def _encode_cursor(txid: int, mark_id: int) -> str:
+    return f"{txid}.{mark_id}"
+
+
+def _decode_cursor(cursor: str) -> tuple[int, int]:
+    try:
+        txid, mark_id = cursor.split(".")
+        return int(txid), int(mark_id)
+    except ValueError:
+        raise Unprocessable(
+            "the cursor is malformed",
+            errors=[{"location": ["query", "cursor"], "message": "not a cursor this API gave out"}],
+        ) from None
+
+
+async def changes_since(session: AsyncSession, *, urn: str, cursor: str | None, limit: int) -> MarkChangePage:
+    """Every register entry of the school after the cursor, in commit order. Only entries of
+    transactions that have all finished are returned, so nothing committed late is skipped."""
+    await require_school(session, urn)
+    after = _decode_cursor(cursor) if cursor else None
+    rows = await mark_repository.changes(session, urn, after=after, limit=limit)
+    items = [ChangedMark.model_validate(r._asdict()) for r in rows]
+    next_cursor = _encode_cursor(int(rows[-1].txid), rows[-1].id) if rows else cursor
+    return MarkChangePage(items=items, next_cursor=next_cursor)
+
+
+async def unexplained_absences(
+    session: AsyncSession, *, urn: str, older_than: int | None, today: date
+) -> UnexplainedAbsencePage:
+    """N marks still standing after the school's limit of school days: listed for the school
+    to resolve (the register is never changed for it)."""
+    school = await require_school(session, urn)
+    days = older_than or school.unexplained_absence_days
+    calendar = await calendar_for(session, urn, today)
+    cutoff = calendar.school_days_before(today, days)
+    if cutoff is None:
+        return UnexplainedAbsencePage(older_than_school_days=days, items=[])
+    standing = await mark_repository.current_with_code(session, urn, UNEXPLAINED_CODE, on_or_before=cutoff)
+    reports = await mark_repository.pending_reports_covering(session, urn, [(r.upn, r.date) for r in standing])
+    items = [
+        UnexplainedAbsence(
+            upn=r.upn,
+            date=r.date,
+            session=r.session,
+            school_days_outstanding=_school_days_between(calendar, r.date, today),
+            pending_reports=[rep.id for rep in reports if _covers(rep, r.upn, r.date, r.session)],
+        )
+        for r in standing
+    ]
+    return UnexplainedAbsencePage(older_than_school_days=days, items=items)
+
+
+def _school_days_between(calendar: Calendar, after: date, before: date) -> int:
+    return len([d for d in calendar.school_days(after, before) if after < d < before])
+
+
+def _covers(report: Row, upn: str, day: date, session_name: str) -> bool:
+    return (
+        report.upn == upn and report.first_day <= day <= report.last_day and report.sessions in ("both", session_name)
+    )
+
+
+def valid_code(code: str) -> str:
+    try:
+        return lookup_code(code.strip().upper()).code
+    except UnknownAttendanceCode as exc:
+        raise Unprocessable(str(exc), errors=[{"field": "code", "message": str(exc)}]) from None

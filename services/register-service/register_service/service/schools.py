@@ -1,26 +1,117 @@
+"""Schools and their calendars: the register's frame of which days and sessions exist."""
+
+from datetime import date
+
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from attendance_shared.errors import NotFound
-from attendance_shared.events import SchoolUpsertedV1
+from attendance_shared.errors import NotFound, Unprocessable
+from attendance_shared.events import SchoolCalendarSetV1, SchoolUpsertedV1
+from attendance_shared.rules.figures import academic_year_of
+from register_service.domain.calendar import Calendar, Closure, SchoolCalendar, Term, WeekdayCalendar, validate_calendar
+from register_service.domain.register_rules import check_register_times
 from register_service.repository import schools as school_repository
-from register_service.schemas import SchoolIn, SchoolOut
+from register_service.schemas import CalendarIn, CalendarOut, SchoolIn, SchoolOut
 from register_service.service.events import publish_school_event
 
 
 async def put_school(session: AsyncSession, urn: str, school: SchoolIn) -> SchoolOut:
-    await school_repository.upsert(session, urn, school.model_dump())
-    await publish_school_event(
-        session,
-        SchoolUpsertedV1(
-            urn=urn, la_code=school.la_code, establishment_number=school.establishment_number, name=school.name
-        ),
-        urn,
+    problems = check_register_times(
+        (school.am_register_opens, school.am_register_closes), (school.pm_register_opens, school.pm_register_closes)
     )
+    if problems:
+        raise Unprocessable(
+            "; ".join(message for _, message in problems),
+            errors=[{"field": field, "message": message} for field, message in problems],
+        )
+    await school_repository.upsert(session, urn, school.model_dump())
+    event = SchoolUpsertedV1(
+        urn=urn,
+        la_code=school.la_code,
+        establishment_number=school.establishment_number,
+        name=school.name,
+        phase=school.phase,
+    )
+    await publish_school_event(session, event, urn)
     return SchoolOut(urn=urn, **school.model_dump())
 
 
-async def require_school(session: AsyncSession, urn: str):
+async def get_school(session: AsyncSession, urn: str) -> SchoolOut:
+    return SchoolOut.model_validate((await require_school(session, urn))._asdict())
+
+
+async def require_school(session: AsyncSession, urn: str) -> Row:
     row = await school_repository.get(session, urn)
     if row is None:
         raise NotFound(f"school {urn} not found")
     return row
+
+
+def _domain_calendar(academic_year: int, terms: list[dict], closures: list[dict]) -> SchoolCalendar:
+    return SchoolCalendar(
+        academic_year=academic_year,
+        terms=tuple(Term(**t) for t in terms),
+        closures=tuple(Closure(**c) for c in closures),
+    )
+
+
+def _calendar_out(urn: str, body: CalendarIn, calendar: SchoolCalendar) -> CalendarOut:
+    first, last = calendar.terms[0].start, calendar.terms[-1].end
+    return CalendarOut(
+        school_urn=urn,
+        **body.model_dump(),
+        school_days=len(calendar.school_days(first, last)),
+        possible_sessions=calendar.possible_session_count(first, last),
+    )
+
+
+async def put_calendar(session: AsyncSession, urn: str, body: CalendarIn, *, updated_by: str) -> CalendarOut:
+    school = await require_school(session, urn)
+    terms = [t.model_dump() for t in body.terms]
+    closures = [c.model_dump() for c in body.closures]
+    calendar = _domain_calendar(body.academic_year, terms, closures)
+    if errors := validate_calendar(calendar):
+        raise Unprocessable(
+            f"the calendar has {len(errors)} problem(s); nothing was stored", errors=[e.as_dict() for e in errors]
+        )
+    await school_repository.upsert_calendar(
+        session,
+        urn,
+        body.academic_year,
+        terms=body.model_dump(mode="json")["terms"],
+        closures=body.model_dump(mode="json")["closures"],
+        updated_by=updated_by,
+    )
+    event = SchoolCalendarSetV1(
+        school_urn=urn,
+        la_code=school.la_code,
+        academic_year=body.academic_year,
+        terms=body.terms,
+        closures=body.closures,
+    )
+    await publish_school_event(session, event, urn)
+    return _calendar_out(urn, body, calendar)
+
+
+async def get_calendar(session: AsyncSession, urn: str, academic_year: int) -> CalendarOut:
+    await require_school(session, urn)
+    row = await school_repository.get_calendar(session, urn, academic_year)
+    if row is None:
+        raise NotFound(f"school {urn} has no calendar for {academic_year}/{(academic_year + 1) % 100:02d}")
+    body = CalendarIn(academic_year=academic_year, terms=row.terms, closures=row.closures)
+    return _calendar_out(urn, body, _domain_calendar(academic_year, *_parsed(body)))
+
+
+def _parsed(body: CalendarIn) -> tuple[list[dict], list[dict]]:
+    return [t.model_dump() for t in body.terms], [c.model_dump() for c in body.closures]
+
+
+async def calendar_for(session: AsyncSession, urn: str, day: date) -> Calendar:
+    """The school's calendar for the academic year of `day`; without one, every weekday is a
+    school day (the school has not told us otherwise)."""
+    year = academic_year_of(day)
+    row = await school_repository.get_calendar(session, urn, year)
+    if row is None:
+        return WeekdayCalendar()
+    body = CalendarIn(academic_year=year, terms=row.terms, closures=row.closures)
+    return _domain_calendar(year, *_parsed(body))
