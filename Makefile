@@ -6,10 +6,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 PACKAGES := shared services/register-service services/analytics-service services/notification-service \
-            services/la-returns-service deploy/local
+            services/la-returns-service deploy/local bench
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit lint format token lock clean
+.PHONY: install run test test-unit lint format token lock clean bench
 
 $(STAMP): requirements/dev.txt requirements/bootstrap.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ run: $(STAMP) ## start PostgreSQL, the broker and the four services; Ctrl-C stop
 test: $(STAMP) ## lint, then unit, integration and end-to-end tests on a real PostgreSQL and broker
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
+
+bench: $(STAMP) ## time register ingest over HTTP on a fresh stack; writes .bench/result.json
+	$(PY) -m attendance_bench $(BENCH_ARGS)
 
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit

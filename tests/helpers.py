@@ -2,14 +2,20 @@
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TypeVar
 
+import httpx
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from attendance_shared.auth import Role, mint_token
 from attendance_shared.settings import CommonSettings
+
+T = TypeVar("T")
 
 
 async def wait_until(predicate: Callable[[], Awaitable[bool]], *, timeout_s: float = 30, what: str = "") -> None:
@@ -19,6 +25,18 @@ async def wait_until(predicate: Callable[[], Awaitable[bool]], *, timeout_s: flo
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what or predicate}")
+
+
+async def eventually(check: Callable[[], Awaitable[T]], timeout_s: float = 30) -> T:
+    """`check`'s result once it stops failing its assertions (projections catch up)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return await check()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
 
 
 async def scalar(engine: AsyncEngine, sql: str, **params: object) -> object:
@@ -53,3 +71,15 @@ def bearer(role: Role, subject: str | None = None, **scope: object) -> dict[str,
     """An Authorization header with a development token for `role` and its scope."""
     token = mint_token(CommonSettings(), subject=subject or f"test-{role.value}", role=role, **scope)  # type: ignore[arg-type]
     return {"Authorization": f"Bearer {token}"}
+
+
+@asynccontextmanager
+async def app_client(
+    app: FastAPI, headers: dict[str, str], base_url: str = "http://service"
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A service app with its lifespan (workers included), called in-process over ASGI."""
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=base_url, headers=headers) as client,
+    ):
+        yield client

@@ -26,7 +26,7 @@ from attendance_stack import LocalStack
 from la_returns_service.app import create_app as la_returns_app
 from notification_service.app import create_app as notification_app
 from register_service.app import create_app as register_app
-from tests.factories import make_upn, pupil_body, school_body
+from tests.factories import calendar_body, make_upn, pupil_body, school_body
 from tests.helpers import bearer
 
 pytestmark = pytest.mark.e2e
@@ -79,6 +79,7 @@ PROTECTED = [(s, e) for s, e in ALL_ROUTES if e.path not in PUBLIC_PATHS]
 @dataclass(frozen=True)
 class Seeded:
     returns: dict[str, str]  # LA code -> the id of a return compiled for it
+    reports: dict[str, str]  # URN -> the id of an absence reported there
 
 
 @pytest.fixture(scope="module")
@@ -88,11 +89,18 @@ def seeded(stack: LocalStack) -> Iterator[Seeded]:
         for urn, la, pupils in ((OWN_URN, OWN_LA, (OWN_PUPIL, SIBLING)), (OTHER_URN, OTHER_LA, (OTHER_PUPIL,))):
             register = stack.url("register")
             assert client.put(f"{register}/v1/schools/{urn}", json=school_body(la_code=la)).status_code == 200
+            assert client.put(f"{register}/v1/schools/{urn}/calendar", json=calendar_body()).status_code == 200
             for upn in pupils:
                 response = client.post(f"{register}/v1/schools/{urn}/pupils", json=pupil_body(upn))
                 assert response.status_code == 201, response.text
             marks = {"marks": [{"upn": upn, "code": "/"} for upn in pupils]}
             assert client.put(f"{register}/v1/schools/{urn}/registers/{DAY}/am", json=marks).status_code == 200
+        reports = {}
+        for urn, upn in ((OWN_URN, OWN_PUPIL), (OTHER_URN, OTHER_PUPIL)):
+            body = {"first_day": DAY, "last_day": DAY, "reason": "a temperature"}
+            response = client.post(f"{stack.url('register')}/v1/schools/{urn}/pupils/{upn}/absence-reports", json=body)
+            assert response.status_code == 201, response.text
+            reports[urn] = response.json()["id"]
 
         analytics = stack.url("analytics")
         deadline = time.monotonic() + 30
@@ -111,19 +119,33 @@ def seeded(stack: LocalStack) -> Iterator[Seeded]:
             response = client.post(f"{stack.url('la-returns')}/v1/las/{la}/returns", json=body)
             assert response.status_code == 201, response.text
             returns[la] = response.json()["id"]
-    yield Seeded(returns)
+    yield Seeded(returns, reports)
 
 
 def path_values(variant: str, seeded: Seeded) -> dict[str, str]:
-    own = {"urn": OWN_URN, "upn": OWN_PUPIL, "la_code": OWN_LA, "return_id": seeded.returns[OWN_LA]}
+    own = {
+        "urn": OWN_URN,
+        "upn": OWN_PUPIL,
+        "la_code": OWN_LA,
+        "return_id": seeded.returns[OWN_LA],
+        "report_id": seeded.reports[OWN_URN],
+    }
     if variant == "own":
         return own
     if variant == "other pupil, same school":
         return {**own, "upn": SIBLING}
-    return {"urn": OTHER_URN, "upn": OTHER_PUPIL, "la_code": OTHER_LA, "return_id": seeded.returns[OTHER_LA]}
+    return {
+        "urn": OTHER_URN,
+        "upn": OTHER_PUPIL,
+        "la_code": OTHER_LA,
+        "return_id": seeded.returns[OTHER_LA],
+        "report_id": seeded.reports[OTHER_URN],
+    }
 
 
 def variants_for(route: Endpoint) -> list[str]:
+    if route.rule is not None and route.rule.scope is Scope.BODY:
+        return ["own"]  # the objects are in the body: see the bulk test below
     variants = ["own", "someone else's"]
     if "{upn}" in route.path:
         variants.append("other pupil, same school")
@@ -162,7 +184,9 @@ def test_every_route_declares_who_may_call_it(service: str, route: Endpoint) -> 
         assert route.rule is None, "a public path must not also declare a rule"
         return
     assert route.rule is not None, f"{route.path} has no Access rule: add one with attendance_shared.access.allow"
-    needs = {Scope.SCHOOL: ("{urn}",), Scope.PUPIL: ("{urn}", "{upn}"), Scope.LA: ("{la_code}",)}[route.rule.scope]
+    needs = {Scope.SCHOOL: ("{urn}",), Scope.PUPIL: ("{urn}", "{upn}"), Scope.LA: ("{la_code}",), Scope.BODY: ()}[
+        route.rule.scope
+    ]
     assert all(part in route.path for part in needs), f"a {route.rule.scope} rule needs {needs} in the path"
 
 
@@ -234,3 +258,18 @@ def test_a_body_over_the_size_limit_is_refused_before_it_is_stored(stack: LocalS
     assert chunked.status_code == 413
     listed = httpx.get(url, headers=ADMIN).json()["items"]
     assert {p["upn"] for p in listed} == {OWN_PUPIL, SIBLING}
+
+
+def test_a_bulk_register_naming_a_school_outside_the_token_is_refused_whole(stack: LocalStack, seeded: Seeded) -> None:
+    mis = bearer(Role.MIS, schools=[OWN_URN])
+    day = "2026-11-17"
+    body = {
+        "registers": [
+            {"urn": OWN_URN, "date": day, "session": "am", "marks": [{"upn": OWN_PUPIL, "code": "/"}]},
+            {"urn": OTHER_URN, "date": day, "session": "am", "marks": [{"upn": OTHER_PUPIL, "code": "/"}]},
+        ]
+    }
+    response = httpx.put(f"{stack.url('register')}/v1/registers", json=body, headers=mis)
+    assert response.status_code == 404
+    stored = httpx.get(f"{stack.url('register')}/v1/schools/{OWN_URN}/registers/{day}/am", headers=mis).json()
+    assert stored["marks"] == []

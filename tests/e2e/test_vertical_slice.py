@@ -4,20 +4,20 @@ A school, four pupils and two weeks of registers (with an amendment) must come o
 exact figures in analytics, flags, a stored parent message and an LA return as CSV.
 """
 
-import asyncio
 import csv
 import io
-import time
 from datetime import date
 
 import httpx
 import pytest
+from attendance_bench.data import school_days
 
 from attendance_shared.auth import Role
 from attendance_shared.settings import CommonSettings
 from attendance_stack import LocalStack
-from tests.factories import make_upn, pupil_body, school_body, school_days
+from tests.factories import MADE_BY, make_upn, pupil_body, school_body
 from tests.helpers import bearer as token
+from tests.helpers import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -35,6 +35,10 @@ ABSENCES = {
     D: {(d, "pm"): "D" for d in range(4)},  # dual registered: not possible sessions here
 }
 AMENDED_TO = "I"
+
+
+def mark(upn: str, code: str) -> dict[str, object]:
+    return {"upn": upn, "code": code, **({"minutes_late": 35} if code in ("L", "U") else {})}
 
 
 def code_of(upn: str, day_index: int, session: str, *, amended: bool = True) -> str:
@@ -62,17 +66,6 @@ def expected_figures(upn: str) -> dict[str, object]:
     }
 
 
-async def eventually(check, timeout_s: float = 30):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            return await check()
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.2)
-
-
 async def test_a_register_flows_to_figures_flags_messages_and_an_la_return(stack: LocalStack) -> None:
     mis = token(Role.MIS, schools=[URN])
     register = httpx.AsyncClient(base_url=stack.url("register"), headers=mis, timeout=10)
@@ -89,17 +82,18 @@ async def test_a_register_flows_to_figures_flags_messages_and_an_la_return(stack
     # It takes every register for two weeks, then amends B's first unexplained absence.
     for index, day in enumerate(DAYS):
         for session in ("am", "pm"):
-            marks = [{"upn": u, "code": code_of(u, index, session, amended=False)} for u in (A, B, C, D)]
+            marks = [mark(u, code_of(u, index, session, amended=False)) for u in (A, B, C, D)]
             response = await register.put(f"/v1/schools/{URN}/registers/{day}/{session}", json={"marks": marks})
             assert response.status_code == 200, response.text
             assert response.json()["recorded"] == 4
     amendment = await register.patch(
         f"/v1/schools/{URN}/registers/{DAYS[0]}/am/marks/{B}",
-        json={"code": AMENDED_TO, "reason": "GP appointment letter received"},
+        json={"code": AMENDED_TO, "reason": "GP appointment letter received", "made_by": MADE_BY},
     )
     assert amendment.status_code == 200, amendment.text
     unchanged = await register.patch(
-        f"/v1/schools/{URN}/registers/{DAYS[0]}/am/marks/{B}", json={"code": AMENDED_TO, "reason": "again"}
+        f"/v1/schools/{URN}/registers/{DAYS[0]}/am/marks/{B}",
+        json={"code": AMENDED_TO, "reason": "again", "made_by": MADE_BY},
     )
     assert unchanged.status_code == 422  # an amendment must change the mark; no empty revision is stored
 
@@ -191,7 +185,15 @@ async def test_a_register_flows_to_figures_flags_messages_and_an_la_return(stack
 
     # Nothing personal or secret reached any service's log.
     tokens = [c.headers["Authorization"].split()[1] for c in (register, analytics, notifications, returns)]
-    personal = {f"Pupil{u[-1]}" for u in (A, B, C, D)} | {"Taylor", "Alex", "Kim", "2016-03-04", "alex@example.org"}
+    personal = {f"Pupil{u[-1]}" for u in (A, B, C, D)} | {
+        "Taylor",
+        "Alex",
+        "Kim",
+        "2016-03-04",
+        "alex@example.org",
+        "Orchard Road",
+        "LS6 2AB",
+    }
     logs = {path.name: path.read_text() for path in stack.logs.glob("*.log")}
     services = ("register.log", "analytics.log", "notification.log", "la-returns.log")
     assert all(logs.get(name, "").strip() for name in services), "every service logged something to scan"

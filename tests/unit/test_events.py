@@ -102,3 +102,30 @@ def _envelope(**changes) -> bytes:
 def test_payloads_that_do_not_validate_are_refused_with_the_reason(raw: bytes, reason: str) -> None:
     with pytest.raises(InvalidEvent, match=reason):
         parse_event(raw)
+
+
+def test_an_envelope_written_from_values_parses_as_the_model_would_write_it() -> None:
+    from datetime import UTC, date, datetime
+
+    from attendance_shared.events import SessionMarkedV1, envelope_bytes, make_event, new_event_ids, parse_event
+
+    data = {
+        "school_urn": "100001",
+        "la_code": "201",
+        "upn": "A201123424001",
+        "date": date(2026, 9, 7),
+        "session": "am",
+        "code": "L",
+        "previous_code": None,
+        "revision": 1,
+        "recorded_at": datetime(2026, 9, 7, 8, 55, tzinfo=UTC),
+        "reason": None,
+        "minutes_late": 12,
+    }
+    assert set(data) == set(SessionMarkedV1.model_fields)
+    when = datetime(2026, 9, 7, 9, 0, tzinfo=UTC)
+    fast = parse_event(envelope_bytes(SessionMarkedV1, data, event_id="e-1", source="/s", subject="k", time=when))
+    model = make_event(SessionMarkedV1(**data), source="/s", subject="k", time=when)
+    assert fast == parse_event(model.to_bytes()).model_copy(update={"id": "e-1"})
+    ids = new_event_ids(3)
+    assert len(set(ids)) == 3 and all(len(i) == 36 and i[14] == "4" for i in ids)

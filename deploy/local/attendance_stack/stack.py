@@ -38,6 +38,9 @@ class StackConfig:
     kafka_bootstrap_servers: str | None = None
     durable: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Processes per service; the register's relay and the consumers coordinate across them
+    # (advisory lock, consumer group), as replicas do in Kubernetes.
+    workers: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_environment(cls, data_dir: Path) -> "StackConfig":
@@ -47,6 +50,7 @@ class StackConfig:
             broker_port=int(os.environ.get("STACK_BROKER_PORT", 19092)),
             database_url=os.environ.get("DATABASE_URL") or None,
             kafka_bootstrap_servers=os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or None,
+            workers={"register": int(os.environ.get("STACK_REGISTER_WORKERS", 1))},
         )
 
 
@@ -136,6 +140,8 @@ class LocalStack:
                 "--no-access-log",
                 "--timeout-graceful-shutdown",
                 "20",
+                "--workers",
+                str(self.config.workers.get(service, 1)),
             ],
             env=self.service_env(),
             stdout=log,

@@ -1,0 +1,1 @@
+"""`make bench`: the project's own measurements, written as JSON, never asserted in tests."""

@@ -1,0 +1,364 @@
+"""The register service against real PostgreSQL, called over ASGI: registers, amendments and
+their history, calendars, lateness, deletions, parent reports, changes since a cursor, bulk
+writes and Idempotency-Key. Its relay points at no broker: these tests read the outbox."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import date
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from attendance_shared.auth import Role, pupil_scope_key
+from register_service.app import create_app
+from register_service.settings import Settings
+from tests.factories import MADE_BY, calendar_body, make_upn, pupil_body, school_body
+from tests.helpers import app_client, bearer, scalar
+
+pytestmark = pytest.mark.integration
+
+URN, OTHER_URN = "100001", "100002"
+A, B, C = (make_upn(serial=700 + i) for i in range(3))
+MONDAY = "2026-11-02"
+
+
+@pytest.fixture
+async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(database_url=database_url, kafka_bootstrap_servers="127.0.0.1:1")
+    async with app_client(create_app(settings), bearer(Role.ADMIN, subject="mis-vendor")) as client:
+        assert (await client.put(f"/v1/schools/{URN}", json=school_body())).status_code == 200
+        assert (await client.put(f"/v1/schools/{URN}/calendar", json=calendar_body())).status_code == 200
+        for upn in (A, B, C):
+            assert (await client.post(f"/v1/schools/{URN}/pupils", json=pupil_body(upn))).status_code == 201
+        yield client
+
+
+async def take(client: httpx.AsyncClient, day: str, session: str, marks: list[dict], **kwargs) -> httpx.Response:
+    return await client.put(f"/v1/schools/{URN}/registers/{day}/{session}", json={"marks": marks}, **kwargs)
+
+
+def present(*upns: str) -> list[dict]:
+    return [{"upn": u, "code": "/"} for u in upns]
+
+
+async def test_the_full_history_survives_several_amendments_and_each_is_an_event(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    assert (await take(client, MONDAY, "am", [{"upn": A, "code": "N"}, *present(B, C)])).status_code == 200
+    for code, reason in (
+        ("I", "parent phoned: ill"),
+        ("M", "GP letter shows a dentist visit"),
+        ("I", "letter was wrong"),
+    ):
+        response = await client.patch(
+            f"/v1/schools/{URN}/registers/{MONDAY}/am/marks/{A}",
+            json={"code": code, "reason": reason, "made_by": MADE_BY},
+        )
+        assert response.status_code == 200, response.text
+    history = (await client.get(f"/v1/schools/{URN}/pupils/{A}/marks")).json()["entries"]
+    assert [(e["code"], e["revision"], e["previous_code"], e["reason"]) for e in history] == [
+        ("N", 1, None, None),
+        ("I", 2, "N", "parent phoned: ill"),
+        ("M", 3, "I", "GP letter shows a dentist visit"),
+        ("I", 4, "M", "letter was wrong"),
+    ]
+    assert {e["recorded_by"] for e in history} == {"mis-vendor"}
+    assert [(e["made_by_name"], e["made_by_position"]) for e in history[1:]] == [
+        (MADE_BY["name"], MADE_BY["position"])
+    ] * 3
+    # Each entry is a row and an event: the register is never updated in place.
+    assert await scalar(engine, "SELECT count(*) FROM register.marks") == 6
+    events = await scalar(engine, "SELECT count(*) FROM register.outbox WHERE topic = 'attendance.marks.v1'")
+    assert events == 6
+
+    # The register as it stood after the first amendment.
+    second = history[1]["recorded_at"]
+    as_it_was = (await client.get(f"/v1/schools/{URN}/registers/{MONDAY}/am", params={"as_at": second})).json()
+    assert {m["upn"]: m["code"] for m in as_it_was["marks"]} == {A: "I", B: "/", C: "/"}
+    before = (
+        await client.get(f"/v1/schools/{URN}/registers/{MONDAY}/am", params={"as_at": "2026-01-01T00:00:00Z"})
+    ).json()
+    assert before["marks"] == []
+
+
+async def test_an_amendment_needs_a_reason_and_a_real_change(client: httpx.AsyncClient) -> None:
+    await take(client, MONDAY, "am", present(A))
+    url = f"/v1/schools/{URN}/registers/{MONDAY}/am/marks/{A}"
+    assert (await client.patch(url, json={"code": "I"})).status_code == 422
+    assert (await client.patch(url, json={"code": "I", "reason": "  ", "made_by": MADE_BY})).status_code == 422
+    assert (await client.patch(url, json={"code": "I", "reason": "ill"})).status_code == 422  # who made it
+    assert (await client.patch(url, json={"code": "/", "reason": "again", "made_by": MADE_BY})).status_code == 422
+    missing = await client.patch(
+        url.replace("2026-11-02", "2026-11-03"), json={"code": "I", "reason": "ill", "made_by": MADE_BY}
+    )
+    assert missing.status_code == 404
+
+
+async def test_a_bad_register_names_every_row_and_stores_nothing(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    stranger = make_upn(serial=799)
+    marks = [
+        {"upn": A, "code": "/"},
+        {"upn": A, "code": "/"},  # twice
+        {"upn": "A12", "code": "/"},  # malformed
+        {"upn": "X" + A[1:], "code": "/"},  # wrong check letter
+        {"upn": stranger, "code": "/"},  # not on roll
+        {"upn": B, "code": "H"},  # retired code
+        {"upn": C, "code": "U"},  # U without minutes late
+    ]
+    response = await take(client, MONDAY, "am", marks)
+    assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"
+    named = {(e["index"], e["field"]) for e in response.json()["errors"]}
+    assert named == {(1, "upn"), (2, "upn"), (3, "upn"), (4, "upn"), (5, "code"), (6, "minutes_late")}
+    assert await scalar(engine, "SELECT count(*) FROM register.marks") == 0
+    assert await scalar(engine, "SELECT count(*) FROM register.outbox WHERE topic = 'attendance.marks.v1'") == 0
+
+    assert (await take(client, "2999-01-04", "am", present(A))).status_code == 422  # the future
+    assert (
+        await client.put(f"/v1/schools/{URN}/registers/{MONDAY}/noon", json={"marks": present(A)})
+    ).status_code == 422
+
+
+async def test_a_mark_and_its_event_are_one_transaction(client: httpx.AsyncClient, engine: AsyncEngine) -> None:
+    """If the event cannot be written, the mark is not kept either."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "CREATE FUNCTION register.refuse() RETURNS trigger "
+                "AS $$ BEGIN RAISE EXCEPTION 'no'; END $$ LANGUAGE plpgsql"
+            )
+        )
+        await conn.execute(
+            text(
+                "CREATE TRIGGER refuse BEFORE INSERT ON register.outbox FOR EACH ROW EXECUTE FUNCTION register.refuse()"
+            )
+        )
+    with pytest.raises(Exception):  # noqa: B017 - the in-process app lets the database error through
+        await take(client, MONDAY, "am", present(A, B))
+    assert await scalar(engine, "SELECT count(*) FROM register.marks") == 0
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP TRIGGER refuse ON register.outbox"))
+    assert (await take(client, MONDAY, "am", present(A, B))).status_code == 200
+    assert await scalar(engine, "SELECT count(*) FROM register.marks") == 2
+
+
+async def test_the_calendar_decides_which_days_take_a_register(client: httpx.AsyncClient) -> None:
+    half_term, inset, saturday = "2026-10-27", "2026-11-20", "2026-11-07"
+    refused = await take(client, half_term, "am", present(A))
+    assert refused.status_code == 422 and "holiday" in refused.json()["errors"][0]["message"]
+    assert (await take(client, saturday, "am", present(A))).status_code == 422
+    assert (await take(client, inset, "am", present(A))).status_code == 422
+    closed = await take(client, inset, "am", [{"upn": A, "code": "#"}])
+    assert closed.status_code == 200, closed.text
+
+    calendar = (await client.get(f"/v1/schools/{URN}/calendar", params={"academic_year": 2026})).json()
+    # 194 weekdays in term time, less two INSET days and a bank holiday
+    assert calendar["school_days"] == 191 and calendar["possible_sessions"] == 2 * 191
+    bad = calendar_body() | {"terms": [{"name": "autumn", "start": "2026-09-03", "end": "2026-08-01"}]}
+    response = await client.put(f"/v1/schools/{URN}/calendar", json=bad)
+    assert response.status_code == 422 and response.json()["errors"][0]["field"].startswith("terms[0]")
+
+
+async def test_late_marks_carry_minutes_that_agree_with_the_closing_time(client: httpx.AsyncClient) -> None:
+    # The default register is open 08:40 to 09:00: 20 minutes.
+    ok = await take(
+        client, MONDAY, "am", [{"upn": A, "code": "L", "minutes_late": 15}, {"upn": B, "code": "U", "minutes_late": 25}]
+    )
+    assert ok.status_code == 200, ok.text
+    wrong = await take(client, MONDAY, "pm", [{"upn": A, "code": "L", "minutes_late": 25}])
+    assert "that is U" in wrong.json()["errors"][0]["message"]
+    register = (await client.get(f"/v1/schools/{URN}/registers/{MONDAY}/am")).json()
+    assert {m["upn"]: m["minutes_late"] for m in register["marks"]} == {A: 15, B: 25}
+    too_long = school_body() | {"am_register_opens": "08:20", "am_register_closes": "09:00"}
+    assert (await client.put(f"/v1/schools/{URN}", json=too_long)).status_code == 422
+
+
+async def test_a_deleted_pupil_keeps_their_record_and_takes_no_more_marks(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    await take(client, MONDAY, "am", present(A, B, C))
+    deletion = {
+        "ground": "a",
+        "date": "2026-11-03",
+        "destination": {"school_urn": "100777", "school_name": "Hill School"},
+    }
+    deleted = await client.post(f"/v1/schools/{URN}/pupils/{C}/deletion", json=deletion)
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json()["left_on"] == "2026-11-03" and deleted.json()["deletion_ground"] == "a"
+    assert (await take(client, "2026-11-03", "am", present(A, B, C))).status_code == 200  # the last day on roll
+    after = await take(client, "2026-11-04", "am", present(A, B, C))
+    assert after.status_code == 422 and after.json()["errors"][0]["index"] == 2
+    assert (await client.post(f"/v1/schools/{URN}/pupils/{C}/deletion", json=deletion)).status_code == 409
+    assert (
+        await client.post(f"/v1/schools/{URN}/pupils/{B}/deletion", json={"ground": "z", "date": "2026-11-03"})
+    ).status_code == 422
+    early = await client.post(f"/v1/schools/{URN}/pupils/{B}/deletion", json={"ground": "k", "date": "2026-11-01"})
+    assert early.status_code == 409  # B has marks after that date
+    assert (
+        await scalar(engine, "SELECT count(*) FROM register.outbox WHERE event_type = 'uk.attendance.pupil.deleted.v1'")
+        == 1
+    )
+    on_roll = (await client.get(f"/v1/schools/{URN}/pupils", params={"on_roll_on": "2026-11-04"})).json()["items"]
+    assert {p["upn"] for p in on_roll} == {A, B}
+
+
+async def test_a_change_takes_effect_from_its_date_and_every_version_is_kept(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    change = {"effective_from": "2026-01-05", "fsm_eligible": True, "sen_status": "ehcp"}
+    updated = await client.patch(f"/v1/schools/{URN}/pupils/{A}", json=change)
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["fsm_eligible"] is True and updated.json()["legal_surname"] == "Taylor"
+    before = (await client.get(f"/v1/schools/{URN}/pupils/{A}", params={"as_on": "2025-12-31"})).json()
+    after = (await client.get(f"/v1/schools/{URN}/pupils/{A}", params={"as_on": "2026-01-05"})).json()
+    assert (before["fsm_eligible"], before["sen_status"]) == (False, "none")
+    assert (after["fsm_eligible"], after["sen_status"]) == (True, "ehcp")
+    history = (await client.get(f"/v1/schools/{URN}/pupils/{A}/history")).json()["versions"]
+    assert [v["effective_from"] for v in history] == ["2025-09-01", "2026-01-05"]
+    event = await scalar(
+        engine,
+        "SELECT convert_from(envelope, 'UTF8')::jsonb -> 'data' ->> 'effective_from' FROM register.outbox "
+        "WHERE event_type = 'uk.attendance.pupil.updated.v1'",
+    )
+    assert event == "2026-01-05"
+    assert (
+        await client.patch(f"/v1/schools/{URN}/pupils/{A}", json={"effective_from": "2020-01-01", "eal": True})
+    ).status_code == 422
+    assert (
+        await client.patch(f"/v1/schools/{URN}/pupils/{A}", json={"effective_from": "2026-02-01"})
+    ).status_code == 422
+
+
+async def test_unexplained_absences_past_the_limit_are_listed_not_changed(client: httpx.AsyncClient) -> None:
+    await take(client, MONDAY, "am", [{"upn": A, "code": "N"}, *present(B, C)])  # 2 Nov
+    await take(client, "2026-11-09", "am", [{"upn": B, "code": "N"}, *present(A, C)])  # 9 Nov
+    listed = (await client.get(f"/v1/schools/{URN}/unexplained-absences", params={"on": "2026-11-13"})).json()
+    assert listed["older_than_school_days"] == 5
+    assert [(i["upn"], i["date"], i["school_days_outstanding"]) for i in listed["items"]] == [(A, MONDAY, 8)]
+    later = (await client.get(f"/v1/schools/{URN}/unexplained-absences", params={"on": "2026-11-19"})).json()
+    assert {i["upn"] for i in later["items"]} == {A, B}
+    register = (await client.get(f"/v1/schools/{URN}/registers/{MONDAY}/am")).json()
+    assert {m["upn"]: m["code"] for m in register["marks"]}[A] == "N"  # listed, never changed
+
+
+async def test_a_parent_report_is_accepted_by_staff_and_amends_the_n_marks(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    await take(client, MONDAY, "am", [{"upn": A, "code": "N"}, *present(B, C)])
+    await take(client, MONDAY, "pm", [{"upn": A, "code": "N"}, *[{"upn": u, "code": "\\"} for u in (B, C)]])
+    parent = bearer(Role.PARENT, subject="parent-of-a", pupils=[pupil_scope_key(URN, A)])
+    body = {"first_day": MONDAY, "last_day": MONDAY, "reason": "sickness bug", "suggested_code": "I"}
+    reported = await client.post(f"/v1/schools/{URN}/pupils/{A}/absence-reports", json=body, headers=parent)
+    assert reported.status_code == 201, reported.text
+    report_id = reported.json()["id"]
+    elsewhere = await client.post(f"/v1/schools/{URN}/pupils/{B}/absence-reports", json=body, headers=parent)
+    assert elsewhere.status_code == 404
+
+    staff = bearer(Role.STAFF, schools=[URN])
+    pending = (await client.get(f"/v1/schools/{URN}/absence-reports", headers=staff)).json()["items"]
+    assert [(p["id"], p["unexplained_sessions"]) for p in pending] == [(report_id, [[MONDAY, "am"], [MONDAY, "pm"]])]
+    listed = (await client.get(f"/v1/schools/{URN}/unexplained-absences", params={"on": "2026-11-13"})).json()
+    assert all(i["pending_reports"] == [report_id] for i in listed["items"])
+
+    accepted = await client.post(
+        f"/v1/schools/{URN}/absence-reports/{report_id}/accept", json={"code": "I", "made_by": MADE_BY}, headers=staff
+    )
+    assert accepted.status_code == 200, accepted.text
+    assert [(m["session"], m["code"], m["previous_code"]) for m in accepted.json()["amended"]] == [
+        ("am", "I", "N"),
+        ("pm", "I", "N"),
+    ]
+    assert accepted.json()["amended"][0]["reason"] == f"parent report {report_id}: sickness bug"
+    assert accepted.json()["report"]["status"] == "accepted"
+    again = await client.post(
+        f"/v1/schools/{URN}/absence-reports/{report_id}/accept", json={"code": "I", "made_by": MADE_BY}, headers=staff
+    )
+    assert again.status_code == 409
+    mine = (await client.get(f"/v1/schools/{URN}/pupils/{A}/absence-reports", headers=parent)).json()["items"]
+    assert [r["status"] for r in mine] == ["accepted"]
+
+
+async def test_changes_since_a_cursor_page_through_every_entry_once(client: httpx.AsyncClient) -> None:
+    await take(client, MONDAY, "am", present(A, B, C))
+    await client.patch(
+        f"/v1/schools/{URN}/registers/{MONDAY}/am/marks/{A}",
+        json={"code": "M", "reason": "dentist", "made_by": MADE_BY},
+    )
+    seen, cursor = [], None
+    while True:
+        page = (
+            await client.get(
+                f"/v1/schools/{URN}/marks/changes", params={"limit": 2, **({"cursor": cursor} if cursor else {})}
+            )
+        ).json()
+        if not page["items"]:
+            break
+        seen += [(i["upn"], i["revision"]) for i in page["items"]]
+        cursor = page["next_cursor"]
+    assert sorted(seen) == sorted([(A, 1), (B, 1), (C, 1), (A, 2)])
+    await take(client, MONDAY, "pm", present(A))
+    newer = (await client.get(f"/v1/schools/{URN}/marks/changes", params={"cursor": cursor})).json()
+    assert [(i["upn"], i["session"]) for i in newer["items"]] == [(A, "pm")]
+    assert (await client.get(f"/v1/schools/{URN}/marks/changes", params={"cursor": "x"})).status_code == 422
+
+
+async def test_a_bulk_request_across_schools_is_stored_whole_or_not_at_all(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    assert (await client.put(f"/v1/schools/{OTHER_URN}", json=school_body(la_code="202"))).status_code == 200
+    other = make_upn(la_code="202", serial=1)
+    assert (await client.post(f"/v1/schools/{OTHER_URN}/pupils", json=pupil_body(other))).status_code == 201
+    registers = [
+        {"urn": URN, "date": MONDAY, "session": "am", "marks": present(A, B, C)},
+        {"urn": OTHER_URN, "date": MONDAY, "session": "am", "marks": [{"upn": other, "code": "Q1"}]},
+    ]
+    refused = await client.put("/v1/registers", json={"registers": registers})
+    assert refused.status_code == 422
+    assert refused.json()["errors"] == [
+        {"register": 1, "index": 0, "field": "code", "message": refused.json()["errors"][0]["message"]}
+    ]
+    assert await scalar(engine, "SELECT count(*) FROM register.marks") == 0
+    registers[1]["marks"] = [{"upn": other, "code": "/"}]
+    stored = await client.put("/v1/registers", json={"registers": registers})
+    assert stored.status_code == 200, stored.text
+    assert [r["recorded"] for r in stored.json()["registers"]] == [3, 1]
+
+
+async def test_a_retried_write_with_the_same_key_changes_nothing(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    key = {"Idempotency-Key": "register-2026-11-02-am-attempt"}
+    first = await take(client, MONDAY, "am", [{"upn": A, "code": "N"}], headers=key)
+    await client.patch(
+        f"/v1/schools/{URN}/registers/{MONDAY}/am/marks/{A}", json={"code": "I", "reason": "ill", "made_by": MADE_BY}
+    )
+    replay = await take(client, MONDAY, "am", [{"upn": A, "code": "N"}], headers=key)
+    assert replay.status_code == 200 and replay.json() == first.json()
+    assert replay.headers["idempotent-replayed"] == "true"
+    # Without the key the same body is a new register write that amends I back to N.
+    assert await scalar(engine, "SELECT count(*) FROM register.marks") == 2
+    different = await take(client, MONDAY, "am", [{"upn": A, "code": "/"}], headers=key)
+    assert different.status_code == 422
+
+    admit = {"Idempotency-Key": "admit-d"}
+    d = make_upn(serial=750)
+    results = await asyncio.gather(
+        *(client.post(f"/v1/schools/{URN}/pupils", json=pupil_body(d), headers=admit) for _ in range(3))
+    )
+    assert [r.status_code for r in results] == [201, 201, 201]
+    assert await scalar(engine, f"SELECT count(*) FROM register.pupil_versions WHERE upn = '{d}'") == 1
+
+
+async def test_no_register_for_a_school_without_a_calendar_at_the_weekend(database_url: str) -> None:
+    settings = Settings(database_url=database_url, kafka_bootstrap_servers="127.0.0.1:1")
+    async with app_client(create_app(settings), bearer(Role.ADMIN)) as client:
+        await client.put(f"/v1/schools/{OTHER_URN}", json=school_body())
+        upn = make_upn(serial=5)
+        await client.post(f"/v1/schools/{OTHER_URN}/pupils", json=pupil_body(upn))
+        saturday = date(2026, 11, 7).isoformat()
+        url = f"/v1/schools/{OTHER_URN}/registers"
+        assert (await client.put(f"{url}/{saturday}/am", json={"marks": present(upn)})).status_code == 422
+        assert (await client.put(f"{url}/{MONDAY}/am", json={"marks": present(upn)})).status_code == 200
