@@ -26,6 +26,7 @@ from attendance_shared.auth import Role, mint_token
 from attendance_shared.settings import CommonSettings
 from attendance_stack import LocalStack, StackConfig
 from attendance_stack.processes import free_port
+from attendance_stack.stack import SERVICES
 
 JSON = {"Content-Type": "application/json"}
 
@@ -150,6 +151,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight, as many MIS at once")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--register-workers", type=int, default=1, help="register-service processes")
+    parser.add_argument(
+        "--register-only",
+        action="store_true",
+        help="start only PostgreSQL, the broker and register-service (its relay still publishes every event)",
+    )
     parser.add_argument("--register-url", help="use this running register-service instead of starting a stack")
     parser.add_argument("--out", type=Path, default=Path(".bench/result.json"))
     parser.add_argument("--smoke", action="store_true", help="a few seconds' run that only checks the bench works")
@@ -167,6 +173,7 @@ def main() -> None:
             broker_port=free_port(),
             service_ports={s: free_port() for s in ("register", "analytics", "notification", "la-returns")},
             workers={"register": args.register_workers},
+            services=("register",) if args.register_only else SERVICES,
         )
         stack = LocalStack(config, say=lambda message: print(f"[stack] {message}", file=sys.stderr))
         stack.start()

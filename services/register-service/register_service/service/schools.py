@@ -47,11 +47,11 @@ async def require_school(session: AsyncSession, urn: str) -> Row:
     return row
 
 
-def _domain_calendar(academic_year: int, terms: list[dict], closures: list[dict]) -> SchoolCalendar:
+def _domain_calendar(body: CalendarIn) -> SchoolCalendar:
     return SchoolCalendar(
-        academic_year=academic_year,
-        terms=tuple(Term(**t) for t in terms),
-        closures=tuple(Closure(**c) for c in closures),
+        academic_year=body.academic_year,
+        terms=tuple(Term(**t.model_dump()) for t in body.terms),
+        closures=tuple(Closure(**c.model_dump()) for c in body.closures),
     )
 
 
@@ -67,20 +67,14 @@ def _calendar_out(urn: str, body: CalendarIn, calendar: SchoolCalendar) -> Calen
 
 async def put_calendar(session: AsyncSession, urn: str, body: CalendarIn, *, updated_by: str) -> CalendarOut:
     school = await require_school(session, urn)
-    terms = [t.model_dump() for t in body.terms]
-    closures = [c.model_dump() for c in body.closures]
-    calendar = _domain_calendar(body.academic_year, terms, closures)
+    calendar = _domain_calendar(body)
     if errors := validate_calendar(calendar):
         raise Unprocessable(
             f"the calendar has {len(errors)} problem(s); nothing was stored", errors=[e.as_dict() for e in errors]
         )
+    stored = body.model_dump(mode="json")
     await school_repository.upsert_calendar(
-        session,
-        urn,
-        body.academic_year,
-        terms=body.model_dump(mode="json")["terms"],
-        closures=body.model_dump(mode="json")["closures"],
-        updated_by=updated_by,
+        session, urn, body.academic_year, terms=stored["terms"], closures=stored["closures"], updated_by=updated_by
     )
     event = SchoolCalendarSetV1(
         school_urn=urn,
@@ -99,11 +93,7 @@ async def get_calendar(session: AsyncSession, urn: str, academic_year: int) -> C
     if row is None:
         raise NotFound(f"school {urn} has no calendar for {academic_year}/{(academic_year + 1) % 100:02d}")
     body = CalendarIn(academic_year=academic_year, terms=row.terms, closures=row.closures)
-    return _calendar_out(urn, body, _domain_calendar(academic_year, *_parsed(body)))
-
-
-def _parsed(body: CalendarIn) -> tuple[list[dict], list[dict]]:
-    return [t.model_dump() for t in body.terms], [c.model_dump() for c in body.closures]
+    return _calendar_out(urn, body, _domain_calendar(body))
 
 
 async def calendar_for(session: AsyncSession, urn: str, day: date) -> Calendar:
@@ -113,5 +103,4 @@ async def calendar_for(session: AsyncSession, urn: str, day: date) -> Calendar:
     row = await school_repository.get_calendar(session, urn, year)
     if row is None:
         return WeekdayCalendar()
-    body = CalendarIn(academic_year=year, terms=row.terms, closures=row.closures)
-    return _domain_calendar(year, *_parsed(body))
+    return _domain_calendar(CalendarIn(academic_year=year, terms=row.terms, closures=row.closures))
