@@ -29,6 +29,7 @@ from attendance_shared.metrics import (
 )
 from attendance_shared.platform import ServiceContext, consumer_check
 from attendance_shared.topics import TopicSpec, dead_letter_topic
+from attendance_shared.tracing import TRACEPARENT_HEADER, traced
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,10 @@ class BatchConsumer:
                 invalid.append((record, str(exc)))
         if invalid:
             await self._send_to_dead_letter(invalid)
-        await self._apply_with_retry(valid)
+        # A batch is applied (and logged) as part of its first event's trace: the events it
+        # writes in turn carry that trace on. Each event's own context stays in its headers.
+        with traced(traceparent_of(records[0]) if records else None):
+            await self._apply_with_retry(valid)
         await self.commit_offsets(consumer, {tp: messages[-1].offset + 1 for tp, messages in batch.items()})
         for tp in batch:
             highwater = consumer.highwater(tp)
@@ -175,6 +179,8 @@ class BatchConsumer:
             fresh = [(topic, event) for event_id, (topic, event) in unique.items() if event_id in new_ids]
             if fresh:
                 await self._handler(session, fresh)
+        if fresh:
+            log.info("applied %d events", len(fresh), extra={"topics": sorted({topic for topic, _ in fresh})})
         for topic, _ in fresh:
             EVENTS_CONSUMED.labels(self.service, topic).inc()
         for topic, event in events:
@@ -234,6 +240,13 @@ class BatchConsumer:
             # A rebalance took the partitions away: the new owner will redeliver from the
             # last committed offset and the inbox will skip what was already applied.
             log.info("offset commit refused after a rebalance; redelivery will follow: %r", exc)
+
+
+def traceparent_of(record: ConsumerRecord) -> str | None:
+    for name, value in record.headers or ():
+        if name == TRACEPARENT_HEADER:
+            return value.decode("latin-1")
+    return None
 
 
 def attach_consumer(

@@ -14,6 +14,12 @@ OUTBOX_BACKLOG = Gauge("outbox_backlog_rows", "Outbox rows not yet published, as
 OUTBOX_PUBLISH_FAILURES = Counter(
     "outbox_publish_failures_total", "Relay batches the broker did not accept", ["service"]
 )
+NOTIFICATIONS = Counter(
+    "notifications_total", "Messages by what became of them (queued, sent, undeliverable, failed)", ["outcome"]
+)
+RETURN_COMPILE_SECONDS = Histogram(
+    "return_compile_seconds", "Time to compile one LA return", ["kind"], buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60)
+)
 HTTP_REQUEST_SECONDS = Histogram(
     "http_request_seconds", "HTTP request latency", ["service", "method", "route", "status"]
 )

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     LargeBinary,
     MetaData,
+    Row,
     Table,
     Text,
     func,
@@ -31,6 +32,7 @@ from attendance_shared.db import copy_rows
 from attendance_shared.events import Event
 from attendance_shared.kafka import KafkaPublisher
 from attendance_shared.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
+from attendance_shared.tracing import TRACEPARENT_HEADER, current_traceparent
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,8 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("event_type", Text, nullable=False),
         # The envelope exactly as it will be sent, so the relay does no serialising.
         Column("envelope", LargeBinary, nullable=False),
+        # The W3C trace context of the request that wrote the event, sent as a Kafka header.
+        Column("traceparent", Text),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("published_at", DateTime(timezone=True)),
         Index("ix_outbox_unpublished", "id", postgresql_where=text("published_at IS NULL")),
@@ -62,12 +66,20 @@ async def add_envelopes_to_outbox(
     session: AsyncSession, table: Table, topic: str, envelopes: Sequence[tuple[str, str, str, bytes]]
 ) -> None:
     """Serialised events as (key, event id, event type, envelope), in one COPY."""
+    traceparent = current_traceparent()
     await copy_rows(
         session,
         table,
-        ("topic", "key", "event_id", "event_type", "envelope"),
-        [(topic, *envelope) for envelope in envelopes],
+        ("topic", "key", "event_id", "event_type", "envelope", "traceparent"),
+        [(topic, *envelope, traceparent) for envelope in envelopes],
     )
+
+
+def _headers(row: Row) -> list[tuple[str, bytes]]:
+    headers = [("ce_type", row.event_type.encode())]
+    if row.traceparent:
+        headers.append((TRACEPARENT_HEADER, row.traceparent.encode()))
+    return headers
 
 
 class OutboxRelay:
@@ -126,7 +138,7 @@ class OutboxRelay:
         async with self._engine.connect() as conn:
             rows = (
                 await conn.execute(
-                    select(t.c.id, t.c.topic, t.c.key, t.c.envelope, t.c.event_type)
+                    select(t.c.id, t.c.topic, t.c.key, t.c.envelope, t.c.event_type, t.c.traceparent)
                     .where(t.c.published_at.is_(None))
                     .order_by(t.c.id)
                     .limit(self._batch_size)
@@ -140,9 +152,7 @@ class OutboxRelay:
             if not rows:
                 return 0
             await conn.rollback()
-            await self._publisher.publish(
-                [(r.topic, r.key.encode(), r.envelope, [("ce_type", r.event_type.encode())]) for r in rows]
-            )
+            await self._publisher.publish([(r.topic, r.key.encode(), r.envelope, _headers(r)) for r in rows])
             await conn.execute(update(t).where(t.c.id.in_([r.id for r in rows])).values(published_at=func.now()))
             await conn.commit()
         OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))

@@ -23,6 +23,7 @@ from attendance_shared.limits import BodySizeLimit, TokenBucketLimiter
 from attendance_shared.logs import configure_logging
 from attendance_shared.metrics import HTTP_REQUEST_SECONDS
 from attendance_shared.settings import CommonSettings
+from attendance_shared.tracing import TraceMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +144,7 @@ def install_platform(app: FastAPI, *, service: str, settings: CommonSettings) ->
         per_minute=settings.parent_rate_per_minute, burst=settings.parent_rate_burst
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_body_bytes)
+    app.add_middleware(TraceMiddleware)  # outermost: every answer, a 413 too, carries the ids
 
     @app.middleware("http")
     async def _request_metrics(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -79,12 +79,14 @@ async def test_a_register_flows_to_figures_flags_messages_and_an_la_return(stack
         body = pupil_body(upn, forename=f"Pupil{upn[-1]}", contacts=[{"name": "Kim"}] if upn == C else None)
         assert (await register.post(f"/v1/schools/{URN}/pupils", json=body)).status_code == 201
 
+    trace_ids: set[str] = set()
     # It takes every register for two weeks, then amends B's first unexplained absence.
     for index, day in enumerate(DAYS):
         for session in ("am", "pm"):
             marks = [mark(u, code_of(u, index, session, amended=False)) for u in (A, B, C, D)]
             response = await register.put(f"/v1/schools/{URN}/registers/{day}/{session}", json={"marks": marks})
             assert response.status_code == 200, response.text
+            trace_ids.add(response.headers["traceparent"].split("-")[1])
             assert response.json()["recorded"] == 4
     amendment = await register.patch(
         f"/v1/schools/{URN}/registers/{DAYS[0]}/am/marks/{B}",
@@ -197,6 +199,10 @@ async def test_a_register_flows_to_figures_flags_messages_and_an_la_return(stack
     logs = {path.name: path.read_text() for path in stack.logs.glob("*.log")}
     services = ("register.log", "analytics.log", "notification.log", "la-returns.log")
     assert all(logs.get(name, "").strip() for name in services), "every service logged something to scan"
+    # The registers' trace ids reached analytics in the Kafka headers and are in its log.
+    applied = [line for line in logs["analytics.log"].splitlines() if '"applied' in line]
+    assert any(f'"trace_id":"{t}"' in line for t in trace_ids for line in applied)
+
     for name, text in logs.items():
         leaked = [s for s in (*tokens, CommonSettings().jwt_secret, *personal) if s in text]
         assert not leaked, f"{name} holds {leaked}"

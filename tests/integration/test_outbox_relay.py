@@ -113,3 +113,25 @@ async def test_a_register_and_its_events_are_one_transaction(database_url: str, 
         assert again.json() == {**accepted.json(), "recorded": 0, "unchanged": 1}
         assert await scalar(engine, "SELECT count(*) FROM register.marks") == 1
         assert await scalar(engine, "SELECT count(*) FROM register.outbox WHERE topic = 'attendance.marks.v1'") == 1
+
+
+async def test_the_trace_context_of_a_register_write_travels_in_the_kafka_header(
+    database_url: str, broker: TansuBroker
+) -> None:
+    settings = Settings(database_url=database_url, kafka_bootstrap_servers=broker.bootstrap_servers)
+    caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    upn = make_upn(serial=480)
+    async with register_client(settings) as client:
+        await client.put("/v1/schools/100001", json=school_body())
+        await client.post("/v1/schools/100001/pupils", json=pupil_body(upn))
+        response = await client.put(
+            "/v1/schools/100001/registers/2026-09-07/am",
+            json={"marks": [{"upn": upn, "code": "/"}]},
+            headers={"traceparent": caller, "X-Request-ID": "mis-batch-17"},
+        )
+        assert response.headers["x-request-id"] == "mis-batch-17"
+        assert response.headers["traceparent"].split("-")[1] == caller.split("-")[1]
+        records = await read_topic(broker.bootstrap_servers, topics.MARKS.name, expected=1)
+    headers = dict(records[0].headers)
+    assert headers["traceparent"].decode().split("-")[1] == caller.split("-")[1]
+    assert headers["ce_type"] == b"uk.attendance.session.marked.v1"

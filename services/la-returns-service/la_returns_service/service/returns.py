@@ -3,6 +3,7 @@
 import base64
 import csv
 import io
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
@@ -11,6 +12,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from attendance_shared.errors import NotFound, Unprocessable
+from attendance_shared.metrics import RETURN_COMPILE_SECONDS
 from la_returns_service.clients.analytics import AnalyticsClient
 from la_returns_service.domain.attendance_return import ATTENDANCE_COLUMNS, attendance_row, checksum
 from la_returns_service.repository import store
@@ -42,6 +44,7 @@ async def compile_return(
     session: AsyncSession, analytics: AnalyticsClient, *, la_code: str, request: ReturnRequest, today: date
 ) -> ReturnSummary:
     check_period(request.start, request.end, today)
+    started = time.perf_counter()
     schools = await store.schools_of_la(session, la_code)
     if not schools:
         raise NotFound(f"no schools known for local authority {la_code}")
@@ -65,6 +68,7 @@ async def compile_return(
         "columns": list(ATTENDANCE_COLUMNS),
     }
     await store.add_return(session, header, rows)
+    RETURN_COMPILE_SECONDS.labels(request.kind).observe(time.perf_counter() - started)
     return ReturnSummary(
         id=header["id"],
         la_code=la_code,

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance_shared.events import Event, PupilAdmittedV1, RiskFlagRaisedV1
+from attendance_shared.metrics import NOTIFICATIONS
 from notification_service.domain.rules import early_support_messages
 from notification_service.repository import store
 
@@ -30,4 +31,5 @@ async def handle(session: AsyncSession, events: Sequence[tuple[str, Event]]) -> 
         pupil = pupils.get((flag.school_urn, flag.upn))
         forename = pupil.forename if pupil else "your child"
         planned += early_support_messages(flag, forename, list(pupil.contacts) if pupil else [])
-    await store.store_messages(session, planned)
+    for status in await store.store_messages(session, planned):
+        NOTIFICATIONS.labels(status).inc()

@@ -31,11 +31,12 @@ async def contacts_for(session: AsyncSession, pupils: set[tuple[str, str]]) -> d
     return {(r.school_urn, r.upn): r for r in rows}
 
 
-async def store_messages(session: AsyncSession, planned: Sequence[PlannedMessage]) -> None:
-    """Store planned messages; one already stored under the same key is left as it is."""
+async def store_messages(session: AsyncSession, planned: Sequence[PlannedMessage]) -> list[str]:
+    """Store planned messages; one already stored under the same key is left as it is.
+    Returns the status of each message newly stored."""
     if not planned:
-        return
-    await session.execute(
+        return []
+    result = await session.execute(
         insert(messages)
         .values(
             [
@@ -56,7 +57,9 @@ async def store_messages(session: AsyncSession, planned: Sequence[PlannedMessage
             ]
         )
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(messages.c.status)
     )
+    return list(result.scalars())
 
 
 async def claim_queued(session: AsyncSession, limit: int) -> list[Row]:

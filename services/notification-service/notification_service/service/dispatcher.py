@@ -7,6 +7,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from attendance_shared.metrics import NOTIFICATIONS
 from notification_service.channels.logging_channel import LoggingChannel
 from notification_service.repository import store
 
@@ -41,4 +42,5 @@ class Dispatcher:
             for message in queued:
                 await self._channel.send(message.id, message.channel)
             await store.mark_sent(session, [m.id for m in queued])
+        NOTIFICATIONS.labels("sent").inc(len(queued))
         return len(queued)

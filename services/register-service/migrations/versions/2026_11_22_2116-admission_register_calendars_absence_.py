@@ -101,6 +101,7 @@ def upgrade() -> None:
         unique=False,
         schema="register",
     )
+    op.add_column("outbox", sa.Column("traceparent", sa.Text(), nullable=True), schema="register")
     op.add_column("marks", sa.Column("minutes_late", sa.Integer(), nullable=True), schema="register")
     op.add_column("marks", sa.Column("note", sa.Text(), nullable=True), schema="register")
     op.add_column("marks", sa.Column("made_by_name", sa.Text(), nullable=True), schema="register")
@@ -191,6 +192,7 @@ def downgrade() -> None:
     op.drop_column("pupils", "sex", schema="register")
     op.drop_index("ix_marks_school_changes", table_name="marks", schema="register")
     op.drop_column("marks", "txid", schema="register")
+    op.drop_column("outbox", "traceparent", schema="register")
     op.drop_column("marks", "made_by_position", schema="register")
     op.drop_column("marks", "made_by_name", schema="register")
     op.drop_column("marks", "note", schema="register")
