@@ -8,8 +8,16 @@ UV := $(VENV)/bin/uv
 PACKAGES := shared services/register-service services/analytics-service services/notification-service \
             services/la-returns-service deploy/local bench
 STAMP := $(VENV)/.installed
+# Debian's kubectl, for its built-in Kustomize: the tests render deploy/k8s with it.
+KUBECTL_DIR := $(VENV)/opt/kubernetes-client
+KUBECTL := $(KUBECTL_DIR)/usr/bin/kubectl
+# Container images: one Dockerfile for all four services, each built with its own build args.
+VERSION ?= dev
+DOCKERFILE := deploy/docker/Dockerfile
+SERVICES := register analytics notification la-returns
+IMAGES := $(addprefix image-,$(SERVICES))
 
-.PHONY: install run test test-unit lint format token lock clean bench
+.PHONY: install run test test-unit lint format token lock clean bench images lint-docker $(IMAGES)
 
 $(STAMP): requirements/dev.txt requirements/bootstrap.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,19 +26,24 @@ $(STAMP): requirements/dev.txt requirements/bootstrap.txt $(addsuffix /pyproject
 	$(UV) pip install --quiet --python $(PY) --no-deps $(addprefix -e ,$(PACKAGES))
 	@touch $@
 
-install: $(STAMP)
+install: $(STAMP) $(KUBECTL)
+
+$(KUBECTL): | $(STAMP)
+	rm -rf $(KUBECTL_DIR) && mkdir -p $(KUBECTL_DIR)
+	cd $(KUBECTL_DIR) && apt-get download -q kubernetes-client 2>&1 | grep -v "couldn't be accessed by user '_apt'" || true
+	dpkg-deb -x $(KUBECTL_DIR)/kubernetes-client_*.deb $(KUBECTL_DIR) && rm $(KUBECTL_DIR)/kubernetes-client_*.deb
 
 run: $(STAMP) ## start PostgreSQL, the broker and the four services; Ctrl-C stops them
 	$(PY) -m attendance_stack run
 
-test: $(STAMP) ## lint, then unit, integration and end-to-end tests on a real PostgreSQL and broker
+test: $(STAMP) $(KUBECTL) ## lint, then unit, integration and end-to-end tests on a real PostgreSQL and broker
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
 bench: $(STAMP) ## time register ingest over HTTP on a fresh stack; writes .bench/result.json
 	$(PY) -m attendance_bench $(BENCH_ARGS)
 
-test-unit: $(STAMP)
+test-unit: $(STAMP) $(KUBECTL)
 	$(PY) -m pytest tests/unit
 
 lint: $(STAMP)
@@ -38,6 +51,18 @@ lint: $(STAMP)
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix . && $(VENV)/bin/ruff format .
+
+lint-docker: $(STAMP) ## hadolint the Dockerfile
+	$(VENV)/bin/hadolint $(DOCKERFILE)
+
+# make images [VERSION=1.2.3] builds attendance/<service>:$(VERSION) for all four; make image-register just one.
+# Every image comes from $(DOCKERFILE) with the repository root as context: SERVICE names the
+# services/<SERVICE>-service folder and PACKAGE its Python package (la-returns -> la_returns_service).
+images: $(IMAGES) ## build the four service images
+
+$(IMAGES): image-%:
+	docker build --file $(DOCKERFILE) --build-arg SERVICE=$* --build-arg PACKAGE=$(subst -,_,$*)_service \
+		--tag attendance/$*:$(VERSION) .
 
 # make token ROLE=mis SCHOOLS=100001[,100002] | ROLE=la LA=201 | ROLE=parent PUPILS=100001:A201... | ROLE=admin
 token: $(STAMP)
