@@ -11,10 +11,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from sqlalchemy import Table
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from attendance_shared.events import Event, InvalidEvent, parse_event
@@ -37,11 +38,20 @@ BatchHandler = Callable[[AsyncSession, Sequence[tuple[str, Event]]], Awaitable[N
 """Applies (topic, event) pairs, in delivery order, within the caller's transaction; never commits."""
 
 # Errors that say the database is away, not that the events are bad: retry the same batch.
-TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError, ConnectionError, OSError, TimeoutError)
+TRANSIENT_DB_ERRORS = (OperationalError, ConnectionError, OSError, TimeoutError)
+# A driver "interface error" is transient only when the connection itself went: the driver
+# also raises one for a statement it will not send (too many parameters, say), which no
+# retry can mend and which must not stall the consumer.
+LOST_CONNECTION_ERRORS = (asyncpg.ConnectionDoesNotExistError, asyncpg.CannotConnectNowError, ConnectionError, OSError)
 
 
 def is_transient(exc: BaseException) -> bool:
-    return isinstance(exc, TRANSIENT_DB_ERRORS) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+    if isinstance(exc, TRANSIENT_DB_ERRORS):
+        return True
+    if isinstance(exc, DBAPIError):
+        cause = exc.orig.__cause__ if exc.orig is not None else None
+        return exc.connection_invalidated or isinstance(cause, LOST_CONNECTION_ERRORS)
+    return False
 
 
 class BatchConsumer:

@@ -1,11 +1,13 @@
 """One engine factory and one session factory for every service."""
 
 from collections.abc import AsyncIterator, Sequence
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, Table
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -68,3 +70,13 @@ async def copy_rows(session: AsyncSession, table: Table, columns: Sequence[str],
     await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
         table.name, schema_name=table.schema, columns=list(columns), records=records
     )
+
+
+# PostgreSQL's wire protocol numbers bind parameters with 16 bits.
+MAX_BIND_PARAMETERS = 32767
+
+
+def chunked(items: Sequence[T], parameters_per_item: int) -> list[Sequence[T]]:
+    """`items` in slices small enough for one statement each (multi-row VALUES, IN lists)."""
+    size = max(1, MAX_BIND_PARAMETERS // max(parameters_per_item, 1))
+    return [items[i : i + size] for i in range(0, len(items), size)]

@@ -6,6 +6,8 @@ from sqlalchemy import Column, DateTime, MetaData, Table, Text, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from attendance_shared.db import chunked
+
 
 def processed_events_table(metadata: MetaData) -> Table:
     return Table(
@@ -19,12 +21,13 @@ def processed_events_table(metadata: MetaData) -> Table:
 
 async def claim_new_events(session: AsyncSession, table: Table, events: Sequence[tuple[str, str]]) -> set[str]:
     """Record (event id, topic) pairs; return the ids that had not been applied before."""
-    if not events:
-        return set()
-    result = await session.execute(
-        insert(table)
-        .values([{"event_id": event_id, "topic": topic} for event_id, topic in events])
-        .on_conflict_do_nothing(index_elements=["event_id"])
-        .returning(table.c.event_id)
-    )
-    return set(result.scalars())
+    new: set[str] = set()
+    for part in chunked(events, 2):
+        result = await session.execute(
+            insert(table)
+            .values([{"event_id": event_id, "topic": topic} for event_id, topic in part])
+            .on_conflict_do_nothing(index_elements=["event_id"])
+            .returning(table.c.event_id)
+        )
+        new |= set(result.scalars())
+    return new

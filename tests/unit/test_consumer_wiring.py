@@ -32,3 +32,20 @@ def test_the_consumer_takes_the_group_session_timeout_and_kafka_address_from_set
     assert consumer.group_id == "test-service"
     assert [name for name, _ in workers.items] == ["test-consumer"]
     assert "consumer" in app.state.readiness_checks
+
+
+def test_only_a_lost_connection_is_retried_as_transient() -> None:
+    import asyncpg
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    from attendance_shared.consumer import is_transient
+
+    def wrapped(cause: BaseException) -> DBAPIError:
+        driver_error = Exception("driver")
+        driver_error.__cause__ = cause
+        return DBAPIError("SELECT 1", {}, driver_error)
+
+    assert is_transient(OperationalError("SELECT 1", {}, Exception("server closed the connection")))
+    assert is_transient(wrapped(asyncpg.ConnectionDoesNotExistError("connection was closed")))
+    assert not is_transient(wrapped(asyncpg.InterfaceError("the number of query arguments cannot exceed 32767")))
+    assert not is_transient(ValueError("a bad event"))

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics_service.domain.session_changes import PupilYear, SessionKey, StoredSession
 from analytics_service.models import pupil_year_totals, risk_flags, session_marks
+from attendance_shared.db import chunked
 from attendance_shared.events import SessionMarkedV1
 from attendance_shared.rules.codes import category_of
 from attendance_shared.rules.figures import AttendanceFigures
@@ -20,17 +21,23 @@ async def stored_sessions(session: AsyncSession, keys: Sequence[SessionKey]) -> 
     if not keys:
         return {}
     t = session_marks
-    rows = await session.execute(
-        select(t.c.school_urn, t.c.upn, t.c.date, t.c.session, t.c.code, t.c.revision).where(
-            tuple_(t.c.school_urn, t.c.upn, t.c.date, t.c.session).in_(list(keys))
+    found = {}
+    for part in chunked(list(keys), 4):
+        rows = await session.execute(
+            select(t.c.school_urn, t.c.upn, t.c.date, t.c.session, t.c.code, t.c.revision).where(
+                tuple_(t.c.school_urn, t.c.upn, t.c.date, t.c.session).in_(list(part))
+            )
         )
-    )
-    return {(r.school_urn, r.upn, r.date, r.session): StoredSession(r.code, r.revision) for r in rows}
+        found.update({(r.school_urn, r.upn, r.date, r.session): StoredSession(r.code, r.revision) for r in rows})
+    return found
 
 
 async def save_sessions(session: AsyncSession, marks: Sequence[SessionMarkedV1]) -> None:
-    if not marks:
-        return
+    for part in chunked(marks, 7):
+        await _save_sessions(session, part)
+
+
+async def _save_sessions(session: AsyncSession, marks: Sequence[SessionMarkedV1]) -> None:
     statement = insert(session_marks).values(
         [
             {
@@ -65,8 +72,18 @@ async def add_to_totals(
     last_dates: dict[PupilYear, date],
 ) -> dict[PupilYear, AttendanceFigures]:
     """Add signed deltas to each pupil's year totals; return the totals after the change."""
-    if not deltas:
-        return {}
+    totals: dict[PupilYear, AttendanceFigures] = {}
+    for part in chunked(list(deltas), 5 + len(FIGURE_COLUMNS)):
+        totals |= await _add_to_totals(session, {k: deltas[k] for k in part}, la_codes, last_dates)
+    return totals
+
+
+async def _add_to_totals(
+    session: AsyncSession,
+    deltas: dict[PupilYear, AttendanceFigures],
+    la_codes: dict[tuple[str, str], str],
+    last_dates: dict[PupilYear, date],
+) -> dict[PupilYear, AttendanceFigures]:
     t = pupil_year_totals
     statement = insert(t).values(
         [
@@ -96,20 +113,24 @@ async def add_to_totals(
 
 
 async def active_flags(session: AsyncSession, pupil_years: Sequence[PupilYear]) -> set[tuple[str, str, int, str]]:
-    if not pupil_years:
-        return set()
     t = risk_flags
-    rows = await session.execute(
-        select(t.c.school_urn, t.c.upn, t.c.academic_year, t.c.flag).where(
-            t.c.active, tuple_(t.c.school_urn, t.c.upn, t.c.academic_year).in_(list(pupil_years))
+    found: set[tuple[str, str, int, str]] = set()
+    for part in chunked(list(pupil_years), 3):
+        rows = await session.execute(
+            select(t.c.school_urn, t.c.upn, t.c.academic_year, t.c.flag).where(
+                t.c.active, tuple_(t.c.school_urn, t.c.upn, t.c.academic_year).in_(list(part))
+            )
         )
-    )
-    return {tuple(r) for r in rows}  # type: ignore[misc]
+        found |= {tuple(r) for r in rows}  # type: ignore[misc]
+    return found
 
 
 async def set_flags(session: AsyncSession, rows: list[dict]) -> None:
-    if not rows:
-        return
+    for part in chunked(rows, max((len(r) for r in rows), default=1)):
+        await _set_flags(session, list(part))
+
+
+async def _set_flags(session: AsyncSession, rows: list[dict]) -> None:
     statement = insert(risk_flags).values(rows)
     await session.execute(
         statement.on_conflict_do_update(

@@ -8,14 +8,15 @@ from sqlalchemy import Row, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from attendance_shared.db import chunked
 from la_returns_service.models import pupils, return_rows, returns, schools
 
 ROW_INSERT_CHUNK = 2000
 
 
 async def upsert_schools(session: AsyncSession, rows: Sequence[dict]) -> None:
-    if rows:
-        statement = insert(schools).values(list(rows))
+    for part in chunked(rows, 3):
+        statement = insert(schools).values(list(part))
         await session.execute(
             statement.on_conflict_do_update(
                 index_elements=["urn"], set_={"la_code": statement.excluded.la_code, "name": statement.excluded.name}
@@ -24,8 +25,8 @@ async def upsert_schools(session: AsyncSession, rows: Sequence[dict]) -> None:
 
 
 async def upsert_pupils(session: AsyncSession, rows: Sequence[dict]) -> None:
-    if rows:
-        statement = insert(pupils).values(list(rows))
+    for part in chunked(rows, len(rows[0]) if rows else 1):
+        statement = insert(pupils).values(list(part))
         await session.execute(
             statement.on_conflict_do_update(
                 index_elements=["school_urn", "upn"],

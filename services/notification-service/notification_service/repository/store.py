@@ -6,13 +6,17 @@ from sqlalchemy import Row, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from attendance_shared.db import chunked
 from notification_service.domain.rules import PlannedMessage
 from notification_service.models import messages, pupil_contacts
 
 
 async def upsert_contacts(session: AsyncSession, rows: Sequence[dict]) -> None:
-    if not rows:
-        return
+    for part in chunked(rows, 6):
+        await _upsert_contacts(session, part)
+
+
+async def _upsert_contacts(session: AsyncSession, rows: Sequence[dict]) -> None:
     statement = insert(pupil_contacts).values(list(rows))
     await session.execute(
         statement.on_conflict_do_update(
@@ -27,15 +31,23 @@ async def contacts_for(session: AsyncSession, pupils: set[tuple[str, str]]) -> d
     if not pupils:
         return {}
     t = pupil_contacts
-    rows = await session.execute(select(t).where(tuple_(t.c.school_urn, t.c.upn).in_(list(pupils))))
-    return {(r.school_urn, r.upn): r for r in rows}
+    found = {}
+    for part in chunked(list(pupils), 2):
+        rows = await session.execute(select(t).where(tuple_(t.c.school_urn, t.c.upn).in_(list(part))))
+        found.update({(r.school_urn, r.upn): r for r in rows})
+    return found
 
 
 async def store_messages(session: AsyncSession, planned: Sequence[PlannedMessage]) -> list[str]:
     """Store planned messages; one already stored under the same key is left as it is.
     Returns the status of each message newly stored."""
-    if not planned:
-        return []
+    statuses: list[str] = []
+    for part in chunked(planned, 11):
+        statuses += await _store_messages(session, part)
+    return statuses
+
+
+async def _store_messages(session: AsyncSession, planned: Sequence[PlannedMessage]) -> list[str]:
     result = await session.execute(
         insert(messages)
         .values(
