@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -22,6 +23,15 @@ import httpx
 import orjson
 
 from attendance_bench.data import School, make_schools, pupil_body, register_body, school_body, school_days
+from attendance_bench.measures import (
+    ConsumedWatcher,
+    broker_messages_per_second,
+    freshness,
+    latency,
+    percentile,
+    postgres_copy_rows_per_second,
+    resident_mb,
+)
 from attendance_shared.auth import Role, mint_token
 from attendance_shared.settings import CommonSettings
 from attendance_stack import LocalStack, StackConfig
@@ -73,11 +83,6 @@ async def timed(call: Awaitable[httpx.Response], expect: int) -> float:
     return time.perf_counter() - started
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
 async def seed(client: httpx.AsyncClient, schools: list[School], concurrency: int, rng: random.Random) -> None:
     for school in schools:
         response = await client.put(f"/v1/schools/{school.urn}", json=school_body(school))
@@ -96,7 +101,8 @@ async def seed(client: httpx.AsyncClient, schools: list[School], concurrency: in
 
 async def ingest(
     client: httpx.AsyncClient, schools: list[School], days: list[date], concurrency: int, rng: random.Random
-) -> dict[str, float]:
+) -> tuple[dict[str, float], list[tuple[float, int]], float]:
+    """Time whole-session register PUTs; also return when each was accepted (for freshness)."""
     # Bodies are generated and encoded before the clock starts: the client's own work is not
     # the server's ingest rate.
     bodies = [
@@ -106,21 +112,21 @@ async def ingest(
         for school in schools
     ]
     marks = sum(len(body["marks"]) for *_, body in bodies)
-    registers = [(urn, day, session, orjson.dumps(body)) for urn, day, session, body in bodies]
+    registers = [(urn, day, session, orjson.dumps(body), len(body["marks"])) for urn, day, session, body in bodies]
     progress = Progress("registers", len(registers))
-    started = time.perf_counter()
-    latencies = await run_all(
-        (
-            lambda urn=urn, day=day, session=session, body=body: timed(
-                client.put(f"/v1/schools/{urn}/registers/{day}/{session}", content=body, headers=JSON), 200
-            )
-            for urn, day, session, body in registers
-        ),
-        concurrency,
-        progress,
-    )
-    elapsed = time.perf_counter() - started
-    return {
+    accepted: list[tuple[float, int]] = []
+
+    async def put(urn: str, day: date, session: str, body: bytes, count: int) -> float:
+        seconds = await timed(
+            client.put(f"/v1/schools/{urn}/registers/{day}/{session}", content=body, headers=JSON), 200
+        )
+        accepted.append((time.monotonic(), count))
+        return seconds
+
+    started = time.monotonic()
+    latencies = await run_all((lambda r=r: put(*r) for r in registers), concurrency, progress)
+    elapsed = time.monotonic() - started
+    result = {
         "registers": len(registers),
         "marks": marks,
         "seconds": round(elapsed, 3),
@@ -128,19 +134,96 @@ async def ingest(
         "register_p50_ms": round(1000 * statistics.median(latencies), 1),
         "register_p99_ms": round(1000 * percentile(latencies, 99), 1),
     }
+    return result, accepted, started
 
 
-async def main_async(args: argparse.Namespace, register_url: str) -> dict[str, object]:
+@dataclass
+class Target:
+    """Where the services and their dependencies are; only register is needed for ingest."""
+
+    urls: dict[str, str]
+    pids: dict[str, int] = field(default_factory=dict)
+    database_url: str | None = None
+    kafka_bootstrap_servers: str | None = None
+
+
+async def main_async(args: argparse.Namespace, target: Target) -> dict[str, object]:
     rng = random.Random(args.seed)
     token = mint_token(CommonSettings(), subject="bench-mis", role=Role.ADMIN)
+    auth = {"Authorization": f"Bearer {token}"}
     schools = make_schools(args.schools, args.pupils)
     days = school_days(date(2026, 9, 7), args.days)
     limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
-    async with httpx.AsyncClient(
-        base_url=register_url, headers={"Authorization": f"Bearer {token}"}, timeout=120, limits=limits
-    ) as client:
+    results: dict[str, object] = {}
+    async with httpx.AsyncClient(base_url=target.urls["register"], headers=auth, timeout=120, limits=limits) as client:
         await seed(client, schools, args.concurrency, rng)
-        return {"ingest": await ingest(client, schools, days, args.concurrency, rng)}
+        watcher = baseline = watching = None
+        if "analytics" in target.urls:
+            watcher = ConsumedWatcher(target.urls["analytics"])
+            async with httpx.AsyncClient(timeout=5) as probe:
+                baseline = await watcher.current(probe)
+            watching = asyncio.create_task(watcher.run(baseline))
+        results["ingest"], accepted, started = await ingest(client, schools, days, args.concurrency, rng)
+    if watcher is not None and watching is not None:
+        total = results["ingest"]["marks"]  # type: ignore[index]
+        await watcher.wait_for(total, args.freshness_timeout)
+        watcher.stop()
+        await watching
+        results["end_to_end"] = freshness(accepted, watcher, started)
+    if target.pids:
+        results["resident_mb"] = resident_mb(target.pids)
+    if {"analytics", "la-returns"} <= set(target.urls):
+        results["queries"] = await queries(target, auth, schools[0], days, args.query_repeats)
+    if target.database_url and target.kafka_bootstrap_servers and not args.smoke:
+        print("  measuring the raw limits of PostgreSQL and the broker", file=sys.stderr)
+        results["raw_limits"] = {
+            "postgres_copy_rows_per_second": round(await postgres_copy_rows_per_second(target.database_url, 100_000)),
+            **await broker_messages_per_second(target.kafka_bootstrap_servers, 50_000),
+        }
+    return results
+
+
+async def queries(target: Target, auth: dict[str, str], school: School, days: list[date], repeats: int) -> dict:
+    period = {"from": days[0].isoformat(), "to": days[-1].isoformat()}
+    async with (
+        httpx.AsyncClient(base_url=target.urls["analytics"], headers=auth, timeout=60) as analytics,
+        httpx.AsyncClient(base_url=target.urls["la-returns"], headers=auth, timeout=120) as returns,
+    ):
+        summary = await latency(lambda: analytics.get(f"/v1/schools/{school.urn}/attendance", params=period), repeats)
+        flagged = await latency(lambda: analytics.get(f"/v1/schools/{school.urn}/flags"), repeats)
+        body = {"kind": "attendance", **period}
+        la_return = await latency(lambda: returns.post(f"/v1/las/{school.la_code}/returns", json=body), 3)
+    return {"school_summary": summary, "flagged_list": flagged, "la_return_compile": la_return}
+
+
+def print_table(results: dict) -> None:
+    rows: list[tuple[str, str]] = []
+    ingest, limits = results["ingest"], results.get("raw_limits", {})
+    copy_rate = limits.get("postgres_copy_rows_per_second")
+    ratio = f"  ({ingest['marks_per_second'] / copy_rate:.0%} of COPY)" if copy_rate else ""
+    rows.append(("register ingest, marks/s", f"{ingest['marks_per_second']:,}{ratio}"))
+    rows.append(("  register PUT p50 / p99", f"{ingest['register_p50_ms']} / {ingest['register_p99_ms']} ms"))
+    if e2e := results.get("end_to_end"):
+        consume = limits.get("consume_per_second")
+        ratio = f"  ({e2e['end_to_end_marks_per_second'] / consume:.0%} of raw consume)" if consume else ""
+        rows.append(("end to end, marks/s", f"{e2e['end_to_end_marks_per_second']:,}{ratio}"))
+        rows.append(("  freshness p50 / p99", f"{e2e['freshness_p50_s']} / {e2e['freshness_p99_s']} s"))
+    for name, figures in results.get("queries", {}).items():
+        rows.append((f"{name.replace('_', ' ')} p50 / p95", f"{figures['p50_ms']} / {figures['p95_ms']} ms"))
+    for service, mb in results.get("resident_mb", {}).items():
+        rows.append((f"{service}-service resident memory", f"{mb} MB"))
+    if limits:
+        rows.append(("raw PostgreSQL COPY, rows/s", f"{limits['postgres_copy_rows_per_second']:,}"))
+        rows.append(
+            (
+                "raw broker produce / consume, msg/s",
+                f"{limits['produce_per_second']:,} / {limits['consume_per_second']:,}",
+            )
+        )
+    width = max(len(name) for name, _ in rows) + 2
+    print(f"\n{'measure':<{width}}value")
+    for name, value in rows:
+        print(f"{name:<{width}}{value}")
 
 
 def main() -> None:
@@ -159,13 +242,15 @@ def main() -> None:
     parser.add_argument("--register-url", help="use this running register-service instead of starting a stack")
     parser.add_argument("--out", type=Path, default=Path(".bench/result.json"))
     parser.add_argument("--smoke", action="store_true", help="a few seconds' run that only checks the bench works")
+    parser.add_argument("--query-repeats", type=int, default=30, help="requests per query latency")
+    parser.add_argument("--freshness-timeout", type=float, default=300, help="seconds to wait for analytics")
     args = parser.parse_args()
     if args.smoke:
         args.schools, args.pupils, args.days = 2, 50, 1
 
     stack = None
-    register_url = args.register_url
-    if register_url is None:
+    target = Target(urls={"register": args.register_url}) if args.register_url else None
+    if target is None:
         data_dir = Path(tempfile.mkdtemp(prefix="attendance-bench-"))
         config = StackConfig(
             data_dir=data_dir,
@@ -177,9 +262,14 @@ def main() -> None:
         )
         stack = LocalStack(config, say=lambda message: print(f"[stack] {message}", file=sys.stderr))
         stack.start()
-        register_url = stack.url("register")
+        target = Target(
+            urls={service: stack.url(service) for service in config.services},
+            pids={service: process.pid for service, process in stack.services.items()},
+            database_url=stack.database_url,
+            kafka_bootstrap_servers=stack.kafka_bootstrap_servers,
+        )
     try:
-        results = asyncio.run(main_async(args, register_url))
+        results = asyncio.run(main_async(args, target))
     finally:
         if stack is not None:
             stack.stop()
@@ -193,11 +283,7 @@ def main() -> None:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(document, indent=2, default=str))
-    ingest = results["ingest"]
-    print(f"\n{'measure':<34} {'value':>12}")
-    print(f"{'register ingest (marks/s)':<34} {ingest['marks_per_second']:>12,}")
-    print(f"{'  marks / registers':<34} {ingest['marks']:>6,} / {ingest['registers']:,}")
-    print(f"{'  register PUT p50 / p99 (ms)':<34} {ingest['register_p50_ms']:>6} / {ingest['register_p99_ms']}")
+    print_table(results)
     print(f"\nwritten to {args.out}")
 
 

@@ -1,0 +1,182 @@
+"""What `make bench` measures besides ingest: freshness in analytics, query latencies,
+resident memory of each service, and the raw limits of PostgreSQL and the broker on the
+same machine, so each project figure can be read as a share of what the parts allow."""
+
+import asyncio
+import bisect
+import contextlib
+import statistics
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from sqlalchemy.engine import make_url
+
+CONSUMED_MARKS = 'events_consumed_total{service="analytics",topic="attendance.marks.v1"}'
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+class ConsumedWatcher:
+    """Samples analytics' count of applied mark events, so each register's freshness (accepted
+    by register-service to applied in analytics) can be read off the timeline: register i is
+    fresh once the count reaches the marks accepted up to and including it."""
+
+    def __init__(self, analytics_url: str, interval_s: float = 0.05) -> None:
+        self._url = f"{analytics_url}/metrics"
+        self._interval_s = interval_s
+        self.samples: list[tuple[float, float]] = []  # (monotonic time, consumed so far)
+        self._stopping = asyncio.Event()
+        self._reached = asyncio.Event()
+        self._target = float("inf")
+
+    async def current(self, client: httpx.AsyncClient) -> float:
+        text = (await client.get(self._url)).text
+        for line in text.splitlines():
+            if line.startswith(CONSUMED_MARKS):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    async def run(self, baseline: float) -> None:
+        async with httpx.AsyncClient(timeout=5) as client:
+            while not self._stopping.is_set():
+                self.samples.append((time.monotonic(), await self.current(client) - baseline))
+                if self.samples[-1][1] >= self._target:
+                    self._reached.set()
+                await asyncio.sleep(self._interval_s)
+
+    async def wait_for(self, count: float, timeout_s: float) -> None:
+        """Until analytics has applied `count` marks, or `timeout_s` has passed."""
+        self._target = count
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._reached.wait(), timeout_s)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def time_reaching(self, count: float) -> float | None:
+        counts = [c for _, c in self.samples]
+        index = bisect.bisect_left(counts, count)
+        return self.samples[index][0] if index < len(self.samples) else None
+
+
+def freshness(accepted: list[tuple[float, int]], watcher: ConsumedWatcher, started: float) -> dict[str, float]:
+    """`accepted` holds (time the PUT returned, marks in it) in completion order."""
+    seconds, cumulative, last_visible = [], 0, started
+    for accepted_at, marks in sorted(accepted):
+        cumulative += marks
+        visible = watcher.time_reaching(cumulative)
+        if visible is None:
+            continue
+        seconds.append(max(visible - accepted_at, 0.0))
+        last_visible = max(last_visible, visible)
+    total = sum(m for _, m in accepted)
+    return {
+        "marks": total,
+        "end_to_end_marks_per_second": round(total / max(last_visible - started, 1e-9)),
+        "freshness_p50_s": round(statistics.median(seconds), 3) if seconds else -1,
+        "freshness_p99_s": round(percentile(seconds, 99), 3) if seconds else -1,
+    }
+
+
+async def latency(call: Callable[[], Awaitable[httpx.Response]], repeats: int) -> dict[str, float]:
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        response = await call()
+        if response.status_code >= 400:
+            raise RuntimeError(f"{response.request.url}: {response.status_code} {response.text[:300]}")
+        timings.append(time.perf_counter() - started)
+    return {
+        "p50_ms": round(1000 * statistics.median(timings), 1),
+        "p95_ms": round(1000 * percentile(timings, 95), 1),
+        "requests": repeats,
+    }
+
+
+def resident_mb(pids: dict[str, int]) -> dict[str, float]:
+    """Resident memory of each service's process (and its children), in MB."""
+    result = {}
+    for service, pid in pids.items():
+        total_kb = 0
+        for each in [pid, *_children(pid)]:
+            status = Path(f"/proc/{each}/status")
+            if status.exists():
+                for line in status.read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total_kb += int(line.split()[1])
+        result[service] = round(total_kb / 1024, 1)
+    return result
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        children = task / "children"
+        if children.exists():
+            found += [int(c) for c in children.read_text().split()]
+    return found + [grandchild for child in found for grandchild in _children(child)]
+
+
+async def postgres_copy_rows_per_second(database_url: str, rows: int) -> float:
+    """COPY into a table shaped like the register's marks, in one transaction, as ingest does."""
+    url = make_url(database_url).set(drivername="postgresql")
+    connection = await asyncpg.connect(url.render_as_string(hide_password=False))
+    try:
+        await connection.execute(
+            "CREATE TEMP TABLE bench_marks (id bigserial PRIMARY KEY, school_urn text, upn text, date date, "
+            "session text, code text, revision int, recorded_by text, recorded_at timestamptz, "
+            "UNIQUE (school_urn, date, session, upn, revision))"
+        )
+        now = datetime.now(UTC)
+        records = [("500000", f"A{i:012d}", date(2026, 9, 7), "am", "/", 1, "bench", now) for i in range(rows)]
+        columns = ["school_urn", "upn", "date", "session", "code", "revision", "recorded_by", "recorded_at"]
+        started = time.perf_counter()
+        async with connection.transaction():
+            await connection.copy_records_to_table("bench_marks", records=records, columns=columns)
+        return rows / (time.perf_counter() - started)
+    finally:
+        await connection.close()
+
+
+async def broker_messages_per_second(bootstrap_servers: str, messages: int, size: int = 420) -> dict[str, float]:
+    """Raw aiokafka produce (acks=all, as the relay) and consume rates on a topic of its own."""
+    topic = f"bench.raw.{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=6, replication_factor=1)])
+    finally:
+        await admin.close()
+    payload = b"x" * size
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", linger_ms=5)
+    await producer.start()
+    try:
+        started = time.perf_counter()
+        batch = [await producer.send(topic, payload, key=str(i % 1000).encode()) for i in range(messages)]
+        await asyncio.gather(*batch)
+        produced = messages / (time.perf_counter() - started)
+    finally:
+        await producer.stop()
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap_servers, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        started, seen = time.perf_counter(), 0
+        while seen < messages:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            seen += sum(len(records) for records in batches.values())
+            if time.perf_counter() - started > 120:
+                break
+        consumed = seen / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+    return {"produce_per_second": round(produced), "consume_per_second": round(consumed)}
