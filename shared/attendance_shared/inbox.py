@@ -6,8 +6,6 @@ from sqlalchemy import Column, DateTime, MetaData, Table, Text, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from attendance_shared.db import chunked
-
 
 def processed_events_table(metadata: MetaData) -> Table:
     return Table(
@@ -21,13 +19,10 @@ def processed_events_table(metadata: MetaData) -> Table:
 
 async def claim_new_events(session: AsyncSession, table: Table, events: Sequence[tuple[str, str]]) -> set[str]:
     """Record (event id, topic) pairs; return the ids that had not been applied before."""
-    new: set[str] = set()
-    for part in chunked(events, 2):
-        result = await session.execute(
-            insert(table)
-            .values([{"event_id": event_id, "topic": topic} for event_id, topic in part])
-            .on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(table.c.event_id)
-        )
-        new |= set(result.scalars())
-    return new
+    if not events:
+        return set()
+    result = await session.execute(
+        insert(table).on_conflict_do_nothing(index_elements=["event_id"]).returning(table.c.event_id),
+        [{"event_id": event_id, "topic": topic} for event_id, topic in events],
+    )
+    return set(result.scalars())

@@ -32,37 +32,38 @@ async def stored_sessions(session: AsyncSession, keys: Sequence[SessionKey]) -> 
     return found
 
 
+# Batch writes are one statement compiled once and sent with many parameter sets (SQLAlchemy
+# batches them into multi-row statements under the driver's limits). Building a VALUES list
+# of thousands of rows instead compiled 90,000 bind parameters per batch: most of the time
+# analytics spent per mark.
+
+
 async def save_sessions(session: AsyncSession, marks: Sequence[SessionMarkedV1]) -> None:
-    for part in chunked(marks, 7):
-        await _save_sessions(session, part)
-
-
-async def _save_sessions(session: AsyncSession, marks: Sequence[SessionMarkedV1]) -> None:
-    statement = insert(session_marks).values(
-        [
-            {
-                "school_urn": m.school_urn,
-                "upn": m.upn,
-                "date": m.date,
-                "session": m.session,
-                "code": m.code,
-                "category": category_of(m.code).value,
-                "revision": m.revision,
-            }
-            for m in marks
-        ]
+    if not marks:
+        return
+    statement = insert(session_marks)
+    statement = statement.on_conflict_do_update(
+        index_elements=["school_urn", "upn", "date", "session"],
+        set_={
+            "code": statement.excluded.code,
+            "category": statement.excluded.category,
+            "revision": statement.excluded.revision,
+        },
+        where=session_marks.c.revision < statement.excluded.revision,
     )
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["school_urn", "upn", "date", "session"],
-            set_={
-                "code": statement.excluded.code,
-                "category": statement.excluded.category,
-                "revision": statement.excluded.revision,
-            },
-            where=session_marks.c.revision < statement.excluded.revision,
-        )
-    )
+    rows = [
+        {
+            "school_urn": m.school_urn,
+            "upn": m.upn,
+            "date": m.date,
+            "session": m.session,
+            "code": m.code,
+            "category": category_of(m.code).value,
+            "revision": m.revision,
+        }
+        for m in marks
+    ]
+    await session.execute(statement, rows)
 
 
 async def add_to_totals(
@@ -72,32 +73,10 @@ async def add_to_totals(
     last_dates: dict[PupilYear, date],
 ) -> dict[PupilYear, AttendanceFigures]:
     """Add signed deltas to each pupil's year totals; return the totals after the change."""
-    totals: dict[PupilYear, AttendanceFigures] = {}
-    for part in chunked(list(deltas), 5 + len(FIGURE_COLUMNS)):
-        totals |= await _add_to_totals(session, {k: deltas[k] for k in part}, la_codes, last_dates)
-    return totals
-
-
-async def _add_to_totals(
-    session: AsyncSession,
-    deltas: dict[PupilYear, AttendanceFigures],
-    la_codes: dict[tuple[str, str], str],
-    last_dates: dict[PupilYear, date],
-) -> dict[PupilYear, AttendanceFigures]:
+    if not deltas:
+        return {}
     t = pupil_year_totals
-    statement = insert(t).values(
-        [
-            {
-                "school_urn": urn,
-                "upn": upn,
-                "academic_year": year,
-                "la_code": la_codes[(urn, upn)],
-                "last_mark_date": last_dates[(urn, upn, year)],
-                **{c: getattr(figures, c) for c in FIGURE_COLUMNS},
-            }
-            for (urn, upn, year), figures in deltas.items()
-        ]
-    )
+    statement = insert(t)
     statement = statement.on_conflict_do_update(
         index_elements=["school_urn", "upn", "academic_year"],
         set_={
@@ -106,9 +85,20 @@ async def _add_to_totals(
             "last_mark_date": func.greatest(t.c.last_mark_date, statement.excluded.last_mark_date),
         },
     ).returning(t)
+    rows = [
+        {
+            "school_urn": urn,
+            "upn": upn,
+            "academic_year": year,
+            "la_code": la_codes[(urn, upn)],
+            "last_mark_date": last_dates[(urn, upn, year)],
+            **{c: getattr(figures, c) for c in FIGURE_COLUMNS},
+        }
+        for (urn, upn, year), figures in deltas.items()
+    ]
     return {
         (r.school_urn, r.upn, r.academic_year): AttendanceFigures(*(getattr(r, c) for c in FIGURE_COLUMNS))
-        for r in await session.execute(statement)
+        for r in await session.execute(statement, rows)
     }
 
 
@@ -126,22 +116,17 @@ async def active_flags(session: AsyncSession, pupil_years: Sequence[PupilYear]) 
 
 
 async def set_flags(session: AsyncSession, rows: list[dict]) -> None:
-    for part in chunked(rows, max((len(r) for r in rows), default=1)):
-        await _set_flags(session, list(part))
-
-
-async def _set_flags(session: AsyncSession, rows: list[dict]) -> None:
-    statement = insert(risk_flags).values(rows)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["school_urn", "upn", "academic_year", "flag"],
-            set_={
-                c: statement.excluded[c]
-                for c in ("active", "possible_sessions", "absent_sessions", "overall_absence_rate")
-            }
-            | {"changed_at": func.now()},
-        )
+    if not rows:
+        return
+    statement = insert(risk_flags)
+    statement = statement.on_conflict_do_update(
+        index_elements=["school_urn", "upn", "academic_year", "flag"],
+        set_={
+            c: statement.excluded[c] for c in ("active", "possible_sessions", "absent_sessions", "overall_absence_rate")
+        }
+        | {"changed_at": func.now()},
     )
+    await session.execute(statement, rows)
 
 
 async def category_counts(
