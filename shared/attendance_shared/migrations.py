@@ -8,6 +8,7 @@ from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -21,6 +22,11 @@ def alembic_config(migrations_dir: Path, database_url: str) -> Config:
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     config.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(hour).2d%%(minute).2d-%%(slug)s")
     return config
+
+
+def migration_head(service: str) -> str | None:
+    """The revision the service's code expects the database to be at."""
+    return ScriptDirectory.from_config(alembic_config(migrations_dir(service), "postgresql://")).get_current_head()
 
 
 def upgrade_to_head(migrations_dir: Path, database_url: str) -> None:

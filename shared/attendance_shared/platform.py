@@ -22,6 +22,7 @@ from attendance_shared.errors import install_problem_handlers
 from attendance_shared.limits import BodySizeLimit, TokenBucketLimiter
 from attendance_shared.logs import configure_logging
 from attendance_shared.metrics import HTTP_REQUEST_SECONDS
+from attendance_shared.migrations import migration_head
 from attendance_shared.settings import CommonSettings
 from attendance_shared.tracing import TraceMiddleware
 
@@ -116,6 +117,24 @@ def database_check(engine: AsyncEngine) -> ReadinessCheck:
     return check
 
 
+def schema_check(engine: AsyncEngine, service: str) -> ReadinessCheck:
+    """Ready only once the database holds this code's migration head: a pod that starts
+    before its migration Job has finished must not take traffic or events (a missing table
+    would send good events to the dead-letter topic)."""
+    expected = migration_head(service)
+    version_table = f'"{service.replace("-", "_")}".alembic_version'
+
+    async def check() -> tuple[bool, str]:
+        try:
+            async with engine.connect() as conn:
+                found = await conn.scalar(text(f"SELECT version_num FROM {version_table}"))
+        except Exception as exc:  # noqa: BLE001 - no version table yet means not migrated
+            return False, f"not migrated: {type(exc).__name__}"
+        return (found == expected, "at head" if found == expected else f"at {found}, code needs {expected}")
+
+    return check
+
+
 def workers_check(workers: Workers) -> ReadinessCheck:
     async def check() -> tuple[bool, str]:
         failed = workers.failed()
@@ -174,6 +193,15 @@ def install_platform(app: FastAPI, *, service: str, settings: CommonSettings) ->
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
+async def _start_when_migrated(workers: Workers, schema: ReadinessCheck, service: str) -> None:
+    """Relays and consumers start only once the schema is at the code's head: code that runs
+    ahead of its migration would dead-letter good events for a missing table."""
+    while not (ready := await schema())[0]:
+        log.warning("%s workers wait for the migration: %s", service, ready[1])
+        await asyncio.sleep(5)
+    workers.start()
+
+
 @dataclass
 class ServiceContext:
     """What a service's workers are built from: its settings, engine and session factory."""
@@ -209,13 +237,17 @@ def create_service_app(
         app.state.on_shutdown.append(app.state.token_verifier.close)
         workers = Workers()
         app.state.workers = workers
-        app.state.readiness_checks.update(database=database_check(engine), workers=workers_check(workers))
+        schema = schema_check(engine, service)
+        app.state.readiness_checks.update(
+            database=database_check(engine), schema=schema, workers=workers_check(workers)
+        )
         if build_workers is not None:
             build_workers(ServiceContext(app, engine, app.state.sessionmaker, workers))
-        workers.start()
+        starter = asyncio.create_task(_start_when_migrated(workers, schema, service), name="start-workers")
         try:
             yield
         finally:
+            starter.cancel()
             await workers.stop()
             for close in app.state.on_shutdown:
                 await close()

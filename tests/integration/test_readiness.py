@@ -1,0 +1,52 @@
+"""A service is ready, and starts its relay and consumers, only once its database schema is at
+the code's migration head: a pod that starts before its migration Job has finished takes no
+traffic and no events, and carries on by itself once the migration is done."""
+
+import asyncio
+import uuid
+
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from attendance_shared.auth import Role
+from attendance_shared.migrations import migrations_dir, upgrade_to_head
+from register_service.app import create_app
+from register_service.settings import Settings
+from tests.helpers import app_client, bearer, eventually
+
+pytestmark = pytest.mark.integration
+
+
+async def test_ready_at_head_and_not_before_the_migration(postgres_server_url: str, database_url: str) -> None:
+    async with app_client(
+        create_app(Settings(database_url=database_url, kafka_bootstrap_servers="127.0.0.1:1")), {}
+    ) as client:
+        checks = (await client.get("/readyz")).json()["checks"]
+        assert checks["schema"] == "at head"
+
+    name = f"unmigrated_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    empty = make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        settings = Settings(database_url=empty, kafka_bootstrap_servers="127.0.0.1:1")
+        app = create_app(settings)
+        async with app_client(app, bearer(Role.ADMIN)) as client:
+            response = await client.get("/readyz")
+            assert response.status_code == 503
+            assert response.json()["checks"]["schema"].startswith("not migrated")
+            assert app.state.workers.tasks == {}  # no relay runs against a schema it does not know
+
+            await asyncio.to_thread(upgrade_to_head, migrations_dir("register"), empty)
+
+            async def migrated() -> None:
+                assert (await client.get("/readyz")).json()["checks"]["schema"] == "at head"
+                assert "outbox-relay" in app.state.workers.tasks
+
+            await eventually(migrated, timeout_s=15)
+    finally:
+        async with admin.connect() as conn:
+            await conn.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
+        await admin.dispose()
