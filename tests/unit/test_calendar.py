@@ -20,7 +20,6 @@ from register_service.domain.calendar import (
     academic_year_of,
     check_mark_day,
     validate_calendar,
-    weekdays_only,
 )
 
 D = date.fromisoformat
@@ -276,7 +275,7 @@ def test_school_days_before_needs_a_positive_count(calendar: Calendar, count: in
 )
 def test_without_a_calendar_every_weekday_is_a_school_day(day: str, kind: DayKind) -> None:
     calendar = WeekdayCalendar()
-    assert weekdays_only(D(day)) is kind
+
     assert calendar.day_kind(D(day)) is kind
     assert calendar.open_sessions(D(day)) == (BOTH if kind is DayKind.SCHOOL_DAY else frozenset())
     assert calendar.is_school_day(D(day)) is (kind is DayKind.SCHOOL_DAY)

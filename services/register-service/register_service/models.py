@@ -25,6 +25,7 @@ from sqlalchemy.types import UserDefinedType
 from attendance_shared.db import service_metadata
 from attendance_shared.idempotency import idempotency_table
 from attendance_shared.outbox import outbox_table
+from attendance_shared.rules.thresholds import UNEXPLAINED_ABSENCE_MAX_SCHOOL_DAYS
 
 metadata = service_metadata("register")
 
@@ -51,7 +52,12 @@ schools = Table(
     Column("am_register_closes", Time, nullable=False),
     Column("pm_register_opens", Time, nullable=False, server_default="13:10"),
     Column("pm_register_closes", Time, nullable=False),
-    Column("unexplained_absence_days", Integer, nullable=False, server_default="5"),
+    Column(
+        "unexplained_absence_days",
+        Integer,
+        nullable=False,
+        server_default=str(UNEXPLAINED_ABSENCE_MAX_SCHOOL_DAYS),
+    ),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_schools_la_code", "la_code"),

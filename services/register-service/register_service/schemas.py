@@ -18,8 +18,9 @@ from attendance_shared.events import (
     Sex,
     SocialWorker,
 )
-from attendance_shared.rules.deletion_grounds import DeletionGround
+from attendance_shared.rules.deletion_grounds import DELETION_GROUNDS, DeletionGround
 from attendance_shared.rules.identifiers import ESTABLISHMENT_NUMBER_PATTERN, LA_CODE_PATTERN, URN_PATTERN
+from attendance_shared.rules.thresholds import UNEXPLAINED_ABSENCE_MAX_SCHOOL_DAYS
 
 Session = Literal["am", "pm"]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -40,7 +41,7 @@ class SchoolIn(BaseModel):
     pm_register_opens: LocalTime = time(13, 10)
     pm_register_closes: LocalTime = time(13, 30)
     unexplained_absence_days: int = Field(
-        5, ge=1, le=20, description="School days an N may stand before it is listed as overdue"
+        UNEXPLAINED_ABSENCE_MAX_SCHOOL_DAYS, ge=1, le=20, description="School days an N may stand before it is overdue"
     )
 
 
@@ -136,7 +137,10 @@ class Destination(BaseModel):
 class DeletionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ground: DeletionGround = Field(description="Regulation 9(1) ground, `a` to `o`")
+    ground: DeletionGround = Field(
+        description="Regulation 9(1) ground: "
+        + "; ".join(f"`{g.value}` {text}" for g, text in DELETION_GROUNDS.items())
+    )
     date: IsoDate = Field(description="The last day the pupil is on roll")
     destination: Destination | None = None
 
@@ -275,7 +279,6 @@ class PupilMarks(BaseModel):
 
 class ChangedMark(MarkEntry):
     upn: str
-    id: int = Field(exclude=True)
 
 
 class MarkChangePage(BaseModel):

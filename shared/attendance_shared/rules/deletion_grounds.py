@@ -42,11 +42,3 @@ DELETION_GROUNDS: dict[DeletionGround, str] = {
     DeletionGround.N_LEFT_INDEPENDENT_SCHOOL: "no longer a pupil at an independent or non-maintained special school",
     DeletionGround.O_PERMANENTLY_EXCLUDED: "permanently excluded",
 }
-# Grounds on which the register knows the next school, so a destination is expected.
-GROUNDS_WITH_A_NEW_SCHOOL = frozenset(
-    {DeletionGround.A_REGISTERED_ELSEWHERE, DeletionGround.D_ATTENDANCE_ORDER_AMENDED}
-)
-
-
-def describe(ground: DeletionGround) -> str:
-    return f"regulation 9(1)({ground.value}): {DELETION_GROUNDS[ground]}"

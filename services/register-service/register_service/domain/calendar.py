@@ -11,11 +11,11 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Literal, Protocol, runtime_checkable
 
+from attendance_shared.rules.codes import CLOSURE_CODE
 from attendance_shared.rules.figures import academic_year_of, academic_year_start
+from attendance_shared.rules.thresholds import MAX_DAYS_IN_YEAR
 
 __all__ = [
-    "CLOSURE_CODE",
-    "MAX_DAYS_IN_YEAR",
     "SESSIONS",
     "Calendar",
     "CalendarError",
@@ -28,17 +28,11 @@ __all__ = [
     "academic_year_of",
     "check_mark_day",
     "validate_calendar",
-    "weekdays_only",
 ]
 
 Session = Literal["am", "pm"]
 SESSIONS: tuple[Session, ...] = ("am", "pm")
 
-CLOSURE_CODE = "#"
-
-# Teachers may be directed to work on at most 195 days a year (190 with pupils plus 5 INSET days),
-# so a calendar offering more is a mistake in the dates, not a generous school.
-MAX_DAYS_IN_YEAR = 195
 
 _ONE_DAY = timedelta(days=1)
 
@@ -127,17 +121,13 @@ def _term_of(terms: tuple[Term, ...], day: date) -> Term | None:
     return next((term for term in terms if term.includes(day)), None)
 
 
-def weekdays_only(day: date) -> DayKind:
-    return DayKind.WEEKEND if _is_weekend(day) else DayKind.SCHOOL_DAY
-
-
 @dataclass(frozen=True, slots=True)
 class WeekdayCalendar:
     """For a school that has not given its calendar: refusing a real school day would be worse
     than accepting a mark on a holiday, so every weekday counts."""
 
     def day_kind(self, day: date) -> DayKind:
-        return weekdays_only(day)
+        return DayKind.WEEKEND if _is_weekend(day) else DayKind.SCHOOL_DAY
 
     def open_sessions(self, day: date) -> frozenset[Session]:
         return frozenset(SESSIONS) if self.is_school_day(day) else frozenset()

@@ -106,16 +106,16 @@ async def _validated_changes(
     return changes, []
 
 
-def _refused(errors: list[RowError], total: int, where: dict[str, object] | None = None) -> Unprocessable:
+def _refused(errors: list[RowError], total: int) -> Unprocessable:
     return Unprocessable(
         f"{len({e.index for e in errors})} of {total} rows are invalid; nothing was stored",
-        errors=[{**(where or {}), **e.as_dict()} for e in errors],
+        errors=[e.as_dict() for e in errors],
     )
 
 
-def _check_date(day: date, field: str = "date") -> None:
+def _check_date(day: date) -> None:
     if problem := check_register_date(day, today_in_england()):
-        raise Unprocessable(problem, errors=[{"field": field, "message": problem}])
+        raise Unprocessable(problem, errors=[{"field": "date", "message": problem}])
 
 
 async def record_register(
