@@ -1,6 +1,7 @@
+from collections.abc import Iterable
 from datetime import date, datetime
 
-from sqlalchemy import Row, cast, func, select, tuple_
+from sqlalchemy import ARRAY, Row, Text, any_, bindparam, cast, func, select, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -124,18 +125,18 @@ async def pending_reports_covering(
 
 
 async def current_in_range(
-    session: AsyncSession, school_urn: str, upn: str, first_day: date, last_day: date
+    session: AsyncSession, school_urn: str, upns: Iterable[str], first_day: date, last_day: date
 ) -> list[Row]:
-    """The current mark of each of a pupil's sessions in a date range."""
+    """The current mark of each session of these pupils in a date range, in date order."""
     query = (
-        select(marks.c.date, marks.c.session, marks.c.code, marks.c.revision, marks.c.minutes_late)
+        select(marks.c.upn, marks.c.date, marks.c.session, marks.c.code, marks.c.revision, marks.c.minutes_late)
         .where(
             marks.c.school_urn == school_urn,
-            marks.c.upn == upn,
+            marks.c.upn == any_(bindparam("upns", list(upns), type_=ARRAY(Text))),
             marks.c.date >= first_day,
             marks.c.date <= last_day,
         )
-        .order_by(marks.c.date, marks.c.session, marks.c.revision.desc())
-        .ext(distinct_on(marks.c.date, marks.c.session))
+        .order_by(marks.c.date, marks.c.session, marks.c.upn, marks.c.revision.desc())
+        .ext(distinct_on(marks.c.date, marks.c.session, marks.c.upn))
     )
     return list((await session.execute(query)).all())

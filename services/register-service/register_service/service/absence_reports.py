@@ -55,15 +55,16 @@ async def report(
     return AbsenceReportOut.model_validate(row._asdict())
 
 
-def _unexplained(report_row: Row, current: list[Row]) -> list[Row]:
-    return [m for m in current if m.code == UNEXPLAINED_CODE and report_row.sessions in ("both", m.session)]
-
-
-async def _with_sessions(session: AsyncSession, urn: str, row: Row) -> PendingAbsenceReport:
-    current = await mark_repository.current_in_range(session, urn, row.upn, row.first_day, row.last_day)
-    return PendingAbsenceReport(
-        **row._asdict(), unexplained_sessions=[(m.date, m.session) for m in _unexplained(row, current)]
-    )
+def _unexplained(report: Row, current: list[Row]) -> list[Row]:
+    """The N marks among `current` that the report covers: its pupil, days and sessions."""
+    return [
+        m
+        for m in current
+        if m.code == UNEXPLAINED_CODE
+        and m.upn == report.upn
+        and report.first_day <= m.date <= report.last_day
+        and report.sessions in ("both", m.session)
+    ]
 
 
 def _decode_cursor(cursor: str) -> tuple[date, uuid.UUID]:
@@ -82,7 +83,20 @@ async def list_reports(
     await require_school(session, urn)
     after = _decode_cursor(cursor) if cursor else None
     rows = await report_repository.page(session, urn, status=status, upn=upn, after=after, limit=limit + 1)
-    items = [await _with_sessions(session, urn, r) for r in rows[:limit]]
+    page = rows[:limit]
+    current = (
+        await mark_repository.current_in_range(
+            session, urn, {r.upn for r in page}, min(r.first_day for r in page), max(r.last_day for r in page)
+        )
+        if page
+        else []
+    )
+    items = [
+        PendingAbsenceReport(
+            **r._asdict(), unexplained_sessions=[(m.date, m.session) for m in _unexplained(r, current)]
+        )
+        for r in page
+    ]
     last = rows[limit - 1] if len(rows) > limit else None
     return AbsenceReportPage(items=items, next_cursor=f"{last.first_day}_{last.id}" if last else None)
 
@@ -107,7 +121,7 @@ async def accept(
         raise _refuse("code", "accepting a report replaces N with the code for the reason given")
     if problems := check_mark(MarkRow(row.upn, new_code), REGISTER_OPEN_MAX_MINUTES):
         raise _refuse("code", f"{new_code} cannot be given from a report: {problems[0][1]}")
-    current = await mark_repository.current_in_range(session, urn, row.upn, row.first_day, row.last_day)
+    current = await mark_repository.current_in_range(session, urn, [row.upn], row.first_day, row.last_day)
     unexplained = _unexplained(row, current)
     if not unexplained:
         raise Conflict("the report covers no N marks yet; accept it once the register has been taken")
