@@ -100,7 +100,10 @@ def _reject_unknown_query_parameters(request: Request) -> None:
     route = request.scope.get("route")
     if route is None or not hasattr(route, "dependant"):
         return
-    known = _declared_query_names(route.dependant)
+    known = getattr(route, "_declared_query_names", None)
+    if known is None:  # walked once per route, not on every request
+        known = _declared_query_names(route.dependant)
+        route._declared_query_names = known
     unknown = [name for name in request.query_params if name not in known]
     if unknown:
         raise Unprocessable(

@@ -362,3 +362,13 @@ async def test_no_register_for_a_school_without_a_calendar_at_the_weekend(databa
         url = f"/v1/schools/{OTHER_URN}/registers"
         assert (await client.put(f"{url}/{saturday}/am", json={"marks": present(upn)})).status_code == 422
         assert (await client.put(f"{url}/{MONDAY}/am", json={"marks": present(upn)})).status_code == 200
+
+
+async def test_a_misspelt_query_parameter_is_refused_by_name(client: httpx.AsyncClient) -> None:
+    for _ in range(2):  # the second time the route's known names come from its cache
+        response = await client.get(f"/v1/schools/{URN}/pupils/{A}/marks", params={"form": "2026-11-02"})
+        assert response.status_code == 422
+        assert response.json()["errors"] == [
+            {"location": ["query", "form"], "message": "not a parameter of this endpoint", "type": "extra_forbidden"}
+        ]
+    assert (await client.get(f"/v1/schools/{URN}/pupils/{A}/marks", params={"from": "2026-11-02"})).status_code == 200
