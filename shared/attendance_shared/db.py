@@ -77,6 +77,7 @@ MAX_BIND_PARAMETERS = 32767
 
 
 def chunked(items: Sequence[T], parameters_per_item: int) -> list[Sequence[T]]:
-    """`items` in slices small enough for one statement each (multi-row VALUES, IN lists)."""
+    """`items` in slices small enough for one IN list each. (Batch writes need none of this:
+    a statement executed with a list of parameter sets is batched under the limit for us.)"""
     size = max(1, MAX_BIND_PARAMETERS // max(parameters_per_item, 1))
     return [items[i : i + size] for i in range(0, len(items), size)]

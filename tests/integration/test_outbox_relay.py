@@ -1,35 +1,24 @@
 """The register's outbox: marks are accepted while the broker is down and delivered after."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
-import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import REGISTRY
 
 from attendance_shared import topics
-from attendance_shared.auth import Role, mint_token
+from attendance_shared.auth import Role
 from attendance_shared.events import SessionMarkedV1, parse_event
 from attendance_stack.broker import TansuBroker
 from register_service.app import create_app
 from register_service.settings import Settings
 from tests.factories import make_upn, pupil_body, school_body
-from tests.helpers import read_topic, scalar, wait_until
+from tests.helpers import app_client, bearer, read_topic, scalar, wait_until
 
 pytestmark = pytest.mark.integration
 
 
-@asynccontextmanager
-async def register_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+def register_client(settings: Settings):
     """The register service with its lifespan (relay included), called in-process as an admin."""
-    headers = {"Authorization": f"Bearer {mint_token(settings, subject='mis-1', role=Role.ADMIN)}"}
-    app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://register", headers=headers) as client,
-    ):
-        yield client
+    return app_client(create_app(settings), bearer(Role.ADMIN, subject="mis-1"), base_url="http://register")
 
 
 async def test_marks_posted_while_the_broker_is_down_are_delivered_after_it_returns(

@@ -8,31 +8,30 @@ from sqlalchemy import Row, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from attendance_shared.db import chunked
 from la_returns_service.models import pupils, return_rows, returns, schools
 
 ROW_INSERT_CHUNK = 2000
 
 
 async def upsert_schools(session: AsyncSession, rows: Sequence[dict]) -> None:
-    for part in chunked(rows, 3):
-        statement = insert(schools).values(list(part))
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["urn"], set_={"la_code": statement.excluded.la_code, "name": statement.excluded.name}
-            )
-        )
+    if not rows:
+        return
+    statement = insert(schools)
+    statement = statement.on_conflict_do_update(
+        index_elements=["urn"], set_={"la_code": statement.excluded.la_code, "name": statement.excluded.name}
+    )
+    await session.execute(statement, list(rows))
 
 
 async def upsert_pupils(session: AsyncSession, rows: Sequence[dict]) -> None:
-    for part in chunked(rows, len(rows[0]) if rows else 1):
-        statement = insert(pupils).values(list(part))
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["school_urn", "upn"],
-                set_={c: statement.excluded[c] for c in rows[0] if c not in ("school_urn", "upn")},
-            )
-        )
+    if not rows:
+        return
+    statement = insert(pupils)
+    statement = statement.on_conflict_do_update(
+        index_elements=["school_urn", "upn"],
+        set_={c: statement.excluded[c] for c in rows[0] if c not in ("school_urn", "upn")},
+    )
+    await session.execute(statement, list(rows))
 
 
 async def schools_of_la(session: AsyncSession, la_code: str) -> list[Row]:

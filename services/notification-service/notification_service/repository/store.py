@@ -12,19 +12,15 @@ from notification_service.models import messages, pupil_contacts
 
 
 async def upsert_contacts(session: AsyncSession, rows: Sequence[dict]) -> None:
-    for part in chunked(rows, 6):
-        await _upsert_contacts(session, part)
-
-
-async def _upsert_contacts(session: AsyncSession, rows: Sequence[dict]) -> None:
-    statement = insert(pupil_contacts).values(list(rows))
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["school_urn", "upn"],
-            set_={c: statement.excluded[c] for c in ("la_code", "forename", "contacts", "social_worker")}
-            | {"updated_at": func.now()},
-        )
+    if not rows:
+        return
+    statement = insert(pupil_contacts)
+    statement = statement.on_conflict_do_update(
+        index_elements=["school_urn", "upn"],
+        set_={c: statement.excluded[c] for c in ("la_code", "forename", "contacts", "social_worker")}
+        | {"updated_at": func.now()},
     )
+    await session.execute(statement, list(rows))
 
 
 async def contacts_for(session: AsyncSession, pupils: set[tuple[str, str]]) -> dict[tuple[str, str], Row]:
@@ -41,37 +37,26 @@ async def contacts_for(session: AsyncSession, pupils: set[tuple[str, str]]) -> d
 async def store_messages(session: AsyncSession, planned: Sequence[PlannedMessage]) -> list[str]:
     """Store planned messages; one already stored under the same key is left as it is.
     Returns the status of each message newly stored."""
-    statuses: list[str] = []
-    for part in chunked(planned, 11):
-        statuses += await _store_messages(session, part)
-    return statuses
-
-
-async def _store_messages(session: AsyncSession, planned: Sequence[PlannedMessage]) -> list[str]:
-    result = await session.execute(
-        insert(messages)
-        .values(
-            [
-                {
-                    "idempotency_key": p.idempotency_key,
-                    "school_urn": p.school_urn,
-                    "upn": p.upn,
-                    "rule": p.rule,
-                    "about_date": p.about_date,
-                    "channel": p.channel,
-                    "recipient": p.recipient,
-                    "recipient_role": p.recipient_role,
-                    "body": p.body,
-                    "status": "undeliverable" if p.undeliverable_reason else "queued",
-                    "failure_reason": p.undeliverable_reason,
-                }
-                for p in planned
-            ]
-        )
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(messages.c.status)
-    )
-    return list(result.scalars())
+    if not planned:
+        return []
+    rows = [
+        {
+            "idempotency_key": p.idempotency_key,
+            "school_urn": p.school_urn,
+            "upn": p.upn,
+            "rule": p.rule,
+            "about_date": p.about_date,
+            "channel": p.channel,
+            "recipient": p.recipient,
+            "recipient_role": p.recipient_role,
+            "body": p.body,
+            "status": "undeliverable" if p.undeliverable_reason else "queued",
+            "failure_reason": p.undeliverable_reason,
+        }
+        for p in planned
+    ]
+    statement = insert(messages).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(messages.c.status)
+    return list((await session.execute(statement, rows)).scalars())
 
 
 async def claim_queued(session: AsyncSession, limit: int) -> list[Row]:
