@@ -35,7 +35,6 @@ from attendance_bench.measures import (
 from attendance_shared.auth import Role, mint_token
 from attendance_shared.settings import CommonSettings
 from attendance_stack import LocalStack, StackConfig
-from attendance_stack.processes import free_port
 from attendance_stack.stack import SERVICES
 
 JSON = {"Content-Type": "application/json"}
@@ -252,11 +251,8 @@ def main() -> None:
     target = Target(urls={"register": args.register_url}) if args.register_url else None
     if target is None:
         data_dir = Path(tempfile.mkdtemp(prefix="attendance-bench-"))
-        config = StackConfig(
-            data_dir=data_dir,
-            postgres_port=free_port(),
-            broker_port=free_port(),
-            service_ports={s: free_port() for s in ("register", "analytics", "notification", "la-returns")},
+        config = StackConfig.on_free_ports(
+            data_dir,
             workers={"register": args.register_workers},
             services=("register",) if args.register_only else SERVICES,
         )

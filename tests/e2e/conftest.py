@@ -7,20 +7,10 @@ from pathlib import Path
 import pytest
 
 from attendance_stack import LocalStack, StackConfig
-from attendance_stack.processes import free_port
-
-SERVICES = ("register", "analytics", "notification", "la-returns")
 
 
 def start_stack(data_dir: Path, extra_env: dict[str, str] | None = None) -> LocalStack:
-    config = StackConfig(
-        data_dir=data_dir,
-        postgres_port=free_port(),
-        broker_port=free_port(),
-        service_ports={s: free_port() for s in SERVICES},
-        durable=False,
-        extra_env=extra_env or {},
-    )
+    config = StackConfig.on_free_ports(data_dir, durable=False, extra_env=extra_env or {})
     stack = LocalStack(config, say=lambda message: print(f"[stack] {message}"))
     started = time.monotonic()
     stack.start()

@@ -14,7 +14,7 @@ from attendance_shared import topics
 from attendance_shared.kafka import ensure_topics
 from attendance_stack.broker import TansuBroker
 from attendance_stack.postgres import EmbeddedPostgres
-from attendance_stack.processes import stop_process, tail
+from attendance_stack.processes import free_port, stop_process, tail
 
 SERVICES = ("register", "analytics", "notification", "la-returns")
 DEFAULT_PORTS = {"register": 8001, "analytics": 8002, "notification": 8003, "la-returns": 8004}
@@ -43,6 +43,17 @@ class StackConfig:
     workers: dict[str, int] = field(default_factory=dict)
     # Which services to start (all by default); the benchmark can time one on its own.
     services: tuple[str, ...] = SERVICES
+
+    @classmethod
+    def on_free_ports(cls, data_dir: Path, **options: object) -> "StackConfig":
+        """A stack beside any other on this machine: the tests' and the benchmark's."""
+        return cls(
+            data_dir=data_dir,
+            postgres_port=free_port(),
+            broker_port=free_port(),
+            service_ports={service: free_port() for service in SERVICES},
+            **options,  # type: ignore[arg-type]
+        )
 
     @classmethod
     def from_environment(cls, data_dir: Path) -> "StackConfig":
