@@ -77,6 +77,8 @@ def freshness(accepted: list[tuple[float, int]], watcher: ConsumedWatcher, start
         visible = watcher.time_reaching(cumulative)
         if visible is None:
             continue
+        # The client notes acceptance when the response arrives, just after the commit, so a
+        # fast consumer can be a few milliseconds "early": that is jitter, not negative delay.
         seconds.append(max(visible - accepted_at, 0.0))
         last_visible = max(last_visible, visible)
     total = sum(m for _, m in accepted)

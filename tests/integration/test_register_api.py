@@ -349,6 +349,8 @@ async def test_a_retried_write_with_the_same_key_changes_nothing(
         *(client.post(f"/v1/schools/{URN}/pupils", json=pupil_body(d), headers=admit) for _ in range(3))
     )
     assert [r.status_code for r in results] == [201, 201, 201]
+    assert all(r.json() == results[0].json() for r in results)  # the retries replay the first answer
+    assert results[0].json()["upn"] == d and results[0].json()["address"]["postcode"] == "LS6 2AB"
     assert await scalar(engine, f"SELECT count(*) FROM register.pupil_versions WHERE upn = '{d}'") == 1
 
 

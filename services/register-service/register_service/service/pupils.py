@@ -43,7 +43,7 @@ async def admit(session: AsyncSession, urn: str, pupil: PupilIn, *, recorded_by:
     )
     event = PupilAdmittedV1(school_urn=urn, la_code=school.la_code, upn=upn, **record)
     await publish_pupil_events(session, topics.PUPILS, [event])
-    return await get(session, urn, upn)
+    return PupilOut(school_urn=urn, upn=upn, **columns)  # just inserted: no need to read it back
 
 
 async def update(session: AsyncSession, urn: str, upn: str, changes: PupilUpdateIn, *, recorded_by: str) -> PupilOut:
