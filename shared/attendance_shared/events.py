@@ -7,7 +7,7 @@ Consumers call `parse_event`, which refuses anything that does not validate.
 import os
 import uuid
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SerializeAsAny, StringConstraints, ValidationError
@@ -169,7 +169,26 @@ class MarkAmendedV1(SessionMarkedV1):
     reason: str
 
 
-RiskFlagType = Literal["persistent_absence", "severe_absence"]
+RiskFlagType = Literal[
+    "persistent_absence",  # overall absence >= 10% of possible sessions this academic year
+    "severe_absence",  # >= 50%
+    "at_risk_of_persistent_absence",  # inside the warning band below 10%, and attendance falling
+    "penalty_notice_threshold",  # 10 sessions of G, N, O or U within a rolling 10 school weeks
+    "long_sickness",  # illness reaching 15 school days in the year: a sickness-return candidate
+    "unexplained_absence_overdue",  # an N still standing after the school-day limit
+    "continuous_absence_10_days",  # 10 continuous school days unauthorised: attendance-return candidate
+    "continuous_absence_20_days",  # 20 continuous school days: the deletion ground 9(1)(i) warning
+]
+RISK_FLAG_TYPES: tuple[RiskFlagType, ...] = get_args(RiskFlagType)
+
+
+class FlagEvidence(Payload):
+    """What made a flag that counts sessions or days: how many, of what, over which dates."""
+
+    count: int
+    unit: Literal["sessions", "school_days"]
+    since: date
+    until: date
 
 
 class RiskFlagChangedV1(Payload):
@@ -184,6 +203,7 @@ class RiskFlagChangedV1(Payload):
     absent_sessions: int
     overall_absence_rate: float | None
     as_of: date
+    evidence: FlagEvidence | None = None
 
 
 class RiskFlagRaisedV1(RiskFlagChangedV1):

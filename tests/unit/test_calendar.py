@@ -5,9 +5,9 @@ from datetime import date
 
 import pytest
 
+from attendance_shared.rules import calendar as calendar_module
 from attendance_shared.rules import figures
-from register_service.domain import calendar as calendar_module
-from register_service.domain.calendar import (
+from attendance_shared.rules.calendar import (
     SESSIONS,
     Calendar,
     CalendarError,

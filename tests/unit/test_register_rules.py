@@ -1,6 +1,6 @@
 from datetime import date, time
 
-from register_service.domain.calendar import SchoolCalendar, Term, check_mark_day
+from attendance_shared.rules.calendar import SchoolCalendar, Term, check_mark_day
 from register_service.domain.register_rules import (
     MarkRow,
     check_lateness,

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from attendance_shared.clock import today_in_england
 from attendance_shared.errors import NotFound, Unprocessable
 from attendance_shared.events import MarkAmendedV1, SessionMarkedV1
+from attendance_shared.rules.calendar import Calendar, check_mark_day
 from attendance_shared.rules.codes import UNEXPLAINED_CODE, UnknownAttendanceCode, lookup_code
-from register_service.domain.calendar import Calendar, check_mark_day
 from register_service.domain.register_rules import (
     MarkRow,
     RowError,

@@ -7,8 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance_shared.errors import NotFound, Unprocessable
 from attendance_shared.events import SchoolCalendarSetV1, SchoolUpsertedV1
+from attendance_shared.rules.calendar import Calendar, Closure, SchoolCalendar, Term, WeekdayCalendar, validate_calendar
 from attendance_shared.rules.figures import academic_year_of
-from register_service.domain.calendar import Calendar, Closure, SchoolCalendar, Term, WeekdayCalendar, validate_calendar
 from register_service.domain.register_rules import check_register_times
 from register_service.repository import schools as school_repository
 from register_service.schemas import CalendarIn, CalendarOut, SchoolIn, SchoolOut
