@@ -6,7 +6,7 @@ Consumers call `parse_event`, which refuses anything that does not validate.
 
 import os
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal, get_args
 
 import orjson
@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SerializeAsAn
 from attendance_shared.rules.codes import ATTENDANCE_CODES
 from attendance_shared.rules.deletion_grounds import DeletionGround
 from attendance_shared.rules.identifiers import LA_CODE_PATTERN, URN_PATTERN
+from attendance_shared.rules.thresholds import UNEXPLAINED_ABSENCE_MAX_SCHOOL_DAYS
 
 URN = Annotated[str, StringConstraints(pattern=URN_PATTERN)]
 LACode = Annotated[str, StringConstraints(pattern=LA_CODE_PATTERN)]
@@ -74,6 +75,10 @@ class SchoolUpsertedV1(Payload):
     establishment_number: str | None = None
     name: str
     phase: SchoolPhase | None = None
+    # Added after v1 was first published, so each has a default: older events still parse.
+    am_register_closes: time = time(9, 0)
+    pm_register_closes: time = time(13, 30)
+    unexplained_absence_days: int = UNEXPLAINED_ABSENCE_MAX_SCHOOL_DAYS
 
 
 class CalendarTerm(Payload):

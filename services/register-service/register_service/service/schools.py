@@ -31,6 +31,9 @@ async def put_school(session: AsyncSession, urn: str, school: SchoolIn) -> Schoo
         establishment_number=school.establishment_number,
         name=school.name,
         phase=school.phase,
+        am_register_closes=school.am_register_closes,
+        pm_register_closes=school.pm_register_closes,
+        unexplained_absence_days=school.unexplained_absence_days,
     )
     await publish_school_event(session, event, urn)
     return SchoolOut(urn=urn, **school.model_dump())
