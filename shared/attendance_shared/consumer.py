@@ -45,11 +45,18 @@ TRANSIENT_DB_ERRORS = (OperationalError, ConnectionError, OSError, TimeoutError)
 LOST_CONNECTION_ERRORS = (asyncpg.ConnectionDoesNotExistError, asyncpg.CannotConnectNowError, ConnectionError, OSError)
 
 
+# Two consumers that lock the same rows in opposite orders, or a serialisation conflict:
+# PostgreSQL rolls one back, and the same batch succeeds when tried again.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+
+
 def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, TRANSIENT_DB_ERRORS):
         return True
     if isinstance(exc, DBAPIError):
         cause = exc.orig.__cause__ if exc.orig is not None else None
+        if getattr(cause, "sqlstate", None) in RETRYABLE_SQLSTATES:
+            return True
         return exc.connection_invalidated or isinstance(cause, LOST_CONNECTION_ERRORS)
     return False
 
@@ -63,7 +70,7 @@ class BatchConsumer:
         group_id: str,
         bootstrap_servers: str,
         sessionmaker: async_sessionmaker[AsyncSession],
-        inbox: Table,
+        inbox: Table | None,
         handler: BatchHandler,
         max_records: int = 2000,
         session_timeout_ms: int = 10_000,
@@ -183,9 +190,12 @@ class BatchConsumer:
             unique: dict[str, tuple[str, Event]] = {}
             for topic, event in events:
                 unique.setdefault(event.id, (topic, event))
-            new_ids = await claim_new_events(
-                session, self._inbox, [(event_id, topic) for event_id, (topic, _) in unique.items()]
-            )
+            if self._inbox is None:
+                new_ids = set(unique)
+            else:
+                new_ids = await claim_new_events(
+                    session, self._inbox, [(event_id, topic) for event_id, (topic, _) in unique.items()]
+                )
             fresh = [(topic, event) for event_id, (topic, event) in unique.items() if event_id in new_ids]
             if fresh:
                 await self._handler(session, fresh)
@@ -264,7 +274,7 @@ def attach_consumer(
     *,
     service: str,
     topics: Sequence[TopicSpec],
-    inbox: Table,
+    inbox: Table | None,
     handler: BatchHandler,
     max_records: int = 2000,
 ) -> BatchConsumer:

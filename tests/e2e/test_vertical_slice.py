@@ -130,9 +130,20 @@ async def test_a_register_flows_to_figures_flags_messages_and_an_la_return(stack
     assert empty["items"] == [] and empty["next_cursor"] is None
 
     flags = (await analytics.get(f"/v1/schools/{URN}/flags")).json()["items"]
+    # C: 12 sessions of N, G and U in six days passes the penalty-notice threshold (10 in 10
+    # school weeks), and the N marks of days 1 and 4 stand more than 5 school days later.
     assert sorted((f["upn"], f["flag"]) for f in flags) == sorted(
-        [(B, "persistent_absence"), (C, "persistent_absence"), (C, "severe_absence")]
+        [
+            (B, "persistent_absence"),
+            (C, "persistent_absence"),
+            (C, "severe_absence"),
+            (C, "penalty_notice_threshold"),
+            (C, "unexplained_absence_overdue"),
+        ]
     )
+    evidence = {f["flag"]: (f["evidence_count"], f["evidence_since"]) for f in flags if f["upn"] == C}
+    assert evidence["penalty_notice_threshold"] == (12, "2026-09-07")
+    assert evidence["unexplained_absence_overdue"] == (4, "2026-09-07")
     school = (await analytics.get(f"/v1/schools/{URN}/attendance", params=period)).json()
     assert school["persistent_absence_pupils"] == 2 and school["severe_absence_pupils"] == 1
     assert school["figures"]["possible_sessions"] == sum(expected_figures(u)["possible_sessions"] for u in (A, B, C, D))

@@ -6,7 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from analytics_service.consumers.marks import MarksHandler
+from analytics_service.consumers.events import AnalyticsHandler
+from analytics_service.domain.flags import FlagRules
 from attendance_shared.events import SessionMarkedV1, make_event
 from tests.factories import make_upn
 from tests.helpers import scalar
@@ -40,8 +41,8 @@ async def test_analytics_applies_a_batch_of_ten_thousand_marks_in_one_transactio
         for day in days
         for session in ("am", "pm")
     ]
-    handler = MarksHandler(min_possible_sessions=20)
+    handler = AnalyticsHandler(rules=FlagRules())
     async with async_sessionmaker(engine)() as session, session.begin():
         await handler(session, events)
-    assert await scalar(engine, "SELECT count(*) FROM analytics.session_marks") == 10_000
-    assert await scalar(engine, "SELECT sum(possible) FROM analytics.pupil_year_totals") == 10_000
+    assert await scalar(engine, "SELECT count(*) FROM analytics.pupil_years") == 1000
+    assert await scalar(engine, "SELECT sum(possible) FROM analytics.pupil_years") == 10_000

@@ -2,9 +2,9 @@
 
 from fastapi import FastAPI
 
-from analytics_service.api.routes import router
-from analytics_service.consumers.marks import MarksHandler
-from analytics_service.models import outbox, processed_events
+from analytics_service.api.routes import la_router, reference_router, router
+from analytics_service.consumers.events import AnalyticsHandler
+from analytics_service.models import outbox
 from analytics_service.repository.projections import school_la_code
 from analytics_service.settings import SERVICE_NAME, Settings
 from attendance_shared import topics
@@ -21,9 +21,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         attach_consumer(
             ctx,
             service=SERVICE_NAME,
-            topics=[topics.MARKS],
-            inbox=processed_events,
-            handler=MarksHandler(min_possible_sessions=settings.min_possible_sessions_for_flags),
+            topics=[topics.SCHOOLS, topics.PUPILS, topics.MARKS],
+            inbox=None,
+            handler=AnalyticsHandler(rules=settings.flag_rules()),
             max_records=settings.consumer_max_records,
         )
         ctx.workers.add(
@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="analytics-service",
         summary="Attendance figures and risk flags by the DfE methodology, fresh within seconds.",
         settings=settings,
-        routers=[router],
+        routers=[router, la_router, reference_router],
         build_workers=build_workers,
         school_la_code=school_la_code,
     )

@@ -1,43 +1,99 @@
-"""Projections of the analytics service: every one can be rebuilt by replaying the topics."""
+"""Projections of the analytics service: every one can be rebuilt by replaying the topics.
 
-from sqlalchemy import Boolean, Column, Date, DateTime, Float, Index, Integer, Table, Text, func
+Idempotency needs no inbox here: each session keeps the revision it came from (stale and
+duplicate revisions change nothing), and school, calendar and pupil events are upserts of
+whole values, so applying any event twice gives the same state.
+"""
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    Table,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 
 from attendance_shared.db import service_metadata
-from attendance_shared.inbox import processed_events_table
 from attendance_shared.outbox import outbox_table
 
 metadata = service_metadata("analytics")
 
-# The current code of each session, with the revision it came from: stale or duplicate
-# revisions are ignored, so events arriving out of order give the same figures.
-session_marks = Table(
-    "session_marks",
+schools = Table(
+    "schools",
+    metadata,
+    Column("urn", Text, primary_key=True),
+    Column("la_code", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("phase", Text),
+    Column("unexplained_absence_days", SmallInteger, nullable=False),
+    Index("ix_schools_la", "la_code"),
+)
+
+school_calendars = Table(
+    "school_calendars",
+    metadata,
+    Column("school_urn", Text, primary_key=True),
+    Column("academic_year", Integer, primary_key=True),
+    Column("terms", JSONB, nullable=False),
+    Column("closures", JSONB, nullable=False),
+)
+
+# Periods on roll: only sessions inside one count (DfE methodology).
+enrolments = Table(
+    "enrolments",
     metadata,
     Column("school_urn", Text, primary_key=True),
     Column("upn", Text, primary_key=True),
-    Column("date", Date, primary_key=True),
-    Column("session", Text, primary_key=True),
-    Column("code", Text, nullable=False),
-    Column("category", Text, nullable=False),
-    Column("revision", Integer, nullable=False),
-    Index("ix_session_marks_school_date", "school_urn", "date"),
+    Column("admitted_on", Date, primary_key=True),
+    Column("left_on", Date),
 )
 
-# Running totals per pupil per academic year, moved by deltas as sessions change code.
-pupil_year_totals = Table(
-    "pupil_year_totals",
+# The pupil's cohort attributes from each date on, so cohorts use who the pupil was then.
+pupil_versions = Table(
+    "pupil_versions",
+    metadata,
+    Column("school_urn", Text, primary_key=True),
+    Column("upn", Text, primary_key=True),
+    Column("effective_from", Date, primary_key=True),
+    Column("year_group", Text, nullable=False),
+    Column("sex", Text),
+    Column("fsm_eligible", Boolean, nullable=False),
+    Column("pupil_premium", Boolean, nullable=False),
+    Column("sen_status", Text, nullable=False),
+    Column("eal", Boolean, nullable=False),
+    Column("looked_after", Boolean, nullable=False),
+    Column("has_social_worker", Boolean, nullable=False),
+)
+
+# One row per pupil per school per academic year: every session's code and the revision it
+# came from (see domain/encoding.py), the year's totals inside enrolment, and active flags.
+pupil_years = Table(
+    "pupil_years",
     metadata,
     Column("school_urn", Text, primary_key=True),
     Column("upn", Text, primary_key=True),
     Column("academic_year", Integer, primary_key=True),
     Column("la_code", Text, nullable=False),
+    Column("codes", LargeBinary, nullable=False),
+    Column("revisions", LargeBinary, nullable=False),
     Column("possible", Integer, nullable=False),
     Column("present", Integer, nullable=False),
     Column("approved_educational_activity", Integer, nullable=False),
     Column("authorised", Integer, nullable=False),
     Column("unauthorised", Integer, nullable=False),
-    Column("last_mark_date", Date, nullable=False),
-    Index("ix_pupil_year_totals_la", "la_code", "academic_year"),
+    Column("latest_date", Date),
+    Column("flags", Integer, nullable=False, server_default="0"),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_pupil_years_school_year", "school_urn", "academic_year"),
+    Index("ix_pupil_years_la_year", "la_code", "academic_year"),
 )
 
 risk_flags = Table(
@@ -51,10 +107,14 @@ risk_flags = Table(
     Column("possible_sessions", Integer, nullable=False),
     Column("absent_sessions", Integer, nullable=False),
     Column("overall_absence_rate", Float),
+    Column("evidence_count", Integer),
+    Column("evidence_unit", Text),
+    Column("evidence_since", Date),
+    Column("evidence_until", Date),
+    Column("as_of", Date),
     Column("raised_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Index("ix_risk_flags_school_active", "school_urn", "flag", postgresql_where="active"),
+    Index("ix_risk_flags_school_active", "school_urn", "flag", "upn", postgresql_where="active"),
 )
 
-processed_events = processed_events_table(metadata)
 outbox = outbox_table(metadata)

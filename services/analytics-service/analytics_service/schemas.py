@@ -1,8 +1,16 @@
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from attendance_shared.events import RiskFlagType
+from attendance_shared.rules.codes import LATE_CODES
 from attendance_shared.rules.figures import AttendanceFigures
+
+PeriodKind = Literal["week", "half_term", "term", "year"]
+CohortAttribute = Literal[
+    "year_group", "sex", "fsm_eligible", "pupil_premium", "sen_status", "eal", "looked_after", "has_social_worker"
+]
 
 
 class Figures(BaseModel):
@@ -37,41 +45,140 @@ class Figures(BaseModel):
         )
 
 
+class Period(BaseModel):
+    start: date
+    end: date
+    kind: Literal["week", "half_term", "term", "year", "range"]
+    name: str | None = Field(None, description="The term or half-term's name in the school's calendar")
+
+
+class FlagDetail(BaseModel):
+    flag: RiskFlagType
+    academic_year: int
+    evidence_count: int | None = None
+    evidence_unit: str | None = None
+    evidence_since: date | None = None
+    evidence_until: date | None = None
+
+
 class PupilAttendance(BaseModel):
     school_urn: str
     upn: str
-    start: date
-    end: date
+    period: Period
     figures: Figures
-    flags: list[str] = Field(description="Risk flags active for the pupil this academic year")
+    code_counts: dict[str, int] = Field(description="Sessions per attendance code in the period")
+    late_sessions: int = Field(description=f"Sessions coded {' or '.join(sorted(LATE_CODES))}")
+    flags: list[FlagDetail] = Field(description="Risk flags active now, with what raised them")
+
+
+class PupilRow(BaseModel):
+    upn: str
+    figures: Figures
+    late_sessions: int
 
 
 class PupilAttendancePage(BaseModel):
-    start: date
-    end: date
-    items: list[PupilAttendance]
+    period: Period
+    items: list[PupilRow]
     next_cursor: str | None
 
 
-class SchoolAttendance(BaseModel):
-    school_urn: str
-    start: date
-    end: date
+class CohortFigures(BaseModel):
+    group: str
     pupils: int
     figures: Figures
     persistent_absence_pupils: int
     severe_absence_pupils: int
+    persistent_absence_rate: float | None = Field(description="Percent of the group's pupils")
+    severe_absence_rate: float | None
+
+
+class SchoolAttendance(CohortFigures):
+    school_urn: str
+    period: Period
+    code_counts: dict[str, int]
+    late_sessions: int
+    group_by: CohortAttribute | None = None
+    groups: list[CohortFigures] = Field(
+        default_factory=list, description="Per cohort, each session under the pupil's attributes on its date"
+    )
+    minimum_possible_sessions_note: str | None = Field(
+        None, description="Set when the period is too short for rates to be stable"
+    )
+
+
+class WeekOut(BaseModel):
+    week_start: date
+    figures: Figures
+
+
+class WeeklySeries(BaseModel):
+    period: Period
+    weeks: list[WeekOut]
+
+
+class PatternOut(BaseModel):
+    weekday: str
+    session: Literal["am", "pm"]
+    possible_sessions: int
+    absence_sessions: int
+    unauthorised_sessions: int
+    absence_rate: float | None
+
+
+class Patterns(BaseModel):
+    period: Period
+    by_session: list[PatternOut]
+    code_counts: dict[str, int]
 
 
 class FlagOut(BaseModel):
     upn: str
-    flag: str
+    flag: RiskFlagType
     academic_year: int
     possible_sessions: int
     absent_sessions: int
     overall_absence_rate: float | None
+    evidence_count: int | None
+    evidence_unit: str | None
+    evidence_since: date | None
+    evidence_until: date | None
+    as_of: date | None
 
 
 class FlagPage(BaseModel):
     items: list[FlagOut]
     next_cursor: str | None
+
+
+class NationalFigures(BaseModel):
+    period: str
+    phase: str
+    source: str
+    published: date
+    overall_absence_rate: float | None
+    unauthorised_absence_rate: float | None
+    persistent_absence_rate: float | None
+    severe_absence_rate: float | None
+
+
+class Benchmarks(BaseModel):
+    school_urn: str
+    period: Period
+    school: CohortFigures
+    local_authority: CohortFigures
+    la_code: str
+    national: NationalFigures
+    reference_version: str
+
+
+class SchoolLine(CohortFigures):
+    school_urn: str
+    name: str | None
+
+
+class LAAttendance(BaseModel):
+    la_code: str
+    period: Period
+    total: CohortFigures
+    schools: list[SchoolLine]

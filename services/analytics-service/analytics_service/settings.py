@@ -1,6 +1,11 @@
 from pydantic_settings import SettingsConfigDict
 
-from attendance_shared.rules.thresholds import DEFAULT_MIN_POSSIBLE_SESSIONS_FOR_RATE_FLAGS
+from analytics_service.domain.flags import FlagRules
+from attendance_shared.rules.thresholds import (
+    AT_RISK_LOWER_PERCENT,
+    AT_RISK_TREND_SCHOOL_WEEKS,
+    DEFAULT_MIN_POSSIBLE_SESSIONS_FOR_RATE_FLAGS,
+)
 from attendance_shared.settings import CommonSettings
 
 SERVICE_NAME = "analytics"
@@ -12,3 +17,14 @@ class Settings(CommonSettings):
     # Rate-based flags (persistent, severe) wait until a pupil has this many possible sessions.
     min_possible_sessions_for_flags: int = DEFAULT_MIN_POSSIBLE_SESSIONS_FOR_RATE_FLAGS
     consumer_max_records: int = 5000
+    # At risk of persistent absence: overall absence from this percentage up to the persistent
+    # threshold, with attendance in the latest school weeks below the same span before them.
+    at_risk_lower_percent: float = AT_RISK_LOWER_PERCENT
+    at_risk_trend_school_weeks: int = AT_RISK_TREND_SCHOOL_WEEKS
+
+    def flag_rules(self) -> FlagRules:
+        return FlagRules(
+            min_possible_sessions=self.min_possible_sessions_for_flags,
+            at_risk_lower_percent=self.at_risk_lower_percent,
+            at_risk_trend_weeks=self.at_risk_trend_school_weeks,
+        )

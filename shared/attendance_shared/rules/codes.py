@@ -101,6 +101,8 @@ CLOSURE_CODE = "#"
 NOTE_REQUIRED_CODES = frozenset({"B", "K", "Y7"})
 # Reason not yet established: must be followed up and replaced (see thresholds).
 UNEXPLAINED_CODE = "N"
+# Illness: the code behind the long-sickness flag and the LA sickness return.
+ILLNESS_CODE = "I"
 
 
 class UnknownAttendanceCode(ValueError):

@@ -17,3 +17,21 @@ REGISTER_OPEN_MAX_MINUTES = 30
 # replaced with the right code, or O. The figure is widely quoted, not found in the
 # regulations' text, so schools may configure it.
 UNEXPLAINED_ABSENCE_MAX_SCHOOL_DAYS = 5
+# Penalty notice (National Framework 2024): must be considered at 10 sessions of unauthorised
+# absence (G, N, O, U in any mix) within a rolling 10 school weeks, which may span terms and
+# years. A school week is any week with at least one school session.
+PENALTY_NOTICE_SESSIONS = 10
+PENALTY_NOTICE_SCHOOL_WEEKS = 10
+# Sickness return (reg 13): a pupil likely to miss 15 school days, consecutive or cumulative,
+# through illness. Two sessions make a school day.
+LONG_SICKNESS_SCHOOL_DAYS = 15
+# Attendance return (reg 13): absent for a continuous 10 school days without authorisation.
+CONTINUOUS_ABSENCE_RETURN_SCHOOL_DAYS = 10
+# Deletion ground reg 9(1)(i): continuously absent for 20 school days without authorisation.
+CONTINUOUS_ABSENCE_DELETION_SCHOOL_DAYS = 20
+# At risk of persistent absence: overall absence inside this band (percent, lower bound
+# inclusive, upper bound the persistent threshold) with attendance falling: the latest
+# school weeks below the same number of weeks before them. Schools tune the band.
+AT_RISK_LOWER_PERCENT = 5
+AT_RISK_TREND_SCHOOL_WEEKS = 4
+SESSIONS_PER_SCHOOL_DAY = 2

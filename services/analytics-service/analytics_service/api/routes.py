@@ -1,65 +1,250 @@
-"""Routers only: parse, authorise, call a service, shape the response."""
+"""Routers only: parse, authorise, call a service, shape the response (JSON, or CSV on lists)."""
 
-from typing import Annotated, Literal
+from dataclasses import asdict
+from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
 
-from analytics_service.schemas import FlagPage, PupilAttendance, PupilAttendancePage, SchoolAttendance
+from analytics_service.schemas import (
+    Benchmarks,
+    CohortAttribute,
+    FlagPage,
+    LAAttendance,
+    NationalFigures,
+    Patterns,
+    Period,
+    PeriodKind,
+    PupilAttendance,
+    PupilAttendancePage,
+    SchoolAttendance,
+    WeeklySeries,
+)
 from analytics_service.service import queries
 from attendance_shared.access import Scope, allow
-from attendance_shared.api_types import IsoDate, UPNCursor, UPNPath, URNPath
+from attendance_shared.api_types import IsoDate, LACodePath, UPNCursor, UPNPath, URNPath
 from attendance_shared.auth import Actor, Role
 from attendance_shared.clock import today_in_england
+from attendance_shared.csv_export import CSV_RESPONSE, csv_response, wants_csv
 from attendance_shared.db import SessionDep
-from attendance_shared.errors import PROBLEM_RESPONSES
+from attendance_shared.errors import PROBLEM_RESPONSES, Unprocessable
+from attendance_shared.events import RiskFlagType
+from attendance_shared.rules.national_benchmarks import NATIONAL_BENCHMARKS
 
 router = APIRouter(prefix="/v1/schools/{urn}", responses=PROBLEM_RESPONSES, tags=["attendance"])
+la_router = APIRouter(prefix="/v1/las/{la_code}", responses=PROBLEM_RESPONSES, tags=["local authority"])
+reference_router = APIRouter(prefix="/v1/benchmarks", responses=PROBLEM_RESPONSES, tags=["benchmarks"])
+
 From = Annotated[IsoDate | None, Query(alias="from", description="First day (default: start of the academic year)")]
 To = Annotated[IsoDate | None, Query(alias="to", description="Last day, inclusive (default: today)")]
+PeriodQuery = Annotated[
+    PeriodKind | None,
+    Query(description="A calendar period holding `on` instead of `from`/`to`: week, half_term, term or year"),
+]
+On = Annotated[IsoDate | None, Query(description="The day whose `period` is wanted (default: today)")]
+Accept = Annotated[str | None, Header(description="`text/csv` for CSV")]
 # A school's people and its LA see its figures (la-returns-service too, as a service); a
 # parent or social worker sees only the figures of the children they hold.
 _SCHOOL_ROLES = (Role.MIS, Role.STAFF, Role.LA, Role.ADMIN, Role.SERVICE)
 SchoolReader = Annotated[Actor, allow(*_SCHOOL_ROLES, scope=Scope.SCHOOL)]
 PupilReader = Annotated[Actor, allow(*_SCHOOL_ROLES, Role.PARENT, Role.SOCIAL_WORKER, scope=Scope.PUPIL)]
+LAReader = Annotated[Actor, allow(Role.LA, Role.ADMIN, Role.SERVICE, scope=Scope.LA)]
+ReferenceReader = Annotated[Actor, allow(*_SCHOOL_ROLES, scope=Scope.BODY)]
+
+
+async def _period(session: SessionDep, urn: str, start, end, period, on) -> Period:
+    return await queries.resolve_period(
+        session, urn, start=start, end=end, kind=period, on=on, today=today_in_england()
+    )
 
 
 @router.get("/pupils/{upn}/attendance", response_model=PupilAttendance, summary="One pupil's figures and flags")
 async def pupil_attendance(
-    urn: URNPath, upn: UPNPath, session: SessionDep, actor: PupilReader, start: From = None, end: To = None
+    urn: URNPath,
+    upn: UPNPath,
+    session: SessionDep,
+    actor: PupilReader,
+    start: From = None,
+    end: To = None,
+    period: PeriodQuery = None,
+    on: On = None,
 ) -> PupilAttendance:
-    start, end = queries.resolve_period(start, end, today_in_england())
-    return await queries.pupil_attendance(session, urn, upn, start, end)
+    return await queries.pupil_attendance(session, urn, upn, await _period(session, urn, start, end, period, on))
 
 
-@router.get("/attendance", response_model=SchoolAttendance, summary="School figures for a period")
+@router.get(
+    "/pupils/{upn}/attendance/weekly", response_model=WeeklySeries, responses=CSV_RESPONSE, summary="A pupil by week"
+)
+async def pupil_weekly(
+    urn: URNPath,
+    upn: UPNPath,
+    session: SessionDep,
+    actor: PupilReader,
+    start: From = None,
+    end: To = None,
+    period: PeriodQuery = None,
+    on: On = None,
+    accept: Accept = None,
+) -> WeeklySeries | StreamingResponse:
+    series = await queries.weekly_series(session, urn, await _period(session, urn, start, end, period, on), upn)
+    return csv_response(series.weeks, f"weekly-{urn}-{upn}.csv") if wants_csv(accept) else series
+
+
+@router.get("/pupils/{upn}/attendance/patterns", response_model=Patterns, summary="A pupil's absence by weekday")
+async def pupil_patterns(
+    urn: URNPath,
+    upn: UPNPath,
+    session: SessionDep,
+    actor: PupilReader,
+    start: From = None,
+    end: To = None,
+    period: PeriodQuery = None,
+    on: On = None,
+) -> Patterns:
+    return await queries.session_patterns(session, urn, await _period(session, urn, start, end, period, on), upn)
+
+
+@router.get("/attendance", response_model=SchoolAttendance, responses=CSV_RESPONSE, summary="School figures")
 async def school_attendance(
-    urn: URNPath, session: SessionDep, actor: SchoolReader, start: From = None, end: To = None
-) -> SchoolAttendance:
-    start, end = queries.resolve_period(start, end, today_in_england())
-    return await queries.school_attendance(session, urn, start, end)
+    request: Request,
+    urn: URNPath,
+    session: SessionDep,
+    actor: SchoolReader,
+    start: From = None,
+    end: To = None,
+    period: PeriodQuery = None,
+    on: On = None,
+    group_by: Annotated[CohortAttribute | None, Query(description="Split by a cohort attribute")] = None,
+    accept: Accept = None,
+) -> SchoolAttendance | StreamingResponse:
+    summary = await queries.school_attendance(
+        session,
+        urn,
+        await _period(session, urn, start, end, period, on),
+        group_by,
+        request.app.state.settings.min_possible_sessions_for_flags,
+    )
+    if wants_csv(accept):
+        return csv_response(summary.groups or [summary], f"attendance-{urn}.csv")
+    return summary
 
 
-@router.get("/pupil-attendance", response_model=PupilAttendancePage, summary="Every pupil's figures, by UPN")
+@router.get("/attendance/weekly", response_model=WeeklySeries, responses=CSV_RESPONSE, summary="School by week")
+async def school_weekly(
+    urn: URNPath,
+    session: SessionDep,
+    actor: SchoolReader,
+    start: From = None,
+    end: To = None,
+    period: PeriodQuery = None,
+    on: On = None,
+    accept: Accept = None,
+) -> WeeklySeries | StreamingResponse:
+    series = await queries.weekly_series(session, urn, await _period(session, urn, start, end, period, on))
+    return csv_response(series.weeks, f"weekly-{urn}.csv") if wants_csv(accept) else series
+
+
+@router.get("/attendance/patterns", response_model=Patterns, responses=CSV_RESPONSE, summary="Absence by weekday")
+async def school_patterns(
+    urn: URNPath,
+    session: SessionDep,
+    actor: SchoolReader,
+    start: From = None,
+    end: To = None,
+    period: PeriodQuery = None,
+    on: On = None,
+    accept: Accept = None,
+) -> Patterns | StreamingResponse:
+    found = await queries.session_patterns(session, urn, await _period(session, urn, start, end, period, on))
+    return csv_response(found.by_session, f"patterns-{urn}.csv") if wants_csv(accept) else found
+
+
+@router.get(
+    "/pupil-attendance", response_model=PupilAttendancePage, responses=CSV_RESPONSE, summary="Every pupil's figures"
+)
 async def pupils_attendance(
     urn: URNPath,
     session: SessionDep,
     actor: SchoolReader,
     start: From = None,
     end: To = None,
+    period: PeriodQuery = None,
+    on: On = None,
     cursor: UPNCursor = None,
-    limit: Annotated[int, Query(ge=1, le=2000)] = 500,
-) -> PupilAttendancePage:
-    start, end = queries.resolve_period(start, end, today_in_england())
-    return await queries.pupils_attendance(session, urn, start, end, cursor=cursor, limit=limit)
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    accept: Accept = None,
+) -> PupilAttendancePage | StreamingResponse:
+    page = await queries.pupils_attendance(
+        session, urn, await _period(session, urn, start, end, period, on), cursor=cursor, limit=limit
+    )
+    return csv_response(page.items, f"pupil-attendance-{urn}.csv") if wants_csv(accept) else page
 
 
-@router.get("/flags", response_model=FlagPage, summary="Pupils with an active risk flag")
+def _flag_cursor(value: str | None) -> tuple[str, str] | None:
+    if value is None:
+        return None
+    upn, _, flag = value.partition(":")
+    if len(upn) != 13 or not flag:
+        raise Unprocessable("`cursor` is not one this list gave", errors=[{"field": "cursor", "message": "malformed"}])
+    return upn, flag
+
+
+@router.get("/flags", response_model=FlagPage, responses=CSV_RESPONSE, summary="Pupils with an active risk flag")
 async def flags(
     urn: URNPath,
     session: SessionDep,
     actor: SchoolReader,
-    type: Annotated[Literal["persistent_absence", "severe_absence"] | None, Query()] = None,  # noqa: A002
-    cursor: UPNCursor = None,
+    type: Annotated[RiskFlagType | None, Query()] = None,  # noqa: A002
+    year_group: Annotated[str | None, Query(max_length=4, pattern=r"^[A-Za-z0-9]+$")] = None,
+    cursor: Annotated[str | None, Query(max_length=80, description="`next_cursor` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> FlagPage:
-    return await queries.flagged(session, urn, flag=type, cursor=cursor, limit=limit)
+    accept: Accept = None,
+) -> FlagPage | StreamingResponse:
+    page = await queries.flagged(
+        session, urn, flag=type, year_group=year_group, cursor=_flag_cursor(cursor), limit=limit
+    )
+    return csv_response(page.items, f"flags-{urn}.csv") if wants_csv(accept) else page
+
+
+@router.get("/benchmarks", response_model=Benchmarks, summary="The school against its LA and England")
+async def school_benchmarks(
+    urn: URNPath,
+    session: SessionDep,
+    actor: SchoolReader,
+    start: From = None,
+    end: To = None,
+    period: PeriodQuery = None,
+    on: On = None,
+) -> Benchmarks:
+    return await queries.benchmarks(session, urn, await _period(session, urn, start, end, period, on))
+
+
+@la_router.get("/attendance", response_model=LAAttendance, responses=CSV_RESPONSE, summary="An LA's schools")
+async def la_attendance(
+    la_code: LACodePath,
+    session: SessionDep,
+    actor: LAReader,
+    start: From = None,
+    end: To = None,
+    period: Annotated[
+        PeriodKind | None, Query(description="week or year holding `on` (terms differ by school)")
+    ] = None,
+    on: On = None,
+    accept: Accept = None,
+) -> LAAttendance | StreamingResponse:
+    if period in ("term", "half_term"):
+        raise Unprocessable(
+            "terms differ between an LA's schools: give `from` and `to`",
+            errors=[{"field": "period", "message": "use week, year or a date range"}],
+        )
+    found = await queries.la_attendance(
+        session, la_code, await queries.resolve_period(
+            session, "", start=start, end=end, kind=period, on=on, today=today_in_england()
+        )
+    )  # fmt: skip
+    return csv_response(found.schools, f"attendance-la-{la_code}.csv") if wants_csv(accept) else found
+
+
+@reference_router.get("/national", response_model=list[NationalFigures], summary="England's published figures")
+async def national(actor: ReferenceReader) -> list[NationalFigures]:
+    return [NationalFigures(**asdict(b)) for b in NATIONAL_BENCHMARKS]

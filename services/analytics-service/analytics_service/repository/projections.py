@@ -1,192 +1,305 @@
 """Every SQL statement of the analytics projections."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 
-from sqlalchemy import Row, func, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Row, and_, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import Integer, Text
 
-from analytics_service.domain.session_changes import PupilYear, SessionKey, StoredSession
-from analytics_service.models import pupil_year_totals, risk_flags, session_marks
-from attendance_shared.db import chunked
-from attendance_shared.events import SessionMarkedV1
-from attendance_shared.rules.codes import category_of
-from attendance_shared.rules.figures import AttendanceFigures
+from analytics_service.models import enrolments, pupil_versions, pupil_years, risk_flags, school_calendars, schools
 
-FIGURE_COLUMNS = ("possible", "present", "approved_educational_activity", "authorised", "unauthorised")
+PupilYearKey = tuple[str, str, int]  # school URN, UPN, academic year
+PupilKey = tuple[str, str]
+Enrolments = list[tuple[date, date | None]]
+TOTAL_COLUMNS = ("possible", "present", "approved_educational_activity", "authorised", "unauthorised")
 
 
-async def stored_sessions(session: AsyncSession, keys: Sequence[SessionKey]) -> dict[SessionKey, StoredSession]:
+# --- schools and calendars -----------------------------------------------------------------
+
+
+async def upsert_schools(session: AsyncSession, rows: list[dict]) -> None:
+    if rows:
+        statement = insert(schools)
+        statement = statement.on_conflict_do_update(
+            index_elements=["urn"], set_={c: statement.excluded[c] for c in rows[0] if c != "urn"}
+        )
+        await session.execute(statement, rows)
+
+
+async def upsert_calendars(session: AsyncSession, rows: list[dict]) -> None:
+    if rows:
+        statement = insert(school_calendars)
+        statement = statement.on_conflict_do_update(
+            index_elements=["school_urn", "academic_year"],
+            set_={"terms": statement.excluded.terms, "closures": statement.excluded.closures},
+        )
+        await session.execute(statement, rows)
+
+
+async def calendars(session: AsyncSession, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], Row]:
+    keys = list(set(keys))
     if not keys:
         return {}
-    t = session_marks
-    found = {}
-    for part in chunked(list(keys), 4):
-        rows = await session.execute(
-            select(t.c.school_urn, t.c.upn, t.c.date, t.c.session, t.c.code, t.c.revision).where(
-                tuple_(t.c.school_urn, t.c.upn, t.c.date, t.c.session).in_(list(part))
-            )
+    t = school_calendars
+    query = select(t).where(
+        text("(school_urn, academic_year) IN (SELECT * FROM unnest(:urns, :years))").bindparams(
+            bindparam("urns", [k[0] for k in keys], type_=ARRAY(Text)),
+            bindparam("years", [k[1] for k in keys], type_=ARRAY(Integer)),
         )
-        found.update({(r.school_urn, r.upn, r.date, r.session): StoredSession(r.code, r.revision) for r in rows})
+    )
+    return {(r.school_urn, r.academic_year): r for r in await session.execute(query)}
+
+
+async def school_rows(session: AsyncSession, urns: Iterable[str]) -> dict[str, Row]:
+    urns = list(set(urns))
+    if not urns:
+        return {}
+    return {r.urn: r for r in await session.execute(select(schools).where(schools.c.urn.in_(urns)))}
+
+
+async def school_la_code(session: AsyncSession, school_urn: str) -> str | None:
+    found = await session.scalar(select(schools.c.la_code).where(schools.c.urn == school_urn))
+    if found is None:
+        t = pupil_years
+        found = await session.scalar(select(t.c.la_code).where(t.c.school_urn == school_urn).limit(1))
     return found
 
 
-# Batch writes are one statement compiled once and sent with many parameter sets (SQLAlchemy
-# batches them into multi-row statements under the driver's limits). Building a VALUES list
-# of thousands of rows instead compiled 90,000 bind parameters per batch: most of the time
-# analytics spent per mark.
-
-
-async def save_sessions(session: AsyncSession, marks: Sequence[SessionMarkedV1]) -> None:
-    if not marks:
-        return
-    statement = insert(session_marks)
-    statement = statement.on_conflict_do_update(
-        index_elements=["school_urn", "upn", "date", "session"],
-        set_={
-            "code": statement.excluded.code,
-            "category": statement.excluded.category,
-            "revision": statement.excluded.revision,
-        },
-        where=session_marks.c.revision < statement.excluded.revision,
+async def schools_of_la(session: AsyncSession, la_code: str) -> list[Row]:
+    known = select(schools.c.urn, schools.c.name).where(schools.c.la_code == la_code)
+    from_marks = (
+        select(pupil_years.c.school_urn.label("urn"), func.cast(None, Text).label("name"))
+        .where(pupil_years.c.la_code == la_code)
+        .distinct()
     )
-    rows = [
-        {
-            "school_urn": m.school_urn,
-            "upn": m.upn,
-            "date": m.date,
-            "session": m.session,
-            "code": m.code,
-            "category": category_of(m.code).value,
-            "revision": m.revision,
-        }
-        for m in marks
-    ]
+    rows: dict[str, Row] = {r.urn: r for r in await session.execute(from_marks)}
+    rows.update({r.urn: r for r in await session.execute(known)})
+    return [rows[urn] for urn in sorted(rows)]
+
+
+# --- pupils ------------------------------------------------------------------------------
+
+
+async def upsert_versions(session: AsyncSession, rows: list[dict]) -> None:
+    if rows:
+        statement = insert(pupil_versions)
+        keys = ("school_urn", "upn", "effective_from")
+        statement = statement.on_conflict_do_update(
+            index_elements=list(keys), set_={c: statement.excluded[c] for c in rows[0] if c not in keys}
+        )
+        await session.execute(statement, rows)
+
+
+async def admit(session: AsyncSession, rows: list[dict]) -> None:
+    if rows:
+        await session.execute(insert(enrolments).on_conflict_do_nothing(), rows)
+
+
+async def record_leaving(session: AsyncSession, rows: list[dict]) -> None:
+    """Close the enrolment that had begun by the leaving date. A deletion that overtook its
+    admission opens and closes one, so the admission, when it comes, changes nothing."""
+    for row in rows:
+        t = enrolments
+        open_one = await session.scalar(
+            select(func.max(t.c.admitted_on)).where(
+                t.c.school_urn == row["school_urn"], t.c.upn == row["upn"], t.c.admitted_on <= row["left_on"]
+            )
+        )
+        if open_one is None:
+            await session.execute(
+                insert(t).on_conflict_do_nothing(), [{**row, "admitted_on": row.get("admitted_on") or date.min}]
+            )
+            continue
+        await session.execute(
+            t.update()
+            .where(t.c.school_urn == row["school_urn"], t.c.upn == row["upn"], t.c.admitted_on == open_one)
+            .values(left_on=row["left_on"])
+        )
+
+
+def _pupil_filter(table, keys: Sequence[PupilKey]):
+    return text(f"({table.name}.school_urn, {table.name}.upn) IN (SELECT * FROM unnest(:k_urns, :k_upns))").bindparams(
+        bindparam("k_urns", [k[0] for k in keys], type_=ARRAY(Text)),
+        bindparam("k_upns", [k[1] for k in keys], type_=ARRAY(Text)),
+    )
+
+
+async def enrolments_of(
+    session: AsyncSession, keys: Sequence[PupilKey]
+) -> dict[PupilKey, list[tuple[date, date | None]]]:
+    if not keys:
+        return {}
+    t = enrolments
+    query = select(t.c.school_urn, t.c.upn, t.c.admitted_on, t.c.left_on).where(_pupil_filter(t, keys))
+    found: dict[PupilKey, Enrolments] = {}
+    for r in await session.execute(query.order_by(t.c.admitted_on)):
+        found.setdefault((r.school_urn, r.upn), []).append((r.admitted_on, r.left_on))
+    return found
+
+
+async def school_enrolments(session: AsyncSession, urn: str) -> dict[str, list[tuple[date, date | None]]]:
+    t = enrolments
+    found: dict[str, list[tuple[date, date | None]]] = {}
+    for r in await session.execute(select(t).where(t.c.school_urn == urn).order_by(t.c.admitted_on)):
+        found.setdefault(r.upn, []).append((r.admitted_on, r.left_on))
+    return found
+
+
+async def school_versions(session: AsyncSession, urn: str, upns: Sequence[str] | None = None) -> dict[str, list[Row]]:
+    t = pupil_versions
+    query = select(t).where(t.c.school_urn == urn).order_by(t.c.upn, t.c.effective_from)
+    if upns is not None:
+        query = query.where(t.c.upn.in_(list(upns)))
+    found: dict[str, list[Row]] = {}
+    for r in await session.execute(query):
+        found.setdefault(r.upn, []).append(r)
+    return found
+
+
+async def pupil_year_keys_of(session: AsyncSession, keys: Sequence[PupilKey]) -> list[PupilYearKey]:
+    if not keys:
+        return []
+    t = pupil_years
+    query = select(t.c.school_urn, t.c.upn, t.c.academic_year).where(_pupil_filter(t, keys))
+    return [tuple(r) for r in await session.execute(query)]  # type: ignore[misc]
+
+
+async def pupil_year_keys_of_schools(session: AsyncSession, keys: Iterable[tuple[str, int]]) -> list[PupilYearKey]:
+    t = pupil_years
+    found: list[PupilYearKey] = []
+    for urn, year in set(keys):
+        query = select(t.c.school_urn, t.c.upn, t.c.academic_year).where(
+            t.c.school_urn == urn, t.c.academic_year == year
+        )
+        found += [tuple(r) for r in await session.execute(query)]  # type: ignore[misc]
+    return found
+
+
+async def pupil_year_keys_of_school_urns(session: AsyncSession, urns: Sequence[str]) -> list[PupilYearKey]:
+    if not urns:
+        return []
+    t = pupil_years
+    query = select(t.c.school_urn, t.c.upn, t.c.academic_year).where(t.c.school_urn.in_(list(urns)))
+    return [tuple(r) for r in await session.execute(query)]  # type: ignore[misc]
+
+
+# --- pupil years ---------------------------------------------------------------------------
+
+
+async def pupil_year_rows(
+    session: AsyncSession, keys: Iterable[PupilYearKey], *, lock: bool = False
+) -> dict[PupilYearKey, Row]:
+    """The stored years of these pupils. With `lock`, locked in key order until the batch
+    commits, so two consumers updating one pupil (a mark and a calendar change) take turns."""
+    if not keys:
+        return {}
+    ordered = sorted(set(keys))
+    t = pupil_years
+    query = (
+        select(t.c.school_urn, t.c.upn, t.c.academic_year, t.c.la_code, t.c.codes, t.c.revisions, t.c.flags)
+        .where(
+            text(
+                "(pupil_years.school_urn, pupil_years.upn, pupil_years.academic_year) IN "
+                "(SELECT * FROM unnest(:urns, :upns, :years))"
+            ).bindparams(
+                bindparam("urns", [k[0] for k in ordered], type_=ARRAY(Text)),
+                bindparam("upns", [k[1] for k in ordered], type_=ARRAY(Text)),
+                bindparam("years", [k[2] for k in ordered], type_=ARRAY(Integer)),
+            )
+        )
+        .order_by(t.c.school_urn, t.c.upn, t.c.academic_year)
+    )
+    if lock:
+        query = query.with_for_update()
+    return {(r.school_urn, r.upn, r.academic_year): r for r in await session.execute(query)}
+
+
+async def save_pupil_years(session: AsyncSession, rows: list[dict]) -> None:
+    if not rows:
+        return
+    statement = insert(pupil_years)
+    keys = ("school_urn", "upn", "academic_year")
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={c: statement.excluded[c] for c in rows[0] if c not in keys} | {"updated_at": func.now()},
+    )
     await session.execute(statement, rows)
 
 
-async def add_to_totals(
-    session: AsyncSession,
-    deltas: dict[PupilYear, AttendanceFigures],
-    la_codes: dict[tuple[str, str], str],
-    last_dates: dict[PupilYear, date],
-) -> dict[PupilYear, AttendanceFigures]:
-    """Add signed deltas to each pupil's year totals; return the totals after the change."""
-    if not deltas:
-        return {}
-    t = pupil_year_totals
-    statement = insert(t)
-    statement = statement.on_conflict_do_update(
-        index_elements=["school_urn", "upn", "academic_year"],
-        set_={
-            **{c: t.c[c] + statement.excluded[c] for c in FIGURE_COLUMNS},
-            "la_code": statement.excluded.la_code,
-            "last_mark_date": func.greatest(t.c.last_mark_date, statement.excluded.last_mark_date),
-        },
-    ).returning(t)
-    rows = [
-        {
-            "school_urn": urn,
-            "upn": upn,
-            "academic_year": year,
-            "la_code": la_codes[(urn, upn)],
-            "last_mark_date": last_dates[(urn, upn, year)],
-            **{c: getattr(figures, c) for c in FIGURE_COLUMNS},
-        }
-        for (urn, upn, year), figures in deltas.items()
-    ]
-    return {
-        (r.school_urn, r.upn, r.academic_year): AttendanceFigures(*(getattr(r, c) for c in FIGURE_COLUMNS))
-        for r in await session.execute(statement, rows)
-    }
+async def school_year_rows(
+    session: AsyncSession, urn: str, academic_year: int, upns: Sequence[str] | None = None
+) -> list[Row]:
+    t = pupil_years
+    query = (
+        select(t.c.upn, t.c.codes, t.c.flags)
+        .where(t.c.school_urn == urn, t.c.academic_year == academic_year)
+        .order_by(t.c.upn)
+    )
+    if upns is not None:
+        query = query.where(t.c.upn.in_(list(upns)))
+    return list(await session.execute(query))
 
 
-async def active_flags(session: AsyncSession, pupil_years: Sequence[PupilYear]) -> set[tuple[str, str, int, str]]:
-    t = risk_flags
-    found: set[tuple[str, str, int, str]] = set()
-    for part in chunked(list(pupil_years), 3):
-        rows = await session.execute(
-            select(t.c.school_urn, t.c.upn, t.c.academic_year, t.c.flag).where(
-                t.c.active, tuple_(t.c.school_urn, t.c.upn, t.c.academic_year).in_(list(part))
-            )
-        )
-        found |= {tuple(r) for r in rows}  # type: ignore[misc]
-    return found
+async def school_years_with_data(session: AsyncSession, urn: str) -> list[int]:
+    t = pupil_years
+    query = select(t.c.academic_year).where(t.c.school_urn == urn).distinct().order_by(t.c.academic_year)
+    return list((await session.execute(query)).scalars())
+
+
+# --- risk flags ------------------------------------------------------------------------------
 
 
 async def set_flags(session: AsyncSession, rows: list[dict]) -> None:
     if not rows:
         return
     statement = insert(risk_flags)
+    keys = ("school_urn", "upn", "academic_year", "flag")
     statement = statement.on_conflict_do_update(
-        index_elements=["school_urn", "upn", "academic_year", "flag"],
-        set_={
-            c: statement.excluded[c] for c in ("active", "possible_sessions", "absent_sessions", "overall_absence_rate")
-        }
-        | {"changed_at": func.now()},
+        index_elements=list(keys),
+        set_={c: statement.excluded[c] for c in rows[0] if c not in keys} | {"changed_at": func.now()},
     )
     await session.execute(statement, rows)
 
 
-async def category_counts(
-    session: AsyncSession, school_urn: str, start: date, end: date, upns: Sequence[str] | None = None
-) -> dict[str, dict[str, int]]:
-    """Sessions per category for each pupil of a school between two dates inclusive."""
-    t = session_marks
-    query = (
-        select(t.c.upn, t.c.category, func.count())
-        .where(t.c.school_urn == school_urn, t.c.date >= start, t.c.date <= end)
-        .group_by(t.c.upn, t.c.category)
-    )
-    if upns is not None:
-        query = query.where(t.c.upn.in_(upns))
-    counts: dict[str, dict[str, int]] = {}
-    for upn, category, n in await session.execute(query):
-        counts.setdefault(upn, {})[category] = n
-    return counts
-
-
-async def school_la_code(session: AsyncSession, school_urn: str) -> str | None:
-    t = pupil_year_totals
-    return await session.scalar(select(t.c.la_code).where(t.c.school_urn == school_urn).limit(1))
-
-
 async def flags_page(
-    session: AsyncSession, school_urn: str, *, flag: str | None, after_upn: str | None, limit: int
+    session: AsyncSession,
+    school_urn: str,
+    *,
+    flag: str | None,
+    upns: Sequence[str] | None,
+    after: tuple[str, str] | None,
+    limit: int,
 ) -> list[Row]:
     t = risk_flags
-    query = select(t).where(t.c.school_urn == school_urn, t.c.active).order_by(t.c.upn, t.c.flag).limit(limit)
+    query = (
+        select(t).where(t.c.school_urn == school_urn, t.c.active).order_by(t.c.upn, t.c.flag, t.c.academic_year)
+    ).limit(limit)
     if flag:
         query = query.where(t.c.flag == flag)
-    if after_upn:
-        query = query.where(t.c.upn > after_upn)
-    return list((await session.execute(query)).all())
+    if upns is not None:
+        query = query.where(t.c.upn.in_(list(upns)))
+    if after:
+        query = query.where(
+            (t.c.upn > after[0]) | and_(t.c.upn == after[0], t.c.flag > after[1])  # type: ignore[operator]
+        )
+    return list(await session.execute(query))
 
 
-async def pupil_flags(session: AsyncSession, school_urn: str, upn: str) -> list[str]:
+async def pupil_flags(session: AsyncSession, school_urn: str, upn: str, academic_year: int) -> list[Row]:
     t = risk_flags
-    return list(
-        (
-            await session.execute(
-                select(t.c.flag).where(t.c.school_urn == school_urn, t.c.upn == upn, t.c.active).order_by(t.c.flag)
-            )
-        ).scalars()
-    )
-
-
-async def pupils_page(
-    session: AsyncSession, school_urn: str, start: date, end: date, *, after_upn: str | None, limit: int
-) -> list[str]:
-    """UPNs, in order, of the pupils with a mark at the school between two dates inclusive."""
-    t = session_marks
     query = (
-        select(t.c.upn)
-        .where(t.c.school_urn == school_urn, t.c.date >= start, t.c.date <= end)
-        .group_by(t.c.upn)
-        .order_by(t.c.upn)
-        .limit(limit)
+        select(t)
+        .where(t.c.school_urn == school_urn, t.c.upn == upn, t.c.academic_year == academic_year, t.c.active)
+        .order_by(t.c.flag)
     )
-    if after_upn:
-        query = query.where(t.c.upn > after_upn)
-    return list((await session.execute(query)).scalars())
+    return list(await session.execute(query))
+
+
+async def truncate_all(session: AsyncSession) -> None:
+    """Empty every projection (and the outbox) before a rebuild."""
+    from analytics_service.models import metadata
+
+    names = ", ".join(f"{t.schema}.{t.name}" for t in metadata.sorted_tables)
+    await session.execute(text(f"TRUNCATE {names}"))

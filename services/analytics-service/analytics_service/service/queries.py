@@ -1,74 +1,307 @@
-"""Read-side use cases: figures for a pupil, a school, and its flagged pupils."""
+"""Read-side use cases: figures for a pupil, a school, its cohorts, weeks, patterns and
+flagged pupils, an LA's schools, and benchmarks."""
 
-from datetime import date
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from analytics_service.domain.reports import Tally, cohort_tallies, patterns, tally, weekly, year_slices
+from analytics_service.domain.school_year import SchoolYear
+from analytics_service.domain.year_matrix import YearMatrix, enrolment_mask
 from analytics_service.repository import projections
-from analytics_service.schemas import Figures, FlagOut, FlagPage, PupilAttendance, PupilAttendancePage, SchoolAttendance
+from analytics_service.schemas import (
+    Benchmarks,
+    CohortAttribute,
+    CohortFigures,
+    Figures,
+    FlagDetail,
+    FlagOut,
+    FlagPage,
+    LAAttendance,
+    NationalFigures,
+    PatternOut,
+    Patterns,
+    Period,
+    PeriodKind,
+    PupilAttendance,
+    PupilAttendancePage,
+    PupilRow,
+    SchoolAttendance,
+    SchoolLine,
+    WeeklySeries,
+    WeekOut,
+)
+from analytics_service.service.years import year_of
 from attendance_shared.errors import NotFound, Unprocessable
-from attendance_shared.rules.codes import Category
+from attendance_shared.rules import national_benchmarks
+from attendance_shared.rules.codes import LATE_CODES
 from attendance_shared.rules.figures import AttendanceFigures, academic_year_of, academic_year_start
 
 
-def resolve_period(start: date | None, end: date | None, today: date) -> tuple[date, date]:
-    """Default: the academic year to date."""
-    end = end or today
-    start = start or academic_year_start(academic_year_of(end))
-    if start > end:
-        raise Unprocessable("`from` is after `to`", errors=[{"field": "from", "message": "after `to`"}])
-    return start, end
+def _bad(field: str, message: str) -> Unprocessable:
+    return Unprocessable(f"`{field}` {message}", errors=[{"field": field, "message": message}])
 
 
-def _figures(counts: dict[str, int]) -> AttendanceFigures:
-    return AttendanceFigures.from_category_counts({Category(k): v for k, v in counts.items()})
+async def resolve_period(
+    session: AsyncSession,
+    urn: str,
+    *,
+    start: date | None,
+    end: date | None,
+    kind: PeriodKind | None,
+    on: date | None,
+    today: date,
+) -> Period:
+    """An explicit range, or the calendar's week, half-term, term or year holding `on`
+    (default today); with nothing given, the academic year to date."""
+    if kind is not None and (start or end):
+        raise _bad("period", "cannot be combined with `from` and `to`")
+    if kind is None:
+        end = end or today
+        start = start or academic_year_start(academic_year_of(end))
+        if start > end:
+            raise _bad("from", "is after `to`")
+        return Period(start=start, end=end, kind="range")
+    on = on or today
+    year = academic_year_of(on)
+    if kind == "week":
+        monday = on - timedelta(days=on.weekday())
+        return Period(start=monday, end=monday + timedelta(days=6), kind="week")
+    if kind == "year":
+        return Period(
+            start=academic_year_start(year), end=academic_year_start(year + 1) - timedelta(days=1), kind="year"
+        )
+    school_year = year_of(await projections.calendars(session, [(urn, year)]), urn, year)
+    spans = school_year.terms if kind == "term" else school_year.half_terms
+    if not spans:
+        raise _bad("period", f"half-terms need the school's calendar for {year}/{(year + 1) % 100:02d}")
+    holding = [s for s in spans if s.start <= on <= s.end] or [s for s in spans if s.end < on] or list(spans[:1])
+    span = holding[-1]
+    return Period(start=span.start, end=span.end, kind=kind, name=span.name)
 
 
-async def pupil_attendance(session: AsyncSession, urn: str, upn: str, start: date, end: date) -> PupilAttendance:
-    counts = (await projections.category_counts(session, urn, start, end, [upn])).get(upn)
-    if counts is None:
+@dataclass
+class YearSlice:
+    upns: list[str]
+    matrix: YearMatrix
+    year: SchoolYear
+    start_slot: int
+    end_slot: int
+    flag_bits: list[int]
+
+
+async def _slices(
+    session: AsyncSession, urn: str, period: Period, upns: Sequence[str] | None = None
+) -> list[YearSlice]:
+    slices = []
+    enrolments = None
+    for academic_year, start_slot, end_slot in year_slices(period.start, period.end):
+        rows = await projections.school_year_rows(session, urn, academic_year, upns)
+        if not rows:
+            continue
+        if enrolments is None:
+            enrolments = await projections.school_enrolments(session, urn)
+        calendars = await projections.calendars(session, [(urn, academic_year)])
+        matrix = YearMatrix.of(
+            academic_year, [r.codes for r in rows], [enrolment_mask(enrolments.get(r.upn), academic_year) for r in rows]
+        )
+        slices.append(
+            YearSlice(
+                [r.upn for r in rows],
+                matrix,
+                year_of(calendars, urn, academic_year),
+                start_slot,
+                end_slot,
+                [r.flags for r in rows],
+            )
+        )
+    return slices
+
+
+def _cohort(group: str, t: Tally) -> CohortFigures:
+    pupils = t.pupil_figures()
+    persistent = sum(f.is_persistent_absence for f in pupils.values())
+    severe = sum(f.is_severe_absence for f in pupils.values())
+
+    def rate(n: int) -> float | None:
+        return round(100 * n / len(pupils), 2) if pupils else None
+
+    return CohortFigures(
+        group=group,
+        pupils=len(pupils),
+        figures=Figures.of(t.figures),
+        persistent_absence_pupils=persistent,
+        severe_absence_pupils=severe,
+        persistent_absence_rate=rate(persistent),
+        severe_absence_rate=rate(severe),
+    )
+
+
+def _late(code_counts: dict[str, int]) -> int:
+    return sum(code_counts.get(c, 0) for c in LATE_CODES)
+
+
+async def pupil_attendance(session: AsyncSession, urn: str, upn: str, period: Period) -> PupilAttendance:
+    slices = await _slices(session, urn, period, [upn])
+    if not slices:
         raise NotFound(f"no attendance recorded for pupil {upn} at school {urn} in that period")
+    total = Tally()
+    for s in slices:
+        tally(s.upns, s.matrix, s.start_slot, s.end_slot, total)
+    current_year = academic_year_of(period.end)
+    flags = [
+        FlagDetail(
+            flag=r.flag,
+            academic_year=r.academic_year,
+            evidence_count=r.evidence_count,
+            evidence_unit=r.evidence_unit,
+            evidence_since=r.evidence_since,
+            evidence_until=r.evidence_until,
+        )
+        for r in await projections.pupil_flags(session, urn, upn, current_year)
+    ]
+    codes = total.code_counts()
     return PupilAttendance(
         school_urn=urn,
         upn=upn,
-        start=start,
-        end=end,
-        figures=Figures.of(_figures(counts)),
-        flags=await projections.pupil_flags(session, urn, upn),
+        period=period,
+        figures=Figures.of(total.figures),
+        code_counts=codes,
+        late_sessions=_late(codes),
+        flags=flags,
     )
 
 
-async def school_attendance(session: AsyncSession, urn: str, start: date, end: date) -> SchoolAttendance:
-    per_pupil = [_figures(c) for c in (await projections.category_counts(session, urn, start, end)).values()]
-    total = sum(per_pupil, AttendanceFigures())
+def _version_label(attribute: CohortAttribute):
+    def label(version: object) -> str:
+        value = getattr(version, attribute)
+        if value is None:
+            return "unknown"
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        return str(value)
+
+    return label
+
+
+async def school_attendance(
+    session: AsyncSession, urn: str, period: Period, group_by: CohortAttribute | None, min_possible: int
+) -> SchoolAttendance:
+    slices = await _slices(session, urn, period)
+    total = Tally()
+    groups: dict[str, Tally] = {}
+    versions = await projections.school_versions(session, urn) if group_by else {}
+    for s in slices:
+        tally(s.upns, s.matrix, s.start_slot, s.end_slot, total)
+        if group_by:
+            cohort_tallies(s.upns, s.matrix, versions, _version_label(group_by), s.start_slot, s.end_slot, groups)
+    codes = total.code_counts()
+    summary = _cohort("all", total)
+    note = None
+    if summary.pupils and summary.figures.possible_sessions / summary.pupils < min_possible:
+        note = (
+            f"fewer than {min_possible} possible sessions per pupil on average: rates and persistent absence "
+            "are unstable this early"
+        )
     return SchoolAttendance(
+        **summary.model_dump(),
         school_urn=urn,
-        start=start,
-        end=end,
-        pupils=len(per_pupil),
-        figures=Figures.of(total),
-        persistent_absence_pupils=sum(f.is_persistent_absence for f in per_pupil),
-        severe_absence_pupils=sum(f.is_severe_absence for f in per_pupil),
+        period=period,
+        code_counts=codes,
+        late_sessions=_late(codes),
+        group_by=group_by,
+        groups=[_cohort(name, groups[name]) for name in sorted(groups, key=_natural)],
+        minimum_possible_sessions_note=note,
     )
+
+
+def _natural(label: str) -> tuple[int, str]:
+    return (int(label), "") if label.isdigit() else (1_000, label)
 
 
 async def pupils_attendance(
-    session: AsyncSession, urn: str, start: date, end: date, *, cursor: str | None, limit: int
+    session: AsyncSession, urn: str, period: Period, *, cursor: str | None, limit: int
 ) -> PupilAttendancePage:
-    upns = await projections.pupils_page(session, urn, start, end, after_upn=cursor, limit=limit + 1)
+    total = Tally()
+    for s in await _slices(session, urn, period):
+        tally(s.upns, s.matrix, s.start_slot, s.end_slot, total)
+    upns = sorted(u for u in total.per_pupil if cursor is None or u > cursor)
     page = upns[:limit]
-    counts = await projections.category_counts(session, urn, start, end, page)
-    items = [
-        PupilAttendance(
-            school_urn=urn, upn=upn, start=start, end=end, figures=Figures.of(_figures(counts[upn])), flags=[]
+    items = []
+    for upn in page:
+        row = total.per_pupil[upn]
+        present, aea, auth, unauth = (int(x) for x in row[1:5])
+        figures = AttendanceFigures(present + aea + auth + unauth, present, aea, auth, unauth)
+        items.append(PupilRow(upn=upn, figures=Figures.of(figures), late_sessions=0))
+    await _fill_lates(session, urn, period, items)
+    return PupilAttendancePage(period=period, items=items, next_cursor=page[-1] if len(upns) > limit else None)
+
+
+async def _fill_lates(session: AsyncSession, urn: str, period: Period, items: list[PupilRow]) -> None:
+    if not items:
+        return
+    by_upn = {item.upn: item for item in items}
+    for s in await _slices(session, urn, period, list(by_upn)):
+        for row, upn in enumerate(s.upns):
+            per_code = Tally()
+            per_code.add([upn], s.matrix.codes[row : row + 1, s.start_slot : s.end_slot])
+            by_upn[upn].late_sessions += _late(per_code.code_counts())
+
+
+async def weekly_series(session: AsyncSession, urn: str, period: Period, upn: str | None = None) -> WeeklySeries:
+    weeks: list[WeekOut] = []
+    slices = await _slices(session, urn, period, [upn] if upn else None)
+    if upn and not slices:
+        raise NotFound(f"no attendance recorded for pupil {upn} at school {urn} in that period")
+    for s in slices:
+        weeks += [WeekOut(week_start=w.week_start, figures=Figures.of(w.figures))
+                  for w in weekly(s.matrix, s.year, s.start_slot, s.end_slot)]  # fmt: skip
+    return WeeklySeries(period=period, weeks=weeks)
+
+
+async def session_patterns(session: AsyncSession, urn: str, period: Period, upn: str | None = None) -> Patterns:
+    slices = await _slices(session, urn, period, [upn] if upn else None)
+    if upn and not slices:
+        raise NotFound(f"no attendance recorded for pupil {upn} at school {urn} in that period")
+    merged: dict[tuple[str, str], list[int]] = {}
+    total = Tally()
+    for s in slices:
+        tally(s.upns, s.matrix, s.start_slot, s.end_slot, total)
+        for p in patterns(s.matrix, s.year, s.start_slot, s.end_slot):
+            counts = merged.setdefault((p.weekday, p.session), [0, 0, 0])
+            counts[0] += p.possible
+            counts[1] += p.absent
+            counts[2] += p.unauthorised
+    by_session = [
+        PatternOut(
+            weekday=weekday,
+            session=half,  # type: ignore[arg-type]
+            possible_sessions=possible,
+            absence_sessions=absent,
+            unauthorised_sessions=unauthorised,
+            absence_rate=round(100 * absent / possible, 2) if possible else None,
         )
-        for upn in page
+        for (weekday, half), (possible, absent, unauthorised) in merged.items()
     ]
-    return PupilAttendancePage(start=start, end=end, items=items, next_cursor=page[-1] if len(upns) > limit else None)
+    return Patterns(period=period, by_session=by_session, code_counts=total.code_counts())
 
 
-async def flagged(session: AsyncSession, urn: str, *, flag: str | None, cursor: str | None, limit: int) -> FlagPage:
-    rows = await projections.flags_page(session, urn, flag=flag, after_upn=cursor, limit=limit + 1)
+async def flagged(
+    session: AsyncSession,
+    urn: str,
+    *,
+    flag: str | None,
+    year_group: str | None,
+    cursor: tuple[str, str] | None,
+    limit: int,
+) -> FlagPage:
+    upns = None
+    if year_group is not None:
+        versions = await projections.school_versions(session, urn)
+        upns = [upn for upn, history in versions.items() if history[-1].year_group == year_group]
+    rows = await projections.flags_page(session, urn, flag=flag, upns=upns, after=cursor, limit=limit + 1)
     items = [
         FlagOut(
             upn=r.upn,
@@ -77,7 +310,46 @@ async def flagged(session: AsyncSession, urn: str, *, flag: str | None, cursor: 
             possible_sessions=r.possible_sessions,
             absent_sessions=r.absent_sessions,
             overall_absence_rate=r.overall_absence_rate,
+            evidence_count=r.evidence_count,
+            evidence_unit=r.evidence_unit,
+            evidence_since=r.evidence_since,
+            evidence_until=r.evidence_until,
+            as_of=r.as_of,
         )
         for r in rows[:limit]
     ]
-    return FlagPage(items=items, next_cursor=items[-1].upn if len(rows) > limit else None)
+    next_cursor = f"{items[-1].upn}:{items[-1].flag}" if len(rows) > limit else None
+    return FlagPage(items=items, next_cursor=next_cursor)
+
+
+async def la_attendance(session: AsyncSession, la_code: str, period: Period) -> LAAttendance:
+    total = Tally()
+    lines = []
+    for school in await projections.schools_of_la(session, la_code):
+        school_tally = Tally()
+        for s in await _slices(session, school.urn, period):
+            tally(s.upns, s.matrix, s.start_slot, s.end_slot, school_tally)
+            tally([f"{school.urn}:{u}" for u in s.upns], s.matrix, s.start_slot, s.end_slot, total)
+        lines.append(
+            SchoolLine(**_cohort(school.urn, school_tally).model_dump(), school_urn=school.urn, name=school.name)
+        )
+    return LAAttendance(la_code=la_code, period=period, total=_cohort("all", total), schools=lines)
+
+
+async def benchmarks(session: AsyncSession, urn: str, period: Period) -> Benchmarks:
+    la_code = await projections.school_la_code(session, urn)
+    if la_code is None:
+        raise NotFound(f"no attendance recorded for school {urn}")
+    la = await la_attendance(session, la_code, period)
+    mine = next((line for line in la.schools if line.school_urn == urn), None)
+    school = (await projections.school_rows(session, [urn])).get(urn)
+    national = national_benchmarks.latest(school.phase if school else None)
+    return Benchmarks(
+        school_urn=urn,
+        period=period,
+        school=CohortFigures(**(mine.model_dump() if mine else _cohort(urn, Tally()).model_dump())),
+        local_authority=la.total.model_copy(update={"group": la_code}),
+        la_code=la_code,
+        national=NationalFigures(**asdict(national)),
+        reference_version=national_benchmarks.REFERENCE_VERSION,
+    )

@@ -1,0 +1,238 @@
+"""Applies the register's events: schools, calendars, pupils and marks, then recomputes the
+figures and flags of every pupil-year they touch, once per batch."""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from analytics_service.domain.encoding import SLOTS, day_of_slot
+from analytics_service.domain.flags import (
+    Evidence,
+    FlagRules,
+    PreviousYear,
+    bits_to_flags,
+    evaluate_flags,
+    flags_to_bits,
+    reaches_previous_year,
+)
+from analytics_service.domain.pupil_year import PupilYear, PupilYearKey, group_marks
+from analytics_service.domain.year_matrix import YearMatrix, category_counts, enrolment_mask
+from analytics_service.models import outbox
+from analytics_service.repository import projections
+from analytics_service.service.years import rules_of, year_of
+from attendance_shared import topics
+from attendance_shared.events import (
+    Event,
+    FlagEvidence,
+    PupilAdmittedV1,
+    PupilDeletedV1,
+    PupilUpdatedV1,
+    RiskFlagClearedV1,
+    RiskFlagRaisedV1,
+    SchoolCalendarSetV1,
+    SchoolUpsertedV1,
+    SessionMarkedV1,
+    make_event,
+    pupil_key,
+)
+from attendance_shared.outbox import add_to_outbox
+from attendance_shared.rules.figures import AttendanceFigures
+
+SOURCE = "/services/analytics"
+
+
+def _version_row(pupil: PupilAdmittedV1, effective_from: date) -> dict:
+    return {
+        "school_urn": pupil.school_urn,
+        "upn": pupil.upn,
+        "effective_from": effective_from,
+        "year_group": pupil.year_group,
+        "sex": pupil.sex,
+        "fsm_eligible": pupil.fsm_eligible,
+        "pupil_premium": pupil.pupil_premium,
+        "sen_status": pupil.sen_status,
+        "eal": pupil.eal,
+        "looked_after": pupil.looked_after,
+        "has_social_worker": pupil.social_worker is not None,
+    }
+
+
+class AnalyticsHandler:
+    def __init__(self, *, rules: FlagRules) -> None:
+        self.rules = rules
+
+    async def __call__(self, session: AsyncSession, events: Sequence[tuple[str, Event]]) -> None:
+        schools, calendars, versions, admissions, leavings = {}, {}, {}, [], []
+        marks: list[SessionMarkedV1] = []
+        touched_pupils: set[tuple[str, str]] = set()
+        for _, event in events:
+            data = event.data
+            if isinstance(data, SessionMarkedV1):
+                marks.append(data)
+            elif isinstance(data, SchoolUpsertedV1):
+                schools[data.urn] = {
+                    "urn": data.urn,
+                    "la_code": data.la_code,
+                    "name": data.name,
+                    "phase": data.phase,
+                    "unexplained_absence_days": data.unexplained_absence_days,
+                }
+            elif isinstance(data, SchoolCalendarSetV1):
+                calendars[(data.school_urn, data.academic_year)] = {
+                    "school_urn": data.school_urn,
+                    "academic_year": data.academic_year,
+                    "terms": [t.model_dump(mode="json") for t in data.terms],
+                    "closures": [c.model_dump(mode="json") for c in data.closures],
+                }
+            elif isinstance(data, PupilUpdatedV1):
+                versions[(data.school_urn, data.upn, data.effective_from)] = _version_row(data, data.effective_from)
+                touched_pupils.add((data.school_urn, data.upn))
+            elif isinstance(data, PupilAdmittedV1):
+                versions[(data.school_urn, data.upn, data.admission_date)] = _version_row(data, data.admission_date)
+                admissions.append({"school_urn": data.school_urn, "upn": data.upn, "admitted_on": data.admission_date})
+                touched_pupils.add((data.school_urn, data.upn))
+            elif isinstance(data, PupilDeletedV1):
+                leavings.append({"school_urn": data.school_urn, "upn": data.upn, "left_on": data.left_on})
+                touched_pupils.add((data.school_urn, data.upn))
+        await projections.upsert_schools(session, list(schools.values()))
+        await projections.upsert_calendars(session, list(calendars.values()))
+        await projections.upsert_versions(session, list(versions.values()))
+        await projections.admit(session, admissions)
+        await projections.record_leaving(session, leavings)
+
+        marks_by_year = group_marks(marks)
+        # A school's settings, a calendar or a pupil's enrolment can change figures and flags
+        # without any new mark: those pupil-years are recomputed too.
+        recompute = set(await projections.pupil_year_keys_of(session, sorted(touched_pupils)))
+        recompute |= set(await projections.pupil_year_keys_of_schools(session, calendars))
+        recompute |= set(await projections.pupil_year_keys_of_school_urns(session, sorted(schools)))
+        await self._recompute(session, marks_by_year, recompute)
+
+    async def _recompute(
+        self, session: AsyncSession, marks_by_year: dict[PupilYearKey, list[SessionMarkedV1]], others: set
+    ) -> None:
+        stored = await projections.pupil_year_rows(session, set(marks_by_year) | others, lock=True)
+        states: dict[PupilYearKey, PupilYear] = {}
+        for key, row in stored.items():
+            states[key] = PupilYear.stored(row.codes, row.revisions, row.flags)
+            states[key].la_code = row.la_code
+        due = set(others) & set(stored)
+        for key, year_marks in marks_by_year.items():
+            state = states.setdefault(key, PupilYear())
+            for mark in year_marks:
+                if state.apply(mark):
+                    due.add(key)
+                    state.la_code = mark.la_code
+        if not due:
+            return
+        groups: dict[tuple[str, int], list[PupilYearKey]] = defaultdict(list)
+        for key in sorted(due):
+            groups[(key[0], key[2])].append(key)
+        calendars = await projections.calendars(
+            session, [k for urn, year in groups for k in ((urn, year), (urn, year - 1))]
+        )
+        schools = await projections.school_rows(session, {urn for urn, _ in groups})
+        enrolments = await projections.enrolments_of(session, sorted({(k[0], k[1]) for k in due}))
+        rows, flag_rows, events = [], [], []
+        for (urn, year), keys in groups.items():
+            school_year = year_of(calendars, urn, year)
+            matrix = YearMatrix.of(
+                year,
+                [states[k].codes for k in keys],
+                [enrolment_mask(enrolments.get((k[0], k[1])), year) for k in keys],
+            )
+            previous = None
+            if reaches_previous_year(matrix, school_year):
+                previous = await self._previous_year(session, keys, year, calendars, enrolments)
+            due_flags = evaluate_flags(matrix, school_year, rules_of(schools.get(urn), self.rules), previous)
+            counts = category_counts(matrix.categories)
+            latest = matrix.latest_slot()
+            for i, key in enumerate(keys):
+                state = states[key]
+                figures = AttendanceFigures(int(counts[i, 1:].sum()), *(int(x) for x in counts[i, 1:5]))
+                latest_date = day_of_slot(year, int(latest[i])) if latest[i] >= 0 else None
+                bits = flags_to_bits(due_flags[i])
+                rows.append(
+                    {
+                        "school_urn": key[0],
+                        "upn": key[1],
+                        "academic_year": year,
+                        "la_code": state.la_code,
+                        "codes": bytes(state.codes),
+                        "revisions": state.revisions.tobytes(),
+                        "possible": figures.possible,
+                        "present": figures.present,
+                        "approved_educational_activity": figures.approved_educational_activity,
+                        "authorised": figures.authorised,
+                        "unauthorised": figures.unauthorised,
+                        "latest_date": latest_date,
+                        "flags": bits,
+                    }
+                )
+                if bits != state.flags:
+                    self._flag_changes(key, state, figures, due_flags[i], latest_date, flag_rows, events)
+        await projections.save_pupil_years(session, rows)
+        await projections.set_flags(session, flag_rows)
+        await add_to_outbox(session, outbox, topics.RISK_FLAGS.name, events)
+
+    async def _previous_year(
+        self, session: AsyncSession, keys: list[PupilYearKey], year: int, calendars: dict, enrolments: dict
+    ) -> PreviousYear:
+        found = await projections.pupil_year_rows(session, [(urn, upn, year - 1) for urn, upn, _ in keys])
+        empty = bytes(SLOTS)
+        rows = [found[(urn, upn, year - 1)].codes if (urn, upn, year - 1) in found else empty for urn, upn, _ in keys]
+        masks = [enrolment_mask(enrolments.get((urn, upn)), year - 1) for urn, upn, _ in keys]
+        return PreviousYear(YearMatrix.of(year - 1, rows, masks), year_of(calendars, keys[0][0], year - 1))
+
+    @staticmethod
+    def _flag_changes(
+        key: PupilYearKey,
+        state: PupilYear,
+        figures: AttendanceFigures,
+        due: dict[str, Evidence | None],
+        as_of: date | None,
+        flag_rows: list[dict],
+        events: list[Event],
+    ) -> None:
+        urn, upn, year = key
+        before = bits_to_flags(state.flags)
+        for flag in sorted(before ^ set(due)):
+            raised = flag in due
+            evidence = due.get(flag)
+            flag_rows.append(
+                {
+                    "school_urn": urn,
+                    "upn": upn,
+                    "academic_year": year,
+                    "flag": flag,
+                    "active": raised,
+                    "possible_sessions": figures.possible,
+                    "absent_sessions": figures.absent,
+                    "overall_absence_rate": figures.overall_absence_rate,
+                    "evidence_count": evidence.count if evidence else None,
+                    "evidence_unit": evidence.unit if evidence else None,
+                    "evidence_since": evidence.since if evidence else None,
+                    "evidence_until": evidence.until if evidence else None,
+                    "as_of": as_of,
+                }
+            )
+            model = RiskFlagRaisedV1 if raised else RiskFlagClearedV1
+            payload = model(
+                school_urn=urn,
+                la_code=state.la_code,
+                upn=upn,
+                flag=flag,
+                academic_year=year,
+                possible_sessions=figures.possible,
+                absent_sessions=figures.absent,
+                overall_absence_rate=figures.overall_absence_rate,
+                as_of=as_of,
+                evidence=FlagEvidence(
+                    count=evidence.count, unit=evidence.unit, since=evidence.since, until=evidence.until
+                )
+                if evidence
+                else None,
+            )
+            events.append(make_event(payload, source=SOURCE, subject=pupil_key(urn, upn)))

@@ -1,0 +1,181 @@
+"""Figures for any period, cohort, week or pattern, from year matrices. Pure: no I/O."""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+
+from analytics_service.domain.encoding import (
+    AUTHORISED,
+    CATEGORY_OF_BYTE,
+    NO_MARK,
+    SLOTS,
+    STORED_CODES,
+    UNAUTHORISED,
+)
+from analytics_service.domain.school_year import SchoolYear
+from analytics_service.domain.year_matrix import YearMatrix, category_counts
+from attendance_shared.rules.figures import AttendanceFigures, academic_year_of, academic_year_start
+
+WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def year_slices(start: date, end: date) -> list[tuple[int, int, int]]:
+    """(academic year, first slot, end slot) for each academic year the dates touch."""
+    slices = []
+    for year in range(academic_year_of(start), academic_year_of(end) + 1):
+        first = academic_year_start(year)
+        lo = max(start, first)
+        hi = min(end, academic_year_start(year + 1) - timedelta(days=1))
+        slices.append((year, 2 * (lo - first).days, 2 * ((hi - first).days + 1)))
+    return slices
+
+
+@dataclass
+class Tally:
+    """Running totals of one group: sessions by category and code, and each pupil's figures."""
+
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(5, dtype=np.int64))
+    codes: np.ndarray = field(default_factory=lambda: np.zeros(len(STORED_CODES), dtype=np.int64))
+    per_pupil: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def add(self, upns: Sequence[str], codes: np.ndarray) -> None:
+        per_pupil = category_counts(_categories(codes))
+        self.counts += per_pupil.sum(axis=0)
+        self.codes += np.bincount(codes.ravel(), minlength=len(STORED_CODES))[: len(STORED_CODES)]
+        for upn, row in zip(upns, per_pupil, strict=True):
+            if row[1:].any():
+                known = self.per_pupil.get(upn)
+                self.per_pupil[upn] = row if known is None else known + row
+
+    def merge(self, other: "Tally", *, prefix: str) -> None:
+        """Add another tally, keeping its pupils apart (one pupil at two schools is two enrolments)."""
+        self.counts += other.counts
+        self.codes += other.codes
+        self.per_pupil.update({prefix + upn: row for upn, row in other.per_pupil.items()})
+
+    @property
+    def figures(self) -> AttendanceFigures:
+        return _figures(self.counts)
+
+    def pupil_figures(self) -> dict[str, AttendanceFigures]:
+        return {upn: _figures(row) for upn, row in self.per_pupil.items()}
+
+    def code_counts(self) -> dict[str, int]:
+        return {STORED_CODES[i]: int(n) for i, n in enumerate(self.codes) if i != NO_MARK and n}
+
+
+def _categories(codes: np.ndarray) -> np.ndarray:
+    return CATEGORY_OF_BYTE[codes]
+
+
+def _figures(counts: np.ndarray) -> AttendanceFigures:
+    present, aea, auth, unauth = (int(x) for x in counts[1:5])
+    return AttendanceFigures(present + aea + auth + unauth, present, aea, auth, unauth)
+
+
+def tally(upns: Sequence[str], matrix: YearMatrix, start_slot: int, end_slot: int, into: Tally | None = None) -> Tally:
+    into = into or Tally()
+    if len(upns):
+        into.add(upns, matrix.codes[:, start_slot:end_slot])
+    return into
+
+
+# A cohort label for each pupil-day: who the pupil was on that date.
+Labeller = Callable[[object], str]
+
+
+def cohort_tallies(
+    upns: Sequence[str],
+    matrix: YearMatrix,
+    versions: dict[str, list],
+    label_of: Labeller,
+    start_slot: int,
+    end_slot: int,
+    into: dict[str, Tally] | None = None,
+) -> dict[str, Tally]:
+    """Tallies per cohort value, each session counted under the attributes in force on its
+    date; before the first recorded version the first one applies."""
+    into = into if into is not None else {}
+    first = academic_year_start(matrix.academic_year)
+    labels: list[str] = []
+    label_index = np.zeros((len(upns), SLOTS), dtype=np.int16)
+    for row, upn in enumerate(upns):
+        history = versions.get(upn) or []
+        if not history:
+            label_index[row, :] = _index(labels, "unknown")
+            continue
+        label_index[row, :] = _index(labels, label_of(history[0]))
+        for version in history[1:]:
+            slot = 2 * (version.effective_from - first).days
+            if slot < SLOTS:
+                label_index[row, max(slot, 0) :] = _index(labels, label_of(version))
+    codes = matrix.codes[:, start_slot:end_slot]
+    window = label_index[:, start_slot:end_slot]
+    for index, label in enumerate(labels):
+        masked = np.where(window == index, codes, NO_MARK).astype(np.uint8)
+        into.setdefault(label, Tally()).add(upns, masked)
+    return into
+
+
+def _index(labels: list[str], label: str) -> int:
+    if label not in labels:
+        labels.append(label)
+    return labels.index(label)
+
+
+@dataclass(frozen=True, slots=True)
+class WeekFigures:
+    week_start: date
+    figures: AttendanceFigures
+
+
+def weekly(matrix: YearMatrix, year: SchoolYear, start_slot: int, end_slot: int) -> list[WeekFigures]:
+    """Figures per school week (Monday to Sunday) that has any session in the window."""
+    categories = _categories(matrix.codes)
+    slot_week = np.repeat(year.week_of_day, 2)
+    weeks = sorted(set(year.school_weeks.tolist()) & set(slot_week[start_slot:end_slot].tolist()))
+    result = []
+    for week in weeks:
+        in_week = slot_week == week
+        in_week[:start_slot] = False
+        in_week[end_slot:] = False
+        counts = np.array([(categories[:, in_week] == k).sum() for k in range(5)])
+        result.append(WeekFigures(year.week_monday(int(week)), _figures(counts)))
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPattern:
+    weekday: str
+    session: str
+    possible: int
+    absent: int
+    unauthorised: int
+
+
+def patterns(matrix: YearMatrix, year: SchoolYear, start_slot: int, end_slot: int) -> list[SessionPattern]:
+    """Absence by day of the week and by morning or afternoon."""
+    categories = _categories(matrix.codes[:, start_slot:end_slot])
+    days = np.arange(start_slot, end_slot) // 2
+    weekday = (days + year.first_day.weekday()) % 7
+    session = np.arange(start_slot, end_slot) % 2
+    possible = (categories != 0).sum(axis=0)
+    absent = ((categories == AUTHORISED) | (categories == UNAUTHORISED)).sum(axis=0)
+    unauthorised = (categories == UNAUTHORISED).sum(axis=0)
+    result = []
+    for day in range(7):
+        for half in (0, 1):
+            where = (weekday == day) & (session == half)
+            if possible[where].sum():
+                result.append(
+                    SessionPattern(
+                        WEEKDAY_NAMES[day],
+                        ("am", "pm")[half],
+                        int(possible[where].sum()),
+                        int(absent[where].sum()),
+                        int(unauthorised[where].sum()),
+                    )
+                )
+    return result

@@ -1,0 +1,89 @@
+"""Many pupils' years of one school as one matrix, and the counts every figure is made of.
+Pure: no I/O. Rows are pupils, columns are the slots of `encoding`."""
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from analytics_service.domain.encoding import (
+    AUTHORISED,
+    CATEGORY_OF_BYTE,
+    DAYS_IN_LAYOUT,
+    NO_MARK,
+    SLOTS,
+    UNAUTHORISED,
+    slot_of,
+)
+from attendance_shared.rules.figures import AttendanceFigures, academic_year_start
+
+Enrolment = tuple[date, date | None]  # admitted on, left on (inclusive; None while on roll)
+
+
+def enrolment_mask(enrolments: list[Enrolment] | None, academic_year: int) -> np.ndarray:
+    """bool[SLOTS]: the sessions on which the pupil was on roll. With no admission known yet
+    (its event not arrived) every session counts, so marks are never lost to ordering."""
+    if enrolments is None:
+        return np.ones(SLOTS, dtype=bool)
+    mask = np.zeros(SLOTS, dtype=bool)
+    first = academic_year_start(academic_year)
+    for admitted, left in enrolments:
+        start = 0 if admitted < first else slot_of(admitted, "am")
+        end_day = (left - first).days + 1 if left is not None else DAYS_IN_LAYOUT
+        mask[start : max(0, min(2 * end_day, SLOTS))] = True
+    return mask
+
+
+@dataclass(eq=False)
+class YearMatrix:
+    """Rows: pupils of one school; values: stored code bytes, zero outside enrolment."""
+
+    academic_year: int
+    codes: np.ndarray  # uint8[P, SLOTS], already masked to enrolment
+
+    @classmethod
+    def of(cls, academic_year: int, rows: list[bytes | bytearray], enrolled: list[np.ndarray]) -> "YearMatrix":
+        if not rows:
+            return cls(academic_year, np.zeros((0, SLOTS), dtype=np.uint8))
+        codes = np.frombuffer(b"".join(rows), dtype=np.uint8).reshape(len(rows), SLOTS).copy()
+        codes[~np.stack(enrolled)] = NO_MARK
+        return cls(academic_year, codes)
+
+    @property
+    def categories(self) -> np.ndarray:
+        return CATEGORY_OF_BYTE[self.codes]
+
+    def latest_slot(self) -> np.ndarray:
+        """int[P]: the last marked session of each pupil, -1 for none."""
+        marked = self.codes != NO_MARK
+        last = SLOTS - 1 - np.argmax(marked[:, ::-1], axis=1)
+        return np.where(marked.any(axis=1), last, -1)
+
+
+def category_counts(categories: np.ndarray) -> np.ndarray:
+    """int[P, 5]: sessions per category number (column 0 counts nothing useful)."""
+    return np.stack([(categories == k).sum(axis=1) for k in range(5)], axis=1)
+
+
+def figures_of(counts_row: np.ndarray) -> AttendanceFigures:
+    present, aea, auth, unauth = (int(x) for x in counts_row[1:5])
+    return AttendanceFigures(present + aea + auth + unauth, present, aea, auth, unauth)
+
+
+def absent_and_possible(categories: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    possible = (categories != 0).sum(axis=1)
+    absent = ((categories == AUTHORISED) | (categories == UNAUTHORISED)).sum(axis=1)
+    return absent, possible
+
+
+def prefix_sums(indicator: np.ndarray) -> np.ndarray:
+    """int[P, SLOTS + 1] running totals with a leading zero, for O(1) window sums."""
+    sums = np.zeros((indicator.shape[0], indicator.shape[1] + 1), dtype=np.int32)
+    np.cumsum(indicator, axis=1, out=sums[:, 1:])
+    return sums
+
+
+def window_sums(sums: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Per row, the total over slots [start, end)."""
+    rows = np.arange(sums.shape[0])
+    return sums[rows, end] - sums[rows, start]
