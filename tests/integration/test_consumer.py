@@ -67,9 +67,7 @@ async def totals(engine) -> tuple:
     async with engine.connect() as conn:
         row = (
             await conn.execute(
-                text(
-                    "SELECT possible, present, authorised, unauthorised FROM analytics.pupil_years WHERE upn = :u"
-                ),
+                text("SELECT possible, present, authorised, unauthorised FROM analytics.pupil_years WHERE upn = :u"),
                 {"u": UPN},
             )
         ).first()

@@ -118,3 +118,5 @@ risk_flags = Table(
 )
 
 outbox = outbox_table(metadata)
+
+PROJECTIONS = (schools, school_calendars, enrolments, pupil_versions, pupil_years, risk_flags)

@@ -8,7 +8,15 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Integer, Text
 
-from analytics_service.models import enrolments, pupil_versions, pupil_years, risk_flags, school_calendars, schools
+from analytics_service.models import (
+    PROJECTIONS,
+    enrolments,
+    pupil_versions,
+    pupil_years,
+    risk_flags,
+    school_calendars,
+    schools,
+)
 
 PupilYearKey = tuple[str, str, int]  # school URN, UPN, academic year
 PupilKey = tuple[str, str]
@@ -297,9 +305,7 @@ async def pupil_flags(session: AsyncSession, school_urn: str, upn: str, academic
     return list(await session.execute(query))
 
 
-async def truncate_all(session: AsyncSession) -> None:
-    """Empty every projection (and the outbox) before a rebuild."""
-    from analytics_service.models import metadata
-
-    names = ", ".join(f"{t.schema}.{t.name}" for t in metadata.sorted_tables)
+async def truncate_projections(session: AsyncSession) -> None:
+    """Empty every projection before a rebuild (the outbox keeps what it has not yet sent)."""
+    names = ", ".join(f"{t.schema}.{t.name}" for t in PROJECTIONS)
     await session.execute(text(f"TRUNCATE {names}"))

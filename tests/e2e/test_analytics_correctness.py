@@ -1,0 +1,273 @@
+"""Analytics against a plain recomputation, through the real stack.
+
+A seeded term of registers for two schools (one with its own calendar, one without) goes in
+over HTTP as an MIS sends it: every code, amendments, pupils admitted and deleted mid-term,
+cohort changes by date. Then part of the marks topic is published again, duplicated and out
+of order. Every figure, cohort, week, weekday pattern and flag must then equal what
+`term_of_registers` recomputes from the codes the generator sent: equal, not close. Last, a
+rebuild from the topics into an empty database must give identical projections.
+"""
+
+import asyncio
+import random
+import subprocess
+import sys
+from datetime import date
+
+import asyncpg
+import httpx
+import pytest
+
+from attendance_shared import topics
+from attendance_shared.auth import Role
+from attendance_shared.kafka import KafkaPublisher
+from attendance_stack import LocalStack
+from tests.e2e.term_of_registers import (
+    CLOSED_AFTERNOON,
+    NEEDS_NOTE,
+    TERM_START,
+    School,
+    calendar_body,
+    counts_between,
+    expected_cohorts,
+    expected_flags,
+    expected_weekday_absence,
+    expected_weeks,
+    final_codes,
+    generate,
+)
+from tests.factories import MADE_BY, pupil_body
+from tests.helpers import bearer, eventually, read_topic
+
+pytestmark = pytest.mark.e2e
+
+SEED = 20251
+LA = "381"
+TERM = {"from": "2025-09-01", "to": "2025-12-19"}
+RATE_KEYS = ("attendance_rate", "overall_absence_rate")
+
+
+def mark(upn: str, code: str) -> dict:
+    body: dict = {"upn": upn, "code": code}
+    if code == "L":
+        body["minutes_late"] = 5
+    if code == "U":
+        body["minutes_late"] = 35
+    if code in NEEDS_NOTE:
+        body["note"] = "recorded by the generator"
+    return body
+
+
+async def send_term(register: httpx.AsyncClient, school: School) -> None:
+    assert (await register.put(f"/v1/schools/{school.urn}", json={"la_code": LA, "name": "T"})).status_code == 200
+    if school.with_calendar:
+        response = await register.put(f"/v1/schools/{school.urn}/calendar", json=calendar_body())
+        assert response.status_code == 200, response.text
+    for pupil in school.pupils:
+        body = pupil_body(
+            pupil.upn,
+            admission_date=str(pupil.admitted),
+            year_group=pupil.year_group,
+            sex=pupil.sex,
+            fsm_eligible=pupil.fsm,
+        )
+        response = await register.post(f"/v1/schools/{school.urn}/pupils", json=body)
+        assert response.status_code == 201, response.text
+        if pupil.fsm_from:
+            change = {"fsm_eligible": True, "effective_from": str(pupil.fsm_from)}
+            response = await register.patch(f"/v1/schools/{school.urn}/pupils/{pupil.upn}", json=change)
+            assert response.status_code == 200, response.text
+    limit = asyncio.Semaphore(4)
+
+    async def put(day: date, session: str) -> None:
+        marks = [mark(p.upn, p.codes[(day, session)]) for p in school.pupils if (day, session) in p.codes]
+        async with limit:
+            response = await register.put(f"/v1/schools/{school.urn}/registers/{day}/{session}", json={"marks": marks})
+        assert response.status_code == 200, response.text
+
+    # The closed afternoon is sent too: its register says '#' for everyone.
+    sessions = sorted({key for pupil in school.pupils for key in pupil.codes})
+    await asyncio.gather(*(put(day, session) for day, session in sessions))
+    for day, session, upn, code in school.amendments:
+        response = await register.patch(
+            f"/v1/schools/{school.urn}/registers/{day}/{session}/marks/{upn}",
+            json={"code": code, "reason": "reason established", "made_by": MADE_BY},
+        )
+        assert response.status_code == 200, response.text
+    for pupil in school.pupils:
+        if pupil.left:
+            response = await register.post(
+                f"/v1/schools/{school.urn}/pupils/{pupil.upn}/deletion", json={"ground": "g", "date": str(pupil.left)}
+            )
+            assert response.status_code in (200, 201), response.text
+
+
+async def publish_again_out_of_order(stack: LocalStack, expected_marks: int) -> int:
+    """Every fifth mark event again, shuffled: duplicates, and old revisions after new ones."""
+    records = await read_topic(stack.kafka_bootstrap_servers, topics.MARKS.name, expected=expected_marks, timeout_s=60)
+    again = [r for i, r in enumerate(records) if i % 5 == 0]
+    random.Random(SEED).shuffle(again)
+    publisher = KafkaPublisher(stack.kafka_bootstrap_servers, [topics.MARKS], client_id="test-replay")
+    await publisher.publish([(topics.MARKS.name, r.key, r.value, []) for r in again])
+    await publisher.close()
+    return len(again)
+
+
+def strip(figures: dict) -> dict:
+    return {k: figures[k] for k in figures if k not in ("authorised_absence_rate", "unauthorised_absence_rate")}
+
+
+async def test_every_figure_and_flag_equals_a_plain_recomputation(stack: LocalStack) -> None:
+    schools = generate(SEED)
+    urns = [s.urn for s in schools]
+    register = httpx.AsyncClient(base_url=stack.url("register"), headers=bearer(Role.MIS, schools=urns), timeout=60)
+    analytics = httpx.AsyncClient(base_url=stack.url("analytics"), headers=bearer(Role.STAFF, schools=urns), timeout=60)
+    for school in schools:
+        await send_term(register, school)
+    sent = sum(len(p.codes) for s in schools for p in s.pupils) + sum(len(s.amendments) for s in schools)
+    assert await publish_again_out_of_order(stack, sent) > 1000
+
+    # Every pupil's figures for the term, and their code counts.
+    async def pupils_match(school: School) -> None:
+        page = (
+            await analytics.get(f"/v1/schools/{school.urn}/pupil-attendance", params={**TERM, "limit": 5000})
+        ).json()
+        got = {item["upn"]: strip(item["figures"]) for item in page["items"]}
+        want = {}
+        for pupil in school.pupils:
+            counts = counts_between(final_codes(school, pupil), date(2025, 8, 1), date(2025, 12, 19))
+            if counts.possible:
+                want[pupil.upn] = {k: v for k, v in counts.as_api().items()}
+        assert {u: {k: got[u][k] for k in want[u]} for u in got if u in want} == want
+        assert set(got) == set(want)
+
+    for school in schools:
+        await eventually(lambda school=school: pupils_match(school), timeout_s=180)
+
+    for school in schools:
+        pupil = next(p for p in school.pupils if p.story == "persistent")
+        one = (await analytics.get(f"/v1/schools/{school.urn}/pupils/{pupil.upn}/attendance", params=TERM)).json()
+        codes = final_codes(school, pupil)
+        assert one["code_counts"] == {c: list(codes.values()).count(c) for c in set(codes.values())}
+        assert one["late_sessions"] == sum(c in ("L", "U") for c in codes.values())
+
+        # Flags: exactly the pupils and flags the plain rules call for.
+        want_flags = {(p.upn, f) for p in school.pupils for f in expected_flags(school, p)}
+        got_flags: set[tuple[str, str]] = set()
+        cursor = None
+        while True:
+            params = {"limit": 50, **({"cursor": cursor} if cursor else {})}
+            page = (await analytics.get(f"/v1/schools/{school.urn}/flags", params=params)).json()
+            got_flags |= {(f["upn"], f["flag"]) for f in page["items"] if f["academic_year"] == 2025}
+            if not (cursor := page["next_cursor"]):
+                break
+        assert got_flags == want_flags
+        kinds = {f for _, f in want_flags}
+        assert {"persistent_absence", "severe_absence", "long_sickness", "penalty_notice_threshold"} <= kinds
+        assert {"unexplained_absence_overdue", "continuous_absence_10_days", "continuous_absence_20_days"} <= kinds
+
+        # Cohorts by FSM eligibility as it was on each date.
+        summary = (
+            await analytics.get(f"/v1/schools/{school.urn}/attendance", params={**TERM, "group_by": "fsm_eligible"})
+        ).json()
+        got_groups = {
+            g["group"]: {
+                "pupils": g["pupils"],
+                "possible": g["figures"]["possible_sessions"],
+                "absent": g["figures"]["authorised_absence_sessions"] + g["figures"]["unauthorised_absence_sessions"],
+                "persistent": g["persistent_absence_pupils"],
+                "severe": g["severe_absence_pupils"],
+            }
+            for g in summary["groups"]
+        }
+        assert got_groups == expected_cohorts(school, date(2025, 8, 1), date(2025, 12, 19))
+
+        # Weekly series and the weekday pattern.
+        weekly = (await analytics.get(f"/v1/schools/{school.urn}/attendance/weekly", params=TERM)).json()
+        got_weeks = [(w["week_start"], w["figures"]["possible_sessions"], w["figures"]["attended_sessions"])
+                     for w in weekly["weeks"]]  # fmt: skip
+        assert got_weeks == expected_weeks(school, date(2025, 8, 1), date(2025, 12, 19))
+        patterns = (await analytics.get(f"/v1/schools/{school.urn}/attendance/patterns", params=TERM)).json()
+        got_pattern = {(p["weekday"], p["session"]): (p["possible_sessions"], p["absence_sessions"])
+                       for p in patterns["by_session"]}  # fmt: skip
+        assert got_pattern == expected_weekday_absence(school)
+
+    # Periods from the calendar: the first half-term of the school that sent one.
+    calendar_school = schools[0]
+    half = (
+        await analytics.get(
+            f"/v1/schools/{calendar_school.urn}/attendance", params={"period": "half_term", "on": "2025-10-01"}
+        )
+    ).json()
+    assert (half["period"]["start"], half["period"]["end"], half["period"]["name"]) == (
+        "2025-09-03",
+        "2025-10-26",
+        "Autumn 1",
+    )
+    want_possible = sum(
+        counts_between(final_codes(calendar_school, p), TERM_START, date(2025, 10, 26)).possible
+        for p in calendar_school.pupils
+    )
+    assert half["figures"]["possible_sessions"] == want_possible
+    closed = [p.codes.get((CLOSED_AFTERNOON, "pm")) for p in calendar_school.pupils]
+    assert set(closed) - {None} == {"#"}  # the closure's sessions were sent, and count nowhere
+
+    # The LA view adds its schools up.
+    la = (await httpx.AsyncClient(base_url=stack.url("analytics"), headers=bearer(Role.LA, la_code=LA)).get(
+        f"/v1/las/{LA}/attendance", params=TERM
+    )).json()  # fmt: skip
+    assert la["total"]["figures"]["possible_sessions"] == sum(
+        counts_between(final_codes(s, p), date(2025, 8, 1), date(2025, 12, 19)).possible
+        for s in schools
+        for p in s.pupils
+    )
+
+    await check_rebuild_gives_identical_projections(stack)
+
+
+PROJECTION_QUERIES = {
+    "pupil_years": "SELECT school_urn, upn, academic_year, codes, possible, present, approved_educational_activity,"
+    " authorised, unauthorised, latest_date, flags FROM analytics.pupil_years ORDER BY 1, 2, 3",
+    # The figures a flag row keeps are those of the batch that raised it, and a replay batches
+    # differently; which flags are active, and every pupil-year's figures, must not differ.
+    "active_flags": "SELECT school_urn, upn, academic_year, flag FROM analytics.risk_flags WHERE active",
+    "enrolments": "SELECT * FROM analytics.enrolments ORDER BY 1, 2, 3",
+    "pupil_versions": "SELECT * FROM analytics.pupil_versions ORDER BY 1, 2, 3",
+    "calendars": "SELECT * FROM analytics.school_calendars ORDER BY 1, 2",
+}
+
+
+async def snapshot(dsn: str) -> dict[str, list]:
+    connection = await asyncpg.connect(dsn)
+    try:
+        return {name: [tuple(r) for r in await connection.fetch(sql)] for name, sql in PROJECTION_QUERIES.items()}
+    finally:
+        await connection.close()
+
+
+async def check_rebuild_gives_identical_projections(stack: LocalStack) -> None:
+    live_dsn = stack.database_url.replace("postgresql+asyncpg://", "postgresql://")
+    admin = await asyncpg.connect(live_dsn)
+    await admin.execute("CREATE DATABASE rebuilt")
+    await admin.close()
+    rebuilt_url = stack.database_url.rsplit("/", 1)[0] + "/rebuilt"
+    env = {**stack.service_env(), "DATABASE_URL": rebuilt_url}
+    migrate = [sys.executable, "-m", "attendance_shared.migrations", "analytics"]
+    await asyncio.to_thread(subprocess.run, migrate, env=env, check=True)
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "analytics_service.rebuild", "--group-id", "analytics-rebuild-check"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert "rebuilt analytics from" in result.stdout
+    live, rebuilt = (
+        await snapshot(live_dsn),
+        await snapshot(rebuilt_url.replace("postgresql+asyncpg://", "postgresql://")),
+    )
+    assert {k: len(v) for k, v in rebuilt.items()} == {k: len(v) for k, v in live.items()}
+    for name in PROJECTION_QUERIES:
+        assert set(rebuilt[name]) ^ set(live[name]) == set(), name
