@@ -73,8 +73,11 @@ pupil_versions = Table(
     Column("has_social_worker", Boolean, nullable=False),
 )
 
-# One row per pupil per school per academic year: every session's code and the revision it
-# came from (see domain/encoding.py), the year's totals inside enrolment, and active flags.
+# One row per pupil per school per academic year: every session's code (domain/encoding.py),
+# the revisions of sessions amended beyond revision 1 (domain/pupil_year.py), the year's
+# totals inside enrolment, and active flags. Every batch rewrites the rows it touches, so the
+# table keeps free space on each page (fillfactor, set in the migration) for PostgreSQL to
+# update rows in place without touching the indexes.
 pupil_years = Table(
     "pupil_years",
     metadata,

@@ -38,9 +38,16 @@ from attendance_shared.events import (
     pupil_key,
 )
 from attendance_shared.outbox import add_to_outbox
+from attendance_shared.rules.codes import Category
 from attendance_shared.rules.figures import AttendanceFigures
 
 SOURCE = "/services/analytics"
+CATEGORIES = (
+    Category.PRESENT,
+    Category.APPROVED_EDUCATIONAL_ACTIVITY,
+    Category.AUTHORISED_ABSENCE,
+    Category.UNAUTHORISED_ABSENCE,
+)
 
 
 def _version_row(pupil: PupilAdmittedV1, effective_from: date) -> dict:
@@ -113,7 +120,9 @@ class AnalyticsHandler:
     async def _recompute(
         self, session: AsyncSession, marks_by_year: dict[PupilYearKey, list[SessionMarkedV1]], others: set
     ) -> None:
-        stored = await projections.pupil_year_rows(session, set(marks_by_year) | others, lock=True)
+        keys = set(marks_by_year) | others
+        await projections.lock_schools(session, {urn for urn, _, _ in keys})
+        stored = await projections.pupil_year_rows(session, keys)
         states: dict[PupilYearKey, PupilYear] = {}
         for key, row in stored.items():
             states[key] = PupilYear.stored(row.codes, row.revisions, row.flags)
@@ -148,11 +157,11 @@ class AnalyticsHandler:
                 previous = await self._previous_year(session, keys, year, calendars, enrolments)
             due_flags = evaluate_flags(matrix, school_year, rules_of(schools.get(urn), self.rules), previous)
             counts = category_counts(matrix.categories)
-            latest = matrix.latest_slot()
+            present, aea, authorised, unauthorised = counts[:, 1:5].T.tolist()
+            latest = matrix.latest_slot().tolist()
             for i, key in enumerate(keys):
                 state = states[key]
-                figures = AttendanceFigures(int(counts[i, 1:].sum()), *(int(x) for x in counts[i, 1:5]))
-                latest_date = day_of_slot(year, int(latest[i])) if latest[i] >= 0 else None
+                latest_date = day_of_slot(year, latest[i]) if latest[i] >= 0 else None
                 bits = flags_to_bits(due_flags[i])
                 rows.append(
                     {
@@ -161,17 +170,20 @@ class AnalyticsHandler:
                         "academic_year": year,
                         "la_code": state.la_code,
                         "codes": bytes(state.codes),
-                        "revisions": state.revisions.tobytes(),
-                        "possible": figures.possible,
-                        "present": figures.present,
-                        "approved_educational_activity": figures.approved_educational_activity,
-                        "authorised": figures.authorised,
-                        "unauthorised": figures.unauthorised,
+                        "revisions": state.revisions_bytes(),
+                        "possible": present[i] + aea[i] + authorised[i] + unauthorised[i],
+                        "present": present[i],
+                        "approved_educational_activity": aea[i],
+                        "authorised": authorised[i],
+                        "unauthorised": unauthorised[i],
                         "latest_date": latest_date,
                         "flags": bits,
                     }
                 )
                 if bits != state.flags:
+                    figures = AttendanceFigures.from_category_counts(
+                        dict(zip(CATEGORIES, (present[i], aea[i], authorised[i], unauthorised[i]), strict=True))
+                    )
                     self._flag_changes(key, state, figures, due_flags[i], latest_date, flag_rows, events)
         await projections.save_pupil_years(session, rows)
         await projections.set_flags(session, flag_rows)

@@ -107,9 +107,9 @@ def _day(year: SchoolYear, day_index: int) -> date:
 
 def _day_runs(categories: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per pupil-day: (every possible session unauthorised, some possible session not)."""
-    days = categories.reshape(categories.shape[0], DAYS_IN_LAYOUT, 2)
-    possible = (days != 0).sum(axis=2)
-    unauthorised = (days == UNAUTHORISED).sum(axis=2)
+    am, pm = categories[:, 0::2], categories[:, 1::2]
+    possible = (am != 0).view(np.int8) + (pm != 0).view(np.int8)
+    unauthorised = (am == UNAUTHORISED).view(np.int8) + (pm == UNAUTHORISED).view(np.int8)
     return (possible > 0) & (unauthorised == possible), (possible > 0) & (unauthorised < possible)
 
 
@@ -119,7 +119,7 @@ def _current_runs(qualifying: np.ndarray, breaking: np.ndarray) -> tuple[np.ndar
     index = np.arange(qualifying.shape[1])
     last_break = np.where(breaking, index, -1).max(axis=1)
     after = qualifying & (index[None, :] > last_break[:, None])
-    return after.sum(axis=1), last_break
+    return np.count_nonzero(after, axis=1), last_break
 
 
 def reaches_previous_year(matrix: YearMatrix, year: SchoolYear) -> bool:
@@ -151,9 +151,9 @@ def evaluate_flags(
 
     penalty = _penalty_window(categories, year, latest, previous)
     illness = matrix.codes == BYTE_OF_CODE[ILLNESS_CODE]
-    illness_count = illness.sum(axis=1)
+    illness_count = np.count_nonzero(illness, axis=1)
     overdue = _overdue_unexplained(matrix, year, latest_day, rules.unexplained_absence_days) & has_marks[:, None]
-    overdue_count = overdue.sum(axis=1)
+    overdue_count = np.count_nonzero(overdue, axis=1)
 
     qualifying, breaking = _day_runs(categories)
     run, last_break = _current_runs(qualifying, breaking)
@@ -162,9 +162,19 @@ def evaluate_flags(
         prev_run, _ = _current_runs(prev_qualifying, prev_breaking)
         run = run + np.where(last_break < 0, prev_run, 0)
 
-    results: list[PupilFlags] = []
-    for i in range(pupils):
-        flags: PupilFlags = {}
+    flagged = (
+        persistent
+        | severe
+        | at_risk
+        | (penalty.count >= PENALTY_NOTICE_SESSIONS)
+        | (illness_count >= LONG_SICKNESS_SCHOOL_DAYS * SESSIONS_PER_SCHOOL_DAY)
+        | (overdue_count > 0)
+        | (run >= CONTINUOUS_ABSENCE_RETURN_SCHOOL_DAYS)
+    )
+    results: list[PupilFlags] = [{} for _ in range(pupils)]
+    # Most pupils have no flag at all: only the flagged rows are looked at one by one.
+    for i in np.flatnonzero(flagged).tolist():
+        flags = results[i]
         if persistent[i]:
             flags["persistent_absence"] = None
         if severe[i]:
@@ -191,7 +201,6 @@ def evaluate_flags(
             flags["continuous_absence_10_days"] = evidence
             if run[i] >= CONTINUOUS_ABSENCE_DELETION_SCHOOL_DAYS:
                 flags["continuous_absence_20_days"] = evidence
-        results.append(flags)
     return results
 
 

@@ -10,28 +10,39 @@ from attendance_shared.events import SessionMarkedV1
 from attendance_shared.rules.figures import academic_year_of
 
 PupilYearKey = tuple[str, str, int]  # school URN, UPN, academic year
-MAX_REVISION = np.iinfo(np.uint16).max
 
 
 @dataclass(eq=False)
 class PupilYear:
+    """A pupil's stored year. Almost every session stays at revision 1, so only the sessions
+    amended beyond it keep their revision (as slot, revision pairs): a row stays under 1 KB
+    and PostgreSQL can update it in place."""
+
     codes: bytearray = field(default_factory=lambda: bytearray(SLOTS))
-    revisions: np.ndarray = field(default_factory=lambda: np.zeros(SLOTS, dtype="<u2"))
+    amended: dict[int, int] = field(default_factory=dict)
     flags: int = 0
     la_code: str | None = None
 
     @classmethod
     def stored(cls, codes: bytes, revisions: bytes, flags: int) -> "PupilYear":
-        return cls(bytearray(codes), np.frombuffer(revisions, dtype="<u2").copy(), flags)
+        pairs = np.frombuffer(revisions, dtype="<i4").reshape(-1, 2)
+        return cls(bytearray(codes), dict(pairs.tolist()), flags)
+
+    def revisions_bytes(self) -> bytes:
+        return np.array(sorted(self.amended.items()), dtype="<i4").tobytes() if self.amended else b""
+
+    def revision(self, slot: int) -> int:
+        return self.amended.get(slot) or (1 if self.codes[slot] else 0)
 
     def apply(self, mark: SessionMarkedV1) -> bool:
         """Take the mark if it is newer than what the session holds; stale and duplicate
         revisions change nothing, so any delivery order ends in the same year."""
         slot = slot_of(mark.date, mark.session)
-        if mark.revision <= self.revisions[slot]:
+        if mark.revision <= self.revision(slot):
             return False
         self.codes[slot] = BYTE_OF_CODE[mark.code]
-        self.revisions[slot] = min(mark.revision, MAX_REVISION)
+        if mark.revision > 1:
+            self.amended[slot] = mark.revision
         return True
 
 

@@ -62,7 +62,7 @@ class YearMatrix:
 
 def category_counts(categories: np.ndarray) -> np.ndarray:
     """int[P, 5]: sessions per category number (column 0 counts nothing useful)."""
-    return np.stack([(categories == k).sum(axis=1) for k in range(5)], axis=1)
+    return np.stack([np.count_nonzero(categories == k, axis=1) for k in range(5)], axis=1)
 
 
 def figures_of(counts_row: np.ndarray) -> AttendanceFigures:
@@ -71,8 +71,8 @@ def figures_of(counts_row: np.ndarray) -> AttendanceFigures:
 
 
 def absent_and_possible(categories: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    possible = (categories != 0).sum(axis=1)
-    absent = ((categories == AUTHORISED) | (categories == UNAUTHORISED)).sum(axis=1)
+    possible = np.count_nonzero(categories, axis=1)
+    absent = np.count_nonzero((categories == AUTHORISED) | (categories == UNAUTHORISED), axis=1)
     return absent, possible
 
 

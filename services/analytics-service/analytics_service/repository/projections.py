@@ -21,6 +21,8 @@ from analytics_service.models import (
 PupilYearKey = tuple[str, str, int]  # school URN, UPN, academic year
 PupilKey = tuple[str, str]
 Enrolments = list[tuple[date, date | None]]
+# The first key of every advisory lock analytics takes, so they never meet another service's.
+ANALYTICS_LOCK_SPACE = 7201
 TOTAL_COLUMNS = ("possible", "present", "approved_educational_activity", "authorised", "unauthorised")
 
 
@@ -196,31 +198,32 @@ async def pupil_year_keys_of_school_urns(session: AsyncSession, urns: Sequence[s
 # --- pupil years ---------------------------------------------------------------------------
 
 
-async def pupil_year_rows(
-    session: AsyncSession, keys: Iterable[PupilYearKey], *, lock: bool = False
-) -> dict[PupilYearKey, Row]:
-    """The stored years of these pupils. With `lock`, locked in key order until the batch
-    commits, so two consumers updating one pupil (a mark and a calendar change) take turns."""
+async def lock_schools(session: AsyncSession, urns: Iterable[str]) -> None:
+    """Hold each school until the batch commits, taken in one order so two batches never wait
+    on each other in a circle. Marks, pupils and calendars of one school can reach different
+    consumers (their topics are partitioned apart); this makes their read-modify-writes of
+    the same pupil-years take turns. One lock per school, not one per row: row locks would
+    write to every row read."""
+    for urn in sorted(set(urns)):
+        await session.execute(select(func.pg_advisory_xact_lock(ANALYTICS_LOCK_SPACE, func.hashtext(urn))))
+
+
+async def pupil_year_rows(session: AsyncSession, keys: Iterable[PupilYearKey]) -> dict[PupilYearKey, Row]:
+    """The stored years of these pupils."""
     if not keys:
         return {}
     ordered = sorted(set(keys))
     t = pupil_years
-    query = (
-        select(t.c.school_urn, t.c.upn, t.c.academic_year, t.c.la_code, t.c.codes, t.c.revisions, t.c.flags)
-        .where(
-            text(
-                "(pupil_years.school_urn, pupil_years.upn, pupil_years.academic_year) IN "
-                "(SELECT * FROM unnest(:urns, :upns, :years))"
-            ).bindparams(
-                bindparam("urns", [k[0] for k in ordered], type_=ARRAY(Text)),
-                bindparam("upns", [k[1] for k in ordered], type_=ARRAY(Text)),
-                bindparam("years", [k[2] for k in ordered], type_=ARRAY(Integer)),
-            )
+    query = select(t.c.school_urn, t.c.upn, t.c.academic_year, t.c.la_code, t.c.codes, t.c.revisions, t.c.flags).where(
+        text(
+            "(pupil_years.school_urn, pupil_years.upn, pupil_years.academic_year) IN "
+            "(SELECT * FROM unnest(:urns, :upns, :years))"
+        ).bindparams(
+            bindparam("urns", [k[0] for k in ordered], type_=ARRAY(Text)),
+            bindparam("upns", [k[1] for k in ordered], type_=ARRAY(Text)),
+            bindparam("years", [k[2] for k in ordered], type_=ARRAY(Integer)),
         )
-        .order_by(t.c.school_urn, t.c.upn, t.c.academic_year)
     )
-    if lock:
-        query = query.with_for_update()
     return {(r.school_urn, r.upn, r.academic_year): r for r in await session.execute(query)}
 
 
