@@ -105,4 +105,3 @@ QUIET_CHANNELS: frozenset[str] = frozenset({"sms", "push"})
 def retry_delay_s(attempts: int, *, base_s: float, max_s: float) -> float:
     """Exponential backoff after the `attempts`-th failed attempt."""
     return float(min(max_s, base_s * 2 ** max(attempts - 1, 0)))
-

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Row, bindparam, delete, exists, func, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance_shared.db import chunked
@@ -503,10 +503,10 @@ async def uncontactable(session: AsyncSession, urn: str, *, after_upn: str | Non
         )
         .where(t.c.school_urn == urn, t.c.upn > (after_upn or ""))
         .order_by(t.c.upn, t.c.recipient_role, t.c.contact_index, t.c.id.desc())
-        .distinct(t.c.upn, t.c.recipient_role, t.c.contact_index)
+        .ext(distinct_on(t.c.upn, t.c.recipient_role, t.c.contact_index))
         .subquery()
     )
-    failing = select(latest).where(latest.c.status.in_(["undeliverable", "failed"]))
-    pupils = select(failing.c.upn).distinct().order_by(failing.c.upn).limit(limit).subquery()
-    query = failing.where(latest.c.upn.in_(select(pupils.c.upn))).order_by(latest.c.upn, latest.c.id)
+    is_failing = latest.c.status.in_(["undeliverable", "failed"])
+    pupils = select(latest.c.upn).where(is_failing).distinct().order_by(latest.c.upn).limit(limit).subquery()
+    query = select(latest).where(is_failing, latest.c.upn.in_(select(pupils.c.upn))).order_by(latest.c.upn, latest.c.id)
     return list((await session.execute(query)).all())

@@ -71,11 +71,10 @@ class Dispatcher:
         s = self._settings
         async with self._sessionmaker.begin() as session:
             due = await store.claim_due(session, now, s.dispatch_batch_size)
-            quiet = [m for m in due if m.channel in QUIET_CHANNELS]
-            if quiet and in_quiet_hours(now, s.quiet_hours_start, s.quiet_hours_end):
-                await store.hold_until(
-                    session, [m.id for m in quiet], after_quiet_hours(now, s.quiet_hours_start, s.quiet_hours_end)
-                )
+            held = []
+            if in_quiet_hours(now, s.quiet_hours_start, s.quiet_hours_end):
+                held = [m.id for m in due if m.channel in QUIET_CHANNELS]
+                await store.hold_until(session, held, after_quiet_hours(now, s.quiet_hours_start, s.quiet_hours_end))
                 due = [m for m in due if m.channel not in QUIET_CHANNELS]
             await store.mark_sending(session, [m.id for m in due], now)
             schools = await store.school_facts(session, {m.school_urn for m in due})
@@ -93,7 +92,7 @@ class Dispatcher:
                     retry_at = self._clock() + timedelta(seconds=self._delay(attempts[outcomes[-1][0].id]))
                     await store.release_unsent(session, [m.id for m in untried], retry_at)
                     log.info("channel failing (%s); %d messages wait", wait.detail, len(untried))
-        return len(due) + len(quiet)
+        return len(due) + len(held)
 
     async def _send_all(
         self, channel_name: str, items: list[Outgoing]
