@@ -31,17 +31,10 @@ class MessageOut(BaseModel):
     resent_from: int | None
 
 
-class AttemptOut(BaseModel):
-    attempted_at: datetime
-    provider: str
-    outcome: str
-    detail: str | None
+class ResendIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
-
-class MessageDetail(MessageOut):
-    recipient: str | None
-    body: str
-    delivery_attempts: list[AttemptOut]
+    message_id: int = Field(ge=1, le=2**62)
 
 
 class MessagePage(BaseModel):
@@ -78,6 +71,7 @@ class ContactPreferencesOut(BaseModel):
 class TemplateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    template: TemplateKey
     subject: str = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1, max_length=2000)
 

@@ -1,6 +1,6 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Query, status
 
 from attendance_shared.access import Scope, allow
 from attendance_shared.api_types import UPNCursor, UPNPath, UPNQuery, URNPath
@@ -15,10 +15,10 @@ from notification_service.repository import store
 from notification_service.schemas import (
     ContactPreferencesIn,
     ContactPreferencesOut,
-    MessageDetail,
     MessageOut,
     MessagePage,
     MessageStatus,
+    ResendIn,
     TemplateIn,
     TemplateList,
     TemplateOut,
@@ -35,7 +35,6 @@ SchoolConfigurer = Annotated[Actor, allow(Role.STAFF, Role.MIS, Role.ADMIN, scop
 Resender = Annotated[Actor, allow(Role.STAFF, Role.ADMIN, scope=Scope.SCHOOL)]
 # A parent sets their own contact preferences; staff may record them on the parent's behalf.
 PreferenceOwner = Annotated[Actor, allow(Role.PARENT, Role.STAFF, Role.MIS, Role.ADMIN, scope=Scope.PUPIL)]
-MessageId = Annotated[int, Path(ge=1, le=2**62, description="The message's id")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Idempotent = Annotated[Once, once_per_key(idempotency_keys)]
 
@@ -56,24 +55,15 @@ async def notifications(
     return MessagePage(items=items, next_cursor=str(items[-1].id) if len(rows) > limit else None)
 
 
-@router.get(
-    "/notifications/{message_id}",
-    response_model=MessageDetail,
-    summary="One message: its text, recipient and every delivery attempt",
-)
-async def notification(urn: URNPath, message_id: MessageId, session: SessionDep, actor: SchoolReader) -> MessageDetail:
-    return await staff.message_detail(session, urn, message_id)
-
-
 @router.post(
-    "/notifications/{message_id}/resend",
+    "/notifications/resend",
     status_code=status.HTTP_201_CREATED,
     response_model=MessageOut,
     summary="Send a message again, to the recipient's current address (after a contact was fixed, say)",
     responses={409: PROBLEM_RESPONSES[422] | {"description": "Still waiting to be sent, or no usable address"}},
 )
-async def resend(urn: URNPath, message_id: MessageId, session: SessionDep, actor: Resender, once: Idempotent) -> Any:
-    return await once(lambda: staff.resend(session, urn, message_id, utc_now()), status.HTTP_201_CREATED)
+async def resend(urn: URNPath, body: ResendIn, session: SessionDep, actor: Resender, once: Idempotent) -> Any:
+    return await once(lambda: staff.resend(session, urn, body.message_id, utc_now()), status.HTTP_201_CREATED)
 
 
 @router.get(
@@ -129,26 +119,22 @@ async def list_templates(urn: URNPath, session: SessionDep, actor: SchoolReader)
 
 
 @router.put(
-    "/notification-templates/{template}",
+    "/notification-templates",
     response_model=TemplateOut,
     summary="Use the school's own wording for a message; placeholders are written {name}",
 )
 async def put_template(
+    urn: URNPath, body: TemplateIn, session: SessionDep, actor: SchoolConfigurer, once: Idempotent
+) -> Any:
+    return await once(lambda: staff.put_template(session, urn, body.template, body))
+
+
+@router.delete("/notification-templates", response_model=TemplateOut, summary="Go back to the built-in wording")
+async def reset_template(
     urn: URNPath,
-    template: TemplateKey,
-    body: TemplateIn,
+    template: Annotated[TemplateKey, Query(description="The template to reset")],
     session: SessionDep,
     actor: SchoolConfigurer,
-    once: Idempotent,
-) -> Any:
-    return await once(lambda: staff.put_template(session, urn, template, body))
-
-
-@router.delete(
-    "/notification-templates/{template}", response_model=TemplateOut, summary="Go back to the built-in wording"
-)
-async def reset_template(
-    urn: URNPath, template: TemplateKey, session: SessionDep, actor: SchoolConfigurer
 ) -> TemplateOut:
     return await staff.reset_template(session, urn, template)
 

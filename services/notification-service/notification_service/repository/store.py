@@ -434,16 +434,6 @@ async def message(session: AsyncSession, school_urn: str, message_id: int) -> Ro
     return (await session.execute(select(t).where(t.c.school_urn == school_urn, t.c.id == message_id))).first()
 
 
-async def attempts_of(session: AsyncSession, message_ids: Sequence[int]) -> dict[int, list[Row]]:
-    found: dict[int, list[Row]] = {i: [] for i in message_ids}
-    if message_ids:
-        t = delivery_attempts
-        rows = await session.execute(select(t).where(t.c.message_id.in_(list(message_ids))).order_by(t.c.id))
-        for r in rows:
-            found[r.message_id].append(r)
-    return found
-
-
 async def resend_count(session: AsyncSession, message_id: int) -> int:
     return await session.scalar(select(func.count()).where(messages.c.resent_from == message_id)) or 0
 

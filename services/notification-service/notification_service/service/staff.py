@@ -13,27 +13,15 @@ from notification_service.domain.rules import PlannedMessage, Preference, parent
 from notification_service.domain.templates import DEFAULT_TEMPLATES, PLACEHOLDERS, TemplateKey, template_errors
 from notification_service.repository import store
 from notification_service.schemas import (
-    AttemptOut,
     ContactPreferenceOut,
     ContactPreferencesIn,
     ContactPreferencesOut,
-    MessageDetail,
     MessageOut,
     TemplateIn,
     TemplateList,
     TemplateOut,
 )
 from notification_service.service.planning import unknown_pupil
-
-
-async def message_detail(session: AsyncSession, urn: str, message_id: int) -> MessageDetail:
-    found = await store.message(session, urn, message_id)
-    if found is None:
-        raise NotFound(f"message {message_id} not found")
-    attempts = (await store.attempts_of(session, [message_id]))[message_id]
-    return MessageDetail.model_validate(
-        found._asdict() | {"delivery_attempts": [AttemptOut.model_validate(a._asdict()) for a in attempts]}
-    )
 
 
 async def _current_address(session: AsyncSession, message: Row) -> tuple[str, str] | tuple[None, str]:
@@ -85,8 +73,6 @@ async def resend(session: AsyncSession, urn: str, message_id: int, now: datetime
 
 async def get_preferences(session: AsyncSession, urn: str, upn: str) -> ContactPreferencesOut:
     pupil = await store.pupil_contacts_of(session, urn, upn)
-    if pupil is None:
-        raise NotFound(f"pupil {upn} not found at school {urn}")
     stored = await store.preferences(session, urn, upn)
     return ContactPreferencesOut(
         contacts=[
@@ -97,7 +83,7 @@ async def get_preferences(session: AsyncSession, urn: str, upn: str) -> ContactP
                 opted_out=stored[index].opted_out if index in stored else False,
                 register_preferred_channel=contact.get("preferred_channel"),
             )
-            for index, contact in enumerate(pupil.contacts)
+            for index, contact in enumerate(pupil.contacts if pupil else [])
         ]
     )
 
@@ -106,14 +92,13 @@ async def put_preferences(
     session: AsyncSession, urn: str, upn: str, body: ContactPreferencesIn
 ) -> ContactPreferencesOut:
     pupil = await store.pupil_contacts_of(session, urn, upn)
-    if pupil is None:
-        raise NotFound(f"pupil {upn} not found at school {urn}")
+    contacts = pupil.contacts if pupil else []
     errors = []
     seen: set[int] = set()
     for i, p in enumerate(body.preferences):
         at = ["body", "preferences", i, "contact_index"]
-        if p.contact_index >= len(pupil.contacts):
-            errors.append({"location": at, "message": f"the pupil has {len(pupil.contacts)} contact(s)"})
+        if p.contact_index >= len(contacts):
+            errors.append({"location": at, "message": f"the pupil has {len(contacts)} contact(s) on record here"})
         elif p.contact_index in seen:
             errors.append({"location": at, "message": "this contact is named twice"})
         seen.add(p.contact_index)
