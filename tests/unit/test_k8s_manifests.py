@@ -85,6 +85,9 @@ EXTERNAL_SECRET = "attendance-secrets"
 SECRET_STAND_INS = {
     "DATABASE_URL": "postgresql+asyncpg://attendance:secret@attendance-db-rw:5432/attendance",
     "AUTH_JWT_SECRET": "a-real-secret-from-the-secret-store-0123456789",
+    "NOTIFICATION_SMTP_PASSWORD": "an-smtp-relay-password",
+    "NOTIFICATION_NOTIFY_API_KEY": "key-00000000-0000-4000-8000-000000000000-11111111-1111-4111-8111-111111111111",
+    "NOTIFICATION_PUSH_WEBHOOK_SECRET": "a-push-gateway-shared-secret",
 }
 HTTP_PORT = 8000
 POSTGRES_PORT = 5432

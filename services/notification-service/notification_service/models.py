@@ -1,7 +1,8 @@
-from sqlalchemy import BigInteger, Column, Date, DateTime, Index, Integer, Table, Text, func
+from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Index, Integer, Table, Text, Time, func
 from sqlalchemy.dialects.postgresql import JSONB
 
 from attendance_shared.db import service_metadata
+from attendance_shared.idempotency import idempotency_table
 from attendance_shared.inbox import processed_events_table
 
 metadata = service_metadata("notification")
@@ -16,10 +17,84 @@ pupil_contacts = Table(
     Column("forename", Text, nullable=False),
     Column("contacts", JSONB, nullable=False),
     Column("social_worker", JSONB),
+    Column("youth_offending_worker", JSONB),
+    Column("virtual_school_contact", JSONB),
+    Column("looked_after", Boolean, nullable=False, server_default="false"),
+    # Last day on roll once deleted from the admission register: no alerts about later dates.
+    Column("left_on", Date),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
-# Every message is stored before it is sent; the idempotency key (rule, pupil, date and
+# The register facts the rules need, projected from the schools topic.
+schools = Table(
+    "schools",
+    metadata,
+    Column("urn", Text, primary_key=True),
+    Column("la_code", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("am_register_closes", Time, nullable=False),
+    Column("pm_register_closes", Time, nullable=False),
+    Column("unexplained_absence_days", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+school_calendars = Table(
+    "school_calendars",
+    metadata,
+    Column("school_urn", Text, primary_key=True),
+    Column("academic_year", Integer, primary_key=True),
+    Column("terms", JSONB, nullable=False),
+    Column("closures", JSONB, nullable=False),
+)
+
+# The notification service's own per-school settings (rules, sender identity, attendance
+# lead), set over its API; a school that never set them gets the defaults.
+school_settings = Table(
+    "school_settings",
+    metadata,
+    Column("school_urn", Text, primary_key=True),
+    Column("settings", JSONB, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# A school's own wording of a message; the built-in template applies where there is none.
+templates = Table(
+    "templates",
+    metadata,
+    Column("school_urn", Text, primary_key=True),
+    Column("template", Text, primary_key=True),
+    Column("subject", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Each contact's own choice, by the contact's position in the admission register.
+contact_preferences = Table(
+    "contact_preferences",
+    metadata,
+    Column("school_urn", Text, primary_key=True),
+    Column("upn", Text, primary_key=True),
+    Column("contact_index", Integer, primary_key=True),
+    Column("channel", Text),
+    Column("opted_out", Boolean, nullable=False, server_default="false"),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Unauthorised absences (and any later revision of a session that once was one): enough to
+# chase an N and to cancel what an explanation makes moot, without a row per present mark.
+absences = Table(
+    "absences",
+    metadata,
+    Column("school_urn", Text, primary_key=True),
+    Column("upn", Text, primary_key=True),
+    Column("date", Date, primary_key=True),
+    Column("session", Text, primary_key=True),
+    Column("code", Text, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Index("ix_absences_unexplained", "date", postgresql_where="code = 'N'"),
+)
+
+# Every message is stored before it is sent; the idempotency key (rule, pupil, date or session,
 # recipient) makes a redelivered event or a restart unable to send it twice.
 messages = Table(
     "messages",
@@ -30,17 +105,40 @@ messages = Table(
     Column("upn", Text, nullable=False),
     Column("rule", Text, nullable=False),
     Column("about_date", Date, nullable=False),
+    Column("session", Text),
+    Column("stage", Integer),
     Column("channel", Text, nullable=False),
     Column("recipient", Text),
     Column("recipient_role", Text, nullable=False),
+    Column("contact_index", Integer),
+    Column("subject", Text, nullable=False, server_default=""),
     Column("body", Text, nullable=False),
     Column("status", Text, nullable=False),
     Column("failure_reason", Text),
     Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("not_before", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("provider", Text),
+    Column("provider_reference", Text),
+    Column("resent_from", BigInteger),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("sent_at", DateTime(timezone=True)),
+    Column("claimed_at", DateTime(timezone=True)),
+    Column("delivered_at", DateTime(timezone=True)),
     Index("ix_messages_school_upn", "school_urn", "upn", "id"),
-    Index("ix_messages_queued", "id", postgresql_where="status = 'queued'"),
+    Index("ix_messages_due", "not_before", postgresql_where="status = 'queued'"),
+    Index("ix_messages_pupil_date", "school_urn", "upn", "about_date"),
+)
+
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("message_id", BigInteger, nullable=False, index=True),
+    Column("attempted_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("provider", Text, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("detail", Text),
 )
 
 processed_events = processed_events_table(metadata)
+idempotency_keys = idempotency_table(metadata)

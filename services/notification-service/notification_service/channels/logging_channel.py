@@ -1,16 +1,25 @@
-"""A channel that records a message as sent by writing a log line.
+"""A channel that records a message as sent by writing a log line: what `make run` uses for a
+channel with no provider configured (/readyz says so).
 
-It stands in for email and SMS until those channels exist; the line names the message,
-never the recipient or the text, because logs must carry no personal data.
+The line names the message, never the recipient or the text: logs carry no personal data.
 """
 
 import logging
+
+from notification_service.channels.base import Outgoing, SendResult
 
 log = logging.getLogger("notification.channel.log")
 
 
 class LoggingChannel:
-    name = "log"
+    provider = "log"
 
-    async def send(self, message_id: int, channel: str) -> None:
-        log.info("message delivered to the log channel", extra={"message_id": message_id, "channel": channel})
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+
+    async def send(self, message: Outgoing) -> SendResult:
+        log.info("message delivered to the log channel", extra={"message_id": message.id, "channel": self.channel})
+        return SendResult("sent")
+
+    async def close(self) -> None:
+        return None

@@ -1,35 +1,158 @@
-"""Pupil events keep the contact projection; risk-flag events plan messages."""
+"""The consumer's handler: schools, calendars, pupils, marks and risk flags, one batch at a
+time. Facts are folded per batch and written in bulk; messages they call for are stored in
+the same transaction as the inbox, so a redelivered batch plans nothing twice."""
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from attendance_shared.events import Event, PupilAdmittedV1, RiskFlagRaisedV1
+from attendance_shared.events import (
+    Event,
+    PupilAdmittedV1,
+    PupilDeletedV1,
+    RiskFlagRaisedV1,
+    SchoolCalendarSetV1,
+    SchoolUpsertedV1,
+    SessionMarkedV1,
+)
 from attendance_shared.metrics import NOTIFICATIONS
-from notification_service.domain.rules import early_support_messages
+from attendance_shared.rules.codes import UNAUTHORISED_ABSENCE_CODES, UNEXPLAINED_CODE
+from notification_service.domain import rules
+from notification_service.domain.rules import PlannedMessage
 from notification_service.repository import store
+from notification_service.service.clock import Clock, utc_now
+from notification_service.service.planning import day_of, save_planned, unknown_pupil
 
 
-async def handle(session: AsyncSession, events: Sequence[tuple[str, Event]]) -> None:
-    contacts: dict[tuple[str, str], dict] = {}
-    for _, event in events:
-        data = event.data
-        if isinstance(data, PupilAdmittedV1):
-            contacts[(data.school_urn, data.upn)] = {
-                "school_urn": data.school_urn,
-                "upn": data.upn,
-                "la_code": data.la_code,
-                "forename": data.legal_forename,
-                "contacts": [c.model_dump() for c in data.contacts],
-                "social_worker": data.social_worker.model_dump() if data.social_worker else None,
+class EventHandler:
+    """Applies a batch from the schools, pupils, marks and risk-flag topics."""
+
+    def __init__(self, *, late_register_alert_days: int = 0, clock: Clock = utc_now) -> None:
+        self._late_days = late_register_alert_days
+        self._clock = clock
+
+    async def __call__(self, session: AsyncSession, events: Sequence[tuple[str, Event]]) -> None:
+        await self._schools(session, [e.data for _, e in events])
+        await self._pupils(session, [e.data for _, e in events])
+        now = self._clock()
+        planned = await self._marks(session, [e.data for _, e in events if isinstance(e.data, SessionMarkedV1)], now)
+        planned += await self._flags(session, [e.data for _, e in events if isinstance(e.data, RiskFlagRaisedV1)])
+        await save_planned(session, planned, now)
+
+    async def _schools(self, session: AsyncSession, payloads: list) -> None:
+        schools, calendars = {}, {}
+        for data in payloads:
+            if isinstance(data, SchoolUpsertedV1):
+                schools[data.urn] = data.model_dump(
+                    include={
+                        "urn",
+                        "la_code",
+                        "name",
+                        "am_register_closes",
+                        "pm_register_closes",
+                        "unexplained_absence_days",
+                    }
+                )
+            elif isinstance(data, SchoolCalendarSetV1):
+                calendars[(data.school_urn, data.academic_year)] = {
+                    "school_urn": data.school_urn,
+                    "academic_year": data.academic_year,
+                    "terms": [t.model_dump(mode="json") for t in data.terms],
+                    "closures": [c.model_dump(mode="json") for c in data.closures],
+                }
+        await store.upsert_schools(session, list(schools.values()))
+        await store.upsert_calendars(session, list(calendars.values()))
+
+    async def _pupils(self, session: AsyncSession, payloads: list) -> None:
+        contacts: dict[tuple[str, str], dict] = {}
+        left: dict[tuple[str, str], dict] = {}
+        for data in payloads:
+            if isinstance(data, PupilAdmittedV1):
+                key = (data.school_urn, data.upn)
+                left.pop(key, None)
+                contacts[key] = {
+                    "school_urn": data.school_urn,
+                    "upn": data.upn,
+                    "la_code": data.la_code,
+                    "forename": data.preferred_forename or data.legal_forename,
+                    "contacts": [c.model_dump() for c in data.contacts],
+                    "social_worker": _person(data.social_worker),
+                    "youth_offending_worker": _person(data.youth_offending_worker),
+                    "virtual_school_contact": _person(data.virtual_school_contact),
+                    "looked_after": data.looked_after,
+                    "left_on": None,
+                }
+            elif isinstance(data, PupilDeletedV1):
+                key = (data.school_urn, data.upn)
+                if key in contacts:
+                    contacts[key]["left_on"] = data.left_on
+                else:
+                    left[key] = {"school_urn": data.school_urn, "upn": data.upn, "left_on": data.left_on}
+        await store.upsert_contacts(session, list(contacts.values()))
+        await store.mark_left(session, list(left.values()))
+
+    async def _marks(self, session: AsyncSession, marks: list[SessionMarkedV1], now: datetime) -> list[PlannedMessage]:
+        """Only unauthorised absences, and later revisions of a session, are stored: a register
+        of a thousand present pupils writes nothing here."""
+        latest: dict[tuple, SessionMarkedV1] = {}
+        for mark in marks:
+            key = (mark.school_urn, mark.upn, mark.date, mark.session)
+            if key not in latest or latest[key].revision < mark.revision:
+                latest[key] = mark
+        rows = [
+            {
+                "school_urn": m.school_urn,
+                "upn": m.upn,
+                "date": m.date,
+                "session": m.session,
+                "code": m.code,
+                "revision": m.revision,
             }
-    await store.upsert_contacts(session, list(contacts.values()))
-    flags = [e.data for _, e in events if isinstance(e.data, RiskFlagRaisedV1)]
-    pupils = await store.contacts_for(session, {(f.school_urn, f.upn) for f in flags})
-    planned = []
-    for flag in flags:
-        pupil = pupils.get((flag.school_urn, flag.upn))
-        forename = pupil.forename if pupil else "your child"
-        planned += early_support_messages(flag, forename, list(pupil.contacts) if pupil else [])
-    for status in await store.store_messages(session, planned):
-        NOTIFICATIONS.labels(status).inc()
+            for m in latest.values()
+            if m.code in UNAUTHORISED_ABSENCE_CODES or m.revision > 1
+        ]
+        changed = await store.save_absences(session, rows)
+        if cancelled := await store.cancel_explained(
+            session, [(r.school_urn, r.upn, r.date, r.session) for r in changed if r.code != UNEXPLAINED_CODE]
+        ):
+            NOTIFICATIONS.labels("cancelled").inc(cancelled)
+        today = day_of(now)
+        recent = [
+            r
+            for r in changed
+            if r.code in UNAUTHORISED_ABSENCE_CODES and today - timedelta(days=self._late_days) <= r.date <= today
+        ]
+        if not recent:
+            return []
+        schools = await store.school_facts(session, {r.school_urn for r in recent})
+        pupils = await store.pupil_facts(session, {(r.school_urn, r.upn) for r in recent})
+        unexplained = sorted((r for r in recent if r.code == UNEXPLAINED_CODE), key=lambda r: r.session)
+        already = await store.active_first_day_alerts(session, {(r.school_urn, r.upn, r.date) for r in unexplained})
+        planned: list[PlannedMessage] = []
+        for r in recent:
+            pupil = pupils.get((r.school_urn, r.upn)) or unknown_pupil(r.school_urn, r.upn)
+            if pupil.left_on and r.date > pupil.left_on:
+                continue
+            school = schools[r.school_urn]
+            planned += rules.worker_notices(school, pupil, r.date, r.session, r.code)
+            # Morning first: the parents hear once a day, at the first register that found an N.
+            if r.code == UNEXPLAINED_CODE and (r.school_urn, r.upn, r.date) not in already:
+                already.add((r.school_urn, r.upn, r.date))
+                planned += rules.first_day_alerts(school, pupil, r.date, r.session)
+        return planned
+
+    async def _flags(self, session: AsyncSession, flags: list[RiskFlagRaisedV1]) -> list[PlannedMessage]:
+        if not flags:
+            return []
+        schools = await store.school_facts(session, {f.school_urn for f in flags})
+        pupils = await store.pupil_facts(session, {(f.school_urn, f.upn) for f in flags})
+        planned: list[PlannedMessage] = []
+        for flag in flags:
+            pupil = pupils.get((flag.school_urn, flag.upn)) or unknown_pupil(flag.school_urn, flag.upn)
+            planned += rules.risk_flag_messages(schools[flag.school_urn], pupil, flag)
+        return planned
+
+
+def _person(person: object) -> dict | None:
+    return person.model_dump() if person is not None else None  # type: ignore[attr-defined]

@@ -1,17 +1,85 @@
-"""Which messages an event calls for, and their text. Pure: no I/O."""
+"""Which messages the register and the risk flags call for, to whom, and their text. Pure: no I/O.
 
-from dataclasses import dataclass
-from datetime import date
+Every message carries an idempotency key made of its rule, the pupil, the date (and session
+or stage where the rule has one) and the recipient: planning the same thing twice (a
+redelivered event, a planner run after a restart) can only ever find the stored one.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from typing import Any
 
-from attendance_shared.events import RiskFlagRaisedV1
+from attendance_shared.events import FlagEvidence, RiskFlagRaisedV1
+from attendance_shared.rules.codes import ATTENDANCE_CODES
+from notification_service.domain.policy import SchoolNotificationSettings, register_closes_at
+from notification_service.domain.templates import DEFAULT_TEMPLATES, Template, TemplateKey, render
 
-EARLY_SUPPORT_TEMPLATE = (
-    "Dear {contact_name}, {forename}'s attendance this school year is {attendance_rate}%. "
-    "Every day in school counts, and we would like to talk with you about any barriers and how we can help. "
-    "Please contact the school's attendance lead."
-)
+FIRST_DAY = "first-day-absence"
+CHASE = "absence-chase"
+LEAD_UNRESOLVED = "unresolved-absence-lead"
+WORKER_NOTICE = "worker-absence-notice"
+LEAD_FLAG = "risk-flag-lead"
+EARLY_SUPPORT = "persistent-absence-early-support"
+# Rules about an N that an explanation makes moot; a worker notice stands while the
+# session stays unauthorised (N to O, say) and goes only when it is explained.
+UNEXPLAINED_RULES = (FIRST_DAY, CHASE, LEAD_UNRESOLVED)
 CHANNELS_IN_ORDER = ("email", "sms")
+WORKER_ROLES = (
+    ("social_worker", "social worker"),
+    ("youth_offending_worker", "youth offending team worker"),
+    ("virtual_school_contact", "Virtual School"),
+)
+FLAG_WORDING = {
+    "persistent_absence": "persistent absence (10% or more of possible sessions missed)",
+    "severe_absence": "severe absence (50% or more of possible sessions missed)",
+    "at_risk_of_persistent_absence": "being at risk of persistent absence",
+    "penalty_notice_threshold": "the penalty notice threshold (10 unauthorised sessions in 10 school weeks)",
+    "long_sickness": "long sickness (a sickness return may be due)",
+    "unexplained_absence_overdue": "an unexplained absence past the school's limit",
+    "continuous_absence_10_days": "10 continuous school days of unauthorised absence",
+    "continuous_absence_20_days": "20 continuous school days of absence (deletion ground 9(1)(i))",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Preference:
+    channel: str | None = None
+    opted_out: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SchoolFacts:
+    urn: str
+    name: str
+    am_register_closes: time = time(9, 0)
+    pm_register_closes: time = time(13, 30)
+    unexplained_absence_days: int = 5
+    settings: SchoolNotificationSettings = field(default_factory=SchoolNotificationSettings)
+    templates: dict[TemplateKey, Template] = field(default_factory=dict)
+
+    def template(self, key: TemplateKey) -> Template:
+        return self.templates.get(key, DEFAULT_TEMPLATES[key])
+
+    def register_closes(self, day: date, session: str) -> datetime:
+        return register_closes_at(day, self.am_register_closes if session == "am" else self.pm_register_closes)
+
+    @property
+    def lead_after_school_days(self) -> int:
+        return self.settings.lead_after_school_days or self.unexplained_absence_days
+
+
+@dataclass(frozen=True, slots=True)
+class PupilFacts:
+    school_urn: str
+    upn: str
+    forename: str
+    contacts: tuple[dict[str, Any], ...] = ()
+    preferences: dict[int, Preference] = field(default_factory=dict)
+    social_worker: dict[str, Any] | None = None
+    youth_offending_worker: dict[str, Any] | None = None
+    virtual_school_contact: dict[str, Any] | None = None
+    looked_after: bool = False
+    left_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,60 +93,243 @@ class PlannedMessage:
     recipient: str | None
     recipient_role: str
     body: str
+    subject: str = ""
+    session: str | None = None
+    stage: int | None = None
+    contact_index: int | None = None
+    not_before: datetime | None = None  # None: as soon as stored
     undeliverable_reason: str | None = None
 
 
-def _address(contact: dict[str, Any]) -> tuple[str, str] | None:
-    """The contact's preferred channel if usable, otherwise the first usable one."""
-    preferred = contact.get("preferred_channel")
-    usable = {"email": contact.get("email"), "sms": contact.get("phone")}
+def parent_address(contact: dict[str, Any], preference: Preference, push_id: str) -> tuple[str, str] | tuple[None, str]:
+    """(channel, recipient) for a parent, or (None, why not). The parent's own choice in this
+    service wins over the preferred channel on the admission register."""
+    if preference.opted_out:
+        return None, "the contact has opted out of messages"
+    usable = {"email": contact.get("email"), "sms": contact.get("phone"), "push": push_id}
+    preferred = preference.channel or contact.get("preferred_channel")
     if usable.get(preferred):
         return preferred, usable[preferred]
     for channel in CHANNELS_IN_ORDER:
         if usable[channel]:
             return channel, usable[channel]
-    return None
+    return None, "the contact has no email address or phone number"
 
 
-def early_support_messages(
-    flag: RiskFlagRaisedV1, forename: str, contacts: list[dict[str, Any]]
+def person_address(person: dict[str, Any] | None, who: str) -> tuple[str, str] | tuple[None, str]:
+    if not person:
+        return None, f"no {who} is set"
+    if person.get("email"):
+        return "email", person["email"]
+    if person.get("phone"):
+        return "sms", person["phone"]
+    return None, f"the {who} has no email address or phone number"
+
+
+def _message(
+    base: dict[str, Any], key: str, role: str, address: tuple[str, str] | tuple[None, str], text: Template, **extra: Any
+) -> PlannedMessage:
+    channel, recipient_or_reason = address
+    return PlannedMessage(
+        **base,
+        idempotency_key=key,
+        channel=channel or "none",
+        recipient=recipient_or_reason if channel else None,
+        recipient_role=role,
+        subject=text.subject,
+        body=text.body,
+        undeliverable_reason=None if channel else recipient_or_reason,
+        **extra,
+    )
+
+
+def to_parents(
+    school: SchoolFacts,
+    pupil: PupilFacts,
+    *,
+    rule: str,
+    template: TemplateKey,
+    about_date: date,
+    key_part: str,
+    values: dict[str, object],
+    session: str | None = None,
+    stage: int | None = None,
+    not_before: datetime | None = None,
 ) -> list[PlannedMessage]:
-    """A newly persistent absentee: an early-support message to each parent, once a school year.
+    """One message to each parent on the admission register; a parent who cannot be reached,
+    or a pupil with no parent on record, still gets a stored message marked undeliverable
+    with the reason, so staff see the gap."""
+    base = {
+        "school_urn": pupil.school_urn,
+        "upn": pupil.upn,
+        "about_date": about_date,
+        "rule": rule,
+        "session": session,
+        "stage": stage,
+        "not_before": not_before,
+    }
+    key = f"{rule}:{pupil.school_urn}:{pupil.upn}:{key_part}"
+    common = {"school_name": school.name, "forename": pupil.forename, "date": about_date.isoformat(), **values}
+    if not pupil.contacts:
+        text = render(school.template(template), {**common, "contact_name": "parent or carer"})
+        reason = (None, "no parent or carer contact is on the admission register")
+        return [_message(base, f"{key}:parent-none", "parent", reason, text)]
+    planned = []
+    for index, contact in enumerate(pupil.contacts):
+        preference = pupil.preferences.get(index, Preference())
+        address = parent_address(contact, preference, f"{pupil.school_urn}:{pupil.upn}:{index}")
+        text = render(school.template(template), {**common, "contact_name": contact.get("name") or "parent or carer"})
+        planned.append(_message(base, f"{key}:parent{index}", "parent", address, text, contact_index=index))
+    return planned
 
-    A parent who cannot be reached, or a pupil with no parent on record, still gets a
-    stored message, marked undeliverable with the reason, so staff can see the gap.
-    """
-    if flag.flag != "persistent_absence":
+
+def _to_lead(school: SchoolFacts, pupil: PupilFacts, *, rule: str, about_date: date, key_part: str, text: Template):
+    lead = school.settings.attendance_lead
+    address = person_address(lead.model_dump() if lead else None, "attendance lead for the school")
+    base = {"school_urn": pupil.school_urn, "upn": pupil.upn, "about_date": about_date, "rule": rule}
+    return _message(base, f"{rule}:{pupil.school_urn}:{pupil.upn}:{key_part}:lead", "attendance_lead", address, text)
+
+
+def first_day_alerts(school: SchoolFacts, pupil: PupilFacts, day: date, session: str) -> list[PlannedMessage]:
+    """An N when the register closes: the parents hear that day, once per pupil per day (so the
+    key names the day, not the session). Held until the register closes, so a late arrival
+    marked within the window never alarms anyone."""
+    if not school.settings.first_day_alerts:
         return []
-    rule = "persistent-absence-early-support"
-    attendance_rate = None if flag.overall_absence_rate is None else round(100 - flag.overall_absence_rate, 1)
+    return to_parents(
+        school,
+        pupil,
+        rule=FIRST_DAY,
+        template=TemplateKey.FIRST_DAY_ABSENCE,
+        about_date=day,
+        key_part=day.isoformat(),
+        values={"session": "morning" if session == "am" else "afternoon"},
+        session=session,
+        not_before=school.register_closes(day, session),
+    )
 
-    def message(key: str, contact_name: str, address: tuple[str, str] | None, reason: str | None) -> PlannedMessage:
-        channel, recipient = address or ("none", None)
-        body = EARLY_SUPPORT_TEMPLATE.format(
-            contact_name=contact_name, forename=forename, attendance_rate=attendance_rate
+
+def worker_notices(school: SchoolFacts, pupil: PupilFacts, day: date, session: str, code: str) -> list[PlannedMessage]:
+    """An unexplained or unauthorised absence of a pupil with a social worker or youth
+    offending team worker goes to each of them; a looked-after pupil's also to the Virtual School."""
+    if not school.settings.worker_notices:
+        return []
+    planned = []
+    for role, who in WORKER_ROLES:
+        person = getattr(pupil, role)
+        if not person or (role == "virtual_school_contact" and not pupil.looked_after):
+            continue
+        text = render(
+            school.template(TemplateKey.WORKER_ABSENCE_NOTICE),
+            {
+                "school_name": school.name,
+                "forename": pupil.forename,
+                "date": day.isoformat(),
+                "worker_name": person.get("name", who),
+                "upn": pupil.upn,
+                "session": "morning" if session == "am" else "afternoon",
+                "code": code,
+                "code_meaning": ATTENDANCE_CODES[code].meaning.lower(),
+            },
         )
-        return PlannedMessage(
-            school_urn=flag.school_urn,
-            upn=flag.upn,
+        base = {"school_urn": pupil.school_urn, "upn": pupil.upn, "about_date": day, "rule": WORKER_NOTICE}
+        key = f"{WORKER_NOTICE}:{pupil.school_urn}:{pupil.upn}:{day}:{session}:{role}"
+        planned.append(
+            _message(
+                base,
+                key,
+                role,
+                person_address(person, who),
+                text,
+                session=session,
+                not_before=school.register_closes(day, session),
+            )
+        )
+    return planned
+
+
+def chase_stage_due(settings: SchoolNotificationSettings, school_days: int, already: int | None) -> int | None:
+    """The chase that falls due after `school_days`, if not already sent. Only the latest due
+    stage is sent: an N found late gets one reminder, not a burst of them."""
+    due = [stage for stage in settings.chase_after_school_days if stage <= school_days]
+    if not due or (already is not None and already >= due[-1]):
+        return None
+    return due[-1]
+
+
+def chase_messages(
+    school: SchoolFacts, pupil: PupilFacts, day: date, stage: int, school_days: int
+) -> list[PlannedMessage]:
+    return to_parents(
+        school,
+        pupil,
+        rule=CHASE,
+        template=TemplateKey.ABSENCE_CHASE,
+        about_date=day,
+        key_part=f"{day}:{stage}",
+        values={"school_days": school_days},
+        stage=stage,
+    )
+
+
+def unresolved_lead_message(school: SchoolFacts, pupil: PupilFacts, day: date, school_days: int) -> PlannedMessage:
+    lead = school.settings.attendance_lead
+    text = render(
+        school.template(TemplateKey.LEAD_UNRESOLVED_ABSENCE),
+        {
+            "school_name": school.name,
+            "forename": pupil.forename,
+            "date": day.isoformat(),
+            "lead_name": lead.name if lead else "attendance lead",
+            "upn": pupil.upn,
+            "school_days": school_days,
+        },
+    )
+    return _to_lead(school, pupil, rule=LEAD_UNRESOLVED, about_date=day, key_part=day.isoformat(), text=text)
+
+
+def _evidence_text(evidence: FlagEvidence | None, flag: RiskFlagRaisedV1) -> str:
+    if evidence is not None:
+        return f"{evidence.count} {evidence.unit.replace('_', ' ')} from {evidence.since} to {evidence.until}."
+    if flag.overall_absence_rate is not None:
+        return (
+            f"Overall absence {flag.overall_absence_rate:.1f}% "
+            f"({flag.absent_sessions} of {flag.possible_sessions} possible sessions)."
+        )
+    return ""
+
+
+def risk_flag_messages(school: SchoolFacts, pupil: PupilFacts, flag: RiskFlagRaisedV1) -> list[PlannedMessage]:
+    """A raised flag goes to the school's attendance lead; a newly persistent absentee's parents
+    also get the early-support message, once a school year."""
+    planned = []
+    since = flag.evidence.since if flag.evidence else flag.academic_year
+    if flag.flag in school.settings.lead_flags:
+        lead = school.settings.attendance_lead
+        text = render(
+            school.template(TemplateKey.LEAD_RISK_FLAG),
+            {
+                "school_name": school.name,
+                "forename": pupil.forename,
+                "date": flag.as_of.isoformat(),
+                "lead_name": lead.name if lead else "attendance lead",
+                "upn": pupil.upn,
+                "flag": FLAG_WORDING[flag.flag],
+                "evidence": _evidence_text(flag.evidence, flag),
+            },
+        )
+        planned.append(
+            _to_lead(school, pupil, rule=LEAD_FLAG, about_date=flag.as_of, key_part=f"{flag.flag}:{since}", text=text)
+        )
+    if flag.flag == "persistent_absence" and school.settings.early_support:
+        rate = None if flag.overall_absence_rate is None else round(100 - flag.overall_absence_rate, 1)
+        planned += to_parents(
+            school,
+            pupil,
+            rule=EARLY_SUPPORT,
+            template=TemplateKey.EARLY_SUPPORT,
             about_date=flag.as_of,
-            idempotency_key=f"{rule}:{flag.school_urn}:{flag.upn}:{flag.academic_year}:{key}",
-            rule=rule,
-            channel=channel,
-            recipient=recipient,
-            recipient_role="parent",
-            body=body,
-            undeliverable_reason=reason,
+            key_part=str(flag.academic_year),
+            values={"attendance_rate": rate},
         )
-
-    if not contacts:
-        return [message("none", "parent or carer", None, "no parent or carer contact is on the admission register")]
-    return [
-        message(
-            str(index),
-            contact.get("name", "parent or carer"),
-            address := _address(contact),
-            None if address else "the contact has no email address or phone number",
-        )
-        for index, contact in enumerate(contacts)
-    ]
+    return planned

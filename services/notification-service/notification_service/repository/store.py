@@ -1,87 +1,420 @@
 """Every SQL statement of the notification service."""
 
 from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Row, func, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Row, bindparam, delete, exists, func, select, tuple_, update
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance_shared.db import chunked
-from notification_service.domain.rules import PlannedMessage
-from notification_service.models import messages, pupil_contacts
+from attendance_shared.events import CalendarClosure, CalendarTerm
+from attendance_shared.rules.calendar import Closure, SchoolCalendar, Term
+from notification_service.domain.policy import SchoolNotificationSettings, YearCalendars
+from notification_service.domain.rules import PlannedMessage, Preference, PupilFacts, SchoolFacts
+from notification_service.domain.templates import Template, TemplateKey
+from notification_service.models import (
+    absences,
+    contact_preferences,
+    delivery_attempts,
+    messages,
+    pupil_contacts,
+    school_calendars,
+    school_settings,
+    schools,
+    templates,
+)
+
+PupilKey = tuple[str, str]
+CONTACT_COLUMNS = (
+    "la_code",
+    "forename",
+    "contacts",
+    "social_worker",
+    "youth_offending_worker",
+    "virtual_school_contact",
+    "looked_after",
+    "left_on",
+)
+
+
+async def _upsert(session: AsyncSession, table: Any, keys: list[str], rows: Sequence[dict], columns: Sequence[str]):
+    if not rows:
+        return
+    statement = insert(table)
+    set_ = {c: statement.excluded[c] for c in columns}
+    if "updated_at" in table.c:
+        set_["updated_at"] = func.now()
+    await session.execute(statement.on_conflict_do_update(index_elements=keys, set_=set_), list(rows))
+
+
+# --- projections -------------------------------------------------------------------------------
 
 
 async def upsert_contacts(session: AsyncSession, rows: Sequence[dict]) -> None:
+    await _upsert(session, pupil_contacts, ["school_urn", "upn"], rows, CONTACT_COLUMNS)
+
+
+async def mark_left(session: AsyncSession, rows: Sequence[dict]) -> None:
+    if rows:
+        t = pupil_contacts
+        await session.execute(
+            update(t)
+            .where(t.c.school_urn == bindparam("b_urn"), t.c.upn == bindparam("b_upn"))
+            .values(left_on=bindparam("b_left_on")),
+            [{"b_urn": r["school_urn"], "b_upn": r["upn"], "b_left_on": r["left_on"]} for r in rows],
+        )
+
+
+async def upsert_schools(session: AsyncSession, rows: Sequence[dict]) -> None:
+    columns = ("la_code", "name", "am_register_closes", "pm_register_closes", "unexplained_absence_days")
+    await _upsert(session, schools, ["urn"], rows, columns)
+
+
+async def upsert_calendars(session: AsyncSession, rows: Sequence[dict]) -> None:
+    await _upsert(session, school_calendars, ["school_urn", "academic_year"], rows, ("terms", "closures"))
+
+
+async def save_absences(session: AsyncSession, rows: Sequence[dict]) -> list[Row]:
+    """Store each session's code if its revision is newer than the one stored; returns the
+    rows that changed, so a duplicate or stale event plans nothing."""
     if not rows:
-        return
-    statement = insert(pupil_contacts)
+        return []
+    t = absences
+    statement = insert(t)
     statement = statement.on_conflict_do_update(
-        index_elements=["school_urn", "upn"],
-        set_={c: statement.excluded[c] for c in ("la_code", "forename", "contacts", "social_worker")}
-        | {"updated_at": func.now()},
+        index_elements=["school_urn", "upn", "date", "session"],
+        set_={"code": statement.excluded.code, "revision": statement.excluded.revision},
+        where=t.c.revision < statement.excluded.revision,
+    ).returning(t.c.school_urn, t.c.upn, t.c.date, t.c.session, t.c.code)
+    return list((await session.execute(statement, list(rows))).all())
+
+
+# --- facts the rules read ------------------------------------------------------------------------
+
+
+def calendar_from_row(row: Row) -> SchoolCalendar:
+    terms = (CalendarTerm.model_validate(t) for t in row.terms)
+    closures = (CalendarClosure.model_validate(c) for c in row.closures)
+    return SchoolCalendar(
+        academic_year=row.academic_year,
+        terms=tuple(Term(**t.model_dump()) for t in terms),
+        closures=tuple(Closure(**c.model_dump()) for c in closures),
     )
-    await session.execute(statement, list(rows))
 
 
-async def contacts_for(session: AsyncSession, pupils: set[tuple[str, str]]) -> dict[tuple[str, str], Row]:
+async def calendars_for(session: AsyncSession, urns: set[str]) -> dict[str, YearCalendars]:
+    found: dict[str, dict[int, SchoolCalendar]] = {urn: {} for urn in urns}
+    if urns:
+        rows = await session.execute(select(school_calendars).where(school_calendars.c.school_urn.in_(list(urns))))
+        for row in rows:
+            found[row.school_urn][row.academic_year] = calendar_from_row(row)
+    return {urn: YearCalendars(calendars) for urn, calendars in found.items()}
+
+
+async def school_settings_of(session: AsyncSession, urn: str) -> SchoolNotificationSettings:
+    stored = await session.scalar(select(school_settings.c.settings).where(school_settings.c.school_urn == urn))
+    return SchoolNotificationSettings.model_validate(stored or {})
+
+
+async def put_school_settings(session: AsyncSession, urn: str, settings: SchoolNotificationSettings) -> None:
+    await _upsert(
+        session, school_settings, ["school_urn"], [{"school_urn": urn, "settings": settings.model_dump()}], ["settings"]
+    )
+
+
+async def school_facts(session: AsyncSession, urns: set[str]) -> dict[str, SchoolFacts]:
+    """What the rules need of each school; a school not yet heard of gets the defaults."""
+    if not urns:
+        return {}
+    urn_list = list(urns)
+    known = {r.urn: r for r in await session.execute(select(schools).where(schools.c.urn.in_(urn_list)))}
+    settings = {
+        r.school_urn: SchoolNotificationSettings.model_validate(r.settings)
+        for r in await session.execute(select(school_settings).where(school_settings.c.school_urn.in_(urn_list)))
+    }
+    own: dict[str, dict[TemplateKey, Template]] = {urn: {} for urn in urns}
+    for r in await session.execute(select(templates).where(templates.c.school_urn.in_(urn_list))):
+        own[r.school_urn][TemplateKey(r.template)] = Template(r.subject, r.body)
+    facts = {}
+    for urn in urns:
+        school = known.get(urn)
+        extra = (
+            {
+                "am_register_closes": school.am_register_closes,
+                "pm_register_closes": school.pm_register_closes,
+                "unexplained_absence_days": school.unexplained_absence_days,
+            }
+            if school
+            else {}
+        )
+        facts[urn] = SchoolFacts(
+            urn=urn,
+            name=school.name if school else "the school",
+            settings=settings.get(urn, SchoolNotificationSettings()),
+            templates=own[urn],
+            **extra,
+        )
+    return facts
+
+
+async def pupil_facts(session: AsyncSession, pupils: set[PupilKey]) -> dict[PupilKey, PupilFacts]:
     if not pupils:
         return {}
-    t = pupil_contacts
-    found = {}
+    t, p = pupil_contacts, contact_preferences
+    rows: list[Row] = []
+    preferences: dict[PupilKey, dict[int, Preference]] = {}
     for part in chunked(list(pupils), 2):
-        rows = await session.execute(select(t).where(tuple_(t.c.school_urn, t.c.upn).in_(list(part))))
-        found.update({(r.school_urn, r.upn): r for r in rows})
+        rows += (await session.execute(select(t).where(tuple_(t.c.school_urn, t.c.upn).in_(list(part))))).all()
+        for r in await session.execute(select(p).where(tuple_(p.c.school_urn, p.c.upn).in_(list(part)))):
+            preferences.setdefault((r.school_urn, r.upn), {})[r.contact_index] = Preference(r.channel, r.opted_out)
+    return {
+        (r.school_urn, r.upn): PupilFacts(
+            school_urn=r.school_urn,
+            upn=r.upn,
+            forename=r.forename,
+            contacts=tuple(r.contacts),
+            preferences=preferences.get((r.school_urn, r.upn), {}),
+            social_worker=r.social_worker,
+            youth_offending_worker=r.youth_offending_worker,
+            virtual_school_contact=r.virtual_school_contact,
+            looked_after=r.looked_after,
+            left_on=r.left_on,
+        )
+        for r in rows
+    }
+
+
+async def outstanding_unexplained(session: AsyncSession, since: date) -> list[Row]:
+    """Pupil-days with an N still standing, with the latest chase stage and whether the lead
+    was told: what the planner needs, in one statement."""
+    a, m = absences, messages
+    chased = (
+        select(func.max(m.c.stage))
+        .where(
+            m.c.school_urn == a.c.school_urn,
+            m.c.upn == a.c.upn,
+            m.c.about_date == a.c.date,
+            m.c.rule == "absence-chase",
+        )
+        .scalar_subquery()
+    )
+    lead_told = exists().where(
+        m.c.school_urn == a.c.school_urn,
+        m.c.upn == a.c.upn,
+        m.c.about_date == a.c.date,
+        m.c.rule == "unresolved-absence-lead",
+    )
+    query = (
+        select(a.c.school_urn, a.c.upn, a.c.date, chased.label("chased"), lead_told.label("lead_told"))
+        .where(a.c.code == "N", a.c.date >= since)
+        .group_by(a.c.school_urn, a.c.upn, a.c.date)
+    )
+    return list((await session.execute(query)).all())
+
+
+# --- messages ------------------------------------------------------------------------------------
+
+
+def _message_row(p: PlannedMessage, now: datetime) -> dict:
+    return {
+        "idempotency_key": p.idempotency_key,
+        "school_urn": p.school_urn,
+        "upn": p.upn,
+        "rule": p.rule,
+        "about_date": p.about_date,
+        "session": p.session,
+        "stage": p.stage,
+        "channel": p.channel,
+        "recipient": p.recipient,
+        "recipient_role": p.recipient_role,
+        "contact_index": p.contact_index,
+        "subject": p.subject,
+        "body": p.body,
+        "status": "undeliverable" if p.undeliverable_reason else "queued",
+        "failure_reason": p.undeliverable_reason,
+        "not_before": p.not_before or now,
+    }
+
+
+async def store_messages(session: AsyncSession, planned: Sequence[PlannedMessage], now: datetime) -> list[str]:
+    """Store planned messages. One already stored under the same key is left as it is, unless
+    it was cancelled and its reason has come back (an N explained, then marked N again).
+    Returns the status of each message stored or revived."""
+    if not planned:
+        return []
+    unique = {p.idempotency_key: p for p in planned}
+    statement = insert(messages)
+    statement = statement.on_conflict_do_update(
+        index_elements=["idempotency_key"],
+        set_={"status": statement.excluded.status, "not_before": statement.excluded.not_before, "failure_reason": None},
+        where=messages.c.status == "cancelled",
+    ).returning(messages.c.status)
+    return list((await session.execute(statement, [_message_row(p, now) for p in unique.values()])).scalars())
+
+
+async def active_first_day_alerts(session: AsyncSession, pupil_days: set[tuple[str, str, date]]) -> set[tuple]:
+    """Pupil-days whose parents already have a first-day alert (not cancelled)."""
+    if not pupil_days:
+        return set()
+    m = messages
+    found = set()
+    for part in chunked(list(pupil_days), 3):
+        rows = await session.execute(
+            select(m.c.school_urn, m.c.upn, m.c.about_date)
+            .where(
+                tuple_(m.c.school_urn, m.c.upn, m.c.about_date).in_(list(part)),
+                m.c.rule == "first-day-absence",
+                m.c.status != "cancelled",
+            )
+            .distinct()
+        )
+        found.update(tuple(r) for r in rows)
     return found
 
 
-async def store_messages(session: AsyncSession, planned: Sequence[PlannedMessage]) -> list[str]:
-    """Store planned messages; one already stored under the same key is left as it is.
-    Returns the status of each message newly stored."""
-    if not planned:
-        return []
-    rows = [
-        {
-            "idempotency_key": p.idempotency_key,
-            "school_urn": p.school_urn,
-            "upn": p.upn,
-            "rule": p.rule,
-            "about_date": p.about_date,
-            "channel": p.channel,
-            "recipient": p.recipient,
-            "recipient_role": p.recipient_role,
-            "body": p.body,
-            "status": "undeliverable" if p.undeliverable_reason else "queued",
-            "failure_reason": p.undeliverable_reason,
-        }
-        for p in planned
-    ]
-    statement = insert(messages).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(messages.c.status)
-    return list((await session.execute(statement, rows)).scalars())
-
-
-async def claim_queued(session: AsyncSession, limit: int) -> list[Row]:
-    """Queued messages, locked so that a second dispatcher skips them."""
-    t = messages
-    return list(
-        (
-            await session.execute(
-                select(t).where(t.c.status == "queued").order_by(t.c.id).limit(limit).with_for_update(skip_locked=True)
-            )
-        ).all()
+async def cancel_explained(session: AsyncSession, sessions: Sequence[tuple[str, str, date, str]]) -> int:
+    """Cancel queued messages that an amended mark made moot: N-follow-ups of a pupil-day with
+    no N left, and worker notices of a session no longer unauthorised."""
+    if not sessions:
+        return 0
+    m, a = messages, absences
+    pupil_days = list({(urn, upn, day) for urn, upn, day, _ in sessions})
+    no_n_left = ~exists().where(
+        a.c.school_urn == m.c.school_urn, a.c.upn == m.c.upn, a.c.date == m.c.about_date, a.c.code == "N"
     )
+    still_unauthorised = exists().where(
+        a.c.school_urn == m.c.school_urn,
+        a.c.upn == m.c.upn,
+        a.c.date == m.c.about_date,
+        a.c.session == m.c.session,
+        a.c.code.in_(["G", "N", "O", "U"]),
+    )
+    cancelled = 0
+    for part in chunked(pupil_days, 3):
+        result = await session.execute(
+            update(m)
+            .where(
+                m.c.status == "queued",
+                tuple_(m.c.school_urn, m.c.upn, m.c.about_date).in_(list(part)),
+                (m.c.rule.in_(["first-day-absence", "absence-chase", "unresolved-absence-lead"]) & no_n_left)
+                | ((m.c.rule == "worker-absence-notice") & ~still_unauthorised),
+            )
+            .values(status="cancelled", failure_reason="the absence was explained before this was sent")
+        )
+        cancelled += result.rowcount or 0
+    return cancelled
 
 
-async def mark_sent(session: AsyncSession, ids: Sequence[int]) -> None:
+async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[Row]:
+    """Queued messages due by `now`, locked so that another dispatcher skips them."""
+    t = messages
+    query = (
+        select(t)
+        .where(t.c.status == "queued", t.c.not_before <= now)
+        .order_by(t.c.not_before, t.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.execute(query)).all())
+
+
+async def hold_until(session: AsyncSession, ids: Sequence[int], not_before: datetime) -> None:
+    if ids:
+        await session.execute(update(messages).where(messages.c.id.in_(ids)).values(not_before=not_before))
+
+
+async def mark_sending(session: AsyncSession, ids: Sequence[int], now: datetime) -> None:
+    """Committed before the provider is called: a crash mid-send leaves the message 'sending',
+    never 'queued', so a restart cannot send it a second time."""
     if ids:
         await session.execute(
             update(messages)
             .where(messages.c.id.in_(ids))
-            .values(status="sent", sent_at=func.now(), attempts=messages.c.attempts + 1)
+            .values(status="sending", claimed_at=now, attempts=messages.c.attempts + 1)
         )
 
 
+async def record_outcome(
+    session: AsyncSession,
+    message_id: int,
+    *,
+    status: str,
+    provider: str,
+    outcome: str,
+    detail: str | None = None,
+    reference: str | None = None,
+    not_before: datetime | None = None,
+) -> None:
+    values: dict[str, Any] = {"status": status, "provider": provider}
+    if status in ("sent", "delivered"):
+        values |= {"sent_at": func.now(), "failure_reason": None, "provider_reference": reference}
+        if status == "delivered":
+            values["delivered_at"] = func.now()
+    else:
+        values["failure_reason"] = detail
+    if not_before is not None:
+        values["not_before"] = not_before
+    await session.execute(update(messages).where(messages.c.id == message_id).values(**values))
+    await session.execute(
+        insert(delivery_attempts).values(message_id=message_id, provider=provider, outcome=outcome, detail=detail)
+    )
+
+
+async def release_unsent(session: AsyncSession, ids: Sequence[int], not_before: datetime) -> None:
+    """Messages claimed but not tried (their channel is failing): queued again, attempt not counted."""
+    if ids:
+        await session.execute(
+            update(messages)
+            .where(messages.c.id.in_(ids))
+            .values(status="queued", not_before=not_before, attempts=messages.c.attempts - 1)
+        )
+
+
+async def fail_interrupted(session: AsyncSession, claimed_before: datetime) -> int:
+    """'sending' long after any provider call could last: the process stopped mid-send. Whether
+    the provider took it is unknown, so it is failed for staff to check and resend, not retried."""
+    result = await session.execute(
+        update(messages)
+        .where(messages.c.status == "sending", messages.c.claimed_at < claimed_before)
+        .values(status="failed", failure_reason="interrupted while being handed to the provider; check, then resend")
+    )
+    return result.rowcount or 0
+
+
+async def awaiting_delivery_report(session: AsyncSession, provider: str, sent_after: datetime, limit: int) -> list[Row]:
+    t = messages
+    query = (
+        select(t.c.id, t.c.provider_reference)
+        .where(t.c.status == "sent", t.c.provider == provider, t.c.sent_at > sent_after)
+        .order_by(t.c.id)
+        .limit(limit)
+    )
+    return list((await session.execute(query)).all())
+
+
+async def set_delivery_status(session: AsyncSession, message_id: int, status: str, reason: str | None) -> None:
+    values: dict[str, Any] = {"status": status, "failure_reason": reason}
+    if status == "delivered":
+        values["delivered_at"] = func.now()
+    await session.execute(
+        update(messages).where(messages.c.id == message_id, messages.c.status == "sent").values(**values)
+    )
+
+
+# --- API queries ---------------------------------------------------------------------------------
+
+
 async def page(
-    session: AsyncSession, school_urn: str, *, upn: str | None, status: str | None, after_id: int | None, limit: int
+    session: AsyncSession,
+    school_urn: str,
+    *,
+    upn: str | None,
+    status: str | None,
+    rule: str | None = None,
+    after_id: int | None,
+    limit: int,
 ) -> list[Row]:
     t = messages
     query = select(t).where(t.c.school_urn == school_urn).order_by(t.c.id).limit(limit)
@@ -89,6 +422,81 @@ async def page(
         query = query.where(t.c.upn == upn)
     if status:
         query = query.where(t.c.status == status)
+    if rule:
+        query = query.where(t.c.rule == rule)
     if after_id:
         query = query.where(t.c.id > after_id)
+    return list((await session.execute(query)).all())
+
+
+async def message(session: AsyncSession, school_urn: str, message_id: int) -> Row | None:
+    t = messages
+    return (await session.execute(select(t).where(t.c.school_urn == school_urn, t.c.id == message_id))).first()
+
+
+async def resend_count(session: AsyncSession, message_id: int) -> int:
+    return await session.scalar(select(func.count()).where(messages.c.resent_from == message_id)) or 0
+
+
+async def insert_resend(session: AsyncSession, original: Row, planned: PlannedMessage, now: datetime) -> int:
+    row = _message_row(planned, now) | {"resent_from": original.id}
+    return await session.scalar(insert(messages).values(**row).returning(messages.c.id))
+
+
+async def preferences(session: AsyncSession, urn: str, upn: str) -> dict[int, Row]:
+    t = contact_preferences
+    rows = await session.execute(select(t).where(t.c.school_urn == urn, t.c.upn == upn))
+    return {r.contact_index: r for r in rows}
+
+
+async def replace_preferences(session: AsyncSession, urn: str, upn: str, rows: Sequence[dict]) -> None:
+    t = contact_preferences
+    await session.execute(delete(t).where(t.c.school_urn == urn, t.c.upn == upn))
+    if rows:
+        await session.execute(insert(t), [{"school_urn": urn, "upn": upn, **r} for r in rows])
+
+
+async def pupil_contacts_of(session: AsyncSession, urn: str, upn: str) -> Row | None:
+    t = pupil_contacts
+    return (await session.execute(select(t).where(t.c.school_urn == urn, t.c.upn == upn))).first()
+
+
+async def school_templates(session: AsyncSession, urn: str) -> dict[str, Row]:
+    rows = await session.execute(select(templates).where(templates.c.school_urn == urn))
+    return {r.template: r for r in rows}
+
+
+async def put_template(session: AsyncSession, urn: str, key: str, subject: str, body: str) -> None:
+    row = {"school_urn": urn, "template": key, "subject": subject, "body": body}
+    await _upsert(session, templates, ["school_urn", "template"], [row], ["subject", "body"])
+
+
+async def delete_template(session: AsyncSession, urn: str, key: str) -> None:
+    await session.execute(delete(templates).where(templates.c.school_urn == urn, templates.c.template == key))
+
+
+async def uncontactable(session: AsyncSession, urn: str, *, after_upn: str | None, limit: int) -> list[Row]:
+    """Recipients whose latest message could not be delivered, for pupils after `after_upn`,
+    `limit` pupils at most."""
+    t = messages
+    latest = (
+        select(
+            t.c.upn,
+            t.c.recipient_role,
+            t.c.contact_index,
+            t.c.channel,
+            t.c.failure_reason,
+            t.c.status,
+            t.c.rule,
+            t.c.about_date,
+            t.c.id,
+        )
+        .where(t.c.school_urn == urn, t.c.upn > (after_upn or ""))
+        .order_by(t.c.upn, t.c.recipient_role, t.c.contact_index, t.c.id.desc())
+        .ext(distinct_on(t.c.upn, t.c.recipient_role, t.c.contact_index))
+        .subquery()
+    )
+    is_failing = latest.c.status.in_(["undeliverable", "failed"])
+    pupils = select(latest.c.upn).where(is_failing).distinct().order_by(latest.c.upn).limit(limit).subquery()
+    query = select(latest).where(is_failing, latest.c.upn.in_(select(pupils.c.upn))).order_by(latest.c.upn, latest.c.id)
     return list((await session.execute(query)).all())
