@@ -248,11 +248,15 @@ async def replay(
 ) -> tuple[PhaseTimes, list[tuple[float, int]], float]:
     """Replay days in order, each phase (admissions, morning registers, afternoon registers,
     amendments, deletions) waiting for the one before, as each day's MIS traffic does.
-    With `rate`, register calls are sent on an even schedule of `rate` marks a second."""
+    With `rate`, register calls are sent on an even schedule of `rate` marks a second.
+
+    Returns the phases' times, each mark-carrying answer's (time, events), and when the first
+    phase with mark events began: the clock of the end-to-end rate and of the paced schedule,
+    so the September intake's admissions before the first register do not count against them."""
     progress = Progress(label, sum(p.calls for p in plans))
     accepted: list[tuple[float, int]] = []
     times = PhaseTimes()
-    started = time.monotonic()
+    started: float | None = None
     offered = 0
     slots: dict[int, float] = {}  # when each register call is due, by id: two calls may be equal
 
@@ -263,10 +267,12 @@ async def replay(
         for phase, calls in plan.phases():
             if not calls:
                 continue
-            paced = rate is not None and rate > 0 and phase in ("am", "pm")
+            if started is None and phase in ("am", "pm", "amend"):
+                started = time.monotonic()
+            paced = started is not None and rate is not None and rate > 0 and phase in ("am", "pm")
             if paced:
                 for call in calls:
-                    slots[id(call)] = started + offered / rate  # type: ignore[operator]
+                    slots[id(call)] = started + offered / rate  # type: ignore[operator]  # paced implies both are set
                     offered += call.marks
             send_at = slot if paced else None
             phase_started = time.monotonic()
@@ -274,7 +280,7 @@ async def replay(
                 client, calls, concurrency, progress, accepted, send_at=send_at, lags=times.lags
             )
             times.add(phase, time.monotonic() - phase_started, latencies)
-    return times, accepted, started
+    return times, accepted, time.monotonic() if started is None else started
 
 
 def ingest_figures(plans: list[DayPlan], times: PhaseTimes) -> dict[str, object]:
