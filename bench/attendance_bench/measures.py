@@ -182,3 +182,12 @@ async def broker_messages_per_second(bootstrap_servers: str, messages: int, size
     finally:
         await consumer.stop()
     return {"produce_per_second": round(produced), "consume_per_second": round(consumed)}
+
+
+async def postgres_version(database_url: str) -> str:
+    url = make_url(database_url).set(drivername="postgresql")
+    connection = await asyncpg.connect(url.render_as_string(hide_password=False))
+    try:
+        return str(await connection.fetchval("SHOW server_version"))
+    finally:
+        await connection.close()

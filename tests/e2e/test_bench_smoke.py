@@ -1,11 +1,9 @@
 """A few seconds of the benchmark against the test stack, so `make bench` keeps working.
 It asserts what was stored, never how fast (speed is `make bench`'s job)."""
 
-import argparse
-
 import httpx
 import pytest
-from attendance_bench.__main__ import Target, main_async
+from attendance_bench.__main__ import Target, main_async, parse_args, table_rows
 
 from attendance_shared.auth import Role
 from attendance_stack import LocalStack
@@ -14,19 +12,26 @@ from tests.helpers import bearer
 pytestmark = pytest.mark.e2e
 
 
-async def test_the_benchmark_loads_and_ingests_what_it_says(stack: LocalStack) -> None:
-    args = argparse.Namespace(
-        schools=2, pupils=30, days=1, concurrency=4, seed=1, smoke=True, query_repeats=2, freshness_timeout=60
-    )
+async def test_the_benchmark_replays_generated_days_and_reports_them(stack: LocalStack) -> None:
+    # --smoke: 2 schools of 50 pupils, one school day flat out and one paced at 1,000 marks/s.
+    args = parse_args(["--smoke", "--seed", "1", "--query-repeats", "2", "--freshness-timeout", "60"])
     target = Target(
         urls={s: stack.url(s) for s in ("register", "analytics", "la-returns")},
         pids={name: process.pid for name, process in stack.services.items()},
     )
     results = await main_async(args, target)
-    assert results["ingest"]["marks"] == 2 * 30 * 2 and results["ingest"]["registers"] == 4
-    assert results["end_to_end"]["marks"] == 120 and results["end_to_end"]["freshness_p99_s"] >= 0
+    ingest, paced = results["ingest"], results["paced"]
+    # 3 September 2025, the first day after two INSET days: every pupil on roll, both sessions.
+    assert ingest["days"] == 1 and ingest["registers"] == 4 and ingest["marks"] == 2 * 50 * 2
+    assert results["end_to_end"]["marks"] == 200 and results["end_to_end"]["freshness_p99_s"] >= 0
+    assert paced["marks"] > 0 and paced["offered_marks_per_second"] == 1000 and paced["freshness_p99_s"] >= 0
     assert set(results["queries"]) == {"school_summary", "flagged_list", "la_return_compile"}
     assert all(mb > 0 for mb in results["resident_mb"].values())
+    assert results["data"]["marks"] == ingest["marks"] + paced["marks"]
+    assert any(row[0].startswith("register ingest") for row in table_rows(results, args))
     async with httpx.AsyncClient(base_url=stack.url("register"), headers=bearer(Role.ADMIN)) as client:
-        register = (await client.get("/v1/schools/500000/registers/2026-09-07/am")).json()
-        assert len(register["marks"]) == 30
+        register = (await client.get("/v1/schools/500000/registers/2025-09-03/am")).json()
+        assert len(register["marks"]) == 50
+        calendar = (await client.get("/v1/schools/500000/calendar", params={"academic_year": 2025})).json()
+        polling_day = any(c["day"] == "2026-05-07" for c in calendar["closures"])  # closes a whole day
+        assert calendar["school_days"] == 190 - polling_day
