@@ -1,9 +1,9 @@
 """`python -m analytics_service.rebuild`: refill every analytics projection from the topics.
 
 Stop the analytics service first. The command empties the projections, replays the schools,
-pupils and marks topics from their beginning up to where they end now, through the same
-handler the live consumer uses, then commits those end offsets for the service's consumer
-group so the service, restarted, carries on from there. Flag events raised again during
+pupils and marks topics from their beginning to where they ended when it started, through
+the same handler the live consumer uses, then commits the offsets it reached for the
+service's consumer group so the service, restarted, carries on from there. Flag events raised again during
 the replay are dropped unless `--publish-flags` is given: they were published when first
 raised, and sending them again would only make downstream services deduplicate them.
 """
@@ -51,28 +51,34 @@ async def rebuild(settings: Settings, *, group_id: str, publish_flags: bool, bat
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
-        remaining = {tp for tp, end in ends.items() if end > 0}
-        total = sum(ends.values())
+        # Done with a partition once its last record before the captured end was handed back
+        # to us; the consumer's fetch position runs ahead of that (it prefetches).
+        next_offset = await consumer.beginning_offsets(partitions)
+        remaining = {tp for tp, end in ends.items() if next_offset[tp] < end}
+        total = sum(ends[tp] - next_offset[tp] for tp in partitions)
         async with sessionmaker() as session, session.begin():
             first_new_outbox_id = await session.scalar(select(func.coalesce(func.max(outbox.c.id), 0)))
             await projections.truncate_projections(session)
-        started = time.monotonic()
+        started, idle_polls = time.monotonic(), 0
         while remaining:
             records = await consumer.getmany(*remaining, timeout_ms=1000, max_records=batch)
+            idle_polls = 0 if records else idle_polls + 1
+            if idle_polls > 30:
+                raise RuntimeError(f"the broker stopped returning records before the end of {sorted(remaining)}")
             events = []
             for tp, messages in records.items():
+                # Records past the captured end are applied too, not skipped: a fetch hands
+                # back whole producer batches, and the local broker reports a partition's end
+                # inside its last batch. The committed offsets say exactly what was applied.
                 for message in messages:
-                    if message.offset >= ends[tp]:
-                        continue
                     try:
                         events.append((message.topic, parse_event(message.value)))
                     except InvalidEvent:
                         skipped += 1  # the live consumer parked it on the dead-letter topic
-                if messages and messages[-1].offset + 1 >= ends[tp]:
-                    remaining.discard(tp)
-            for tp in list(remaining):
-                if await consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
+                if messages:
+                    next_offset[tp] = messages[-1].offset + 1
+                    if next_offset[tp] >= ends[tp]:
+                        remaining.discard(tp)
             if events:
                 async with sessionmaker() as session, session.begin():
                     await handler(session, events)
@@ -83,7 +89,7 @@ async def rebuild(settings: Settings, *, group_id: str, publish_flags: bool, bat
         if not publish_flags:
             async with sessionmaker() as session, session.begin():
                 await session.execute(delete(outbox).where(outbox.c.id > first_new_outbox_id))
-        await consumer.commit({tp: OffsetAndMetadata(end, "") for tp, end in ends.items()})
+        await consumer.commit({tp: OffsetAndMetadata(offset, "") for tp, offset in next_offset.items()})
     finally:
         await consumer.stop()
         await engine.dispose()

@@ -13,11 +13,14 @@ from analytics_service.domain.encoding import (
     SLOTS,
     STORED_CODES,
     UNAUTHORISED,
+    byte_set,
 )
 from analytics_service.domain.school_year import SchoolYear
 from analytics_service.domain.year_matrix import YearMatrix, category_counts
+from attendance_shared.rules.codes import LATE_CODES
 from attendance_shared.rules.figures import AttendanceFigures, academic_year_of, academic_year_start
 
+LATE_BYTES = byte_set(LATE_CODES)
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -41,7 +44,10 @@ class Tally:
     per_pupil: dict[str, np.ndarray] = field(default_factory=dict)
 
     def add(self, upns: Sequence[str], codes: np.ndarray) -> None:
+        # Per pupil: sessions by category number 1-4 in columns 1-4, and lates in column 0
+        # (category 0, "not counted", is never reported).
         per_pupil = category_counts(_categories(codes))
+        per_pupil[:, 0] = np.count_nonzero(LATE_BYTES[codes], axis=1)
         self.counts += per_pupil.sum(axis=0)
         self.codes += np.bincount(codes.ravel(), minlength=len(STORED_CODES))[: len(STORED_CODES)]
         for upn, row in zip(upns, per_pupil, strict=True):
@@ -132,7 +138,7 @@ class WeekFigures:
 
 
 def weekly(matrix: YearMatrix, year: SchoolYear, start_slot: int, end_slot: int) -> list[WeekFigures]:
-    """Figures per school week (Monday to Sunday) that has any session in the window."""
+    """Figures per school week (Monday to Sunday) with a possible session in the window."""
     categories = _categories(matrix.codes)
     slot_week = np.repeat(year.week_of_day, 2)
     weeks = sorted(set(year.school_weeks.tolist()) & set(slot_week[start_slot:end_slot].tolist()))
@@ -142,7 +148,8 @@ def weekly(matrix: YearMatrix, year: SchoolYear, start_slot: int, end_slot: int)
         in_week[:start_slot] = False
         in_week[end_slot:] = False
         counts = np.array([(categories[:, in_week] == k).sum() for k in range(5)])
-        result.append(WeekFigures(year.week_monday(int(week)), _figures(counts)))
+        if counts[1:].any():  # weeks not yet reached, or with nothing possible, are left out
+            result.append(WeekFigures(year.week_monday(int(week)), _figures(counts)))
     return result
 
 

@@ -39,6 +39,11 @@ from attendance_shared.rules import national_benchmarks
 from attendance_shared.rules.codes import LATE_CODES
 from attendance_shared.rules.figures import AttendanceFigures, academic_year_of, academic_year_start
 
+# Registers are kept six years; a period reaching far outside any register is a mistake,
+# and a bound keeps one request from touching centuries of empty years.
+EARLIEST_DAY, LATEST_DAY = date(2000, 8, 1), date(2100, 7, 31)
+MAX_ACADEMIC_YEARS = 7
+
 
 def _bad(field: str, message: str) -> Unprocessable:
     return Unprocessable(f"`{field}` {message}", errors=[{"field": field, "message": message}])
@@ -58,6 +63,11 @@ async def resolve_period(
     (default today); with nothing given, the academic year to date."""
     if kind is not None and (start or end):
         raise _bad("period", "cannot be combined with `from` and `to`")
+    for field, day in (("from", start), ("to", end), ("on", on)):
+        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise _bad(field, f"must lie between {EARLIEST_DAY} and {LATEST_DAY}")
+    if start and end and academic_year_of(end) - academic_year_of(start) >= MAX_ACADEMIC_YEARS:
+        raise _bad("from", f"the period may span at most {MAX_ACADEMIC_YEARS} academic years")
     if kind is None:
         end = end or today
         start = start or academic_year_start(academic_year_of(end))
@@ -231,23 +241,10 @@ async def pupils_attendance(
     page = upns[:limit]
     items = []
     for upn in page:
-        row = total.per_pupil[upn]
-        present, aea, auth, unauth = (int(x) for x in row[1:5])
+        lates, present, aea, auth, unauth = (int(x) for x in total.per_pupil[upn])
         figures = AttendanceFigures(present + aea + auth + unauth, present, aea, auth, unauth)
-        items.append(PupilRow(upn=upn, figures=Figures.of(figures), late_sessions=0))
-    await _fill_lates(session, urn, period, items)
+        items.append(PupilRow(upn=upn, figures=Figures.of(figures), late_sessions=lates))
     return PupilAttendancePage(period=period, items=items, next_cursor=page[-1] if len(upns) > limit else None)
-
-
-async def _fill_lates(session: AsyncSession, urn: str, period: Period, items: list[PupilRow]) -> None:
-    if not items:
-        return
-    by_upn = {item.upn: item for item in items}
-    for s in await _slices(session, urn, period, list(by_upn)):
-        for row, upn in enumerate(s.upns):
-            per_code = Tally()
-            per_code.add([upn], s.matrix.codes[row : row + 1, s.start_slot : s.end_slot])
-            by_upn[upn].late_sessions += _late(per_code.code_counts())
 
 
 async def weekly_series(session: AsyncSession, urn: str, period: Period, upn: str | None = None) -> WeeklySeries:
