@@ -173,12 +173,13 @@ def test_at_risk_needs_the_band_and_a_falling_trend() -> None:
 
 def test_sessions_outside_enrolment_count_nowhere() -> None:
     days = school_days(10)
-    mask = enrolment_mask([(days[5], None)], YEAR)
+    mask = enrolment_mask([(days[5], days[8])], YEAR)
+    assert mask == [(slot_of(days[5], "am"), slot_of(days[8], "pm") + 1)]
     row = bytearray(SLOTS)
     for day in days:
         row[slot_of(day, "am")] = BYTE_OF_CODE["N"]
     m = YearMatrix.of(YEAR, [bytes(row)], [mask])
-    assert tally(["p"], m, 0, SLOTS).figures.possible == 5
+    assert tally(["p"], m, 0, SLOTS).figures.possible == 4
 
 
 @dataclass

@@ -19,6 +19,7 @@ from analytics_service.domain.school_year import SchoolYear
 from analytics_service.domain.year_matrix import YearMatrix, category_counts
 from attendance_shared.rules.codes import LATE_CODES
 from attendance_shared.rules.figures import AttendanceFigures, academic_year_of, academic_year_start
+from attendance_shared.rules.thresholds import PERSISTENT_ABSENCE_PERCENT, SEVERE_ABSENCE_PERCENT
 
 LATE_BYTES = byte_set(LATE_CODES)
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -37,36 +38,67 @@ def year_slices(start: date, end: date) -> list[tuple[int, int, int]]:
 
 @dataclass
 class Tally:
-    """Running totals of one group: sessions by category and code, and each pupil's figures."""
+    """Running totals of one group: sessions by category and code, and each pupil's counts.
+
+    `rows` holds one line per pupil with a possible session: lates in column 0 (category 0,
+    "not counted", is never reported) and sessions by category number 1-4 in columns 1-4."""
 
     counts: np.ndarray = field(default_factory=lambda: np.zeros(5, dtype=np.int64))
     codes: np.ndarray = field(default_factory=lambda: np.zeros(len(STORED_CODES), dtype=np.int64))
-    per_pupil: dict[str, np.ndarray] = field(default_factory=dict)
+    upns: list[str] = field(default_factory=list)
+    rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 5), dtype=np.int64))
 
     def add(self, upns: Sequence[str], codes: np.ndarray) -> None:
-        # Per pupil: sessions by category number 1-4 in columns 1-4, and lates in column 0
-        # (category 0, "not counted", is never reported).
         per_pupil = category_counts(_categories(codes))
         per_pupil[:, 0] = np.count_nonzero(LATE_BYTES[codes], axis=1)
         self.counts += per_pupil.sum(axis=0)
         self.codes += np.bincount(codes.ravel(), minlength=len(STORED_CODES))[: len(STORED_CODES)]
-        for upn, row in zip(upns, per_pupil, strict=True):
-            if row[1:].any():
-                known = self.per_pupil.get(upn)
-                self.per_pupil[upn] = row if known is None else known + row
+        counted = np.flatnonzero(per_pupil[:, 1:].any(axis=1))
+        self._append([upns[i] for i in counted.tolist()], per_pupil[counted])
+
+    def _append(self, upns: list[str], rows: np.ndarray) -> None:
+        if not self.upns:
+            self.upns, self.rows = list(upns), rows.astype(np.int64)
+            return
+        # A pupil seen before (a period over two academic years) adds to their own line.
+        index = {upn: i for i, upn in enumerate(self.upns)}
+        fresh = []
+        for upn, row in zip(upns, rows, strict=True):
+            if upn in index:
+                self.rows[index[upn]] += row
+            else:
+                fresh.append((upn, row))
+        if fresh:
+            self.upns += [upn for upn, _ in fresh]
+            self.rows = np.vstack([self.rows, np.array([row for _, row in fresh])])
 
     def merge(self, other: "Tally", *, prefix: str) -> None:
         """Add another tally, keeping its pupils apart (one pupil at two schools is two enrolments)."""
         self.counts += other.counts
         self.codes += other.codes
-        self.per_pupil.update({prefix + upn: row for upn, row in other.per_pupil.items()})
+        if len(other.upns):
+            self.upns += [prefix + upn for upn in other.upns]
+            self.rows = np.vstack([self.rows, other.rows])
 
     @property
     def figures(self) -> AttendanceFigures:
         return _figures(self.counts)
 
-    def pupil_figures(self) -> dict[str, AttendanceFigures]:
-        return {upn: _figures(row) for upn, row in self.per_pupil.items()}
+    @property
+    def pupils(self) -> int:
+        return len(self.upns)
+
+    def persistent_and_severe(self) -> tuple[int, int]:
+        """Pupils at 10% or more and at 50% or more absence, compared in whole numbers."""
+        possible = self.rows[:, 1:5].sum(axis=1)
+        absent = self.rows[:, 3] + self.rows[:, 4]
+        counted = possible > 0
+        persistent = counted & (absent * 100 >= PERSISTENT_ABSENCE_PERCENT * possible)
+        severe = counted & (absent * 100 >= SEVERE_ABSENCE_PERCENT * possible)
+        return int(np.count_nonzero(persistent)), int(np.count_nonzero(severe))
+
+    def pupil_rows(self) -> dict[str, np.ndarray]:
+        return dict(zip(self.upns, self.rows, strict=True))
 
     def code_counts(self) -> dict[str, int]:
         return {STORED_CODES[i]: int(n) for i, n in enumerate(self.codes) if i != NO_MARK and n}

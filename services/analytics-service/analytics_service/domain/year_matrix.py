@@ -20,18 +20,23 @@ from attendance_shared.rules.figures import AttendanceFigures, academic_year_sta
 Enrolment = tuple[date, date | None]  # admitted on, left on (inclusive; None while on roll)
 
 
-def enrolment_mask(enrolments: list[Enrolment] | None, academic_year: int) -> np.ndarray:
-    """bool[SLOTS]: the sessions on which the pupil was on roll. With no admission known yet
-    (its event not arrived) every session counts, so marks are never lost to ordering."""
-    if enrolments is None:
-        return np.ones(SLOTS, dtype=bool)
-    mask = np.zeros(SLOTS, dtype=bool)
+# The slots a pupil was on roll, as [start, end) ranges; None: every slot of the year.
+OnRoll = list[tuple[int, int]] | None
+
+
+def enrolment_mask(enrolments: list[Enrolment] | None, academic_year: int) -> OnRoll:
+    """The sessions on which the pupil was on roll. With no admission known yet (its event
+    not arrived) every session counts, so marks are never lost to ordering. A pupil admitted
+    once and still on roll needs no mask: the register refuses marks before admission."""
     first = academic_year_start(academic_year)
+    if enrolments is None or (len(enrolments) == 1 and enrolments[0][1] is None):
+        return None
+    ranges = []
     for admitted, left in enrolments:
         start = 0 if admitted < first else slot_of(admitted, "am")
         end_day = (left - first).days + 1 if left is not None else DAYS_IN_LAYOUT
-        mask[start : max(0, min(2 * end_day, SLOTS))] = True
-    return mask
+        ranges.append((start, max(0, min(2 * end_day, SLOTS))))
+    return ranges
 
 
 @dataclass(eq=False)
@@ -42,11 +47,25 @@ class YearMatrix:
     codes: np.ndarray  # uint8[P, SLOTS], already masked to enrolment
 
     @classmethod
-    def of(cls, academic_year: int, rows: list[bytes | bytearray], enrolled: list[np.ndarray]) -> "YearMatrix":
+    def of(cls, academic_year: int, rows: list[bytes | bytearray], on_roll: list[OnRoll]) -> "YearMatrix":
         if not rows:
             return cls(academic_year, np.zeros((0, SLOTS), dtype=np.uint8))
         codes = np.frombuffer(b"".join(rows), dtype=np.uint8).reshape(len(rows), SLOTS).copy()
-        codes[~np.stack(enrolled)] = NO_MARK
+        # One enrolment in the year (a September intake, a joiner, a leaver): masked for all such
+        # pupils at once; a pupil who left and came back is masked on their own.
+        single = [(i, r[0]) for i, r in enumerate(on_roll) if r is not None and len(r) == 1]
+        if single:
+            index = np.array([i for i, _ in single])
+            bounds = np.array([b for _, b in single])
+            slots = np.arange(SLOTS)
+            outside = (slots[None, :] < bounds[:, :1]) | (slots[None, :] >= bounds[:, 1:])
+            codes[index] = np.where(outside, NO_MARK, codes[index])
+        for i, ranges in enumerate(on_roll):
+            if ranges is not None and len(ranges) != 1:
+                mask = np.zeros(SLOTS, dtype=bool)
+                for start, end in ranges:
+                    mask[start:end] = True
+                codes[i, ~mask] = NO_MARK
         return cls(academic_year, codes)
 
     @property

@@ -149,10 +149,14 @@ async def enrolments_of(
     return found
 
 
-async def school_enrolments(session: AsyncSession, urn: str) -> dict[str, list[tuple[date, date | None]]]:
+async def school_enrolments(session: AsyncSession, urn: str) -> dict[str, Enrolments]:
+    """Enrolments of the pupils who have left at some time (see `enrolment_mask`): a pupil
+    admitted once and still on roll needs no mask, so is not fetched."""
     t = enrolments
-    found: dict[str, list[tuple[date, date | None]]] = {}
-    for r in await session.execute(select(t).where(t.c.school_urn == urn).order_by(t.c.admitted_on)):
+    partial = select(t.c.upn).where(t.c.school_urn == urn, t.c.left_on.is_not(None))
+    query = select(t).where(t.c.school_urn == urn, t.c.upn.in_(partial)).order_by(t.c.admitted_on)
+    found: dict[str, Enrolments] = {}
+    for r in await session.execute(query):
         found.setdefault(r.upn, []).append((r.admitted_on, r.left_on))
     return found
 

@@ -106,13 +106,11 @@ async def _slices(
     session: AsyncSession, urn: str, period: Period, upns: Sequence[str] | None = None
 ) -> list[YearSlice]:
     slices = []
-    enrolments = None
     for academic_year, start_slot, end_slot in year_slices(period.start, period.end):
         rows = await projections.school_year_rows(session, urn, academic_year, upns)
         if not rows:
             continue
-        if enrolments is None:
-            enrolments = await projections.school_enrolments(session, urn)
+        enrolments = await projections.school_enrolments(session, urn)
         calendars = await projections.calendars(session, [(urn, academic_year)])
         matrix = YearMatrix.of(
             academic_year, [r.codes for r in rows], [enrolment_mask(enrolments.get(r.upn), academic_year) for r in rows]
@@ -131,16 +129,14 @@ async def _slices(
 
 
 def _cohort(group: str, t: Tally) -> CohortFigures:
-    pupils = t.pupil_figures()
-    persistent = sum(f.is_persistent_absence for f in pupils.values())
-    severe = sum(f.is_severe_absence for f in pupils.values())
+    persistent, severe = t.persistent_and_severe()
 
     def rate(n: int) -> float | None:
-        return round(100 * n / len(pupils), 2) if pupils else None
+        return round(100 * n / t.pupils, 2) if t.pupils else None
 
     return CohortFigures(
         group=group,
-        pupils=len(pupils),
+        pupils=t.pupils,
         figures=Figures.of(t.figures),
         persistent_absence_pupils=persistent,
         severe_absence_pupils=severe,
@@ -237,11 +233,12 @@ async def pupils_attendance(
     total = Tally()
     for s in await _slices(session, urn, period):
         tally(s.upns, s.matrix, s.start_slot, s.end_slot, total)
-    upns = sorted(u for u in total.per_pupil if cursor is None or u > cursor)
+    rows = total.pupil_rows()
+    upns = sorted(u for u in rows if cursor is None or u > cursor)
     page = upns[:limit]
     items = []
     for upn in page:
-        lates, present, aea, auth, unauth = (int(x) for x in total.per_pupil[upn])
+        lates, present, aea, auth, unauth = rows[upn].tolist()
         figures = AttendanceFigures(present + aea + auth + unauth, present, aea, auth, unauth)
         items.append(PupilRow(upn=upn, figures=Figures.of(figures), late_sessions=lates))
     return PupilAttendancePage(period=period, items=items, next_cursor=page[-1] if len(upns) > limit else None)
