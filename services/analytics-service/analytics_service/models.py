@@ -95,7 +95,8 @@ pupil_years = Table(
     Column("latest_date", Date),
     Column("flags", Integer, nullable=False, server_default="0"),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Index("ix_pupil_years_school_year", "school_urn", "academic_year"),
+    # No (school, year) index: the primary key's prefix serves a school's rows, and with one
+    # the planner looked pupils up through it, reading a whole school per pupil.
     Index("ix_pupil_years_la_year", "la_code", "academic_year"),
 )
 

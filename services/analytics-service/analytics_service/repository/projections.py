@@ -232,15 +232,27 @@ async def pupil_year_rows(session: AsyncSession, keys: Iterable[PupilYearKey]) -
 
 
 async def save_pupil_years(session: AsyncSession, rows: list[dict]) -> None:
+    """Write a batch's pupil-years: COPY into a transaction-scoped staging table, then one
+    upsert from it. A 5,000-row batch was a fifth of the consumer's time as 5,000 bound
+    statements; COPY sends the rows in one stream."""
     if not rows:
         return
-    statement = insert(pupil_years)
+    columns = list(rows[0])
     keys = ("school_urn", "upn", "academic_year")
-    statement = statement.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={c: statement.excluded[c] for c in rows[0] if c not in keys} | {"updated_at": func.now()},
+    connection = (await (await session.connection()).get_raw_connection()).driver_connection
+    await connection.execute(  # type: ignore[union-attr]
+        "CREATE TEMP TABLE IF NOT EXISTS pupil_years_batch"
+        " (LIKE analytics.pupil_years INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
     )
-    await session.execute(statement, rows)
+    await connection.copy_records_to_table(  # type: ignore[union-attr]
+        "pupil_years_batch", columns=columns, records=[tuple(row[c] for c in columns) for row in rows]
+    )
+    names = ", ".join(columns)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+    await connection.execute(  # type: ignore[union-attr]
+        f"INSERT INTO analytics.pupil_years ({names}) SELECT {names} FROM pupil_years_batch"
+        f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}, updated_at = now()"
+    )
 
 
 async def school_year_rows(

@@ -76,9 +76,6 @@ def upgrade() -> None:
     op.create_index(
         "ix_pupil_years_la_year", "pupil_years", ["la_code", "academic_year"], unique=False, schema="analytics"
     )
-    op.create_index(
-        "ix_pupil_years_school_year", "pupil_years", ["school_urn", "academic_year"], unique=False, schema="analytics"
-    )
     op.create_table(
         "school_calendars",
         sa.Column("school_urn", sa.Text(), nullable=False),
@@ -193,7 +190,6 @@ def downgrade() -> None:
     op.drop_index("ix_schools_la", table_name="schools", schema="analytics")
     op.drop_table("schools", schema="analytics")
     op.drop_table("school_calendars", schema="analytics")
-    op.drop_index("ix_pupil_years_school_year", table_name="pupil_years", schema="analytics")
     op.drop_index("ix_pupil_years_la_year", table_name="pupil_years", schema="analytics")
     op.drop_table("pupil_years", schema="analytics")
     op.drop_table("pupil_versions", schema="analytics")
