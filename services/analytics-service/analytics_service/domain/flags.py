@@ -138,6 +138,7 @@ def evaluate_flags(
     pupils = matrix.codes.shape[0]
     if pupils == 0:
         return []
+    matrix = matrix.up_to_latest()
     categories = matrix.categories
     absent, possible = absent_and_possible(categories)
     latest = matrix.latest_slot()
@@ -267,7 +268,7 @@ def _overdue_unexplained(matrix: YearMatrix, year: SchoolYear, latest_day: np.nd
     latest register: the same cut-off as the register's own overdue list."""
     unexplained = matrix.codes == BYTE_OF_CODE[UNEXPLAINED_CODE]
     passed_by_latest = year.school_days_before[latest_day]
-    slot_days_before = np.repeat(year.school_days_before, 2)
+    slot_days_before = np.repeat(year.school_days_before, 2)[: matrix.codes.shape[1]]
     return unexplained & (passed_by_latest[:, None] - slot_days_before[None, :] >= limit)
 
 

@@ -68,6 +68,13 @@ class YearMatrix:
                 codes[i, ~mask] = NO_MARK
         return cls(academic_year, codes)
 
+    def up_to_latest(self) -> "YearMatrix":
+        """The same rows without the sessions after the last one marked (none of them hold a
+        mark): early in the year most of the layout is still empty."""
+        latest = self.latest_slot()
+        width = 2 * (int(latest.max()) // 2 + 1) if len(latest) and latest.max() >= 0 else 2
+        return YearMatrix(self.academic_year, np.ascontiguousarray(self.codes[:, :width]))
+
     @property
     def categories(self) -> np.ndarray:
         return CATEGORY_OF_BYTE[self.codes]
@@ -75,7 +82,7 @@ class YearMatrix:
     def latest_slot(self) -> np.ndarray:
         """int[P]: the last marked session of each pupil, -1 for none."""
         marked = self.codes != NO_MARK
-        last = SLOTS - 1 - np.argmax(marked[:, ::-1], axis=1)
+        last = marked.shape[1] - 1 - np.argmax(marked[:, ::-1], axis=1)
         return np.where(marked.any(axis=1), last, -1)
 
 
