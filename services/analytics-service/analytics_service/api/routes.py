@@ -3,7 +3,7 @@
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from analytics_service.schemas import (
@@ -52,10 +52,16 @@ LAReader = Annotated[Actor, allow(Role.LA, Role.ADMIN, Role.SERVICE, scope=Scope
 ReferenceReader = Annotated[Actor, allow(*_SCHOOL_ROLES, scope=Scope.BODY)]
 
 
-async def _period(session: SessionDep, urn: str, start, end, period, on) -> Period:
+async def _school_period(
+    urn: URNPath, session: SessionDep, start: From = None, end: To = None, period: PeriodQuery = None, on: On = None
+) -> Period:
     return await queries.resolve_period(
         session, urn, start=start, end=end, kind=period, on=on, today=today_in_england()
     )
+
+
+# `from`/`to`, or `period` and `on`, resolved against the school's calendar.
+SchoolPeriod = Annotated[Period, Depends(_school_period)]
 
 
 @router.get("/pupils/{upn}/attendance", response_model=PupilAttendance, summary="One pupil's figures and flags")
@@ -64,12 +70,9 @@ async def pupil_attendance(
     upn: UPNPath,
     session: SessionDep,
     actor: PupilReader,
-    start: From = None,
-    end: To = None,
-    period: PeriodQuery = None,
-    on: On = None,
+    period: SchoolPeriod,
 ) -> PupilAttendance:
-    return await queries.pupil_attendance(session, urn, upn, await _period(session, urn, start, end, period, on))
+    return await queries.pupil_attendance(session, urn, upn, period)
 
 
 @router.get(
@@ -80,13 +83,10 @@ async def pupil_weekly(
     upn: UPNPath,
     session: SessionDep,
     actor: PupilReader,
-    start: From = None,
-    end: To = None,
-    period: PeriodQuery = None,
-    on: On = None,
+    period: SchoolPeriod,
     accept: Accept = None,
 ) -> WeeklySeries | StreamingResponse:
-    series = await queries.weekly_series(session, urn, await _period(session, urn, start, end, period, on), upn)
+    series = await queries.weekly_series(session, urn, period, upn)
     return csv_response(series.weeks, f"weekly-{urn}-{upn}.csv") if wants_csv(accept) else series
 
 
@@ -96,12 +96,9 @@ async def pupil_patterns(
     upn: UPNPath,
     session: SessionDep,
     actor: PupilReader,
-    start: From = None,
-    end: To = None,
-    period: PeriodQuery = None,
-    on: On = None,
+    period: SchoolPeriod,
 ) -> Patterns:
-    return await queries.session_patterns(session, urn, await _period(session, urn, start, end, period, on), upn)
+    return await queries.session_patterns(session, urn, period, upn)
 
 
 @router.get("/attendance", response_model=SchoolAttendance, responses=CSV_RESPONSE, summary="School figures")
@@ -110,17 +107,14 @@ async def school_attendance(
     urn: URNPath,
     session: SessionDep,
     actor: SchoolReader,
-    start: From = None,
-    end: To = None,
-    period: PeriodQuery = None,
-    on: On = None,
+    period: SchoolPeriod,
     group_by: Annotated[CohortAttribute | None, Query(description="Split by a cohort attribute")] = None,
     accept: Accept = None,
 ) -> SchoolAttendance | StreamingResponse:
     summary = await queries.school_attendance(
         session,
         urn,
-        await _period(session, urn, start, end, period, on),
+        period,
         group_by,
         request.app.state.settings.min_possible_sessions_for_flags,
     )
@@ -134,13 +128,10 @@ async def school_weekly(
     urn: URNPath,
     session: SessionDep,
     actor: SchoolReader,
-    start: From = None,
-    end: To = None,
-    period: PeriodQuery = None,
-    on: On = None,
+    period: SchoolPeriod,
     accept: Accept = None,
 ) -> WeeklySeries | StreamingResponse:
-    series = await queries.weekly_series(session, urn, await _period(session, urn, start, end, period, on))
+    series = await queries.weekly_series(session, urn, period)
     return csv_response(series.weeks, f"weekly-{urn}.csv") if wants_csv(accept) else series
 
 
@@ -149,13 +140,10 @@ async def school_patterns(
     urn: URNPath,
     session: SessionDep,
     actor: SchoolReader,
-    start: From = None,
-    end: To = None,
-    period: PeriodQuery = None,
-    on: On = None,
+    period: SchoolPeriod,
     accept: Accept = None,
 ) -> Patterns | StreamingResponse:
-    found = await queries.session_patterns(session, urn, await _period(session, urn, start, end, period, on))
+    found = await queries.session_patterns(session, urn, period)
     return csv_response(found.by_session, f"patterns-{urn}.csv") if wants_csv(accept) else found
 
 
@@ -166,17 +154,12 @@ async def pupils_attendance(
     urn: URNPath,
     session: SessionDep,
     actor: SchoolReader,
-    start: From = None,
-    end: To = None,
-    period: PeriodQuery = None,
-    on: On = None,
+    period: SchoolPeriod,
     cursor: UPNCursor = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     accept: Accept = None,
 ) -> PupilAttendancePage | StreamingResponse:
-    page = await queries.pupils_attendance(
-        session, urn, await _period(session, urn, start, end, period, on), cursor=cursor, limit=limit
-    )
+    page = await queries.pupils_attendance(session, urn, period, cursor=cursor, limit=limit)
     return csv_response(page.items, f"pupil-attendance-{urn}.csv") if wants_csv(accept) else page
 
 
@@ -211,12 +194,9 @@ async def school_benchmarks(
     urn: URNPath,
     session: SessionDep,
     actor: SchoolReader,
-    start: From = None,
-    end: To = None,
-    period: PeriodQuery = None,
-    on: On = None,
+    period: SchoolPeriod,
 ) -> Benchmarks:
-    return await queries.benchmarks(session, urn, await _period(session, urn, start, end, period, on))
+    return await queries.benchmarks(session, urn, period)
 
 
 @la_router.get("/attendance", response_model=LAAttendance, responses=CSV_RESPONSE, summary="An LA's schools")

@@ -56,11 +56,3 @@ def slot_of(day: date, session: str) -> int:
 
 def day_of_slot(academic_year: int, slot: int) -> date:
     return academic_year_start(academic_year) + timedelta(days=slot // 2)
-
-
-def day_index(day: date) -> int:
-    return (day - academic_year_start(academic_year_of(day))).days
-
-
-def empty_year() -> tuple[bytearray, np.ndarray]:
-    return bytearray(SLOTS), np.zeros(SLOTS, dtype=np.uint16)

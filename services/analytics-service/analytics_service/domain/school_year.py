@@ -20,15 +20,10 @@ class Span:
     start: date
     end: date
 
-    def slots(self, academic_year: int) -> tuple[int, int]:
-        first = academic_year_start(academic_year)
-        return 2 * max((self.start - first).days, 0), 2 * min((self.end - first).days + 1, DAYS_IN_LAYOUT)
-
 
 @dataclass(frozen=True, eq=False)
 class SchoolYear:
     academic_year: int
-    has_calendar: bool
     open_slots: np.ndarray  # bool[SLOTS]: the school holds this session
     school_day: np.ndarray  # bool[DAYS]: at least one session open
     school_days_before: np.ndarray  # int[DAYS]: school days strictly before each day
@@ -40,11 +35,6 @@ class SchoolYear:
     @property
     def first_day(self) -> date:
         return academic_year_start(self.academic_year)
-
-    def week_start_slot(self, week: int) -> int:
-        """The first slot of a Monday-based week (clipped to the year)."""
-        offset = self.first_day.weekday()
-        return max(0, 2 * (7 * week - offset))
 
     def week_monday(self, week: int) -> date:
         return self.first_day + timedelta(days=7 * week - self.first_day.weekday())
@@ -106,7 +96,6 @@ def school_year(calendar: Calendar, academic_year: int) -> SchoolYear:
     terms, half_terms = _spans(calendar, academic_year)
     return SchoolYear(
         academic_year=academic_year,
-        has_calendar=isinstance(calendar, SchoolCalendar),
         open_slots=open_slots,
         school_day=school_day,
         school_days_before=school_days_before,

@@ -15,7 +15,7 @@ from analytics_service.domain.encoding import (
     UNAUTHORISED,
     slot_of,
 )
-from attendance_shared.rules.figures import AttendanceFigures, academic_year_start
+from attendance_shared.rules.figures import academic_year_start
 
 Enrolment = tuple[date, date | None]  # admitted on, left on (inclusive; None while on roll)
 
@@ -89,11 +89,6 @@ class YearMatrix:
 def category_counts(categories: np.ndarray) -> np.ndarray:
     """int[P, 5]: sessions per category number (column 0 counts nothing useful)."""
     return np.stack([np.count_nonzero(categories == k, axis=1) for k in range(5)], axis=1)
-
-
-def figures_of(counts_row: np.ndarray) -> AttendanceFigures:
-    present, aea, auth, unauth = (int(x) for x in counts_row[1:5])
-    return AttendanceFigures(present + aea + auth + unauth, present, aea, auth, unauth)
 
 
 def absent_and_possible(categories: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

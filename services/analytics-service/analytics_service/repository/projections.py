@@ -23,7 +23,6 @@ PupilKey = tuple[str, str]
 Enrolments = list[tuple[date, date | None]]
 # The first key of every advisory lock analytics takes, so they never meet another service's.
 ANALYTICS_LOCK_SPACE = 7201
-TOTAL_COLUMNS = ("possible", "present", "approved_educational_activity", "authorised", "unauthorised")
 
 
 # --- schools and calendars -----------------------------------------------------------------
@@ -267,12 +266,6 @@ async def school_year_rows(
     if upns is not None:
         query = query.where(t.c.upn.in_(list(upns)))
     return list(await session.execute(query))
-
-
-async def school_years_with_data(session: AsyncSession, urn: str) -> list[int]:
-    t = pupil_years
-    query = select(t.c.academic_year).where(t.c.school_urn == urn).distinct().order_by(t.c.academic_year)
-    return list((await session.execute(query)).scalars())
 
 
 # --- risk flags ------------------------------------------------------------------------------
