@@ -69,6 +69,22 @@ class ConsumedWatcher:
         return self.samples[index][0] if index < len(self.samples) else None
 
 
+def catch_up(
+    accepted: list[tuple[float, int]], watcher: ConsumedWatcher, total: int, last_visible: float
+) -> dict[str, float]:
+    """Analytics' own apply rate: the backlog left when the last register was accepted, over
+    the time it took to clear it, with register-service idle. Only where a backlog of at least
+    one full batch was left, or the figure would be noise."""
+    if not accepted or not watcher.samples:
+        return {}
+    last_accepted = max(at for at, _ in accepted)
+    after = [(at, count) for at, count in watcher.samples if at >= last_accepted]
+    if not after or total - after[0][1] < 5000 or last_visible <= after[0][0]:
+        return {}
+    at, count = after[0]
+    return {"analytics_catch_up_marks_per_second": round((total - count) / (last_visible - at))}
+
+
 def freshness(accepted: list[tuple[float, int]], watcher: ConsumedWatcher, started: float) -> dict[str, float]:
     """`accepted` holds (time the PUT returned, marks in it) in completion order."""
     seconds, cumulative, last_visible = [], 0, started
@@ -85,6 +101,7 @@ def freshness(accepted: list[tuple[float, int]], watcher: ConsumedWatcher, start
     return {
         "marks": total,
         "end_to_end_marks_per_second": round(total / max(last_visible - started, 1e-9)),
+        **catch_up(accepted, watcher, total, last_visible),
         "freshness_p50_s": round(statistics.median(seconds), 3) if seconds else -1,
         "freshness_p99_s": round(percentile(seconds, 99), 3) if seconds else -1,
     }
