@@ -9,6 +9,8 @@ rebuild from the topics into an empty database must give identical projections.
 """
 
 import asyncio
+import csv
+import io
 import random
 import subprocess
 import sys
@@ -208,9 +210,39 @@ async def test_every_figure_and_flag_equals_a_plain_recomputation(stack: LocalSt
         counts_between(final_codes(calendar_school, p), TERM_START, date(2025, 10, 26)).possible
         for p in calendar_school.pupils
     )
+    term = (
+        await analytics.get(
+            f"/v1/schools/{calendar_school.urn}/attendance", params={"period": "term", "on": "2025-11-03"}
+        )
+    ).json()
+    assert (term["period"]["name"], term["figures"]["possible_sessions"]) == (
+        "Autumn",
+        want_term_possible(calendar_school),
+    )
     assert half["figures"]["possible_sessions"] == want_possible
     closed = [p.codes.get((CLOSED_AFTERNOON, "pm")) for p in calendar_school.pupils]
     assert set(closed) - {None} == {"#"}  # the closure's sessions were sent, and count nowhere
+
+    # Any list as CSV: the same rows as the JSON.
+    csv_page = await analytics.get(
+        f"/v1/schools/{calendar_school.urn}/pupil-attendance",
+        params={**TERM, "limit": 5000},
+        headers={"Accept": "text/csv"},
+    )
+    assert csv_page.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(csv_page.text)))
+    json_page = (
+        await analytics.get(f"/v1/schools/{calendar_school.urn}/pupil-attendance", params={**TERM, "limit": 5000})
+    ).json()
+    assert [(r["upn"], int(r["figures.possible_sessions"])) for r in rows] == [
+        (i["upn"], i["figures"]["possible_sessions"]) for i in json_page["items"]
+    ]
+
+    # Benchmarks: the school, its LA computed from both schools, and England's published figures.
+    bench = (await analytics.get(f"/v1/schools/{calendar_school.urn}/benchmarks", params=TERM)).json()
+    assert bench["school"]["figures"]["possible_sessions"] == want_term_possible(calendar_school)
+    assert bench["local_authority"]["figures"]["possible_sessions"] == sum(want_term_possible(s) for s in schools)
+    assert bench["national"]["source"] and bench["national"]["published"]
 
     # The LA view adds its schools up.
     la = (await httpx.AsyncClient(base_url=stack.url("analytics"), headers=bearer(Role.LA, la_code=LA)).get(
@@ -223,6 +255,12 @@ async def test_every_figure_and_flag_equals_a_plain_recomputation(stack: LocalSt
     )
 
     await check_rebuild_gives_identical_projections(stack)
+
+
+def want_term_possible(school: School) -> int:
+    return sum(
+        counts_between(final_codes(school, p), date(2025, 8, 1), date(2025, 12, 19)).possible for p in school.pupils
+    )
 
 
 PROJECTION_QUERIES = {
