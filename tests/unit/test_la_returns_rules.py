@@ -209,3 +209,7 @@ def test_school_lines_sum_each_cohort() -> None:
 def test_checksum_pins_rows_and_their_order() -> None:
     assert checksum([{"a": 1}, {"b": 2}]) == checksum([{"a": 1}, {"b": 2}])
     assert checksum([{"a": 1}, {"b": 2}]) != checksum([{"b": 2}, {"a": 1}])
+
+
+def test_a_period_before_any_register_is_refused() -> None:
+    assert "earlier than any register" in (period_problem(date(1, 1, 1), date(2026, 9, 1), date(2026, 11, 1)) or "")

@@ -2,6 +2,7 @@
 the register's events; one fold per batch and one bulk write per table."""
 
 from collections.abc import Sequence
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +16,7 @@ from attendance_shared.events import (
     SessionMarkedV1,
 )
 from attendance_shared.inbox import claim_new_events
+from attendance_shared.rules.calendar import Closure, SchoolCalendar, Term
 from attendance_shared.rules.codes import category_of
 from la_returns_service.models import processed_events
 from la_returns_service.repository import store
@@ -57,6 +59,18 @@ def fold_marks(events: Sequence[tuple[str, Event]]) -> tuple[list[dict], set[tup
     return rows, taken
 
 
+def first_and_last_school_day(data: SchoolCalendarSetV1) -> tuple[date, date] | None:
+    """The year's first and last days with pupils: an INSET day opening the term is not the
+    first day of the school year for the reception exemption."""
+    calendar = SchoolCalendar(
+        academic_year=data.academic_year,
+        terms=tuple(Term(**t.model_dump()) for t in data.terms),
+        closures=tuple(Closure(**c.model_dump()) for c in data.closures),
+    )
+    days = calendar.school_days(min(t.start for t in data.terms), max(t.end for t in data.terms)) if data.terms else []
+    return (days[0], days[-1]) if days else None
+
+
 def pupil_row(data: PupilAdmittedV1, event: Event) -> dict:
     return {
         "school_urn": data.school_urn,
@@ -85,12 +99,12 @@ async def handle(session: AsyncSession, events: Sequence[tuple[str, Event]]) -> 
         data = event.data
         if isinstance(data, SchoolUpsertedV1):
             schools[data.urn] = {"urn": data.urn, "la_code": data.la_code, "name": data.name}
-        elif isinstance(data, SchoolCalendarSetV1) and data.terms:
+        elif isinstance(data, SchoolCalendarSetV1) and (days := first_and_last_school_day(data)):
             years[(data.school_urn, data.academic_year)] = {
                 "school_urn": data.school_urn,
                 "academic_year": data.academic_year,
-                "first_day": min(t.start for t in data.terms),
-                "last_day": max(t.end for t in data.terms),
+                "first_day": days[0],
+                "last_day": days[1],
             }
     await store.upsert_schools(session, list(schools.values()))
     await store.upsert_school_years(session, list(years.values()))

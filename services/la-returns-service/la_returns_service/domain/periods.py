@@ -8,7 +8,14 @@ from attendance_shared.rules.figures import academic_year_of, academic_year_star
 Frequency = Literal["daily", "weekly", "monthly"]
 
 
+# Nothing older is held: the platform's registers start long after this, and runs are
+# followed from the academic year before the period, which must be a real date.
+EARLIEST_PERIOD_START = date(2000, 8, 1)
+
+
 def period_problem(start: date, end: date, today: date) -> str | None:
+    if start < EARLIEST_PERIOD_START:
+        return f"the period starts before {EARLIEST_PERIOD_START.isoformat()}, earlier than any register held"
     if end < start:
         return "the period ends before it starts"
     if end > today:

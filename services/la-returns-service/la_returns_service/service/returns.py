@@ -22,7 +22,7 @@ from attendance_shared.rules.thresholds import CONTINUOUS_ABSENCE_RETURN_SCHOOL_
 from la_returns_service.clients.analytics import AnalyticsClient
 from la_returns_service.domain import admissions
 from la_returns_service.domain import attendance_return as kinds
-from la_returns_service.domain.periods import period_problem, runs_window_start
+from la_returns_service.domain.periods import EARLIEST_PERIOD_START, period_problem, runs_window_start
 from la_returns_service.domain.runs import (
     Run,
     continuous_unauthorised_runs,
@@ -39,7 +39,7 @@ Rows = tuple[list[dict[str, Any]], list[str | None]]  # the rows, and the school
 
 def check_period(start: date, end: date, today: date) -> None:
     if problem := period_problem(start, end, today):
-        field = "to"
+        field = "from" if start < EARLIEST_PERIOD_START else "to"
         raise Unprocessable(problem, errors=[{"location": ["body", field], "message": problem}])
 
 
@@ -316,7 +316,10 @@ def _encode_cursor(row: ReturnSummary) -> str:
 def _decode_cursor(cursor: str, name: str) -> tuple[datetime, uuid.UUID]:
     try:
         generated_at, return_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(generated_at), uuid.UUID(return_id)
+        stamp = datetime.fromisoformat(generated_at)
+        if stamp.tzinfo is None:
+            raise ValueError("a cursor's time carries its offset")
+        return stamp, uuid.UUID(return_id)
     except (ValueError, UnicodeDecodeError):
         raise Unprocessable(
             f"`{name}` is malformed: pass the `next_cursor` a listing gave",
