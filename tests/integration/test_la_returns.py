@@ -7,6 +7,7 @@ import io
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from attendance_bench.data import school_days
 
 from attendance_shared import topics
 from attendance_shared.consumer import BatchConsumer
@@ -38,15 +39,6 @@ FIRST_DAY = date(2026, 9, 3)  # a Thursday: the first day of the school year
 TODAY = date(2026, 11, 20)
 RECEPTION, MID_YEAR, LEAVER, ILL = (make_upn(serial=700 + i) for i in range(4))
 ADDRESS = {"lines": ["1 High Street"], "postcode": "LS1 1AA"}
-
-
-def school_days(first: date, count: int) -> list[date]:
-    days, day = [], first
-    while len(days) < count:
-        if day.weekday() < 5:
-            days.append(day)
-        day += timedelta(days=1)
-    return days
 
 
 DAYS = school_days(FIRST_DAY, 20)

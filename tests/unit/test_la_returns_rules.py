@@ -2,6 +2,8 @@
 
 from datetime import UTC, date, datetime, timedelta
 
+from attendance_bench.data import school_days
+
 from la_returns_service.domain import admissions
 from la_returns_service.domain.attendance_return import checksum, deletion_row, new_pupil_row, school_rows
 from la_returns_service.domain.periods import last_complete_period, period_problem, runs_window_start
@@ -14,15 +16,6 @@ from la_returns_service.domain.runs import (
 )
 
 MONDAY = date(2026, 9, 7)
-
-
-def weekdays(first: date, count: int) -> list[date]:
-    days, day = [], first
-    while len(days) < count:
-        if day.weekday() < 5:
-            days.append(day)
-        day += timedelta(days=1)
-    return days
 
 
 def test_new_pupil_return_is_due_by_the_end_of_the_fifth_day_after_entry() -> None:
@@ -79,19 +72,19 @@ def test_no_deletion_return_for_the_most_senior_class_leaving_at_the_end_of_its_
 
 
 def test_ten_continuous_school_days_of_unauthorised_absence() -> None:
-    days = weekdays(MONDAY, 14)
+    days = school_days(MONDAY, 14)
     codes = {d: ["O", "O"] for d in days[1:11]}  # ten whole days O after one present day
     codes[days[5]] = ["G", "#"]  # a closed afternoon neither ends nor extends the run
     codes[days[11]] = ["O", "/"]  # attended in the afternoon: the run ends
-    school_days = [(d, codes.get(d, ["/", "\\"])) for d in days]
-    runs = continuous_unauthorised_runs(school_days)
+    pupil_days = [(d, codes.get(d, ["/", "\\"])) for d in days]
+    runs = continuous_unauthorised_runs(pupil_days)
     assert runs[0] == Run(days[1], days[10], 10, 19, days[10], ongoing=False)
     assert reportable(runs, days[10]) == [runs[0]]
     assert reportable(runs, days[11]) == []  # ended before the period began
 
 
 def test_nine_days_is_not_a_case_and_authorised_absence_ends_a_run() -> None:
-    days = weekdays(MONDAY, 12)
+    days = school_days(MONDAY, 12)
     codes = {d: ["N", "N"] for d in days[:12]}
     codes[days[9]] = ["N", "M"]  # a medical appointment is authorised: the run ends
     runs = continuous_unauthorised_runs([(d, codes[d]) for d in days])
@@ -100,7 +93,7 @@ def test_nine_days_is_not_a_case_and_authorised_absence_ends_a_run() -> None:
 
 
 def test_a_sickness_spell_counts_once_it_reaches_fifteen_school_days() -> None:
-    days = weekdays(MONDAY, 20)
+    days = school_days(MONDAY, 20)
     codes = {d: ["I", "I"] for d in days[:16]}
     codes[days[3]] = ["I", "M"]  # ill in the morning, at the doctor's in the afternoon: still ill
     codes[days[6]] = ["M", "M"]  # no illness but not attended: neither ends nor extends
@@ -113,7 +106,7 @@ def test_a_sickness_spell_counts_once_it_reaches_fifteen_school_days() -> None:
 
 
 def test_a_spell_spans_a_half_term_and_a_half_day_in_school_ends_it() -> None:
-    before, after = weekdays(date(2026, 10, 12), 10), weekdays(date(2026, 11, 2), 6)
+    before, after = school_days(date(2026, 10, 12), 10), school_days(date(2026, 11, 2), 6)
     days = [(d, ["I", "I"]) for d in before + after]  # half-term week has no register
     spells = sickness_spells(days)
     assert [(s.school_days, s.reached_on, s.ongoing) for s in spells] == [(16, after[4], True)]
