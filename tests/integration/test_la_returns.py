@@ -28,7 +28,10 @@ from attendance_stack.broker import TansuBroker
 from attendance_stack.processes import free_port
 from la_returns_service.clients.analytics import AnalyticsClient
 from la_returns_service.consumers.handler import handle
+from la_returns_service.schemas import Schedule, ScheduleEntry
 from la_returns_service.service import returns
+from la_returns_service.service import settings as settings_service
+from la_returns_service.service.scheduler import compile_one_due
 from la_returns_service.settings import Settings
 from tests.factories import make_upn
 from tests.helpers import scalar, wait_until
@@ -220,4 +223,30 @@ async def test_a_sickness_spell_of_fifteen_days_is_returned_once(database_url: s
         )
         for r in rows
     ] == [(ILL, str(FIRST_DAY), str(DAYS[15]), 16, str(DAYS[14]), False)]
+    await engine.dispose()
+
+
+async def test_a_scheduled_return_is_compiled_once_by_two_replicas_and_again_after_a_restart(
+    database_url: str,
+) -> None:
+    engine = make_engine(database_url, service="la-returns")
+    sessionmaker = make_sessionmaker(engine)
+    async with sessionmaker.begin() as session:
+        await handle(session, [("t", i) for i in register_events()])
+        await settings_service.put_schedule(
+            session, LA, Schedule(entries=[ScheduleEntry(kind="sickness", frequency="weekly")])
+        )
+    analytics = AnalyticsClient(Settings(analytics_retries=1))
+
+    async def replica() -> str | None:
+        async with sessionmaker.begin() as session:
+            return await compile_one_due(session, analytics, concurrency=1)
+
+    try:
+        first, second = await asyncio.gather(replica(), replica())
+        after_restart = await replica()
+    finally:
+        await analytics.close()
+    assert sorted([first is None, second is None]) == [False, True] and after_restart is None
+    assert await scalar(engine, "SELECT count(*) FROM la_returns.returns WHERE trigger = 'schedule'") == 1
     await engine.dispose()
