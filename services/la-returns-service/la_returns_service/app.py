@@ -1,14 +1,16 @@
 """The LA returns service: statutory returns compiled as immutable snapshots."""
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance_shared import topics
 from attendance_shared.consumer import attach_consumer
-from attendance_shared.platform import ServiceContext, create_service_app
-from la_returns_service.api.routes import router
+from attendance_shared.platform import Periodic, ServiceContext, create_service_app
+from la_returns_service.api.routes import router, school_router
 from la_returns_service.clients.analytics import AnalyticsClient
 from la_returns_service.consumers.handler import handle
-from la_returns_service.models import processed_events
+from la_returns_service.repository.store import school_la_code
+from la_returns_service.service.scheduler import compile_one_due
 from la_returns_service.settings import SERVICE_NAME, Settings
 
 
@@ -16,18 +18,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
     def build_workers(ctx: ServiceContext) -> None:
+        # The inbox is applied inside the handler, to everything but marks: marks carry
+        # revisions, which make them idempotent without a row per event.
         attach_consumer(
-            ctx, service=SERVICE_NAME, topics=[topics.SCHOOLS, topics.PUPILS], inbox=processed_events, handler=handle
+            ctx,
+            service=SERVICE_NAME,
+            topics=[topics.SCHOOLS, topics.PUPILS, topics.MARKS],
+            inbox=None,
+            handler=handle,
         )
         analytics = AnalyticsClient(settings)
         ctx.app.state.analytics = analytics
         ctx.app.state.on_shutdown.append(analytics.close)
+
+        async def scheduled(session: AsyncSession) -> str | None:
+            return await compile_one_due(session, analytics, concurrency=settings.analytics_concurrency)
+
+        ctx.workers.add(
+            "scheduled-returns",
+            Periodic("scheduled-returns", ctx.sessionmaker, scheduled, interval_s=settings.schedule_interval_s),
+        )
 
     return create_service_app(
         service=SERVICE_NAME,
         title="la-returns-service",
         summary="New-pupil, deletion, attendance and sickness returns that local authorities fetch.",
         settings=settings,
-        routers=[router],
+        routers=[router, school_router],
         build_workers=build_workers,
+        school_la_code=school_la_code,
     )

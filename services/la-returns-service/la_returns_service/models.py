@@ -1,7 +1,20 @@
-from sqlalchemy import Column, Date, DateTime, ForeignKeyConstraint, Index, Integer, Table, Text, func
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    SmallInteger,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 from attendance_shared.db import service_metadata
+from attendance_shared.idempotency import idempotency_table
 from attendance_shared.inbox import processed_events_table
 
 metadata = service_metadata("la_returns")
@@ -15,6 +28,17 @@ schools = Table(
     Index("ix_schools_la_code", "la_code"),
 )
 
+# First and last day of each school year a school has published a calendar for: the
+# reception-on-first-day exemption and the end-of-final-year deletion exemption need them.
+school_years = Table(
+    "school_years",
+    metadata,
+    Column("school_urn", Text, primary_key=True),
+    Column("academic_year", Integer, primary_key=True),
+    Column("first_day", Date, nullable=False),
+    Column("last_day", Date, nullable=False),
+)
+
 pupils = Table(
     "pupils",
     metadata,
@@ -26,6 +50,54 @@ pupils = Table(
     Column("date_of_birth", Date, nullable=False),
     Column("year_group", Text, nullable=False),
     Column("admission_date", Date, nullable=False),
+    # The whole admission-register record as the latest admitted/updated event gave it.
+    Column("record", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    # When the admission reached the register (the event's time): an LA's opt-in to
+    # first-day reception pupils covers those entered after it.
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("left_on", Date),
+    Column("deletion", JSONB),  # ground and destination, from the deletion event
+    Index("ix_pupils_la_admission", "la_code", "admission_date"),
+    Index("ix_pupils_la_left_on", "la_code", "left_on"),
+)
+
+# The marks projection, compact: only sessions whose code is, or replaced, an absence or a
+# not-possible code. A session the school registered with no row here was attended.
+absence_marks = Table(
+    "absence_marks",
+    metadata,
+    Column("school_urn", Text, primary_key=True),
+    Column("upn", Text, primary_key=True),
+    Column("date", Date, primary_key=True),
+    Column("session", Text, primary_key=True),
+    Column("code", Text, nullable=False),
+    Column("revision", SmallInteger, nullable=False),
+)
+
+# Which sessions each school has taken a register for: its school days, as the marks show them.
+register_sessions = Table(
+    "register_sessions",
+    metadata,
+    Column("school_urn", Text, primary_key=True),
+    Column("date", Date, primary_key=True),
+    Column("session", Text, primary_key=True),
+)
+
+la_settings = Table(
+    "la_settings",
+    metadata,
+    Column("la_code", Text, primary_key=True),
+    # Reg 13: the LA asked for first-day pupils of the most junior class too, from this moment.
+    Column("reception_first_day_opted_in_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("la_code", Text, primary_key=True),
+    Column("kind", Text, primary_key=True),
+    Column("frequency", Text, nullable=False),  # daily, weekly, monthly
 )
 
 # A compiled return is an immutable snapshot: its rows never change once written.
@@ -41,7 +113,19 @@ returns = Table(
     Column("row_count", Integer, nullable=False),
     Column("checksum", Text, nullable=False),
     Column("columns", JSONB, nullable=False),
+    Column("trigger", Text, nullable=False, server_default="request"),  # request or schedule
+    Column("school_urns", ARRAY(Text), nullable=False, server_default="{}"),  # schools with rows in it
     Index("ix_returns_la_generated", "la_code", "generated_at", "id"),
+    # A scheduled return is compiled once per LA, kind and period, however many replicas run.
+    Index(
+        "uq_returns_scheduled",
+        "la_code",
+        "kind",
+        "period_start",
+        "period_end",
+        unique=True,
+        postgresql_where=text("trigger = 'schedule'"),
+    ),
 )
 
 return_rows = Table(
@@ -49,8 +133,10 @@ return_rows = Table(
     metadata,
     Column("return_id", UUID(as_uuid=True), primary_key=True),
     Column("row_number", Integer, primary_key=True),
+    Column("school_urn", Text),
     Column("data", JSONB, nullable=False),
     ForeignKeyConstraint(["return_id"], ["la_returns.returns.id"]),
 )
 
 processed_events = processed_events_table(metadata)
+idempotency_keys = idempotency_table(metadata)

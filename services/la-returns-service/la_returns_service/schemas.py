@@ -2,17 +2,25 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from attendance_shared.api_types import IsoDate
+from la_returns_service.domain.periods import Frequency
 
-ReturnKind = Literal["attendance"]
+ReturnKind = Literal["new-pupils", "deletions", "attendance", "school-attendance", "sickness", "social-worker"]
+KIND_DESCRIPTION = (
+    "new-pupils (admitted in the period, with due date and status), deletions (left in the period, with the "
+    "regulation-9 ground and destination), attendance (every pupil's figures, persistent and severe absence, "
+    "10 continuous school days unauthorised, cohorts), school-attendance (per school and cohort), sickness (one "
+    "row per continuous illness reaching 15 school days), social-worker (children with a social worker and "
+    "their attendance)"
+)
 
 
 class ReturnRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    kind: Annotated[ReturnKind, Field(description="Kinds compiled so far: attendance")]
+    kind: Annotated[ReturnKind, Field(description=KIND_DESCRIPTION)]
     start: IsoDate = Field(alias="from")
     end: IsoDate = Field(alias="to")
 
@@ -27,14 +35,62 @@ class ReturnSummary(BaseModel):
     end: date = Field(serialization_alias="to")
     generated_at: datetime
     row_count: int
-    checksum: str
+    checksum: str = Field(description="sha256 of the rows in order, each as JSON with sorted keys")
     columns: list[str]
+    trigger: Literal["request", "schedule"] = "request"
 
 
 class ReturnPage(BaseModel):
     items: list[ReturnSummary]
-    next_cursor: str | None
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` (or `since`) for the returns compiled after these: also on the last page, "
+        "so a poller keeps it and asks again later; null only when nothing has been listed yet"
+    )
+    more: bool = Field(description="More returns are already waiting after `next_cursor`")
 
 
 class ReturnDocument(ReturnSummary):
     rows: list[dict]
+
+
+class SchoolReturnDocument(ReturnSummary):
+    school_urn: str
+    rows: list[dict] = Field(description="This school's rows of the return")
+
+
+class LASettingsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    include_reception_first_day: bool = Field(
+        description="Ask schools for pupils placed in the most junior class on the first day of the school year "
+        "too (reg 13): those entered from now on are returned"
+    )
+
+
+class LASettings(BaseModel):
+    la_code: str
+    include_reception_first_day: bool
+    opted_in_at: datetime | None
+
+
+class ScheduleEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ReturnKind
+    frequency: Frequency = Field(
+        description="daily: yesterday; weekly: last Monday to Sunday; monthly: last calendar month"
+    )
+
+
+class Schedule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    entries: Annotated[list[ScheduleEntry], Field(max_length=20)]
+
+    @field_validator("entries")
+    @classmethod
+    def one_frequency_per_kind(cls, entries: list[ScheduleEntry]) -> list[ScheduleEntry]:
+        kinds = [e.kind for e in entries]
+        if len(set(kinds)) != len(kinds):
+            raise ValueError("each kind may appear once")
+        return entries

@@ -11,3 +11,8 @@ class Settings(CommonSettings):
     analytics_url: str = "http://127.0.0.1:8002"
     analytics_timeout_s: float = 10.0
     analytics_retries: int = 3
+    # Schools fetched from analytics at once while compiling: enough to overlap the round
+    # trips, few enough not to crowd out analytics' own work.
+    analytics_concurrency: int = 4
+    # How often the scheduler looks for scheduled returns that are due.
+    schedule_interval_s: float = 60.0

@@ -1,30 +1,149 @@
-"""Schools and pupils, projected per LA from the register's events."""
+"""Schools, calendars, the admission register and a compact marks projection, per LA, from
+the register's events; one fold per batch and one bulk write per table."""
 
 from collections.abc import Sequence
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from attendance_shared.events import Event, PupilAdmittedV1, SchoolUpsertedV1
+from attendance_shared.events import (
+    Event,
+    PupilAdmittedV1,
+    PupilDeletedV1,
+    PupilUpdatedV1,
+    SchoolCalendarSetV1,
+    SchoolUpsertedV1,
+    SessionMarkedV1,
+)
+from attendance_shared.inbox import claim_new_events
+from attendance_shared.rules.calendar import Closure, SchoolCalendar, Term
+from attendance_shared.rules.codes import category_of
+from la_returns_service.models import processed_events
 from la_returns_service.repository import store
+
+MarkKey = tuple[str, str, object, str]
+
+
+def _absence_relevant(data: SessionMarkedV1) -> bool:
+    """Stored only when the code, or the code it replaced, is not attendance: a later revision
+    back to attendance must still overwrite the absence it corrects, in any arrival order."""
+    codes = (data.code,) if data.previous_code is None else (data.code, data.previous_code)
+    return any(not category_of(code).counts_as_attendance for code in codes)
+
+
+def fold_marks(events: Sequence[tuple[str, Event]]) -> tuple[list[dict], set[tuple]]:
+    """The highest stored-worthy revision per session, and every session a register was taken."""
+    latest: dict[MarkKey, SessionMarkedV1] = {}
+    taken: set[tuple] = set()
+    for _, event in events:
+        data = event.data
+        if not isinstance(data, SessionMarkedV1):
+            continue
+        taken.add((data.school_urn, data.date, data.session))
+        if not _absence_relevant(data):
+            continue
+        key = (data.school_urn, data.upn, data.date, data.session)
+        if key not in latest or latest[key].revision < data.revision:
+            latest[key] = data
+    rows = [
+        {
+            "school_urn": d.school_urn,
+            "upn": d.upn,
+            "date": d.date,
+            "session": d.session,
+            "code": d.code,
+            "revision": d.revision,
+        }
+        for d in latest.values()
+    ]
+    return rows, taken
+
+
+def first_and_last_school_day(data: SchoolCalendarSetV1) -> tuple[date, date] | None:
+    """The year's first and last days with pupils: an INSET day opening the term is not the
+    first day of the school year for the reception exemption."""
+    calendar = SchoolCalendar(
+        academic_year=data.academic_year,
+        terms=tuple(Term(**t.model_dump()) for t in data.terms),
+        closures=tuple(Closure(**c.model_dump()) for c in data.closures),
+    )
+    days = calendar.school_days(min(t.start for t in data.terms), max(t.end for t in data.terms)) if data.terms else []
+    return (days[0], days[-1]) if days else None
+
+
+def pupil_row(data: PupilAdmittedV1, event: Event) -> dict:
+    return {
+        "school_urn": data.school_urn,
+        "upn": data.upn,
+        "la_code": data.la_code,
+        "legal_surname": data.legal_surname,
+        "legal_forename": data.legal_forename,
+        "date_of_birth": data.date_of_birth,
+        "year_group": data.year_group,
+        "admission_date": data.admission_date,
+        "record": data.model_dump(mode="json", exclude={"effective_from"}),
+        "recorded_at": event.time,
+    }
 
 
 async def handle(session: AsyncSession, events: Sequence[tuple[str, Event]]) -> None:
+    # Marks carry revisions, which make them idempotent; the rest go through the inbox, so a
+    # duplicate admission delivered after an update cannot put back the older record.
+    others = [(topic, event) for topic, event in events if not isinstance(event.data, SessionMarkedV1)]
+    fresh = await claim_new_events(session, processed_events, [(event.id, topic) for topic, event in others])
     schools: dict[str, dict] = {}
-    pupils: dict[tuple[str, str], dict] = {}
-    for _, event in events:
+    years: dict[tuple[str, int], dict] = {}
+    for _, event in others:
+        if event.id not in fresh:
+            continue
         data = event.data
         if isinstance(data, SchoolUpsertedV1):
             schools[data.urn] = {"urn": data.urn, "la_code": data.la_code, "name": data.name}
-        elif isinstance(data, PupilAdmittedV1):
-            pupils[(data.school_urn, data.upn)] = {
+        elif isinstance(data, SchoolCalendarSetV1) and (days := first_and_last_school_day(data)):
+            years[(data.school_urn, data.academic_year)] = {
                 "school_urn": data.school_urn,
-                "upn": data.upn,
-                "la_code": data.la_code,
-                "legal_surname": data.legal_surname,
-                "legal_forename": data.legal_forename,
-                "date_of_birth": data.date_of_birth,
-                "year_group": data.year_group,
-                "admission_date": data.admission_date,
+                "academic_year": data.academic_year,
+                "first_day": days[0],
+                "last_day": days[1],
             }
     await store.upsert_schools(session, list(schools.values()))
-    await store.upsert_pupils(session, list(pupils.values()))
+    await store.upsert_school_years(session, list(years.values()))
+    # Folded per pupil in delivery order (one pupil's events share a partition): the last
+    # record wins, an admission clears an earlier deletion, a deletion lands after both.
+    admitted: dict[tuple[str, str], dict] = {}
+    updated: dict[tuple[str, str], dict] = {}
+    deleted: dict[tuple[str, str], dict] = {}
+    for _, event in others:
+        data = event.data
+        if event.id not in fresh:
+            continue
+        if isinstance(data, PupilAdmittedV1):
+            key = (data.school_urn, data.upn)
+            row = pupil_row(data, event)
+            if isinstance(data, PupilUpdatedV1):
+                if key in admitted:  # keeps when the admission itself was recorded
+                    admitted[key] = {
+                        **row,
+                        "recorded_at": admitted[key]["recorded_at"],
+                        "left_on": None,
+                        "deletion": None,
+                    }
+                else:
+                    updated[key] = row
+            else:
+                admitted[key] = {**row, "left_on": None, "deletion": None}
+                updated.pop(key, None)
+                deleted.pop(key, None)
+        elif isinstance(data, PupilDeletedV1):
+            deleted[(data.school_urn, data.upn)] = {
+                "school_urn": data.school_urn,
+                "upn": data.upn,
+                "left_on": data.left_on,
+                "deletion": data.model_dump(mode="json"),
+            }
+    await store.upsert_pupils(session, list(admitted.values()), admitted=True)
+    await store.upsert_pupils(session, list(updated.values()), admitted=False)
+    await store.record_deletions(session, list(deleted.values()))
+    rows, taken = fold_marks(events)
+    await store.upsert_absence_marks(session, rows)
+    await store.add_register_sessions(session, [{"school_urn": u, "date": d, "session": s} for u, d, s in taken])

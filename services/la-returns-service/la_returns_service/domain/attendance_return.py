@@ -1,19 +1,19 @@
-"""The attendance return's columns and rows, and the checksum that pins a snapshot. Pure."""
+"""Each kind of return: its columns, and its rows from the projections and analytics' figures.
+Pure: no I/O. Rows hold flat values only, so JSON and CSV read the same."""
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
 
-ATTENDANCE_COLUMNS = (
-    "school_urn",
-    "school_name",
-    "upn",
-    "legal_surname",
-    "legal_forename",
-    "date_of_birth",
-    "year_group",
+from attendance_shared.rules.deletion_grounds import DELETION_GROUNDS, DeletionGround
+from la_returns_service.domain.runs import Run
+
+Record = Mapping[str, Any]  # the pupil's admission-register record as the last event gave it
+
+PUPIL_COLUMNS = ("school_urn", "school_name", "upn", "legal_surname", "legal_forename", "date_of_birth", "year_group")
+FIGURE_COLUMNS = (
     "possible_sessions",
     "attended_sessions",
     "authorised_absence_sessions",
@@ -23,29 +23,293 @@ ATTENDANCE_COLUMNS = (
     "persistent_absence",
     "severe_absence",
 )
+COHORT_COLUMNS = ("social_worker", "looked_after", "sen_status", "fsm_eligible", "eal")
+CONTINUOUS_COLUMNS = (
+    "continuous_unauthorised_school_days",
+    "continuous_unauthorised_since",
+    "continuous_unauthorised_until",
+)
+ATTENDANCE_COLUMNS = (
+    *PUPIL_COLUMNS,
+    *FIGURE_COLUMNS,
+    "late_sessions",
+    *CONTINUOUS_COLUMNS,
+    "fails_to_attend_regularly",
+    "address",
+    *COHORT_COLUMNS,
+)
+ADMISSION_COLUMNS = (
+    "sex",
+    "preferred_surname",
+    "preferred_forename",
+    "admission_date",
+    "address",
+    "parents",
+    "emergency_phones",
+    "previous_school_urn",
+    "previous_school_name",
+    "boarder",
+    "fsm_eligible",
+    "pupil_premium",
+    "sen_status",
+    "eal",
+    "looked_after",
+    "social_worker",
+    "youth_offending_worker",
+    "virtual_school_contact",
+)
+NEW_PUPIL_COLUMNS = (*PUPIL_COLUMNS, *ADMISSION_COLUMNS, "due_on", "status")
+DELETION_COLUMNS = (
+    *PUPIL_COLUMNS,
+    "address",
+    "parents",
+    "emergency_phones",
+    "left_on",
+    "ground",
+    "ground_description",
+    "destination_school_urn",
+    "destination_school_name",
+    "destination_start_date",
+    "due_on",
+)
+SICKNESS_COLUMNS = (
+    *PUPIL_COLUMNS,
+    "address",
+    "spell_start",
+    "spell_last_day",
+    "illness_school_days",
+    "illness_sessions",
+    "reached_15_days_on",
+    "ongoing",
+)
+SOCIAL_WORKER_COLUMNS = (
+    *PUPIL_COLUMNS,
+    "social_worker_name",
+    "social_worker_email",
+    "social_worker_phone",
+    "looked_after",
+    "youth_offending_worker",
+    "virtual_school_contact",
+    *FIGURE_COLUMNS,
+    *CONTINUOUS_COLUMNS,
+)
+COHORTS = ("all", "social_worker", "looked_after", "sen")
+SCHOOL_ATTENDANCE_COLUMNS = (
+    "school_urn",
+    "school_name",
+    "cohort",
+    "pupils",
+    "possible_sessions",
+    "attended_sessions",
+    "authorised_absence_sessions",
+    "unauthorised_absence_sessions",
+    "overall_absence_rate",
+    "persistent_absence_pupils",
+    "severe_absence_pupils",
+    "continuous_unauthorised_10_days_pupils",
+)
 
 
-def attendance_row(
-    school: Mapping[str, Any], pupil: Mapping[str, Any] | None, figures: Mapping[str, Any], upn: str
-) -> dict[str, Any]:
-    pupil = pupil or {}
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def address_of(record: Record) -> str | None:
+    address = record.get("address")
+    if not address:
+        return None
+    return ", ".join(part for part in (*address["lines"], address.get("town"), address["postcode"]) if part)
+
+
+def _person(person: Record | None) -> str | None:
+    if not person:
+        return None
+    return "; ".join(str(v) for v in (person.get("name"), person.get("email"), person.get("phone")) if v)
+
+
+def parents_of(record: Record) -> str | None:
+    contacts = record.get("contacts") or ()
+    return (
+        " | ".join(f"{c['name']} ({c['relationship']})" if c.get("relationship") else c["name"] for c in contacts)
+        or None
+    )
+
+
+def emergency_phones_of(record: Record) -> str | None:
+    return " | ".join(f"{c['name']}: {c['phone']}" for c in record.get("contacts") or () if c.get("phone")) or None
+
+
+def pupil_columns(school: Record, upn: str, record: Record | None) -> dict[str, Any]:
+    record = record or {}
     return {
         "school_urn": school["urn"],
         "school_name": school["name"],
         "upn": upn,
-        "legal_surname": pupil.get("legal_surname"),
-        "legal_forename": pupil.get("legal_forename"),
-        "date_of_birth": str(pupil["date_of_birth"]) if pupil.get("date_of_birth") else None,
-        "year_group": pupil.get("year_group"),
-        "possible_sessions": figures["possible_sessions"],
-        "attended_sessions": figures["attended_sessions"],
-        "authorised_absence_sessions": figures["authorised_absence_sessions"],
-        "unauthorised_absence_sessions": figures["unauthorised_absence_sessions"],
-        "attendance_rate": figures["attendance_rate"],
-        "overall_absence_rate": figures["overall_absence_rate"],
-        "persistent_absence": figures["persistent_absence"],
-        "severe_absence": figures["severe_absence"],
+        "legal_surname": record.get("legal_surname"),
+        "legal_forename": record.get("legal_forename"),
+        "date_of_birth": _text(record.get("date_of_birth")),
+        "year_group": record.get("year_group"),
     }
+
+
+def cohort_columns(record: Record) -> dict[str, Any]:
+    return {
+        "social_worker": record.get("social_worker") is not None,
+        "looked_after": bool(record.get("looked_after")),
+        "sen_status": record.get("sen_status", "none"),
+        "fsm_eligible": bool(record.get("fsm_eligible")),
+        "eal": bool(record.get("eal")),
+    }
+
+
+def continuous_columns(runs: Sequence[Run]) -> dict[str, Any]:
+    """The latest reportable run of unauthorised absence, if any."""
+    run = runs[-1] if runs else None
+    return {
+        "continuous_unauthorised_school_days": run.school_days if run else 0,
+        "continuous_unauthorised_since": _text(run.start) if run else None,
+        "continuous_unauthorised_until": _text(run.end) if run else None,
+    }
+
+
+def attendance_row(
+    school: Record, upn: str, record: Record | None, figures: Record, late_sessions: int, runs: Sequence[Run]
+) -> dict[str, Any]:
+    record = record or {}
+    return {
+        **pupil_columns(school, upn, record),
+        **{name: figures[name] for name in FIGURE_COLUMNS},
+        "late_sessions": late_sessions,
+        **continuous_columns(runs),
+        # Reg 13: pupils who fail to attend regularly (persistent absence by the DfE measure)
+        # or were absent 10 continuous school days without authorisation.
+        "fails_to_attend_regularly": bool(figures["persistent_absence"]) or bool(runs),
+        "address": address_of(record),
+        **cohort_columns(record),
+    }
+
+
+def new_pupil_row(school: Record, record: Record, *, due_on: str, overdue: bool) -> dict[str, Any]:
+    previous = record.get("previous_school") or {}
+    return {
+        **pupil_columns(school, record["upn"], record),
+        "sex": record.get("sex"),
+        "preferred_surname": record.get("preferred_surname"),
+        "preferred_forename": record.get("preferred_forename"),
+        "admission_date": _text(record.get("admission_date")),
+        "address": address_of(record),
+        "parents": parents_of(record),
+        "emergency_phones": emergency_phones_of(record),
+        "previous_school_urn": previous.get("urn"),
+        "previous_school_name": previous.get("name"),
+        "boarder": bool(record.get("boarder")),
+        "fsm_eligible": bool(record.get("fsm_eligible")),
+        "pupil_premium": bool(record.get("pupil_premium")),
+        "sen_status": record.get("sen_status", "none"),
+        "eal": bool(record.get("eal")),
+        "looked_after": bool(record.get("looked_after")),
+        "social_worker": _person(record.get("social_worker")),
+        "youth_offending_worker": _person(record.get("youth_offending_worker")),
+        "virtual_school_contact": _person(record.get("virtual_school_contact")),
+        "due_on": due_on,
+        "status": "overdue" if overdue else "due",
+    }
+
+
+def deletion_row(school: Record, record: Record, deletion: Record) -> dict[str, Any]:
+    return {
+        **pupil_columns(school, record["upn"], record),
+        "address": address_of(record),
+        "parents": parents_of(record),
+        "emergency_phones": emergency_phones_of(record),
+        "left_on": _text(deletion["left_on"]),
+        "ground": deletion["ground"],
+        "ground_description": DELETION_GROUNDS[DeletionGround(deletion["ground"])],
+        "destination_school_urn": deletion.get("destination_school_urn"),
+        "destination_school_name": deletion.get("destination_school_name"),
+        "destination_start_date": _text(deletion.get("destination_start_date")),
+        # Due as soon as the ground is met and no later than the deletion itself.
+        "due_on": _text(deletion["left_on"]),
+    }
+
+
+def sickness_row(school: Record, upn: str, record: Record | None, spell: Run) -> dict[str, Any]:
+    return {
+        **pupil_columns(school, upn, record),
+        "address": address_of(record or {}),
+        "spell_start": _text(spell.start),
+        "spell_last_day": _text(spell.end),
+        "illness_school_days": spell.school_days,
+        "illness_sessions": spell.sessions,
+        "reached_15_days_on": _text(spell.reached_on),
+        "ongoing": spell.ongoing,
+    }
+
+
+def social_worker_row(school: Record, upn: str, record: Record, figures: Record, runs: Sequence[Run]) -> dict[str, Any]:
+    worker = record.get("social_worker") or {}
+    return {
+        **pupil_columns(school, upn, record),
+        "social_worker_name": worker.get("name"),
+        "social_worker_email": worker.get("email"),
+        "social_worker_phone": worker.get("phone"),
+        "looked_after": bool(record.get("looked_after")),
+        "youth_offending_worker": _person(record.get("youth_offending_worker")),
+        "virtual_school_contact": _person(record.get("virtual_school_contact")),
+        **{name: figures[name] for name in FIGURE_COLUMNS},
+        **continuous_columns(runs),
+    }
+
+
+def in_cohort(cohort: str, row: Record) -> bool:
+    match cohort:
+        case "social_worker":
+            return bool(row["social_worker"])
+        case "looked_after":
+            return bool(row["looked_after"])
+        case "sen":
+            return row["sen_status"] != "none"
+    return True
+
+
+def school_rows(school: Record, pupil_rows: Iterable[Record]) -> list[dict[str, Any]]:
+    """One line per cohort of a school, summed from its pupils' attendance rows."""
+    rows = list(pupil_rows)
+    lines = []
+    for cohort in COHORTS:
+        members = [r for r in rows if in_cohort(cohort, r)]
+        possible = sum(r["possible_sessions"] for r in members)
+        authorised = sum(r["authorised_absence_sessions"] for r in members)
+        unauthorised = sum(r["unauthorised_absence_sessions"] for r in members)
+        lines.append(
+            {
+                "school_urn": school["urn"],
+                "school_name": school["name"],
+                "cohort": cohort,
+                "pupils": len(members),
+                "possible_sessions": possible,
+                "attended_sessions": sum(r["attended_sessions"] for r in members),
+                "authorised_absence_sessions": authorised,
+                "unauthorised_absence_sessions": unauthorised,
+                "overall_absence_rate": round(100 * (authorised + unauthorised) / possible, 2) if possible else None,
+                "persistent_absence_pupils": sum(bool(r["persistent_absence"]) for r in members),
+                "severe_absence_pupils": sum(bool(r["severe_absence"]) for r in members),
+                "continuous_unauthorised_10_days_pupils": sum(
+                    r["continuous_unauthorised_school_days"] > 0 for r in members
+                ),
+            }
+        )
+    return lines
+
+
+COLUMNS_OF_KIND: dict[str, tuple[str, ...]] = {
+    "new-pupils": NEW_PUPIL_COLUMNS,
+    "deletions": DELETION_COLUMNS,
+    "attendance": ATTENDANCE_COLUMNS,
+    "school-attendance": SCHOOL_ATTENDANCE_COLUMNS,
+    "sickness": SICKNESS_COLUMNS,
+    "social-worker": SOCIAL_WORKER_COLUMNS,
+}
 
 
 def checksum(rows: Iterable[Mapping[str, Any]]) -> str:

@@ -2,15 +2,28 @@
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Row, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
+import orjson
+from sqlalchemy import Row, and_, bindparam, func, select, tuple_
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from la_returns_service.models import pupils, return_rows, returns, schools
+from attendance_shared.db import copy_rows
+from la_returns_service.models import (
+    absence_marks,
+    la_settings,
+    pupils,
+    register_sessions,
+    return_rows,
+    returns,
+    schedules,
+    school_years,
+    schools,
+)
 
-ROW_INSERT_CHUNK = 2000
+# --- projections -------------------------------------------------------------------------
 
 
 async def upsert_schools(session: AsyncSession, rows: Sequence[dict]) -> None:
@@ -23,15 +36,80 @@ async def upsert_schools(session: AsyncSession, rows: Sequence[dict]) -> None:
     await session.execute(statement, list(rows))
 
 
-async def upsert_pupils(session: AsyncSession, rows: Sequence[dict]) -> None:
+async def upsert_school_years(session: AsyncSession, rows: Sequence[dict]) -> None:
+    if not rows:
+        return
+    statement = insert(school_years)
+    statement = statement.on_conflict_do_update(
+        index_elements=["school_urn", "academic_year"],
+        set_={"first_day": statement.excluded.first_day, "last_day": statement.excluded.last_day},
+    )
+    await session.execute(statement, list(rows))
+
+
+async def upsert_pupils(session: AsyncSession, rows: Sequence[dict], *, admitted: bool) -> None:
+    """An admission replaces the whole row; an update keeps when the pupil was first recorded
+    and any deletion."""
     if not rows:
         return
     statement = insert(pupils)
+    kept = {"school_urn", "upn"} if admitted else {"school_urn", "upn", "recorded_at", "left_on", "deletion"}
     statement = statement.on_conflict_do_update(
         index_elements=["school_urn", "upn"],
-        set_={c: statement.excluded[c] for c in rows[0] if c not in ("school_urn", "upn")},
+        set_={c: statement.excluded[c] for c in rows[0] if c not in kept},
     )
     await session.execute(statement, list(rows))
+
+
+async def record_deletions(session: AsyncSession, rows: Sequence[dict]) -> None:
+    if not rows:
+        return
+    statement = (
+        pupils.update()
+        .where(pupils.c.school_urn == bindparam("key_urn"), pupils.c.upn == bindparam("key_upn"))
+        .values(left_on=bindparam("new_left_on"), deletion=bindparam("new_deletion", type_=JSONB))
+    )
+    await session.execute(
+        statement,
+        [
+            {
+                "key_urn": r["school_urn"],
+                "key_upn": r["upn"],
+                "new_left_on": r["left_on"],
+                "new_deletion": r["deletion"],
+            }
+            for r in rows
+        ],
+    )
+
+
+async def upsert_absence_marks(session: AsyncSession, rows: Sequence[dict]) -> None:
+    """A stale or duplicate revision changes nothing."""
+    if not rows:
+        return
+    statement = insert(absence_marks)
+    statement = statement.on_conflict_do_update(
+        index_elements=["school_urn", "upn", "date", "session"],
+        set_={"code": statement.excluded.code, "revision": statement.excluded.revision},
+        where=absence_marks.c.revision < statement.excluded.revision,
+    )
+    await session.execute(statement, list(rows))
+
+
+async def add_register_sessions(session: AsyncSession, rows: Sequence[dict]) -> None:
+    if not rows:
+        return
+    await session.execute(
+        insert(register_sessions).on_conflict_do_nothing(index_elements=["school_urn", "date", "session"]),
+        sorted(rows, key=lambda r: (r["school_urn"], r["date"], r["session"])),
+    )
+
+
+async def school_la_code(session: AsyncSession, urn: str) -> str | None:
+    return await session.scalar(select(schools.c.la_code).where(schools.c.urn == urn))
+
+
+# --- reading the projections ---------------------------------------------------------------
 
 
 async def schools_of_la(session: AsyncSession, la_code: str) -> list[Row]:
@@ -40,19 +118,180 @@ async def schools_of_la(session: AsyncSession, la_code: str) -> list[Row]:
     )
 
 
-async def pupils_of_school(session: AsyncSession, school_urn: str) -> dict[str, Row]:
-    rows = await session.execute(select(pupils).where(pupils.c.school_urn == school_urn))
-    return {r.upn: r for r in rows}
+async def school_calendars(session: AsyncSession, urns: Sequence[str], academic_year: int) -> dict[str, Row]:
+    rows = await session.execute(
+        select(school_years).where(school_years.c.school_urn.in_(urns), school_years.c.academic_year == academic_year)
+    )
+    return {r.school_urn: r for r in rows}
 
 
-async def add_return(session: AsyncSession, header: dict, rows: list[dict]) -> None:
-    await session.execute(insert(returns).values(**header))
-    for start in range(0, len(rows), ROW_INSERT_CHUNK):
-        chunk = rows[start : start + ROW_INSERT_CHUNK]
+async def year_groups_of_schools(session: AsyncSession, urns: Sequence[str]) -> dict[str, list[str]]:
+    rows = await session.execute(
+        select(pupils.c.school_urn, pupils.c.year_group).where(pupils.c.school_urn.in_(urns)).distinct()
+    )
+    found: dict[str, list[str]] = {}
+    for urn, year_group in rows:
+        found.setdefault(urn, []).append(year_group)
+    return found
+
+
+async def pupil_records(session: AsyncSession, urns: Sequence[str], upns: Sequence[str] | None = None) -> dict:
+    """(school, UPN) -> the pupil's record, admission date and leaving date."""
+    query = select(pupils.c.school_urn, pupils.c.upn, pupils.c.record, pupils.c.admission_date, pupils.c.left_on).where(
+        pupils.c.school_urn.in_(urns)
+    )
+    if upns is not None:
+        query = query.where(pupils.c.upn.in_(upns))
+    return {(r.school_urn, r.upn): r for r in await session.execute(query)}
+
+
+async def admitted_between(session: AsyncSession, la_code: str, start: date, end: date) -> list[Row]:
+    return list(
         await session.execute(
-            insert(return_rows),
-            [{"return_id": header["id"], "row_number": start + i + 1, "data": row} for i, row in enumerate(chunk)],
+            select(pupils)
+            .where(pupils.c.la_code == la_code, pupils.c.admission_date.between(start, end))
+            .order_by(pupils.c.school_urn, pupils.c.admission_date, pupils.c.upn)
         )
+    )
+
+
+async def deleted_between(session: AsyncSession, la_code: str, start: date, end: date) -> list[Row]:
+    return list(
+        await session.execute(
+            select(pupils)
+            .where(pupils.c.la_code == la_code, pupils.c.left_on.between(start, end))
+            .order_by(pupils.c.school_urn, pupils.c.left_on, pupils.c.upn)
+        )
+    )
+
+
+async def pupils_with_sessions(
+    session: AsyncSession, urns: Sequence[str], start: date, end: date, codes: Sequence[str], min_days: int
+) -> list[tuple[str, str]]:
+    """Pupils with `codes` on at least `min_days` distinct days in the window: the only ones
+    whose day-by-day runs can reach the threshold."""
+    rows = await session.execute(
+        select(absence_marks.c.school_urn, absence_marks.c.upn)
+        .where(
+            absence_marks.c.school_urn.in_(urns),
+            absence_marks.c.date.between(start, end),
+            absence_marks.c.code.in_(codes),
+        )
+        .group_by(absence_marks.c.school_urn, absence_marks.c.upn)
+        .having(func.count(absence_marks.c.date.distinct()) >= min_days)
+    )
+    return [(r.school_urn, r.upn) for r in rows]
+
+
+async def absence_marks_of(
+    session: AsyncSession, keys: Sequence[tuple[str, str]], start: date, end: date
+) -> dict[tuple[str, str], dict[tuple[date, str], str]]:
+    found: dict[tuple[str, str], dict[tuple[date, str], str]] = {}
+    if not keys:
+        return found
+    rows = await session.execute(
+        select(
+            absence_marks.c.school_urn,
+            absence_marks.c.upn,
+            absence_marks.c.date,
+            absence_marks.c.session,
+            absence_marks.c.code,
+        ).where(
+            tuple_(absence_marks.c.school_urn, absence_marks.c.upn).in_(list(keys)),
+            absence_marks.c.date.between(start, end),
+        )
+    )
+    for urn, upn, day, session_name, code in rows:
+        found.setdefault((urn, upn), {})[(day, session_name)] = code
+    return found
+
+
+async def registers_taken(
+    session: AsyncSession, urns: Sequence[str], start: date, end: date
+) -> dict[str, dict[date, list[str]]]:
+    rows = await session.execute(
+        select(register_sessions)
+        .where(register_sessions.c.school_urn.in_(urns), register_sessions.c.date.between(start, end))
+        .order_by(register_sessions.c.school_urn, register_sessions.c.date, register_sessions.c.session)
+    )
+    found: dict[str, dict[date, list[str]]] = {}
+    for urn, day, session_name in rows:
+        found.setdefault(urn, {}).setdefault(day, []).append(session_name)
+    return found
+
+
+# --- LA settings and schedules ---------------------------------------------------------------
+
+
+async def get_la_settings(session: AsyncSession, la_code: str) -> Row | None:
+    return (await session.execute(select(la_settings).where(la_settings.c.la_code == la_code))).first()
+
+
+async def put_la_settings(session: AsyncSession, la_code: str, opted_in_at: datetime | None) -> Row:
+    statement = insert(la_settings).values(la_code=la_code, reception_first_day_opted_in_at=opted_in_at)
+    statement = statement.on_conflict_do_update(
+        index_elements=["la_code"],
+        set_={"reception_first_day_opted_in_at": opted_in_at, "updated_at": func.now()},
+    )
+    return (await session.execute(statement.returning(la_settings))).one()
+
+
+async def get_schedule(session: AsyncSession, la_code: str) -> list[Row]:
+    return list(
+        await session.execute(select(schedules).where(schedules.c.la_code == la_code).order_by(schedules.c.kind))
+    )
+
+
+async def put_schedule(session: AsyncSession, la_code: str, entries: Sequence[dict]) -> None:
+    await session.execute(schedules.delete().where(schedules.c.la_code == la_code))
+    if entries:
+        await session.execute(insert(schedules), [{"la_code": la_code, **e} for e in entries])
+
+
+async def all_schedules(session: AsyncSession) -> list[Row]:
+    return list(await session.execute(select(schedules).order_by(schedules.c.la_code, schedules.c.kind)))
+
+
+async def scheduled_return_exists(session: AsyncSession, la_code: str, kind: str, start: date, end: date) -> bool:
+    found = await session.scalar(
+        select(returns.c.id).where(
+            returns.c.la_code == la_code,
+            returns.c.kind == kind,
+            returns.c.period_start == start,
+            returns.c.period_end == end,
+            returns.c.trigger == "schedule",
+        )
+    )
+    return found is not None
+
+
+async def try_lock(session: AsyncSession, key: str) -> bool:
+    """A transaction-scoped advisory lock, so two replicas never compile the same thing at once."""
+    return bool(await session.scalar(select(func.pg_try_advisory_xact_lock(func.hashtextextended(key, 0)))))
+
+
+# --- compiled returns ----------------------------------------------------------------------
+
+
+async def add_return(
+    session: AsyncSession, header: dict, rows: Sequence[dict], school_of: Sequence[str | None]
+) -> datetime:
+    """Stores the snapshot, rows by COPY. Returns of one LA are stored one at a time and
+    stamped after the lock, so they commit in `generated_at` order and a poller's cursor
+    never passes one that commits later."""
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(f"returns:{header['la_code']}", 0))))
+    generated_at = await session.scalar(select(func.clock_timestamp()))
+    await session.execute(insert(returns).values(**header, generated_at=generated_at))
+    await copy_rows(
+        session,
+        return_rows,
+        ("return_id", "row_number", "school_urn", "data"),
+        [
+            (header["id"], n, urn, orjson.dumps(row).decode())
+            for n, (row, urn) in enumerate(zip(rows, school_of, strict=True), 1)
+        ],
+    )
+    return generated_at
 
 
 async def get_return(session: AsyncSession, la_code: str, return_id: uuid.UUID) -> Row | None:
@@ -62,24 +301,43 @@ async def get_return(session: AsyncSession, la_code: str, return_id: uuid.UUID) 
 
 
 async def page_returns(
-    session: AsyncSession, la_code: str, *, kind: str | None, after: tuple[datetime, uuid.UUID] | None, limit: int
+    session: AsyncSession,
+    la_code: str,
+    *,
+    kind: str | None,
+    school_urn: str | None = None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
 ) -> list[Row]:
     query = (
         select(returns).where(returns.c.la_code == la_code).order_by(returns.c.generated_at, returns.c.id).limit(limit)
     )
     if kind:
         query = query.where(returns.c.kind == kind)
+    if school_urn:
+        query = query.where(returns.c.school_urns.any(school_urn))
     if after:
         query = query.where(tuple_(returns.c.generated_at, returns.c.id) > after)
     return list((await session.execute(query)).all())
 
 
-async def stream_rows(session: AsyncSession, return_id: uuid.UUID) -> AsyncIterator[dict]:
+async def count_school_rows(session: AsyncSession, return_id: uuid.UUID, school_urn: str) -> int:
+    return int(
+        await session.scalar(
+            select(func.count()).where(return_rows.c.return_id == return_id, return_rows.c.school_urn == school_urn)
+        )
+        or 0
+    )
+
+
+async def stream_rows(
+    session: AsyncSession, return_id: uuid.UUID, school_urn: str | None = None
+) -> AsyncIterator[dict[str, Any]]:
+    condition = return_rows.c.return_id == return_id
+    if school_urn is not None:
+        condition = and_(condition, return_rows.c.school_urn == school_urn)
     result = await session.stream(
-        select(return_rows.c.data)
-        .where(return_rows.c.return_id == return_id)
-        .order_by(return_rows.c.row_number)
-        .execution_options(yield_per=1000)
+        select(return_rows.c.data).where(condition).order_by(return_rows.c.row_number).execution_options(yield_per=1000)
     )
     async for (data,) in result:
         yield data

@@ -1,29 +1,46 @@
-"""Compiling returns, and reading them back as JSON or streamed CSV."""
+"""Compiling returns of every kind, and reading them back as JSON or streamed CSV."""
 
+import asyncio
 import base64
 import csv
 import io
 import time
 import uuid
-from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from attendance_shared.errors import NotFound, Unprocessable
 from attendance_shared.metrics import RETURN_COMPILE_SECONDS
+from attendance_shared.rules.codes import ILLNESS_CODE, UNAUTHORISED_ABSENCE_CODES
+from attendance_shared.rules.figures import academic_year_of
+from attendance_shared.rules.thresholds import CONTINUOUS_ABSENCE_RETURN_SCHOOL_DAYS, LONG_SICKNESS_SCHOOL_DAYS
 from la_returns_service.clients.analytics import AnalyticsClient
-from la_returns_service.domain.attendance_return import ATTENDANCE_COLUMNS, attendance_row, checksum
+from la_returns_service.domain import admissions
+from la_returns_service.domain import attendance_return as kinds
+from la_returns_service.domain.periods import EARLIEST_PERIOD_START, period_problem, runs_window_start
+from la_returns_service.domain.runs import (
+    Run,
+    continuous_unauthorised_runs,
+    reportable,
+    school_days_of,
+    sickness_spells,
+)
 from la_returns_service.repository import store
-from la_returns_service.schemas import ReturnPage, ReturnRequest, ReturnSummary
+from la_returns_service.schemas import ReturnPage, ReturnSummary
+
+PupilKey = tuple[str, str]
+Rows = tuple[list[dict[str, Any]], list[str | None]]  # the rows, and the school each belongs to
 
 
 def check_period(start: date, end: date, today: date) -> None:
-    if end < start:
-        raise Unprocessable("the period ends before it starts", errors=[{"field": "to", "message": "before `from`"}])
-    if end > today:
-        raise Unprocessable("the period lies in the future", errors=[{"field": "to", "message": "after today"}])
+    if problem := period_problem(start, end, today):
+        field = "from" if start < EARLIEST_PERIOD_START else "to"
+        raise Unprocessable(problem, errors=[{"location": ["body", field], "message": problem}])
 
 
 def summary_of(row: Row) -> ReturnSummary:
@@ -37,75 +54,300 @@ def summary_of(row: Row) -> ReturnSummary:
         row_count=row.row_count,
         checksum=row.checksum,
         columns=list(row.columns),
+        trigger=row.trigger,
     )
+
+
+@dataclass
+class Compilation:
+    session: AsyncSession
+    analytics: AnalyticsClient
+    la_code: str
+    schools: list[dict[str, Any]]
+    start: date
+    end: date
+    today: date
+    concurrency: int
+
+    @property
+    def urns(self) -> list[str]:
+        return [s["urn"] for s in self.schools]
+
+    def school(self, urn: str) -> dict[str, Any]:
+        return next(s for s in self.schools if s["urn"] == urn)
+
+
+# --- runs of absence and spells of illness, from the marks projection ------------------------
+
+
+async def _runs(
+    c: Compilation, codes: Sequence[str], min_days: int, rule: Callable[[Sequence], list[Run]]
+) -> dict[PupilKey, list[Run]]:
+    """Each pupil's reportable runs under `rule`, looking only at pupils with enough days."""
+    window = runs_window_start(c.start)
+    keys = await store.pupils_with_sessions(c.session, c.urns, window, c.end, codes, min_days)
+    if not keys:
+        return {}
+    marks = await store.absence_marks_of(c.session, keys, window, c.end)
+    registers = await store.registers_taken(c.session, sorted({urn for urn, _ in keys}), window, c.end)
+    roll = await store.pupil_records(c.session, sorted({urn for urn, _ in keys}), sorted({upn for _, upn in keys}))
+    found: dict[PupilKey, list[Run]] = {}
+    for key in keys:
+        pupil = roll.get(key)
+        days = school_days_of(
+            registers.get(key[0], {}),
+            marks.get(key, {}),
+            pupil.admission_date if pupil else None,
+            pupil.left_on if pupil else None,
+        )
+        if runs := reportable(rule(days), c.start):
+            found[key] = runs
+    return found
+
+
+async def continuous_runs(c: Compilation) -> dict[PupilKey, list[Run]]:
+    return await _runs(
+        c, sorted(UNAUTHORISED_ABSENCE_CODES), CONTINUOUS_ABSENCE_RETURN_SCHOOL_DAYS, continuous_unauthorised_runs
+    )
+
+
+# --- figures from analytics ---------------------------------------------------------------
+
+
+async def school_figures(c: Compilation) -> dict[str, list[dict[str, Any]]]:
+    """Every pupil's figures for the period from analytics, a bounded number of schools at a time."""
+    gate = asyncio.Semaphore(c.concurrency)
+
+    async def one(urn: str) -> list[dict[str, Any]]:
+        async with gate:
+            return [item async for item in c.analytics.pupil_figures(urn, c.start, c.end)]
+
+    results = await asyncio.gather(*(one(urn) for urn in c.urns))
+    return dict(zip(c.urns, results, strict=True))
+
+
+async def _figures_records_runs(c: Compilation) -> tuple[dict, dict, dict]:
+    figures = await school_figures(c)
+    records = await store.pupil_records(c.session, c.urns)
+    return figures, records, await continuous_runs(c)
+
+
+def _record(records: dict, key: PupilKey) -> dict[str, Any] | None:
+    row = records.get(key)
+    return row.record if row else None
+
+
+async def attendance_rows(c: Compilation) -> Rows:
+    figures, records, runs = await _figures_records_runs(c)
+    rows, owners = [], []
+    for school in c.schools:
+        for item in figures[school["urn"]]:
+            key = (school["urn"], item["upn"])
+            rows.append(
+                kinds.attendance_row(
+                    school,
+                    item["upn"],
+                    _record(records, key),
+                    item["figures"],
+                    item["late_sessions"],
+                    runs.get(key, []),
+                )
+            )
+            owners.append(school["urn"])
+    return rows, owners
+
+
+async def school_attendance_rows(c: Compilation) -> Rows:
+    pupil_rows, owners = await attendance_rows(c)
+    rows: list[dict[str, Any]] = []
+    for school in c.schools:
+        rows.extend(
+            kinds.school_rows(school, (r for r, urn in zip(pupil_rows, owners, strict=True) if urn == school["urn"]))
+        )
+    return rows, [r["school_urn"] for r in rows]
+
+
+async def social_worker_rows(c: Compilation) -> Rows:
+    figures, records, runs = await _figures_records_runs(c)
+    rows = []
+    for school in c.schools:
+        for item in figures[school["urn"]]:
+            key = (school["urn"], item["upn"])
+            record = _record(records, key)
+            if record and record.get("social_worker"):
+                rows.append(kinds.social_worker_row(school, item["upn"], record, item["figures"], runs.get(key, [])))
+    return rows, [r["school_urn"] for r in rows]
+
+
+async def sickness_rows(c: Compilation) -> Rows:
+    spells = await _runs(c, [ILLNESS_CODE], LONG_SICKNESS_SCHOOL_DAYS, sickness_spells)
+    records = await store.pupil_records(c.session, sorted({urn for urn, _ in spells}), sorted({u for _, u in spells}))
+    rows = [
+        kinds.sickness_row(c.school(urn), upn, _record(records, (urn, upn)), spell)
+        for (urn, upn), pupil_spells in sorted(spells.items())
+        for spell in pupil_spells
+    ]
+    return rows, [r["school_urn"] for r in rows]
+
+
+# --- the admission register --------------------------------------------------------------
+
+
+async def _calendars(c: Compilation, days: Sequence[date]) -> dict[tuple[str, int], Row]:
+    found = {}
+    for year in sorted({academic_year_of(d) for d in days}):
+        for urn, row in (await store.school_calendars(c.session, c.urns, year)).items():
+            found[(urn, year)] = row
+    return found
+
+
+async def new_pupil_rows(c: Compilation) -> Rows:
+    admitted = await store.admitted_between(c.session, c.la_code, c.start, c.end)
+    calendars = await _calendars(c, [p.admission_date for p in admitted])
+    year_groups = await store.year_groups_of_schools(c.session, c.urns)
+    settings = await store.get_la_settings(c.session, c.la_code)
+    opt_in = admissions.ReceptionOptIn(settings.reception_first_day_opted_in_at if settings else None)
+    rows = []
+    for pupil in admitted:
+        calendar = calendars.get((pupil.school_urn, academic_year_of(pupil.admission_date)))
+        if admissions.is_first_day_junior_exempt(
+            year_group=pupil.year_group,
+            admission_date=pupil.admission_date,
+            recorded_at=pupil.recorded_at,
+            junior_year_group=admissions.most_junior(year_groups.get(pupil.school_urn, [])),
+            first_day_of_year=calendar.first_day if calendar else None,
+            opt_in=opt_in,
+        ):
+            continue
+        due_on = admissions.new_pupil_due_on(pupil.admission_date)
+        rows.append(
+            kinds.new_pupil_row(
+                c.school(pupil.school_urn),
+                pupil.record,
+                due_on=due_on.isoformat(),
+                overdue=admissions.is_overdue(due_on, c.today),
+            )
+        )
+    return rows, [r["school_urn"] for r in rows]
+
+
+async def deletion_rows(c: Compilation) -> Rows:
+    deleted = await store.deleted_between(c.session, c.la_code, c.start, c.end)
+    calendars = await _calendars(c, [p.left_on for p in deleted])
+    year_groups = await store.year_groups_of_schools(c.session, c.urns)
+    rows = []
+    for pupil in deleted:
+        calendar = calendars.get((pupil.school_urn, academic_year_of(pupil.left_on)))
+        if admissions.is_deletion_exempt(
+            year_group=pupil.year_group,
+            left_on=pupil.left_on,
+            senior_year_group=admissions.most_senior(year_groups.get(pupil.school_urn, [])),
+            last_day_of_year=calendar.last_day if calendar else None,
+        ):
+            continue
+        rows.append(kinds.deletion_row(c.school(pupil.school_urn), pupil.record, pupil.deletion))
+    return rows, [r["school_urn"] for r in rows]
+
+
+BUILDERS: dict[str, Callable[[Compilation], Awaitable[Rows]]] = {
+    "new-pupils": new_pupil_rows,
+    "deletions": deletion_rows,
+    "attendance": attendance_rows,
+    "school-attendance": school_attendance_rows,
+    "sickness": sickness_rows,
+    "social-worker": social_worker_rows,
+}
 
 
 async def compile_return(
-    session: AsyncSession, analytics: AnalyticsClient, *, la_code: str, request: ReturnRequest, today: date
+    session: AsyncSession,
+    analytics: AnalyticsClient,
+    *,
+    la_code: str,
+    kind: str,
+    start: date,
+    end: date,
+    today: date,
+    concurrency: int = 4,
+    trigger: str = "request",
 ) -> ReturnSummary:
-    check_period(request.start, request.end, today)
+    check_period(start, end, today)
     started = time.perf_counter()
-    schools = await store.schools_of_la(session, la_code)
+    schools = [s._asdict() for s in await store.schools_of_la(session, la_code)]
     if not schools:
         raise NotFound(f"no schools known for local authority {la_code}")
-    rows = []
-    for school in schools:
-        pupils = await store.pupils_of_school(session, school.urn)
-        async for item in analytics.pupil_figures(school.urn, request.start, request.end):
-            pupil = pupils.get(item["upn"])
-            rows.append(
-                attendance_row(school._asdict(), pupil._asdict() if pupil else None, item["figures"], item["upn"])
-            )
+    compilation = Compilation(session, analytics, la_code, schools, start, end, today, concurrency)
+    rows, owners = await BUILDERS[kind](compilation)
     header = {
         "id": uuid.uuid4(),
         "la_code": la_code,
-        "kind": request.kind,
-        "period_start": request.start,
-        "period_end": request.end,
-        "generated_at": datetime.now(UTC),
+        "kind": kind,
+        "period_start": start,
+        "period_end": end,
         "row_count": len(rows),
-        "checksum": checksum(rows),
-        "columns": list(ATTENDANCE_COLUMNS),
+        "checksum": kinds.checksum(rows),
+        "columns": list(kinds.COLUMNS_OF_KIND[kind]),
+        "trigger": trigger,
+        "school_urns": sorted({urn for urn in owners if urn}),
     }
-    await store.add_return(session, header, rows)
-    RETURN_COMPILE_SECONDS.labels(request.kind).observe(time.perf_counter() - started)
+    generated_at = await store.add_return(session, header, rows, owners)
+    RETURN_COMPILE_SECONDS.labels(kind).observe(time.perf_counter() - started)
     return ReturnSummary(
         id=header["id"],
         la_code=la_code,
-        kind=request.kind,
-        start=request.start,
-        end=request.end,
-        generated_at=header["generated_at"],
+        kind=kind,
+        start=start,
+        end=end,
+        generated_at=generated_at,
         row_count=len(rows),
         checksum=header["checksum"],
-        columns=list(ATTENDANCE_COLUMNS),
+        columns=header["columns"],
+        trigger=trigger,
     )
+
+
+# --- reading returns back -------------------------------------------------------------------
 
 
 def _encode_cursor(row: ReturnSummary) -> str:
     return base64.urlsafe_b64encode(f"{row.generated_at.isoformat()}|{row.id}".encode()).decode()
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+def _decode_cursor(cursor: str, name: str) -> tuple[datetime, uuid.UUID]:
     try:
         generated_at, return_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(generated_at), uuid.UUID(return_id)
+        stamp = datetime.fromisoformat(generated_at)
+        if stamp.tzinfo is None:
+            raise ValueError("a cursor's time carries its offset")
+        return stamp, uuid.UUID(return_id)
     except (ValueError, UnicodeDecodeError):
         raise Unprocessable(
-            "the cursor is malformed",
-            errors=[
-                {"location": ["query", "cursor"], "message": "not a cursor this API gave out", "type": "value_error"}
-            ],
+            f"`{name}` is malformed: pass the `next_cursor` a listing gave",
+            errors=[{"location": ["query", name], "message": "not a cursor this API gave out", "type": "value_error"}],
         ) from None
 
 
 async def list_returns(
-    session: AsyncSession, la_code: str, *, kind: str | None, cursor: str | None, limit: int
+    session: AsyncSession,
+    la_code: str,
+    *,
+    kind: str | None,
+    cursor: str | None,
+    cursor_name: str = "cursor",
+    limit: int,
+    school_urn: str | None = None,
 ) -> ReturnPage:
-    after = _decode_cursor(cursor) if cursor else None
-    rows = await store.page_returns(session, la_code, kind=kind, after=after, limit=limit + 1)
+    after = _decode_cursor(cursor, cursor_name) if cursor else None
+    rows = await store.page_returns(session, la_code, kind=kind, school_urn=school_urn, after=after, limit=limit + 1)
     items = [summary_of(r) for r in rows[:limit]]
-    return ReturnPage(items=items, next_cursor=_encode_cursor(items[-1]) if len(rows) > limit else None)
+    # The cursor of the last item is given even on the last page, so a poller keeps it and
+    # asks again later for what was compiled since.
+    last = items[-1] if items else None
+    return ReturnPage(
+        items=items,
+        next_cursor=_encode_cursor(last) if last else cursor,
+        more=len(rows) > limit,
+    )
 
 
 async def get_summary(session: AsyncSession, la_code: str, return_id: uuid.UUID) -> ReturnSummary:
@@ -115,18 +357,29 @@ async def get_summary(session: AsyncSession, la_code: str, return_id: uuid.UUID)
     return summary_of(row)
 
 
-async def rows_of(session: AsyncSession, return_id: uuid.UUID) -> list[dict]:
-    return [row async for row in store.stream_rows(session, return_id)]
+async def get_school_summary(
+    session: AsyncSession, la_code: str | None, school_urn: str, return_id: uuid.UUID
+) -> ReturnSummary:
+    row = await store.get_return(session, la_code, return_id) if la_code else None
+    if row is None or school_urn not in row.school_urns:
+        raise NotFound(f"return {return_id} not found for school {school_urn}")
+    return summary_of(row)
 
 
-async def stream_csv(sessionmaker: async_sessionmaker[AsyncSession], summary: ReturnSummary) -> AsyncIterator[str]:
+async def rows_of(session: AsyncSession, return_id: uuid.UUID, school_urn: str | None = None) -> list[dict]:
+    return [row async for row in store.stream_rows(session, return_id, school_urn)]
+
+
+async def stream_csv(
+    sessionmaker: async_sessionmaker[AsyncSession], summary: ReturnSummary, school_urn: str | None = None
+) -> AsyncIterator[str]:
     """CSV a chunk at a time, from its own session, so memory stays flat whatever the size."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=summary.columns, extrasaction="ignore")
     writer.writeheader()
     async with sessionmaker() as session:
         count = 0
-        async for row in store.stream_rows(session, summary.id):
+        async for row in store.stream_rows(session, summary.id, school_urn):
             writer.writerow(row)
             count += 1
             if count % 500 == 0:

@@ -1,0 +1,252 @@
+"""la-returns on the real broker and database: the projections folded from the register's
+events (duplicates and stale revisions change nothing), and returns compiled from them."""
+
+import asyncio
+import csv
+import io
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from attendance_bench.data import school_days
+
+from attendance_shared import topics
+from attendance_shared.consumer import BatchConsumer
+from attendance_shared.db import make_engine, make_sessionmaker
+from attendance_shared.errors import NotFound, UpstreamUnavailable
+from attendance_shared.events import (
+    Event,
+    PupilAdmittedV1,
+    PupilDeletedV1,
+    SchoolCalendarSetV1,
+    SchoolUpsertedV1,
+    SessionMarkedV1,
+    make_event,
+    pupil_key,
+)
+from attendance_shared.kafka import KafkaPublisher
+from attendance_stack.broker import TansuBroker
+from attendance_stack.processes import free_port
+from la_returns_service.clients.analytics import AnalyticsClient
+from la_returns_service.consumers.handler import handle
+from la_returns_service.schemas import Schedule, ScheduleEntry
+from la_returns_service.service import returns
+from la_returns_service.service import settings as settings_service
+from la_returns_service.service.scheduler import compile_one_due
+from la_returns_service.settings import Settings
+from tests.factories import make_upn
+from tests.helpers import scalar, wait_until
+
+pytestmark = pytest.mark.integration
+URN, LA = "100001", "201"
+FIRST_DAY = date(2026, 9, 3)  # a Thursday: the first day of the school year
+TODAY = date(2026, 11, 20)
+RECEPTION, MID_YEAR, LEAVER, ILL = (make_upn(serial=700 + i) for i in range(4))
+ADDRESS = {"lines": ["1 High Street"], "postcode": "LS1 1AA"}
+
+
+DAYS = school_days(FIRST_DAY, 20)
+
+
+def event(payload, upn: str | None = None) -> Event:
+    return make_event(payload, source="/tests", subject=pupil_key(URN, upn) if upn else URN)
+
+
+def admission(upn: str, year_group: str, admitted: date) -> Event:
+    payload = PupilAdmittedV1(
+        school_urn=URN,
+        la_code=LA,
+        upn=upn,
+        legal_surname="Shah",
+        legal_forename=f"P{upn[-3:]}",
+        date_of_birth=date(2021, 1, 5),
+        year_group=year_group,
+        admission_date=admitted,
+        address=ADDRESS,
+    )
+    return event(payload, upn)
+
+
+def mark(upn: str, day: date, session: str, code: str, revision: int = 1, previous: str | None = None) -> Event:
+    payload = SessionMarkedV1(
+        school_urn=URN,
+        la_code=LA,
+        upn=upn,
+        date=day,
+        session=session,
+        code=code,
+        previous_code=previous,
+        revision=revision,
+        recorded_at=datetime.now(UTC),
+    )
+    return event(payload, upn)
+
+
+async def publish(broker: TansuBroker, items: list[Event]) -> None:
+    publisher = KafkaPublisher(broker.bootstrap_servers, [topics.SCHOOLS, topics.PUPILS, topics.MARKS], client_id="t")
+    batch = []
+    for item in items:
+        topic = topics.MARKS if isinstance(item.data, SessionMarkedV1) else topics.SCHOOLS
+        if isinstance(item.data, PupilAdmittedV1 | PupilDeletedV1):
+            topic = topics.PUPILS
+        batch.append((topic.name, item.key, item.to_bytes(), []))
+    await publisher.publish(batch)
+    await publisher.close()
+
+
+def register_events() -> list[Event]:
+    school = SchoolUpsertedV1(urn=URN, la_code=LA, name="Oak Lane Primary")
+    calendar = SchoolCalendarSetV1(
+        school_urn=URN,
+        la_code=LA,
+        academic_year=2026,
+        terms=({"name": "autumn", "start": FIRST_DAY, "end": date(2026, 12, 18)},),
+    )
+    items = [event(school), event(calendar)]
+    items += [
+        admission(RECEPTION, "R", FIRST_DAY),
+        admission(MID_YEAR, "3", DAYS[10]),
+        admission(LEAVER, "3", FIRST_DAY),
+    ]
+    items += [admission(ILL, "6", FIRST_DAY)]
+    deletion = PupilDeletedV1(
+        school_urn=URN, la_code=LA, upn=LEAVER, left_on=DAYS[5], ground="a", destination_school_name="Elm School"
+    )
+    items.append(event(deletion, LEAVER))
+    for day in DAYS:
+        for session in ("am", "pm"):
+            items += [mark(RECEPTION, day, session, "/"), mark(ILL, day, session, "I" if day <= DAYS[15] else "/")]
+    # An illness later corrected to present ends the spell on day 8: two spells, neither 15
+    # days long, unless the stale first revision, delivered again after it, were to win.
+    corrected = mark(ILL, DAYS[7], "am", "/", revision=2, previous="I")
+    items += [corrected, mark(ILL, DAYS[7], "am", "I"), corrected]
+    return items
+
+
+async def test_projections_and_returns_from_the_register_events(database_url: str, broker: TansuBroker) -> None:
+    engine = make_engine(database_url, service="la-returns")
+    sessionmaker = make_sessionmaker(engine)
+    items = register_events()
+    await publish(broker, items + items)  # everything delivered twice
+    consumer = BatchConsumer(
+        service="la-returns",
+        topics=[topics.SCHOOLS, topics.PUPILS, topics.MARKS],
+        group_id="la-returns-test",
+        bootstrap_servers=broker.bootstrap_servers,
+        sessionmaker=sessionmaker,
+        inbox=None,
+        handler=handle,
+        session_timeout_ms=3_000,
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+
+        async def settled() -> bool:
+            return await scalar(engine, "SELECT count(*) FROM la_returns.register_sessions") == 40 and (
+                await scalar(engine, "SELECT count(*) FROM la_returns.pupils WHERE left_on IS NOT NULL") == 1
+            )
+
+        await wait_until(settled, what="the projections")
+    finally:
+        consumer.stop()
+        await task
+    # Only absences are stored: the illness sessions, and the corrected one (as present).
+    assert await scalar(engine, "SELECT count(*) FROM la_returns.absence_marks") == 32
+    assert (
+        await scalar(engine, "SELECT code FROM la_returns.absence_marks WHERE date = :d AND session = 'am'", d=DAYS[7])
+        == "/"
+    )
+
+    analytics = AnalyticsClient(
+        Settings(analytics_url=f"http://127.0.0.1:{free_port()}", analytics_retries=1, analytics_timeout_s=1)
+    )
+    try:
+        async with sessionmaker.begin() as session:
+            period = {"start": FIRST_DAY, "end": DAYS[-1], "today": TODAY}
+            new = await returns.compile_return(session, analytics, la_code=LA, kind="new-pupils", **period)
+            deletions = await returns.compile_return(session, analytics, la_code=LA, kind="deletions", **period)
+            sickness = await returns.compile_return(session, analytics, la_code=LA, kind="sickness", **period)
+            with pytest.raises(UpstreamUnavailable):
+                await returns.compile_return(session, analytics, la_code=LA, kind="attendance", **period)
+            with pytest.raises(NotFound):
+                await returns.compile_return(session, analytics, la_code="999", kind="deletions", **period)
+    finally:
+        await analytics.close()
+
+    async with sessionmaker() as session:
+        new_rows = await returns.rows_of(session, new.id)
+        # The reception pupil started on the first day of the school year: exempt.
+        assert [(r["upn"], r["due_on"], r["status"]) for r in new_rows] == [
+            (LEAVER, "2026-09-08", "overdue"),
+            (ILL, "2026-09-08", "overdue"),
+            (MID_YEAR, str(DAYS[10] + timedelta(days=5)), "overdue"),
+        ]
+        gone = await returns.rows_of(session, deletions.id)
+        assert [(r["upn"], r["ground"], r["destination_school_name"], r["left_on"]) for r in gone] == [
+            (LEAVER, "a", "Elm School", str(DAYS[5]))
+        ]
+        ill = await returns.rows_of(session, sickness.id)
+        # Days 1-7 ill, day 8 in school (the corrected mark), days 9-16 ill: 7 and 8 days, no case.
+        assert ill == []
+    assert sickness.row_count == 0 and new.row_count == 3
+
+    async with sessionmaker() as session:
+        summary = await returns.get_summary(session, LA, new.id)
+    chunks = [chunk async for chunk in returns.stream_csv(sessionmaker, summary)]
+    parsed = list(csv.DictReader(io.StringIO("".join(chunks))))
+    assert [r["upn"] for r in parsed] == [LEAVER, ILL, MID_YEAR] and parsed[0]["address"] == "1 High Street, LS1 1AA"
+    await engine.dispose()
+
+
+async def test_a_sickness_spell_of_fifteen_days_is_returned_once(database_url: str) -> None:
+    engine = make_engine(database_url, service="la-returns")
+    sessionmaker = make_sessionmaker(engine)
+    items = [i for i in register_events() if not (isinstance(i.data, SessionMarkedV1) and i.data.revision == 2)]
+    async with sessionmaker.begin() as session:
+        await handle(session, [("t", i) for i in items])
+    analytics = AnalyticsClient(Settings(analytics_retries=1))
+    try:
+        async with sessionmaker.begin() as session:
+            sickness = await returns.compile_return(
+                session, analytics, la_code=LA, kind="sickness", start=DAYS[14], end=DAYS[-1], today=TODAY
+            )
+            rows = await returns.rows_of(session, sickness.id)
+    finally:
+        await analytics.close()
+    assert [
+        (
+            r["upn"],
+            r["spell_start"],
+            r["spell_last_day"],
+            r["illness_school_days"],
+            r["reached_15_days_on"],
+            r["ongoing"],
+        )
+        for r in rows
+    ] == [(ILL, str(FIRST_DAY), str(DAYS[15]), 16, str(DAYS[14]), False)]
+    await engine.dispose()
+
+
+async def test_a_scheduled_return_is_compiled_once_by_two_replicas_and_again_after_a_restart(
+    database_url: str,
+) -> None:
+    engine = make_engine(database_url, service="la-returns")
+    sessionmaker = make_sessionmaker(engine)
+    async with sessionmaker.begin() as session:
+        await handle(session, [("t", i) for i in register_events()])
+        await settings_service.put_schedule(
+            session, LA, Schedule(entries=[ScheduleEntry(kind="sickness", frequency="weekly")])
+        )
+    analytics = AnalyticsClient(Settings(analytics_retries=1))
+
+    async def replica() -> str | None:
+        async with sessionmaker.begin() as session:
+            return await compile_one_due(session, analytics, concurrency=1)
+
+    try:
+        first, second = await asyncio.gather(replica(), replica())
+        after_restart = await replica()
+    finally:
+        await analytics.close()
+    assert sorted([first is None, second is None]) == [False, True] and after_restart is None
+    assert await scalar(engine, "SELECT count(*) FROM la_returns.returns WHERE trigger = 'schedule'") == 1
+    await engine.dispose()
