@@ -141,9 +141,15 @@ async def test_a_register_flows_to_figures_flags_messages_and_an_la_return(stack
             (C, "unexplained_absence_overdue"),
         ]
     )
-    evidence = {f["flag"]: (f["evidence_count"], f["evidence_since"]) for f in flags if f["upn"] == C}
+    # The list keeps the evidence of the batch that raised each flag; the pupil's own figures
+    # give it as it stands now.
+    raised = {f["flag"]: (f["evidence_count"], f["evidence_since"]) for f in flags if f["upn"] == C}
+    assert 10 <= raised["penalty_notice_threshold"][0] <= 12
+    pupil_c = (await analytics.get(f"/v1/schools/{URN}/pupils/{C}/attendance", params=period)).json()
+    evidence = {f["flag"]: (f["evidence_count"], f["evidence_since"]) for f in pupil_c["flags"]}
     assert evidence["penalty_notice_threshold"] == (12, "2026-09-07")
     assert evidence["unexplained_absence_overdue"] == (4, "2026-09-07")
+    assert set(evidence) == {f["flag"] for f in flags if f["upn"] == C}
     school = (await analytics.get(f"/v1/schools/{URN}/attendance", params=period)).json()
     assert school["persistent_absence_pupils"] == 2 and school["severe_absence_pupils"] == 1
     assert school["figures"]["possible_sessions"] == sum(expected_figures(u)["possible_sessions"] for u in (A, B, C, D))

@@ -68,7 +68,9 @@ class PupilAttendance(BaseModel):
     figures: Figures
     code_counts: dict[str, int] = Field(description="Sessions per attendance code in the period")
     late_sessions: int = Field(description=f"Sessions coded {' or '.join(sorted(LATE_CODES))}")
-    flags: list[FlagDetail] = Field(description="Risk flags active now, with what raised them")
+    flags: list[FlagDetail] = Field(
+        description="Risk flags the pupil's academic year (of the period's end) calls for now, with their evidence"
+    )
 
 
 class PupilRow(BaseModel):

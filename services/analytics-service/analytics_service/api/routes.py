@@ -66,13 +66,15 @@ SchoolPeriod = Annotated[Period, Depends(_school_period)]
 
 @router.get("/pupils/{upn}/attendance", response_model=PupilAttendance, summary="One pupil's figures and flags")
 async def pupil_attendance(
+    request: Request,
     urn: URNPath,
     upn: UPNPath,
     session: SessionDep,
     actor: PupilReader,
     period: SchoolPeriod,
 ) -> PupilAttendance:
-    return await queries.pupil_attendance(session, urn, upn, period)
+    rules = request.app.state.settings.flag_rules()
+    return await queries.pupil_attendance(session, urn, upn, period, rules)
 
 
 @router.get(

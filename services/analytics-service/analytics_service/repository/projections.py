@@ -307,16 +307,6 @@ async def flags_page(
     return list(await session.execute(query))
 
 
-async def pupil_flags(session: AsyncSession, school_urn: str, upn: str, academic_year: int) -> list[Row]:
-    t = risk_flags
-    query = (
-        select(t)
-        .where(t.c.school_urn == school_urn, t.c.upn == upn, t.c.academic_year == academic_year, t.c.active)
-        .order_by(t.c.flag)
-    )
-    return list(await session.execute(query))
-
-
 async def truncate_projections(session: AsyncSession) -> None:
     """Empty every projection before a rebuild (the outbox keeps what it has not yet sent)."""
     names = ", ".join(f"{t.schema}.{t.name}" for t in PROJECTIONS)

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from analytics_service.domain.flags import FlagRules
 from analytics_service.domain.reports import Tally, cohort_tallies, patterns, tally, weekly, year_slices
 from analytics_service.domain.school_year import SchoolYear
 from analytics_service.domain.year_matrix import YearMatrix, enrolment_mask
@@ -33,7 +34,7 @@ from analytics_service.schemas import (
     WeeklySeries,
     WeekOut,
 )
-from analytics_service.service.years import year_of
+from analytics_service.service.years import current_flags, year_of
 from attendance_shared.errors import NotFound, Unprocessable
 from attendance_shared.rules import national_benchmarks
 from attendance_shared.rules.codes import LATE_CODES
@@ -149,7 +150,9 @@ def _late(code_counts: dict[str, int]) -> int:
     return sum(code_counts.get(c, 0) for c in LATE_CODES)
 
 
-async def pupil_attendance(session: AsyncSession, urn: str, upn: str, period: Period) -> PupilAttendance:
+async def pupil_attendance(
+    session: AsyncSession, urn: str, upn: str, period: Period, rules: FlagRules
+) -> PupilAttendance:
     slices = await _slices(session, urn, period, [upn])
     if not slices:
         raise NotFound(f"no attendance recorded for pupil {upn} at school {urn} in that period")
@@ -159,14 +162,14 @@ async def pupil_attendance(session: AsyncSession, urn: str, upn: str, period: Pe
     current_year = academic_year_of(period.end)
     flags = [
         FlagDetail(
-            flag=r.flag,
-            academic_year=r.academic_year,
-            evidence_count=r.evidence_count,
-            evidence_unit=r.evidence_unit,
-            evidence_since=r.evidence_since,
-            evidence_until=r.evidence_until,
+            flag=flag,
+            academic_year=current_year,
+            evidence_count=evidence.count if evidence else None,
+            evidence_unit=evidence.unit if evidence else None,
+            evidence_since=evidence.since if evidence else None,
+            evidence_until=evidence.until if evidence else None,
         )
-        for r in await projections.pupil_flags(session, urn, upn, current_year)
+        for flag, evidence in sorted((await current_flags(session, urn, upn, current_year, rules)).items())
     ]
     codes = total.code_counts()
     return PupilAttendance(

@@ -3,9 +3,12 @@
 from datetime import date
 
 from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_service.domain.flags import FlagRules
+from analytics_service.domain.flags import FlagRules, PreviousYear, PupilFlags, evaluate_flags, reaches_previous_year
 from analytics_service.domain.school_year import WEEKDAYS_ONLY, SchoolYear, school_year
+from analytics_service.domain.year_matrix import YearMatrix, enrolment_mask
+from analytics_service.repository import projections
 from attendance_shared.rules.calendar import Calendar, Closure, SchoolCalendar, Term
 
 
@@ -46,3 +49,24 @@ def rules_of(school: Row | None, defaults: FlagRules) -> FlagRules:
         at_risk_lower_percent=defaults.at_risk_lower_percent,
         at_risk_trend_weeks=defaults.at_risk_trend_weeks,
     )
+
+
+async def current_flags(session: AsyncSession, urn: str, upn: str, year: int, defaults: FlagRules) -> PupilFlags:
+    """One pupil's flags with their evidence as of now, evaluated as the consumer evaluates
+    them (a stored flag keeps the evidence of the batch that raised it)."""
+    this, last = (urn, upn, year), (urn, upn, year - 1)
+    rows = await projections.pupil_year_rows(session, [this, last])
+    if this not in rows:
+        return {}
+    calendars = await projections.calendars(session, [(urn, year), (urn, year - 1)])
+    school = (await projections.school_rows(session, [urn])).get(urn)
+    enrolments = (await projections.enrolments_of(session, [(urn, upn)])).get((urn, upn))
+    matrix = YearMatrix.of(year, [rows[this].codes], [enrolment_mask(enrolments, year)])
+    calendar = year_of(calendars, urn, year)
+    previous = None
+    if last in rows and reaches_previous_year(matrix, calendar):
+        previous = PreviousYear(
+            YearMatrix.of(year - 1, [rows[last].codes], [enrolment_mask(enrolments, year - 1)]),
+            year_of(calendars, urn, year - 1),
+        )
+    return evaluate_flags(matrix, calendar, rules_of(school, defaults), previous)[0]
