@@ -1,5 +1,6 @@
 """Analytics' pure rules on small, hand-made years: encoding, calendar arrays, flags, cohorts."""
 
+import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -13,6 +14,7 @@ from analytics_service.domain.reports import cohort_tallies, patterns, tally, we
 from analytics_service.domain.school_year import census_terms, easter_sunday, school_year
 from analytics_service.domain.year_matrix import YearMatrix, enrolment_mask
 from attendance_shared.events import SessionMarkedV1
+from attendance_shared.rules.absence_runs import continuous_unauthorised_runs
 from attendance_shared.rules.calendar import SchoolCalendar, Term, WeekdayCalendar
 from attendance_shared.rules.codes import ATTENDANCE_CODES
 
@@ -219,3 +221,24 @@ def test_weeks_and_weekday_patterns() -> None:
 def test_year_slices(start: date, end: date, expected: list) -> None:
     assert year_slices(start, end) == expected
     assert np.all(np.array([e[1] < e[2] for e in expected]))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_continuous_absence_flags_follow_the_shared_rule(seed: int) -> None:
+    """Analytics judges runs over arrays; `absence_runs` is the rule written plainly (the LA
+    attendance return uses it). On random years they must agree on the current run."""
+    rng = random.Random(seed)
+    days = school_days(rng.randint(5, 60))
+    choices = ["/", "\\", "N", "O", "G", "U", "I", "M", "#", "D"]
+    weights = [30, 30, 20, 10, 5, 5, 5, 3, 2, 2] if seed % 2 else [5, 5, 40, 20, 10, 5, 5, 3, 2, 2]
+    codes = {(day, s): rng.choices(choices, weights)[0] for day in days for s in ("am", "pm") if rng.random() > 0.05}
+    marked_days = sorted({day for day, _ in codes})
+    plain = continuous_unauthorised_runs(
+        (day, [codes[(day, s)] for s in ("am", "pm") if (day, s) in codes]) for day in marked_days
+    )
+    current = plain[-1].school_days if plain and plain[-1].ongoing else 0
+    flags = flags_of(codes)
+    got = flags["continuous_absence_10_days"].count if "continuous_absence_10_days" in flags else 0
+    assert got == (current if current >= 10 else 0)
+    if current >= 10:
+        assert flags["continuous_absence_10_days"].since == plain[-1].start

@@ -4,16 +4,16 @@ from datetime import UTC, date, datetime, timedelta
 
 from attendance_bench.data import school_days
 
-from la_returns_service.domain import admissions
-from la_returns_service.domain.attendance_return import checksum, deletion_row, new_pupil_row, school_rows
-from la_returns_service.domain.periods import last_complete_period, period_problem, runs_window_start
-from la_returns_service.domain.runs import (
+from attendance_shared.rules.absence_runs import (
     Run,
     continuous_unauthorised_runs,
     reportable,
     school_days_of,
     sickness_spells,
 )
+from la_returns_service.domain import admissions
+from la_returns_service.domain.attendance_return import checksum, deletion_row, new_pupil_row, school_rows
+from la_returns_service.domain.periods import last_complete_period, period_problem, runs_window_start
 
 MONDAY = date(2026, 9, 7)
 

@@ -4,9 +4,11 @@ Flags that look back over time (the penalty-notice window, continuous absence, o
 falling attendance) are judged as of the pupil's latest register, not the wall clock, so
 replaying the same events always gives the same flags.
 
-Continuous absence counts school days on which every possible session was unauthorised
-(G, N, O, U). A day with an attended or authorised session ends the run; a day with no
-possible session (not yet marked, or coded D, X, Q, Y, Z or #) neither ends nor extends it.
+Continuous absence is the rule of `attendance_shared.rules.absence_runs` (the LA returns
+use it as written there; a unit test holds this array version to it): school days on which
+every possible session was unauthorised (G, N, O, U). A day with an attended or authorised
+session ends the run; a day with no possible session (not yet marked, or coded D, X, Q, Y, Z
+or #) neither ends nor extends it.
 """
 
 from dataclasses import dataclass

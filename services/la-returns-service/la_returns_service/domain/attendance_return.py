@@ -7,8 +7,8 @@ from typing import Any
 
 import orjson
 
+from attendance_shared.rules.absence_runs import Run
 from attendance_shared.rules.deletion_grounds import DELETION_GROUNDS, DeletionGround
-from la_returns_service.domain.runs import Run
 
 Record = Mapping[str, Any]  # the pupil's admission-register record as the last event gave it
 

@@ -16,6 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from attendance_shared.errors import NotFound, Unprocessable
 from attendance_shared.metrics import RETURN_COMPILE_SECONDS
+from attendance_shared.rules.absence_runs import (
+    Run,
+    continuous_unauthorised_runs,
+    reportable,
+    school_days_of,
+    sickness_spells,
+)
 from attendance_shared.rules.codes import ILLNESS_CODE, UNAUTHORISED_ABSENCE_CODES
 from attendance_shared.rules.figures import academic_year_of
 from attendance_shared.rules.thresholds import CONTINUOUS_ABSENCE_RETURN_SCHOOL_DAYS, LONG_SICKNESS_SCHOOL_DAYS
@@ -23,13 +30,6 @@ from la_returns_service.clients.analytics import AnalyticsClient
 from la_returns_service.domain import admissions
 from la_returns_service.domain import attendance_return as kinds
 from la_returns_service.domain.periods import EARLIEST_PERIOD_START, period_problem, runs_window_start
-from la_returns_service.domain.runs import (
-    Run,
-    continuous_unauthorised_runs,
-    reportable,
-    school_days_of,
-    sickness_spells,
-)
 from la_returns_service.repository import store
 from la_returns_service.schemas import ReturnPage, ReturnSummary
 
