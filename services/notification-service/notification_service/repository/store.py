@@ -434,6 +434,12 @@ async def message(session: AsyncSession, school_urn: str, message_id: int) -> Ro
     return (await session.execute(select(t).where(t.c.school_urn == school_urn, t.c.id == message_id))).first()
 
 
+async def attempts_of(session: AsyncSession, message_id: int) -> list[Row]:
+    t = delivery_attempts
+    query = select(t.c.attempted_at, t.c.provider, t.c.outcome, t.c.detail).where(t.c.message_id == message_id)
+    return list((await session.execute(query.order_by(t.c.id))).all())
+
+
 async def resend_count(session: AsyncSession, message_id: int) -> int:
     return await session.scalar(select(func.count()).where(messages.c.resent_from == message_id)) or 0
 
