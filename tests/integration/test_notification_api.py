@@ -185,3 +185,31 @@ async def test_a_rule_switched_off_sends_nothing_and_changed_chase_days_take_eff
     async with sessionmaker() as session:
         assert (await store.school_settings_of(session, URN)).chase_after_school_days == [3]
 
+
+async def test_a_message_left_sending_by_a_crash_is_failed_listed_for_staff_and_can_be_resent(
+    parts: Parts, sessionmaker, engine: AsyncEngine, api: httpx.AsyncClient
+) -> None:
+    upn = make_upn(serial=826)
+    clock = Clock(england(MONDAY, 10))
+    await apply(sessionmaker, clock, school(), pupil(upn, (ALEX,)), mark(upn, "N"))
+    async with sessionmaker.begin() as session:  # a dispatcher commits 'sending', then its process dies
+        [claimed] = await store.claim_due(session, clock.now, 10)
+        await store.mark_sending(session, [claimed.id], clock.now)
+
+    clock.now = england(MONDAY, 10, 1)  # restarted at once: too soon to call it interrupted
+    restarted = dispatcher(sessionmaker, parts, clock)
+    assert await restarted.dispatch_once() == 0
+    assert [r.status for r in await rows(engine)] == ["sending"]
+    clock.now = england(MONDAY, 10, 11)  # the same running dispatcher, a later pass
+    assert await restarted.dispatch_once() == 0
+    assert parts.mailbox.messages == []  # whether the provider took it is unknown: never sent twice
+
+    [failed] = (await api.get(NOTIFICATIONS, params={"status": "failed"})).json()["items"]
+    assert (failed["id"], failed["failure_reason"]) == (claimed.id, store.INTERRUPTED_REASON)
+    [listed] = (await api.get(f"/v1/schools/{URN}/uncontactable-pupils")).json()["items"]
+    assert (listed["message_id"], listed["reason"]) == (claimed.id, store.INTERRUPTED_REASON)
+
+    assert (await api.post(f"{NOTIFICATIONS}/resend", json={"message_id": claimed.id})).status_code == 201
+    await dispatcher(sessionmaker, parts, Clock(datetime.now(UTC) + timedelta(minutes=1))).dispatch_once()
+    assert [m["To"] for m in parts.mailbox.messages] == ["alex@example.org"]
+    assert (await api.get(f"/v1/schools/{URN}/uncontactable-pupils")).json()["items"] == []
