@@ -219,6 +219,32 @@ class RiskFlagClearedV1(RiskFlagChangedV1):
     pass
 
 
+NotificationOutcome = Literal["sent", "delivered", "failed", "cancelled", "undeliverable"]
+
+
+class NotificationOutcomeV1(Payload):
+    """What became of one message, for the audit trail: which rule about which pupil, to which
+    kind of recipient on which channel, and why it failed. Never the text or the address: an
+    auditor needs to know that a parent was told, not what or where."""
+
+    message_id: int
+    school_urn: URN
+    upn: UPN
+    rule: str
+    about_date: date
+    session: Session | None = None
+    stage: int | None = None
+    recipient_role: str
+    contact_index: int | None = None
+    channel: Literal["email", "sms", "push", "none"]
+    outcome: NotificationOutcome
+    reason: str | None = None
+    provider: str | None = None
+    attempts: int
+    resent_from: int | None = None
+    occurred_at: datetime
+
+
 EVENT_TYPES: dict[str, type[Payload]] = {
     "uk.attendance.school.upserted.v1": SchoolUpsertedV1,
     "uk.attendance.pupil.admitted.v1": PupilAdmittedV1,
@@ -229,6 +255,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
     "uk.attendance.mark.amended.v1": MarkAmendedV1,
     "uk.attendance.risk-flag.raised.v1": RiskFlagRaisedV1,
     "uk.attendance.risk-flag.cleared.v1": RiskFlagClearedV1,
+    "uk.attendance.notification.outcome.v1": NotificationOutcomeV1,
 }
 EVENT_TYPE_OF: dict[type[Payload], str] = {model: name for name, model in EVENT_TYPES.items()}
 

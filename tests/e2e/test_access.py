@@ -26,6 +26,7 @@ from attendance_stack import LocalStack
 from la_returns_service.app import create_app as la_returns_app
 from notification_service.app import create_app as notification_app
 from register_service.app import create_app as register_app
+from tests.e2e.conftest import start_stack
 from tests.factories import calendar_body, make_upn, pupil_body, school_body
 from tests.helpers import bearer
 
@@ -80,6 +81,18 @@ PROTECTED = [(s, e) for s, e in ALL_ROUTES if e.path not in PUBLIC_PATHS]
 class Seeded:
     returns: dict[str, str]  # LA code -> the id of a return compiled for it
     reports: dict[str, str]  # URN -> the id of an absence reported there
+    messages: dict[str, str]  # URN -> the id of a message about one of its pupils
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    # DAY is in the past: the notification service alerts parents about a register up to a
+    # month late, so the seeded N gives each school a message for the matrix to ask about.
+    stack = start_stack(tmp_path_factory.mktemp("stack"), {"NOTIFICATION_LATE_REGISTER_ALERT_DAYS": "31"})
+    try:
+        yield stack
+    finally:
+        stack.stop()
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +108,8 @@ def seeded(stack: LocalStack) -> Iterator[Seeded]:
                 assert response.status_code == 201, response.text
             marks = {"marks": [{"upn": upn, "code": "/"} for upn in pupils]}
             assert client.put(f"{register}/v1/schools/{urn}/registers/{DAY}/am", json=marks).status_code == 200
+            absent = {"marks": [{"upn": pupils[0], "code": "N"}]}
+            assert client.put(f"{register}/v1/schools/{urn}/registers/{DAY}/pm", json=absent).status_code == 200
         reports = {}
         for urn, upn in ((OWN_URN, OWN_PUPIL), (OTHER_URN, OTHER_PUPIL)):
             body = {"first_day": DAY, "last_day": DAY, "reason": "a temperature"}
@@ -113,13 +128,22 @@ def seeded(stack: LocalStack) -> Iterator[Seeded]:
             else:
                 time.sleep(0.2)
 
+        messages = {}
+        deadline = time.monotonic() + 30
+        for urn in (OWN_URN, OTHER_URN):
+            url = f"{stack.url('notification')}/v1/schools/{urn}/notifications"
+            while not (found := client.get(url).json()["items"]):
+                assert time.monotonic() < deadline, f"notification never planned a message for {urn}"
+                time.sleep(0.2)
+            messages[urn] = str(found[0]["id"])
+
         returns = {}
         for la in (OWN_LA, OTHER_LA):
             body = {"kind": "attendance", "from": DAY, "to": DAY}
             response = client.post(f"{stack.url('la-returns')}/v1/las/{la}/returns", json=body)
             assert response.status_code == 201, response.text
             returns[la] = response.json()["id"]
-    yield Seeded(returns, reports)
+    yield Seeded(returns, reports, messages)
 
 
 def path_values(variant: str, seeded: Seeded) -> dict[str, str]:
@@ -129,6 +153,7 @@ def path_values(variant: str, seeded: Seeded) -> dict[str, str]:
         "la_code": OWN_LA,
         "return_id": seeded.returns[OWN_LA],
         "report_id": seeded.reports[OWN_URN],
+        "message_id": seeded.messages[OWN_URN],
     }
     if variant == "own":
         return own
@@ -140,6 +165,7 @@ def path_values(variant: str, seeded: Seeded) -> dict[str, str]:
         "la_code": OTHER_LA,
         "return_id": seeded.returns[OTHER_LA],
         "report_id": seeded.reports[OTHER_URN],
+        "message_id": seeded.messages[OTHER_URN],
     }
 
 

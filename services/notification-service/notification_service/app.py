@@ -4,12 +4,14 @@ from fastapi import FastAPI
 
 from attendance_shared import topics
 from attendance_shared.consumer import attach_consumer
+from attendance_shared.kafka import KafkaPublisher
+from attendance_shared.outbox import OutboxRelay
 from attendance_shared.platform import Periodic, ServiceContext, create_service_app
 from notification_service.api.routes import router
 from notification_service.channels.factory import build_channels
 from notification_service.channels.notify import NotifySmsChannel
 from notification_service.consumers.handler import EventHandler
-from notification_service.models import processed_events
+from notification_service.models import outbox, processed_events
 from notification_service.service.delivery_reports import DeliveryReports
 from notification_service.service.dispatcher import Dispatcher
 from notification_service.service.planning import ChasePlanner
@@ -26,6 +28,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             topics=[topics.SCHOOLS, topics.PUPILS, topics.MARKS, topics.RISK_FLAGS],
             inbox=processed_events,
             handler=EventHandler(late_register_alert_days=settings.late_register_alert_days),
+        )
+        ctx.workers.add(
+            "outbox-relay",
+            OutboxRelay(
+                service=SERVICE_NAME,
+                engine=ctx.engine,
+                table=outbox,
+                publisher=KafkaPublisher(
+                    settings.kafka_bootstrap_servers, [topics.NOTIFICATION_OUTCOMES], client_id="notification-relay"
+                ),
+            ),
         )
         channels = build_channels(settings)
         ctx.workers.add("dispatcher", Dispatcher(ctx.sessionmaker, channels, settings))

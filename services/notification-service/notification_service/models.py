@@ -4,6 +4,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from attendance_shared.db import service_metadata
 from attendance_shared.idempotency import idempotency_table
 from attendance_shared.inbox import processed_events_table
+from attendance_shared.outbox import outbox_table
 
 metadata = service_metadata("notification")
 
@@ -127,6 +128,8 @@ messages = Table(
     Index("ix_messages_school_upn", "school_urn", "upn", "id"),
     Index("ix_messages_due", "not_before", postgresql_where="status = 'queued'"),
     Index("ix_messages_pupil_date", "school_urn", "upn", "about_date"),
+    # The dispatcher looks for messages a dead process left 'sending' on every pass.
+    Index("ix_messages_sending", "claimed_at", postgresql_where="status = 'sending'"),
 )
 
 delivery_attempts = Table(
@@ -142,3 +145,5 @@ delivery_attempts = Table(
 
 processed_events = processed_events_table(metadata)
 idempotency_keys = idempotency_table(metadata)
+# Message outcomes for the audit trail, written in the transaction that changes the status.
+outbox = outbox_table(metadata)

@@ -31,6 +31,22 @@ class MessageOut(BaseModel):
     resent_from: int | None
 
 
+class AttemptOut(BaseModel):
+    attempted_at: datetime
+    provider: str
+    outcome: Literal["sent", "temporary", "permanent"]
+    detail: str | None
+
+
+class MessageDetail(MessageOut):
+    """One message as staff check it before a resend: where it went, what it said, and every
+    hand-over to a provider (a message never tried, such as an undeliverable one, has none)."""
+
+    recipient: str | None
+    body: str
+    delivery_attempts: list[AttemptOut]
+
+
 class ResendIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -1,6 +1,6 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Path, Query, status
 
 from attendance_shared.access import Scope, allow
 from attendance_shared.api_types import UPNCursor, UPNPath, UPNQuery, URNPath
@@ -15,6 +15,7 @@ from notification_service.repository import store
 from notification_service.schemas import (
     ContactPreferencesIn,
     ContactPreferencesOut,
+    MessageDetail,
     MessageOut,
     MessagePage,
     MessageStatus,
@@ -53,6 +54,20 @@ async def notifications(
     rows = await store.page(session, urn, upn=upn, status=status, rule=rule, after_id=cursor, limit=limit + 1)
     items = [MessageOut.model_validate(r._asdict()) for r in rows[:limit]]
     return MessagePage(items=items, next_cursor=str(items[-1].id) if len(rows) > limit else None)
+
+
+@router.get(
+    "/notifications/{message_id}",
+    response_model=MessageDetail,
+    summary="One message: its recipient, text and every delivery attempt",
+)
+async def notification(
+    urn: URNPath,
+    message_id: Annotated[int, Path(ge=1, le=2**62, description="`id` of a message of this school")],
+    session: SessionDep,
+    actor: SchoolReader,
+) -> MessageDetail:
+    return await staff.message_detail(session, urn, message_id)
 
 
 @router.post(

@@ -21,6 +21,7 @@ from attendance_shared.rules.codes import UNAUTHORISED_ABSENCE_CODES, UNEXPLAINE
 from notification_service.domain import rules
 from notification_service.domain.rules import PlannedMessage
 from notification_service.repository import store
+from notification_service.service import outcomes
 from notification_service.service.clock import Clock, utc_now
 from notification_service.service.planning import day_of, save_planned, unknown_pupil
 
@@ -116,7 +117,8 @@ class EventHandler:
         if cancelled := await store.cancel_explained(
             session, [(r.school_urn, r.upn, r.date, r.session) for r in changed if r.code != UNEXPLAINED_CODE]
         ):
-            NOTIFICATIONS.labels("cancelled").inc(cancelled)
+            NOTIFICATIONS.labels("cancelled").inc(len(cancelled))
+            await outcomes.record(session, cancelled, now)
         today = day_of(now)
         recent = [
             r

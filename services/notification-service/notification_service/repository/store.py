@@ -27,6 +27,25 @@ from notification_service.models import (
 )
 
 PupilKey = tuple[str, str]
+# What a status change returns, so its outcome event is written in the same transaction.
+OUTCOME_COLUMNS = (
+    messages.c.id,
+    messages.c.school_urn,
+    messages.c.upn,
+    messages.c.rule,
+    messages.c.about_date,
+    messages.c.session,
+    messages.c.stage,
+    messages.c.recipient_role,
+    messages.c.contact_index,
+    messages.c.channel,
+    messages.c.recipient,
+    messages.c.status,
+    messages.c.failure_reason,
+    messages.c.provider,
+    messages.c.attempts,
+    messages.c.resent_from,
+)
 CONTACT_COLUMNS = (
     "la_code",
     "forename",
@@ -238,10 +257,10 @@ def _message_row(p: PlannedMessage, now: datetime) -> dict:
     }
 
 
-async def store_messages(session: AsyncSession, planned: Sequence[PlannedMessage], now: datetime) -> list[str]:
+async def store_messages(session: AsyncSession, planned: Sequence[PlannedMessage], now: datetime) -> list[Row]:
     """Store planned messages. One already stored under the same key is left as it is, unless
     it was cancelled and its reason has come back (an N explained, then marked N again).
-    Returns the status of each message stored or revived."""
+    Returns each message stored or revived."""
     if not planned:
         return []
     unique = {p.idempotency_key: p for p in planned}
@@ -250,8 +269,8 @@ async def store_messages(session: AsyncSession, planned: Sequence[PlannedMessage
         index_elements=["idempotency_key"],
         set_={"status": statement.excluded.status, "not_before": statement.excluded.not_before, "failure_reason": None},
         where=messages.c.status == "cancelled",
-    ).returning(messages.c.status)
-    return list((await session.execute(statement, [_message_row(p, now) for p in unique.values()])).scalars())
+    ).returning(*OUTCOME_COLUMNS)
+    return list((await session.execute(statement, [_message_row(p, now) for p in unique.values()])).all())
 
 
 async def active_first_day_alerts(session: AsyncSession, pupil_days: set[tuple[str, str, date]]) -> set[tuple]:
@@ -274,11 +293,11 @@ async def active_first_day_alerts(session: AsyncSession, pupil_days: set[tuple[s
     return found
 
 
-async def cancel_explained(session: AsyncSession, sessions: Sequence[tuple[str, str, date, str]]) -> int:
+async def cancel_explained(session: AsyncSession, sessions: Sequence[tuple[str, str, date, str]]) -> list[Row]:
     """Cancel queued messages that an amended mark made moot: N-follow-ups of a pupil-day with
     no N left, and worker notices of a session no longer unauthorised."""
     if not sessions:
-        return 0
+        return []
     m, a = messages, absences
     pupil_days = list({(urn, upn, day) for urn, upn, day, _ in sessions})
     no_n_left = ~exists().where(
@@ -291,7 +310,7 @@ async def cancel_explained(session: AsyncSession, sessions: Sequence[tuple[str, 
         a.c.session == m.c.session,
         a.c.code.in_(["G", "N", "O", "U"]),
     )
-    cancelled = 0
+    cancelled: list[Row] = []
     for part in chunked(pupil_days, 3):
         result = await session.execute(
             update(m)
@@ -302,8 +321,9 @@ async def cancel_explained(session: AsyncSession, sessions: Sequence[tuple[str, 
                 | ((m.c.rule == "worker-absence-notice") & ~still_unauthorised),
             )
             .values(status="cancelled", failure_reason="the absence was explained before this was sent")
+            .returning(*OUTCOME_COLUMNS)
         )
-        cancelled += result.rowcount or 0
+        cancelled += result.all()
     return cancelled
 
 
@@ -346,7 +366,7 @@ async def record_outcome(
     detail: str | None = None,
     reference: str | None = None,
     not_before: datetime | None = None,
-) -> None:
+) -> Row:
     values: dict[str, Any] = {"status": status, "provider": provider}
     if status in ("sent", "delivered"):
         values |= {"sent_at": func.now(), "failure_reason": None, "provider_reference": reference}
@@ -356,10 +376,13 @@ async def record_outcome(
         values["failure_reason"] = detail
     if not_before is not None:
         values["not_before"] = not_before
-    await session.execute(update(messages).where(messages.c.id == message_id).values(**values))
+    changed = await session.execute(
+        update(messages).where(messages.c.id == message_id).values(**values).returning(*OUTCOME_COLUMNS)
+    )
     await session.execute(
         insert(delivery_attempts).values(message_id=message_id, provider=provider, outcome=outcome, detail=detail)
     )
+    return changed.one()
 
 
 async def release_unsent(session: AsyncSession, ids: Sequence[int], not_before: datetime) -> None:
@@ -372,15 +395,19 @@ async def release_unsent(session: AsyncSession, ids: Sequence[int], not_before: 
         )
 
 
-async def fail_interrupted(session: AsyncSession, claimed_before: datetime) -> int:
+INTERRUPTED_REASON = "interrupted while being handed to the provider; check, then resend"
+
+
+async def fail_interrupted(session: AsyncSession, claimed_before: datetime) -> list[Row]:
     """'sending' long after any provider call could last: the process stopped mid-send. Whether
     the provider took it is unknown, so it is failed for staff to check and resend, not retried."""
     result = await session.execute(
         update(messages)
         .where(messages.c.status == "sending", messages.c.claimed_at < claimed_before)
-        .values(status="failed", failure_reason="interrupted while being handed to the provider; check, then resend")
+        .values(status="failed", failure_reason=INTERRUPTED_REASON)
+        .returning(*OUTCOME_COLUMNS)
     )
-    return result.rowcount or 0
+    return list(result.all())
 
 
 async def awaiting_delivery_report(session: AsyncSession, provider: str, sent_after: datetime, limit: int) -> list[Row]:
@@ -394,13 +421,17 @@ async def awaiting_delivery_report(session: AsyncSession, provider: str, sent_af
     return list((await session.execute(query)).all())
 
 
-async def set_delivery_status(session: AsyncSession, message_id: int, status: str, reason: str | None) -> None:
+async def set_delivery_status(session: AsyncSession, message_id: int, status: str, reason: str | None) -> Row | None:
     values: dict[str, Any] = {"status": status, "failure_reason": reason}
     if status == "delivered":
         values["delivered_at"] = func.now()
-    await session.execute(
-        update(messages).where(messages.c.id == message_id, messages.c.status == "sent").values(**values)
+    changed = await session.execute(
+        update(messages)
+        .where(messages.c.id == message_id, messages.c.status == "sent")
+        .values(**values)
+        .returning(*OUTCOME_COLUMNS)
     )
+    return changed.first()
 
 
 # --- API queries ---------------------------------------------------------------------------------
@@ -432,6 +463,12 @@ async def page(
 async def message(session: AsyncSession, school_urn: str, message_id: int) -> Row | None:
     t = messages
     return (await session.execute(select(t).where(t.c.school_urn == school_urn, t.c.id == message_id))).first()
+
+
+async def attempts_of(session: AsyncSession, message_id: int) -> list[Row]:
+    t = delivery_attempts
+    query = select(t.c.attempted_at, t.c.provider, t.c.outcome, t.c.detail).where(t.c.message_id == message_id)
+    return list((await session.execute(query.order_by(t.c.id))).all())
 
 
 async def resend_count(session: AsyncSession, message_id: int) -> int:

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from attendance_shared.metrics import NOTIFICATIONS
 from notification_service.channels.notify import NotifySmsChannel
 from notification_service.repository import store
+from notification_service.service import outcomes
 from notification_service.service.clock import Clock, utc_now
 
 # Notify gives up on a text after 72 hours; after that there is nothing more to learn.
@@ -30,7 +31,8 @@ class DeliveryReports:
             if found is None:
                 continue
             status, reason = found
-            await store.set_delivery_status(session, message.id, status, reason)
+            changed = await store.set_delivery_status(session, message.id, status, reason)
+            await outcomes.record(session, [changed], self._clock())
             NOTIFICATIONS.labels(status).inc()
             settled += 1
         return settled

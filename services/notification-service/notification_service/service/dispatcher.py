@@ -21,6 +21,7 @@ from attendance_shared.metrics import NOTIFICATIONS
 from notification_service.channels.base import Channel, Outgoing, SendResult
 from notification_service.domain.policy import QUIET_CHANNELS, after_quiet_hours, in_quiet_hours, retry_delay_s
 from notification_service.repository import store
+from notification_service.service import outcomes
 from notification_service.service.clock import Clock, utc_now
 from notification_service.settings import Settings
 
@@ -47,12 +48,6 @@ class Dispatcher:
         self._stopping.set()
 
     async def run(self) -> None:
-        try:
-            async with self._sessionmaker.begin() as session:
-                if failed := await store.fail_interrupted(session, self._clock() - INTERRUPTED_AFTER):
-                    log.warning("%d messages were interrupted mid-send and are marked failed", failed)
-        except Exception:
-            log.exception("could not check for interrupted messages")
         while not self._stopping.is_set():
             try:
                 handled = await self.dispatch_once()
@@ -70,6 +65,12 @@ class Dispatcher:
         now = self._clock()
         s = self._settings
         async with self._sessionmaker.begin() as session:
+            # On every pass, not only at start: a replica that died mid-send may never restart,
+            # and one that restarts at once finds its messages too recent to call interrupted.
+            if interrupted := await store.fail_interrupted(session, now - INTERRUPTED_AFTER):
+                log.warning("%d messages were interrupted mid-send and are marked failed", len(interrupted))
+                NOTIFICATIONS.labels("failed").inc(len(interrupted))
+                await outcomes.record(session, interrupted, now)
             due = await store.claim_due(session, now, s.dispatch_batch_size)
             held = []
             if in_quiet_hours(now, s.quiet_hours_start, s.quiet_hours_end):
@@ -84,12 +85,12 @@ class Dispatcher:
             by_channel[m.channel].append(_outgoing(m, schools[m.school_urn]))
         results = await asyncio.gather(*(self._send_all(ch, items) for ch, items in by_channel.items()))
         async with self._sessionmaker.begin() as session:
-            for outcomes, untried in results:
-                for message, provider, result in outcomes:
+            for tried, untried in results:
+                for message, provider, result in tried:
                     await self._record(session, message.id, attempts[message.id], provider, result)
                 if untried:
-                    wait = outcomes[-1][2]  # the temporary failure that stopped the channel
-                    retry_at = self._clock() + timedelta(seconds=self._delay(attempts[outcomes[-1][0].id]))
+                    wait = tried[-1][2]  # the temporary failure that stopped the channel
+                    retry_at = self._clock() + timedelta(seconds=self._delay(attempts[tried[-1][0].id]))
                     await store.release_unsent(session, [m.id for m in untried], retry_at)
                     log.info("channel failing (%s); %d messages wait", wait.detail, len(untried))
         return len(due) + len(held)
@@ -98,13 +99,13 @@ class Dispatcher:
         self, channel_name: str, items: list[Outgoing]
     ) -> tuple[list[tuple[Outgoing, str, SendResult]], list[Outgoing]]:
         channel = self._channels[channel_name]
-        outcomes = []
+        tried = []
         for index, message in enumerate(items):
             result = await channel.send(message)
-            outcomes.append((message, channel.provider, result))
+            tried.append((message, channel.provider, result))
             if result.outcome == "temporary":
-                return outcomes, items[index + 1 :]
-        return outcomes, []
+                return tried, items[index + 1 :]
+        return tried, []
 
     def _delay(self, attempts: int) -> float:
         return retry_delay_s(attempts, base_s=self._settings.retry_base_s, max_s=self._settings.retry_max_s)
@@ -124,7 +125,8 @@ class Dispatcher:
         else:
             status = "queued"
             fields["not_before"] = self._clock() + timedelta(seconds=self._delay(attempts))
-        await store.record_outcome(session, message_id, status=status, **fields)
+        changed = await store.record_outcome(session, message_id, status=status, **fields)
+        await outcomes.record(session, [changed], self._clock())
         NOTIFICATIONS.labels(status).inc()
 
 

@@ -11,6 +11,7 @@ from attendance_shared.metrics import NOTIFICATIONS
 from notification_service.domain import rules
 from notification_service.domain.rules import PlannedMessage, PupilFacts
 from notification_service.repository import store
+from notification_service.service import outcomes
 from notification_service.service.clock import Clock, utc_now
 
 log = logging.getLogger(__name__)
@@ -30,10 +31,11 @@ def day_of(moment: datetime) -> date:
 
 
 async def save_planned(session: AsyncSession, planned: Sequence[PlannedMessage], now: datetime) -> int:
-    statuses = await store.store_messages(session, planned, now)
-    for status in statuses:
-        NOTIFICATIONS.labels(status).inc()
-    return len(statuses)
+    stored = await store.store_messages(session, planned, now)
+    for message in stored:
+        NOTIFICATIONS.labels(message.status).inc()
+    await outcomes.record(session, stored, now)
+    return len(stored)
 
 
 class ChasePlanner:

@@ -13,9 +13,11 @@ from notification_service.domain.rules import PlannedMessage, Preference, parent
 from notification_service.domain.templates import DEFAULT_TEMPLATES, PLACEHOLDERS, TemplateKey, template_errors
 from notification_service.repository import store
 from notification_service.schemas import (
+    AttemptOut,
     ContactPreferenceOut,
     ContactPreferencesIn,
     ContactPreferencesOut,
+    MessageDetail,
     MessageOut,
     TemplateIn,
     TemplateList,
@@ -69,6 +71,15 @@ async def resend(session: AsyncSession, urn: str, message_id: int, now: datetime
     )
     new_id = await store.insert_resend(session, original, replace(planned), now)
     return MessageOut.model_validate((await store.message(session, urn, new_id))._asdict())  # type: ignore[union-attr]
+
+
+async def message_detail(session: AsyncSession, urn: str, message_id: int) -> MessageDetail:
+    # Looked up within the school the access rule admitted: another school's id is not found.
+    found = await store.message(session, urn, message_id)
+    if found is None:
+        raise NotFound(f"message {message_id} not found")
+    attempts = [AttemptOut.model_validate(a._asdict()) for a in await store.attempts_of(session, message_id)]
+    return MessageDetail.model_validate(found._asdict() | {"delivery_attempts": attempts})
 
 
 async def get_preferences(session: AsyncSession, urn: str, upn: str) -> ContactPreferencesOut:
