@@ -42,7 +42,7 @@ from attendance_shared.rules.figures import AttendanceFigures, academic_year_of,
 
 # Registers are kept six years; a period reaching far outside any register is a mistake,
 # and a bound keeps one request from touching centuries of empty years.
-EARLIEST_DAY, LATEST_DAY = date(2000, 8, 1), date(2100, 7, 31)
+EARLIEST_DAY, LATEST_DAY = date(1990, 8, 1), date(2100, 7, 31)
 MAX_ACADEMIC_YEARS = 7
 
 

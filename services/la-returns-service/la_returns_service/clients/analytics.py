@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from attendance_shared.auth import Role, mint_token
-from attendance_shared.errors import UpstreamUnavailable
+from attendance_shared.errors import Unprocessable, UpstreamUnavailable
 from la_returns_service.settings import Settings
 
 
@@ -34,6 +34,13 @@ class AnalyticsClient:
             else:
                 if response.status_code == 404:
                     return None
+                if response.status_code == 422:
+                    # Analytics refused the period: the caller's request, not an outage.
+                    problem = response.json()
+                    raise Unprocessable(
+                        f"analytics cannot give figures for that period: {problem.get('detail')}",
+                        errors=problem.get("errors"),
+                    )
                 if response.status_code < 500:
                     response.raise_for_status()
                     return response.json()
