@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 from attendance_shared.events import RiskFlagType
 from attendance_shared.rules.codes import LATE_CODES
 from attendance_shared.rules.figures import AttendanceFigures
+from attendance_shared.rules.national_benchmarks import NationalBenchmark
 
 PeriodKind = Literal["week", "half_term", "term", "year"]
 CohortAttribute = Literal[
@@ -153,24 +154,13 @@ class FlagPage(BaseModel):
     next_cursor: str | None
 
 
-class NationalFigures(BaseModel):
-    period: str
-    phase: str
-    source: str
-    published: date
-    overall_absence_rate: float | None
-    unauthorised_absence_rate: float | None
-    persistent_absence_rate: float | None
-    severe_absence_rate: float | None
-
-
 class Benchmarks(BaseModel):
     school_urn: str
     period: Period
     school: CohortFigures
     local_authority: CohortFigures
     la_code: str
-    national: NationalFigures
+    national: NationalBenchmark
     reference_version: str
 
 

@@ -5,11 +5,11 @@ holidays inside a term, and closures remove a whole day or one session. A closur
 on the register, so the register records it with '#', the code for a planned whole or partial closure.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from attendance_shared.rules.codes import CLOSURE_CODE
 from attendance_shared.rules.figures import academic_year_of, academic_year_start
@@ -26,6 +26,7 @@ __all__ = [
     "Term",
     "WeekdayCalendar",
     "academic_year_of",
+    "calendar_from_values",
     "check_mark_day",
     "validate_calendar",
 ]
@@ -182,6 +183,34 @@ class SchoolCalendar:
 
     def covers(self, day: date) -> bool:
         return academic_year_of(day) == self.academic_year
+
+
+def _day(value: date | str | None) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def calendar_from_values(
+    academic_year: int, terms: Iterable[Mapping[str, Any]], closures: Iterable[Mapping[str, Any]]
+) -> SchoolCalendar:
+    """A calendar from plain values, as an API body, an event or a stored JSON column holds
+    them (dates as `date` or ISO strings): every service reads its calendars through here."""
+    return SchoolCalendar(
+        academic_year=academic_year,
+        terms=tuple(
+            Term(
+                name=t["name"],
+                start=_day(t["start"]),  # type: ignore[arg-type]
+                end=_day(t["end"]),  # type: ignore[arg-type]
+                half_term_start=_day(t.get("half_term_start")),
+                half_term_end=_day(t.get("half_term_end")),
+            )
+            for t in terms
+        ),
+        closures=tuple(
+            Closure(day=_day(c["day"]), kind=c["kind"], session=c.get("session"), reason=c.get("reason"))  # type: ignore[arg-type]
+            for c in closures
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True)

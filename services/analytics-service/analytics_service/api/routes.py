@@ -1,6 +1,5 @@
 """Routers only: parse, authorise, call a service, shape the response (JSON, or CSV on lists)."""
 
-from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -11,7 +10,6 @@ from analytics_service.schemas import (
     CohortAttribute,
     FlagPage,
     LAAttendance,
-    NationalFigures,
     Patterns,
     Period,
     PeriodKind,
@@ -29,7 +27,7 @@ from attendance_shared.csv_export import CSV_RESPONSE, csv_response, wants_csv
 from attendance_shared.db import SessionDep
 from attendance_shared.errors import PROBLEM_RESPONSES, Unprocessable
 from attendance_shared.events import RiskFlagType
-from attendance_shared.rules.national_benchmarks import NATIONAL_BENCHMARKS
+from attendance_shared.rules.national_benchmarks import NATIONAL_BENCHMARKS, NationalBenchmark
 
 router = APIRouter(prefix="/v1/schools/{urn}", responses=PROBLEM_RESPONSES, tags=["attendance"])
 la_router = APIRouter(prefix="/v1/las/{la_code}", responses=PROBLEM_RESPONSES, tags=["local authority"])
@@ -227,6 +225,6 @@ async def la_attendance(
     return csv_response(found.schools, f"attendance-la-{la_code}.csv") if wants_csv(accept) else found
 
 
-@reference_router.get("/national", response_model=list[NationalFigures], summary="England's published figures")
-async def national(actor: ReferenceReader) -> list[NationalFigures]:
-    return [NationalFigures(**asdict(b)) for b in NATIONAL_BENCHMARKS]
+@reference_router.get("/national", response_model=list[NationalBenchmark], summary="England's published figures")
+async def national(actor: ReferenceReader) -> list[NationalBenchmark]:
+    return list(NATIONAL_BENCHMARKS)

@@ -2,7 +2,7 @@
 flagged pupils, an LA's schools, and benchmarks."""
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +21,6 @@ from analytics_service.schemas import (
     FlagOut,
     FlagPage,
     LAAttendance,
-    NationalFigures,
     PatternOut,
     Patterns,
     Period,
@@ -107,11 +106,13 @@ async def _slices(
     session: AsyncSession, urn: str, period: Period, upns: Sequence[str] | None = None
 ) -> list[YearSlice]:
     slices = []
+    enrolments: dict | None = None  # read once, for whichever years hold rows
     for academic_year, start_slot, end_slot in year_slices(period.start, period.end):
         rows = await projections.school_year_rows(session, urn, academic_year, upns)
         if not rows:
             continue
-        enrolments = await projections.school_enrolments(session, urn)
+        if enrolments is None:
+            enrolments = await projections.school_enrolments(session, urn)
         calendars = await projections.calendars(session, [(urn, academic_year)])
         matrix = YearMatrix.of(
             academic_year, [r.codes for r in rows], [enrolment_mask(enrolments.get(r.upn), academic_year) for r in rows]
@@ -347,6 +348,6 @@ async def benchmarks(session: AsyncSession, urn: str, period: Period) -> Benchma
         school=CohortFigures(**(mine.model_dump() if mine else _cohort(urn, Tally()).model_dump())),
         local_authority=la.total.model_copy(update={"group": la_code}),
         la_code=la_code,
-        national=NationalFigures(**asdict(national)),
+        national=national,
         reference_version=national_benchmarks.REFERENCE_VERSION,
     )

@@ -1,7 +1,5 @@
 """A school's academic year as the domain needs it: calendar arrays and flag rules."""
 
-from datetime import date
-
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -9,7 +7,7 @@ from analytics_service.domain.flags import FlagRules, PreviousYear, PupilFlags, 
 from analytics_service.domain.school_year import WEEKDAYS_ONLY, SchoolYear, school_year
 from analytics_service.domain.year_matrix import YearMatrix, enrolment_mask
 from analytics_service.repository import projections
-from attendance_shared.rules.calendar import Calendar, Closure, SchoolCalendar, Term
+from attendance_shared.rules.calendar import Calendar, calendar_from_values
 
 
 def calendar_of(row: Row | None) -> Calendar:
@@ -17,23 +15,7 @@ def calendar_of(row: Row | None) -> Calendar:
     fallback the register uses to accept marks."""
     if row is None:
         return WEEKDAYS_ONLY
-    return SchoolCalendar(
-        academic_year=row.academic_year,
-        terms=tuple(
-            Term(
-                name=t["name"],
-                start=date.fromisoformat(t["start"]),
-                end=date.fromisoformat(t["end"]),
-                half_term_start=date.fromisoformat(t["half_term_start"]) if t.get("half_term_start") else None,
-                half_term_end=date.fromisoformat(t["half_term_end"]) if t.get("half_term_end") else None,
-            )
-            for t in row.terms
-        ),
-        closures=tuple(
-            Closure(day=date.fromisoformat(c["day"]), kind=c["kind"], session=c.get("session"), reason=c.get("reason"))
-            for c in row.closures
-        ),
-    )
+    return calendar_from_values(row.academic_year, row.terms, row.closures)
 
 
 def year_of(calendars: dict[tuple[str, int], Row], urn: str, academic_year: int) -> SchoolYear:

@@ -16,7 +16,7 @@ from attendance_shared.events import (
     SessionMarkedV1,
 )
 from attendance_shared.inbox import claim_new_events
-from attendance_shared.rules.calendar import Closure, SchoolCalendar, Term
+from attendance_shared.rules.calendar import calendar_from_values
 from attendance_shared.rules.codes import category_of
 from la_returns_service.models import processed_events
 from la_returns_service.repository import store
@@ -62,10 +62,8 @@ def fold_marks(events: Sequence[tuple[str, Event]]) -> tuple[list[dict], set[tup
 def first_and_last_school_day(data: SchoolCalendarSetV1) -> tuple[date, date] | None:
     """The year's first and last days with pupils: an INSET day opening the term is not the
     first day of the school year for the reception exemption."""
-    calendar = SchoolCalendar(
-        academic_year=data.academic_year,
-        terms=tuple(Term(**t.model_dump()) for t in data.terms),
-        closures=tuple(Closure(**c.model_dump()) for c in data.closures),
+    calendar = calendar_from_values(
+        data.academic_year, [t.model_dump() for t in data.terms], [c.model_dump() for c in data.closures]
     )
     days = calendar.school_days(min(t.start for t in data.terms), max(t.end for t in data.terms)) if data.terms else []
     return (days[0], days[-1]) if days else None

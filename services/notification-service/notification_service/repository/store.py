@@ -9,8 +9,7 @@ from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance_shared.db import chunked
-from attendance_shared.events import CalendarClosure, CalendarTerm
-from attendance_shared.rules.calendar import Closure, SchoolCalendar, Term
+from attendance_shared.rules.calendar import SchoolCalendar, calendar_from_values
 from notification_service.domain.policy import SchoolNotificationSettings, YearCalendars
 from notification_service.domain.rules import PlannedMessage, Preference, PupilFacts, SchoolFacts
 from notification_service.domain.templates import Template, TemplateKey
@@ -114,13 +113,7 @@ async def save_absences(session: AsyncSession, rows: Sequence[dict]) -> list[Row
 
 
 def calendar_from_row(row: Row) -> SchoolCalendar:
-    terms = (CalendarTerm.model_validate(t) for t in row.terms)
-    closures = (CalendarClosure.model_validate(c) for c in row.closures)
-    return SchoolCalendar(
-        academic_year=row.academic_year,
-        terms=tuple(Term(**t.model_dump()) for t in terms),
-        closures=tuple(Closure(**c.model_dump()) for c in closures),
-    )
+    return calendar_from_values(row.academic_year, row.terms, row.closures)
 
 
 async def calendars_for(session: AsyncSession, urns: set[str]) -> dict[str, YearCalendars]:

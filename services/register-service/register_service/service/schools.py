@@ -7,7 +7,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance_shared.errors import NotFound, Unprocessable
 from attendance_shared.events import SchoolCalendarSetV1, SchoolUpsertedV1
-from attendance_shared.rules.calendar import Calendar, Closure, SchoolCalendar, Term, WeekdayCalendar, validate_calendar
+from attendance_shared.rules.calendar import (
+    Calendar,
+    SchoolCalendar,
+    WeekdayCalendar,
+    calendar_from_values,
+    validate_calendar,
+)
 from attendance_shared.rules.figures import academic_year_of
 from register_service.domain.register_rules import check_register_times
 from register_service.repository import schools as school_repository
@@ -51,10 +57,8 @@ async def require_school(session: AsyncSession, urn: str) -> Row:
 
 
 def _domain_calendar(body: CalendarIn) -> SchoolCalendar:
-    return SchoolCalendar(
-        academic_year=body.academic_year,
-        terms=tuple(Term(**t.model_dump()) for t in body.terms),
-        closures=tuple(Closure(**c.model_dump()) for c in body.closures),
+    return calendar_from_values(
+        body.academic_year, [t.model_dump() for t in body.terms], [c.model_dump() for c in body.closures]
     )
 
 
