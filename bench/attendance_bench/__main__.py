@@ -182,6 +182,13 @@ def cut_year(schools: list[School], seed: int, start: date | None, days: int, pa
     return Replay(schools, before, flat, paced)
 
 
+def client_limits(concurrency: int) -> httpx.Limits:
+    """A connection pool for `concurrency` calls in flight. Idle connections are dropped after
+    2 s, before uvicorn closes them at 5 s: reusing one the server is closing fails with a
+    ReadError, as it did while 84,000 admissions were being built after the schools' PUTs."""
+    return httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=2.0)
+
+
 async def run_calls(
     client: httpx.AsyncClient,
     calls: list[Call],
@@ -380,7 +387,7 @@ async def main_async(args: argparse.Namespace, target: Target) -> dict[str, obje
     # One MIS vendor's token for all its schools, as a hosted MIS integration holds.
     mis = mint_token(CommonSettings(), subject="bench-mis", role=Role.MIS, schools=[s.urn for s in schools])
     admin = mint_token(CommonSettings(), subject="bench-admin", role=Role.ADMIN)
-    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+    limits = client_limits(args.concurrency)
     results: dict[str, object] = {"data": asdict(summarise([*year.flat, *year.paced]))}
     async with httpx.AsyncClient(
         base_url=target.urls["register"], headers={"Authorization": f"Bearer {mis}"}, timeout=120, limits=limits

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from stdnum.gb import upn as stdnum_upn
 
-from attendance_bench.__main__ import Target, _fresh, _watch, cut_year, plan_day, replay, set_up
+from attendance_bench.__main__ import Target, _fresh, _watch, client_limits, cut_year, plan_day, replay, set_up
 from attendance_bench.generator import make_schools
 from attendance_bench.measures import resident_mb
 from attendance_shared.auth import Role, mint_token
@@ -98,7 +98,7 @@ async def run(args: argparse.Namespace, target: Target) -> dict[str, object]:
     officer = mint_token(CommonSettings(), subject="bench-la", role=Role.LA, la_code=LA)
     results: dict[str, object] = {"schools": args.schools, "pupils_per_school": args.pupils, "days": args.days}
     started = time.perf_counter()
-    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+    limits = client_limits(args.concurrency)
     async with httpx.AsyncClient(
         base_url=target.urls["register"], headers={"Authorization": f"Bearer {mis}"}, timeout=120, limits=limits
     ) as client:
