@@ -26,7 +26,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from attendance_shared.db import copy_rows
 from attendance_shared.events import Event
@@ -66,6 +66,8 @@ async def add_envelopes_to_outbox(
     session: AsyncSession, table: Table, topic: str, envelopes: Sequence[tuple[str, str, str, bytes]]
 ) -> None:
     """Serialised events as (key, event id, event type, envelope), in one COPY."""
+    if not envelopes:
+        return
     traceparent = current_traceparent()
     await copy_rows(
         session,
@@ -73,6 +75,13 @@ async def add_envelopes_to_outbox(
         ("topic", "key", "event_id", "event_type", "envelope", "traceparent"),
         [(topic, *envelope, traceparent) for envelope in envelopes],
     )
+    # Delivered when the transaction commits, and only then, so the relay wakes to rows it
+    # can see; PostgreSQL folds repeats within a transaction into one.
+    await session.execute(select(func.pg_notify(wake_channel(table), "")))
+
+
+def wake_channel(table: Table) -> str:
+    return f"outbox:{table.fullname}"
 
 
 def _headers(row: Row) -> list[tuple[str, bytes]]:
@@ -91,7 +100,7 @@ class OutboxRelay:
         table: Table,
         publisher: KafkaPublisher,
         batch_size: int = 5000,
-        idle_poll_s: float = 0.02,
+        idle_poll_s: float = 1.0,
     ) -> None:
         self.service = service
         self._engine = engine
@@ -100,6 +109,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._idle_poll_s = idle_poll_s
         self._stopping = asyncio.Event()
+        self._written = asyncio.Event()
         self._lock_key = zlib.crc32(f"outbox-relay:{table.fullname}".encode())
 
     def stop(self) -> None:
@@ -114,8 +124,12 @@ class OutboxRelay:
                         await self._sleep(2.0)  # another replica relays; wait to take over
                         continue
                     await lock_connection.commit()
-                    await self._relay_until_stopped()
-                    await lock_connection.execute(select(func.pg_advisory_unlock(self._lock_key)))
+                    try:
+                        await self._listen_and_relay(lock_connection)
+                    finally:
+                        # Released on failure too: the connection goes back to the pool, and a
+                        # lock left on it would keep every later attempt waiting to take over.
+                        await lock_connection.execute(select(func.pg_advisory_unlock(self._lock_key)))
                     return
             except Exception as exc:  # noqa: BLE001 - the relay must outlive any broker or database outage
                 OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
@@ -126,11 +140,38 @@ class OutboxRelay:
                 backoff = 0.2
         await self._publisher.close()
 
+    async def _listen_and_relay(self, lock_connection: AsyncConnection) -> None:
+        """The connection holding the lock also listens for committed writes, so the relay
+        sleeps until there is something to publish instead of polling."""
+        listener = (await lock_connection.get_raw_connection()).driver_connection
+        channel = wake_channel(self._table)
+        await listener.add_listener(channel, self._on_written)  # type: ignore[union-attr]
+        try:
+            await self._relay_until_stopped()
+        finally:
+            await listener.remove_listener(channel, self._on_written)  # type: ignore[union-attr]
+
+    def _on_written(self, *_: object) -> None:
+        self._written.set()
+
     async def _relay_until_stopped(self) -> None:
         while not self._stopping.is_set():
+            # Cleared before reading, so a commit landing while a batch is published wakes
+            # the next wait at once.
+            self._written.clear()
             published = await self.publish_pending()
             if published < self._batch_size:
-                await self._sleep(self._idle_poll_s)
+                await self._wait_for_writes()
+
+    async def _wait_for_writes(self) -> None:
+        """Until a write commits or the relay stops; `idle_poll_s` at most, in case a wake-up
+        was missed (written by a version that sent none, say)."""
+        waits = [asyncio.ensure_future(self._written.wait()), asyncio.ensure_future(self._stopping.wait())]
+        try:
+            await asyncio.wait(waits, timeout=self._idle_poll_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
 
     async def publish_pending(self) -> int:
         """Publish the oldest unpublished rows in id order; mark them only once acknowledged."""

@@ -1,14 +1,20 @@
 """The register's outbox: marks are accepted while the broker is down and delivered after."""
 
+import asyncio
+
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import REGISTRY
 
 from attendance_shared import topics
 from attendance_shared.auth import Role
-from attendance_shared.events import SessionMarkedV1, parse_event
+from attendance_shared.db import make_sessionmaker
+from attendance_shared.events import SchoolUpsertedV1, SessionMarkedV1, make_event, parse_event
+from attendance_shared.kafka import KafkaPublisher
+from attendance_shared.outbox import OutboxRelay, add_to_outbox
 from attendance_stack.broker import TansuBroker
 from register_service.app import create_app
+from register_service.models import outbox
 from register_service.settings import Settings
 from tests.factories import make_upn, pupil_body, school_body
 from tests.helpers import app_client, bearer, read_topic, scalar, wait_until
@@ -124,3 +130,42 @@ async def test_the_trace_context_of_a_register_write_travels_in_the_kafka_header
     headers = dict(records[0].headers)
     assert headers["traceparent"].decode().split("-")[1] == caller.split("-")[1]
     assert headers["ce_type"] == b"uk.attendance.session.marked.v1"
+
+
+async def test_the_relay_wakes_when_a_write_commits_instead_of_polling(broker: TansuBroker, engine) -> None:
+    """With its fallback poll an hour away, the relay still publishes an event as soon as the
+    transaction that wrote it commits, and it keeps the relay lock only while it runs."""
+    relay = OutboxRelay(
+        service="register",
+        engine=engine,
+        table=outbox,
+        publisher=KafkaPublisher(broker.bootstrap_servers, [topics.SCHOOLS], client_id="test-relay"),
+        idle_poll_s=3600,
+    )
+    running = asyncio.create_task(relay.run())
+    try:
+        await wait_until(lambda: _relay_holds_its_lock(engine, True), what="the relay to start")
+        # The first event may be found by the relay's first read; the second, written once it
+        # has published the first and gone to sleep, only by its waking on the commit.
+        sessionmaker = make_sessionmaker(engine)
+        for urn in ("100001", "100002"):
+            async with sessionmaker.begin() as session:
+                school = SchoolUpsertedV1(urn=urn, la_code="201", name="Oak Lane Primary")
+                event = make_event(school, source="test", subject=urn)
+                await add_to_outbox(session, outbox, topics.SCHOOLS.name, [event])
+            await wait_until(lambda: _no_backlog(engine), timeout_s=10, what="the relay to wake on the commit")
+    finally:
+        relay.stop()
+        await running
+    assert not await _relay_holds_its_lock(engine, True)
+    records = await read_topic(broker.bootstrap_servers, topics.SCHOOLS.name, expected=2)
+    assert sorted(r.key.decode() for r in records) == ["100001", "100002"]
+
+
+async def _relay_holds_its_lock(engine, expected: bool) -> bool:
+    held = await scalar(
+        engine,
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = "
+        "(SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    return (held > 0) == expected
