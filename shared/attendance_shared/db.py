@@ -3,6 +3,7 @@
 from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, TypeVar
 
+import orjson
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, Table
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -32,6 +33,9 @@ def make_engine(url: str, *, service: str, pool_size: int = 10) -> AsyncEngine:
         # A failed statement's parameters are names, dates of birth and addresses: keep them
         # out of exception text, which ends up in logs.
         hide_parameters=True,
+        # JSON columns hold whole pupil records and return rows: orjson reads them several
+        # times faster than the standard library, into the same values.
+        json_deserializer=orjson.loads,
         connect_args={
             "timeout": 10,
             "command_timeout": 60,
