@@ -30,20 +30,25 @@ class Figures(BaseModel):
 
     @classmethod
     def of(cls, f: AttendanceFigures) -> "Figures":
-        return cls(
-            possible_sessions=f.possible,
-            attended_sessions=f.attended,
-            present_sessions=f.present,
-            approved_educational_activity_sessions=f.approved_educational_activity,
-            authorised_absence_sessions=f.authorised,
-            unauthorised_absence_sessions=f.unauthorised,
-            attendance_rate=f.attendance_rate,
-            overall_absence_rate=f.overall_absence_rate,
-            authorised_absence_rate=f.authorised_absence_rate,
-            unauthorised_absence_rate=f.unauthorised_absence_rate,
-            persistent_absence=f.is_persistent_absence,
-            severe_absence=f.is_severe_absence,
-        )
+        return cls(**cls.values_of(f))
+
+    @staticmethod
+    def values_of(f: AttendanceFigures) -> dict[str, int | float | bool | None]:
+        """The fields as plain values, for lists too long to build a model per pupil."""
+        return {
+            "possible_sessions": f.possible,
+            "attended_sessions": f.attended,
+            "present_sessions": f.present,
+            "approved_educational_activity_sessions": f.approved_educational_activity,
+            "authorised_absence_sessions": f.authorised,
+            "unauthorised_absence_sessions": f.unauthorised,
+            "attendance_rate": f.attendance_rate,
+            "overall_absence_rate": f.overall_absence_rate,
+            "authorised_absence_rate": f.authorised_absence_rate,
+            "unauthorised_absence_rate": f.unauthorised_absence_rate,
+            "persistent_absence": f.is_persistent_absence,
+            "severe_absence": f.is_severe_absence,
+        }
 
 
 class Period(BaseModel):

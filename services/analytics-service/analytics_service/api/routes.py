@@ -2,7 +2,8 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+import orjson
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from analytics_service.schemas import (
@@ -158,9 +159,13 @@ async def pupils_attendance(
     cursor: UPNCursor = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     accept: Accept = None,
-) -> PupilAttendancePage | StreamingResponse:
+) -> Response:
     page = await queries.pupils_attendance(session, urn, period, cursor=cursor, limit=limit)
-    return csv_response(page.items, f"pupil-attendance-{urn}.csv") if wants_csv(accept) else page
+    if wants_csv(accept):
+        return csv_response(page["items"], f"pupil-attendance-{urn}.csv")
+    # Already in the response model's shape; serialised directly, as validating a page of
+    # thousands of pupils again would cost more than working out their figures.
+    return Response(orjson.dumps(page), media_type="application/json")
 
 
 def _flag_cursor(value: str | None) -> tuple[str, str] | None:

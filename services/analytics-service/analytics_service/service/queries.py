@@ -4,6 +4,7 @@ flagged pupils, an LA's schools, and benchmarks."""
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,8 +27,6 @@ from analytics_service.schemas import (
     Period,
     PeriodKind,
     PupilAttendance,
-    PupilAttendancePage,
-    PupilRow,
     SchoolAttendance,
     SchoolLine,
     WeeklySeries,
@@ -233,7 +232,9 @@ def _natural(label: str) -> tuple[int, str]:
 
 async def pupils_attendance(
     session: AsyncSession, urn: str, period: Period, *, cursor: str | None, limit: int
-) -> PupilAttendancePage:
+) -> dict[str, Any]:
+    """A page of `PupilAttendancePage` as plain values: la-returns reads every pupil of an LA
+    through it, and a model per pupil cost more than the figures themselves."""
     total = Tally()
     for s in await _slices(session, urn, period):
         tally(s.upns, s.matrix, s.start_slot, s.end_slot, total)
@@ -244,8 +245,12 @@ async def pupils_attendance(
     for upn in page:
         lates, present, aea, auth, unauth = rows[upn].tolist()
         figures = AttendanceFigures(present + aea + auth + unauth, present, aea, auth, unauth)
-        items.append(PupilRow(upn=upn, figures=Figures.of(figures), late_sessions=lates))
-    return PupilAttendancePage(period=period, items=items, next_cursor=page[-1] if len(upns) > limit else None)
+        items.append({"upn": upn, "figures": Figures.values_of(figures), "late_sessions": lates})
+    return {
+        "period": period.model_dump(mode="json"),
+        "items": items,
+        "next_cursor": page[-1] if len(upns) > limit else None,
+    }
 
 
 async def weekly_series(session: AsyncSession, urn: str, period: Period, upn: str | None = None) -> WeeklySeries:
