@@ -188,6 +188,10 @@ async def test_projections_and_returns_from_the_register_events(database_url: st
         # Days 1-7 ill, day 8 in school (the corrected mark), days 9-16 ill: 7 and 8 days, no case.
         assert ill == []
     assert sickness.row_count == 0 and new.row_count == 3
+    # The attendance return failed part-way inside a transaction that went on and committed:
+    # nothing of it was kept.
+    assert await scalar(engine, "SELECT count(*) FROM la_returns.returns WHERE kind = 'attendance'") == 0
+    assert await scalar(engine, "SELECT count(*) FROM la_returns.returns") == 3
 
     async with sessionmaker() as session:
         summary = await returns.get_summary(session, LA, new.id)

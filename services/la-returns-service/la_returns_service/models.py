@@ -1,4 +1,5 @@
 from sqlalchemy import (
+    JSON,
     Column,
     Date,
     DateTime,
@@ -134,7 +135,9 @@ return_rows = Table(
     Column("return_id", UUID(as_uuid=True), primary_key=True),
     Column("row_number", Integer, primary_key=True),
     Column("school_urn", Text),
-    Column("data", JSONB, nullable=False),
+    # json, not jsonb: a row is written once and read back whole, never searched inside, and
+    # json stores the text as given, cheaper to write than jsonb's parsed form.
+    Column("data", JSON, nullable=False),
     ForeignKeyConstraint(["return_id"], ["la_returns.returns.id"]),
 )
 

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 import httpx
+import orjson
 
 from attendance_shared.auth import Role, mint_token
 from attendance_shared.errors import Unprocessable, UpstreamUnavailable
@@ -43,7 +44,7 @@ class AnalyticsClient:
                     )
                 if response.status_code < 500:
                     response.raise_for_status()
-                    return response.json()
+                    return orjson.loads(response.content)
                 last_error = httpx.HTTPStatusError("server error", request=response.request, response=response)
             await asyncio.sleep(0.2 * 2**attempt)
         raise UpstreamUnavailable(f"the analytics service did not answer ({type(last_error).__name__}); try again")

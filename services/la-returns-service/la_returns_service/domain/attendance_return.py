@@ -312,9 +312,29 @@ COLUMNS_OF_KIND: dict[str, tuple[str, ...]] = {
 }
 
 
+def encode(row: Mapping[str, Any]) -> bytes:
+    """A row as stored, and as its checksum reads it: JSON with sorted keys."""
+    return orjson.dumps(row, option=orjson.OPT_SORT_KEYS)
+
+
+class Checksum:
+    """sha256 over the rows in order, each as `encode` gives it and a newline, taken a batch at
+    a time so a return is never held whole."""
+
+    def __init__(self) -> None:
+        self._digest = hashlib.sha256()
+
+    def add(self, encoded: bytes) -> None:
+        self._digest.update(encoded)
+        self._digest.update(b"\n")
+
+    @property
+    def value(self) -> str:
+        return f"sha256:{self._digest.hexdigest()}"
+
+
 def checksum(rows: Iterable[Mapping[str, Any]]) -> str:
-    digest = hashlib.sha256()
+    digest = Checksum()
     for row in rows:
-        digest.update(orjson.dumps(row, option=orjson.OPT_SORT_KEYS))
-        digest.update(b"\n")
-    return f"sha256:{digest.hexdigest()}"
+        digest.add(encode(row))
+    return digest.value

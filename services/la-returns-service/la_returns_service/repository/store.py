@@ -5,8 +5,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
-import orjson
-from sqlalchemy import Row, and_, bindparam, func, select, tuple_
+from sqlalchemy import ColumnElement, Row, and_, bindparam, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -145,6 +144,39 @@ async def pupil_records(session: AsyncSession, urns: Sequence[str], upns: Sequen
     return {(r.school_urn, r.upn): r for r in await session.execute(query)}
 
 
+async def figure_return_records(session: AsyncSession, urn: str) -> dict[str, dict[str, Any]]:
+    """UPN -> the parts of the pupil's record that attendance and social-worker rows read
+    (absent or null ones left out). An LA's whole records, decoded, cost more than the rest of
+    its attendance return together; these few fields are picked out in the database."""
+    record = pupils.c.record
+
+    def part(name: str) -> ColumnElement:
+        # JSON null made SQL NULL, so only present values pay for decoding.
+        return func.nullif(record[name], text("'null'::jsonb"), type_=JSONB).label(name)
+
+    query = select(
+        pupils.c.upn,
+        pupils.c.legal_surname,
+        pupils.c.legal_forename,
+        pupils.c.date_of_birth,
+        pupils.c.year_group,
+        part("address"),
+        record["sen_status"].as_string().label("sen_status"),
+        record["looked_after"].as_boolean().label("looked_after"),
+        record["fsm_eligible"].as_boolean().label("fsm_eligible"),
+        record["eal"].as_boolean().label("eal"),
+        part("social_worker"),
+        part("youth_offending_worker"),
+        part("virtual_school_contact"),
+    ).where(pupils.c.school_urn == urn)
+    result = await session.execute(query)
+    names = list(result.keys())[1:]
+    return {
+        upn: {name: value for name, value in zip(names, values, strict=True) if value is not None}
+        for upn, *values in result
+    }
+
+
 async def admitted_between(session: AsyncSession, la_code: str, start: date, end: date) -> list[Row]:
     return list(
         await session.execute(
@@ -273,25 +305,38 @@ async def try_lock(session: AsyncSession, key: str) -> bool:
 # --- compiled returns ----------------------------------------------------------------------
 
 
-async def add_return(
-    session: AsyncSession, header: dict, rows: Sequence[dict], school_of: Sequence[str | None]
-) -> datetime:
-    """Stores the snapshot, rows by COPY. Returns of one LA are stored one at a time and
-    stamped after the lock, so they commit in `generated_at` order and a poller's cursor
-    never passes one that commits later."""
-    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(f"returns:{header['la_code']}", 0))))
-    generated_at = await session.scalar(select(func.clock_timestamp()))
-    await session.execute(insert(returns).values(**header, generated_at=generated_at))
+async def begin_return(session: AsyncSession, header: dict) -> None:
+    """The snapshot's header, before its rows: they refer to it. Its count, checksum and time
+    are set by `finish_return`, in the same transaction, so no reader sees it unfinished."""
+    await session.execute(
+        insert(returns).values(**header, row_count=0, checksum="", school_urns=[], generated_at=func.now())
+    )
+
+
+async def add_return_rows(
+    session: AsyncSession, return_id: uuid.UUID, first_number: int, rows: Sequence[str], school_of: Sequence[str | None]
+) -> None:
+    """Rows already encoded as JSON, numbered from `first_number`, by COPY."""
     await copy_rows(
         session,
         return_rows,
         ("return_id", "row_number", "school_urn", "data"),
-        [
-            (header["id"], n, urn, orjson.dumps(row).decode())
-            for n, (row, urn) in enumerate(zip(rows, school_of, strict=True), 1)
-        ],
+        [(return_id, n, urn, row) for n, (row, urn) in enumerate(zip(rows, school_of, strict=True), first_number)],
     )
-    return generated_at
+
+
+async def finish_return(
+    session: AsyncSession, return_id: uuid.UUID, la_code: str, *, row_count: int, checksum: str, school_urns: list[str]
+) -> datetime:
+    """Returns of one LA are finished one at a time and stamped after the lock, so they commit
+    in `generated_at` order and a poller's cursor never passes one that commits later."""
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(f"returns:{la_code}", 0))))
+    return await session.scalar(
+        returns.update()
+        .where(returns.c.id == return_id)
+        .values(row_count=row_count, checksum=checksum, school_urns=school_urns, generated_at=func.clock_timestamp())
+        .returning(returns.c.generated_at)
+    )
 
 
 async def get_return(session: AsyncSession, la_code: str, return_id: uuid.UUID) -> Row | None:

@@ -6,9 +6,12 @@ import csv
 import io
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import Row
@@ -34,7 +37,7 @@ from la_returns_service.repository import store
 from la_returns_service.schemas import ReturnPage, ReturnSummary
 
 PupilKey = tuple[str, str]
-Rows = tuple[list[dict[str, Any]], list[str | None]]  # the rows, and the school each belongs to
+Rows = tuple[list[dict[str, Any]], list[str | None]]  # a batch of rows, and the school each belongs to
 
 
 def check_period(start: date, end: date, today: date) -> None:
@@ -60,7 +63,8 @@ def summary_of(row: Row) -> ReturnSummary:
 
 @dataclass
 class Compilation:
-    session: AsyncSession
+    session: AsyncSession  # the snapshot's own transaction
+    reads: async_sessionmaker[AsyncSession]  # for reads alongside it, one school at a time
     analytics: AnalyticsClient
     la_code: str
     schools: list[dict[str, Any]]
@@ -114,22 +118,41 @@ async def continuous_runs(c: Compilation) -> dict[PupilKey, list[Run]]:
 # --- figures from analytics ---------------------------------------------------------------
 
 
-async def school_figures(c: Compilation) -> dict[str, list[dict[str, Any]]]:
-    """Every pupil's figures for the period from analytics, a bounded number of schools at a time."""
-    gate = asyncio.Semaphore(c.concurrency)
-
-    async def one(urn: str) -> list[dict[str, Any]]:
-        async with gate:
-            return [item async for item in c.analytics.pupil_figures(urn, c.start, c.end)]
-
-    results = await asyncio.gather(*(one(urn) for urn in c.urns))
-    return dict(zip(c.urns, results, strict=True))
+SchoolFigures = tuple[dict[str, Any], list[dict[str, Any]], dict[str, dict[str, Any]]]
 
 
-async def _figures_records_runs(c: Compilation) -> tuple[dict, dict, dict]:
-    figures = await school_figures(c)
-    records = await store.pupil_records(c.session, c.urns)
-    return figures, records, await continuous_runs(c)
+async def school_figures(c: Compilation) -> AsyncIterator[SchoolFigures]:
+    """Each school in order with its pupils' figures from analytics and the parts of their
+    records the rows need, fetched up to `concurrency` schools ahead: analytics and the
+    database work out the next schools while this service writes the last one's rows, and no
+    more than that window is held at once."""
+
+    async def fetch(school: dict[str, Any]) -> SchoolFigures:
+        items = [item async for item in c.analytics.pupil_figures(school["urn"], c.start, c.end)]
+        async with c.reads() as session:
+            return school, items, await store.figure_return_records(session, school["urn"])
+
+    schools = iter(c.schools)
+    ahead = deque(asyncio.create_task(fetch(school)) for school in islice(schools, c.concurrency))
+    try:
+        while ahead:
+            fetched = await ahead.popleft()
+            if (following := next(schools, None)) is not None:
+                ahead.append(asyncio.create_task(fetch(following)))
+            yield fetched
+    finally:
+        for task in ahead:
+            task.cancel()
+        await asyncio.gather(*ahead, return_exceptions=True)
+
+
+async def _schools_with_figures(c: Compilation) -> AsyncIterator[tuple[SchoolFigures, dict[PupilKey, list[Run]]]]:
+    """Per school, its figures and records, with the LA's continuous-absence runs (found once
+    for the LA: few pupils have any)."""
+    runs = await continuous_runs(c)
+    async with aclosing(school_figures(c)) as figures:
+        async for fetched in figures:
+            yield fetched, runs
 
 
 def _record(records: dict, key: PupilKey) -> dict[str, Any] | None:
@@ -137,49 +160,45 @@ def _record(records: dict, key: PupilKey) -> dict[str, Any] | None:
     return row.record if row else None
 
 
-async def attendance_rows(c: Compilation) -> Rows:
-    figures, records, runs = await _figures_records_runs(c)
-    rows, owners = [], []
-    for school in c.schools:
-        for item in figures[school["urn"]]:
-            key = (school["urn"], item["upn"])
-            rows.append(
-                kinds.attendance_row(
-                    school,
-                    item["upn"],
-                    _record(records, key),
-                    item["figures"],
-                    item["late_sessions"],
-                    runs.get(key, []),
-                )
-            )
-            owners.append(school["urn"])
-    return rows, owners
-
-
-async def school_attendance_rows(c: Compilation) -> Rows:
-    pupil_rows, owners = await attendance_rows(c)
-    rows: list[dict[str, Any]] = []
-    for school in c.schools:
-        rows.extend(
-            kinds.school_rows(school, (r for r, urn in zip(pupil_rows, owners, strict=True) if urn == school["urn"]))
+def _attendance_rows(fetched: SchoolFigures, runs: dict[PupilKey, list[Run]]) -> list[dict[str, Any]]:
+    school, items, records = fetched
+    return [
+        kinds.attendance_row(
+            school,
+            item["upn"],
+            records.get(item["upn"]),
+            item["figures"],
+            item["late_sessions"],
+            runs.get((school["urn"], item["upn"]), []),
         )
-    return rows, [r["school_urn"] for r in rows]
+        for item in items
+    ]
 
 
-async def social_worker_rows(c: Compilation) -> Rows:
-    figures, records, runs = await _figures_records_runs(c)
-    rows = []
-    for school in c.schools:
-        for item in figures[school["urn"]]:
-            key = (school["urn"], item["upn"])
-            record = _record(records, key)
+async def attendance_rows(c: Compilation) -> AsyncIterator[Rows]:
+    async for fetched, runs in _schools_with_figures(c):
+        rows = _attendance_rows(fetched, runs)
+        yield rows, [fetched[0]["urn"]] * len(rows)
+
+
+async def school_attendance_rows(c: Compilation) -> AsyncIterator[Rows]:
+    async for fetched, runs in _schools_with_figures(c):
+        rows = kinds.school_rows(fetched[0], _attendance_rows(fetched, runs))
+        yield rows, [fetched[0]["urn"]] * len(rows)
+
+
+async def social_worker_rows(c: Compilation) -> AsyncIterator[Rows]:
+    async for (school, items, records), runs in _schools_with_figures(c):
+        rows = []
+        for item in items:
+            record = records.get(item["upn"])
             if record and record.get("social_worker"):
-                rows.append(kinds.social_worker_row(school, item["upn"], record, item["figures"], runs.get(key, [])))
-    return rows, [r["school_urn"] for r in rows]
+                runs_of_pupil = runs.get((school["urn"], item["upn"]), [])
+                rows.append(kinds.social_worker_row(school, item["upn"], record, item["figures"], runs_of_pupil))
+        yield rows, [school["urn"]] * len(rows)
 
 
-async def sickness_rows(c: Compilation) -> Rows:
+async def sickness_rows(c: Compilation) -> AsyncIterator[Rows]:
     spells = await _runs(c, [ILLNESS_CODE], LONG_SICKNESS_SCHOOL_DAYS, sickness_spells)
     records = await store.pupil_records(c.session, sorted({urn for urn, _ in spells}), sorted({u for _, u in spells}))
     rows = [
@@ -187,7 +206,7 @@ async def sickness_rows(c: Compilation) -> Rows:
         for (urn, upn), pupil_spells in sorted(spells.items())
         for spell in pupil_spells
     ]
-    return rows, [r["school_urn"] for r in rows]
+    yield rows, [r["school_urn"] for r in rows]
 
 
 # --- the admission register --------------------------------------------------------------
@@ -201,7 +220,7 @@ async def _calendars(c: Compilation, days: Sequence[date]) -> dict[tuple[str, in
     return found
 
 
-async def new_pupil_rows(c: Compilation) -> Rows:
+async def new_pupil_rows(c: Compilation) -> AsyncIterator[Rows]:
     admitted = await store.admitted_between(c.session, c.la_code, c.start, c.end)
     calendars = await _calendars(c, [p.admission_date for p in admitted])
     year_groups = await store.year_groups_of_schools(c.session, c.urns)
@@ -228,10 +247,10 @@ async def new_pupil_rows(c: Compilation) -> Rows:
                 overdue=admissions.is_overdue(due_on, c.today),
             )
         )
-    return rows, [r["school_urn"] for r in rows]
+    yield rows, [r["school_urn"] for r in rows]
 
 
-async def deletion_rows(c: Compilation) -> Rows:
+async def deletion_rows(c: Compilation) -> AsyncIterator[Rows]:
     deleted = await store.deleted_between(c.session, c.la_code, c.start, c.end)
     calendars = await _calendars(c, [p.left_on for p in deleted])
     year_groups = await store.year_groups_of_schools(c.session, c.urns)
@@ -246,10 +265,11 @@ async def deletion_rows(c: Compilation) -> Rows:
         ):
             continue
         rows.append(kinds.deletion_row(c.school(pupil.school_urn), pupil.record, pupil.deletion))
-    return rows, [r["school_urn"] for r in rows]
+    yield rows, [r["school_urn"] for r in rows]
 
 
-BUILDERS: dict[str, Callable[[Compilation], Awaitable[Rows]]] = {
+# Each yields its rows a batch at a time (a school's, for those built from analytics' figures).
+BUILDERS: dict[str, Callable[[Compilation], AsyncIterator[Rows]]] = {
     "new-pupils": new_pupil_rows,
     "deletions": deletion_rows,
     "attendance": attendance_rows,
@@ -257,6 +277,46 @@ BUILDERS: dict[str, Callable[[Compilation], Awaitable[Rows]]] = {
     "sickness": sickness_rows,
     "social-worker": social_worker_rows,
 }
+
+
+class SnapshotRows:
+    """A snapshot's rows, written a batch at a time: each batch's COPY runs while the builder
+    works out the next, so the database and this service work at once. Builders therefore
+    read through the snapshot's session only before their first batch."""
+
+    def __init__(self, session: AsyncSession, return_id: uuid.UUID) -> None:
+        self._session = session
+        self._return_id = return_id
+        self._writing: asyncio.Task | None = None
+        self.checksum = kinds.Checksum()
+        self.count = 0
+        self.school_urns: set[str] = set()
+
+    async def add(self, rows: list[dict[str, Any]], owners: list[str | None]) -> None:
+        encoded = [kinds.encode(row) for row in rows]
+        for row in encoded:
+            self.checksum.add(row)
+        await self._written()
+        self._writing = asyncio.create_task(
+            store.add_return_rows(self._session, self._return_id, self.count + 1, [r.decode() for r in encoded], owners)
+        )
+        self.count += len(rows)
+        self.school_urns.update(urn for urn in owners if urn)
+
+    async def _written(self) -> None:
+        if self._writing is not None:
+            writing, self._writing = self._writing, None
+            await writing
+
+    async def __aenter__(self) -> "SnapshotRows":
+        return self
+
+    async def __aexit__(self, error_type: type[BaseException] | None, *_: object) -> None:
+        if error_type is None:
+            await self._written()
+        elif self._writing is not None:
+            # Failing already: let the last COPY finish so the savepoint rolls back cleanly.
+            await asyncio.gather(self._writing, return_exceptions=True)
 
 
 async def compile_return(
@@ -276,32 +336,47 @@ async def compile_return(
     schools = [s._asdict() for s in await store.schools_of_la(session, la_code)]
     if not schools:
         raise NotFound(f"no schools known for local authority {la_code}")
-    compilation = Compilation(session, analytics, la_code, schools, start, end, today, concurrency)
-    rows, owners = await BUILDERS[kind](compilation)
-    header = {
-        "id": uuid.uuid4(),
-        "la_code": la_code,
-        "kind": kind,
-        "period_start": start,
-        "period_end": end,
-        "row_count": len(rows),
-        "checksum": kinds.checksum(rows),
-        "columns": list(kinds.COLUMNS_OF_KIND[kind]),
-        "trigger": trigger,
-        "school_urns": sorted({urn for urn in owners if urn}),
-    }
-    generated_at = await store.add_return(session, header, rows, owners)
+    reads = async_sessionmaker(session.bind, expire_on_commit=False)
+    compilation = Compilation(session, reads, analytics, la_code, schools, start, end, today, concurrency)
+    return_id = uuid.uuid4()
+    columns = list(kinds.COLUMNS_OF_KIND[kind])
+    # A savepoint, so a compilation that fails part-way (analytics gone, say) leaves no
+    # half-written snapshot in a caller's transaction that carries on.
+    async with session.begin_nested():
+        await store.begin_return(
+            session,
+            {
+                "id": return_id,
+                "la_code": la_code,
+                "kind": kind,
+                "period_start": start,
+                "period_end": end,
+                "columns": columns,
+                "trigger": trigger,
+            },
+        )
+        async with SnapshotRows(session, return_id) as written, aclosing(BUILDERS[kind](compilation)) as batches:
+            async for rows, owners in batches:
+                await written.add(rows, owners)
+        generated_at = await store.finish_return(
+            session,
+            return_id,
+            la_code,
+            row_count=written.count,
+            checksum=written.checksum.value,
+            school_urns=sorted(written.school_urns),
+        )
     RETURN_COMPILE_SECONDS.labels(kind).observe(time.perf_counter() - started)
     return ReturnSummary(
-        id=header["id"],
+        id=return_id,
         la_code=la_code,
         kind=kind,
         start=start,
         end=end,
         generated_at=generated_at,
-        row_count=len(rows),
-        checksum=header["checksum"],
-        columns=header["columns"],
+        row_count=written.count,
+        checksum=written.checksum.value,
+        columns=columns,
         trigger=trigger,
     )
 
