@@ -1,4 +1,4 @@
-"""Waiting and reading helpers for tests against the real broker and database."""
+"""Waiting, reading and crashing helpers for tests against the real broker and database."""
 
 import asyncio
 import time
@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from attendance_shared.auth import Role, mint_token
+from attendance_shared.consumer import BatchConsumer
 from attendance_shared.settings import CommonSettings
 
 T = TypeVar("T")
@@ -83,3 +84,15 @@ async def app_client(
         httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=base_url, headers=headers) as client,
     ):
         yield client
+
+
+class SimulatedCrash(Exception):
+    pass
+
+
+class CrashBeforeOffsetCommit(BatchConsumer):
+    """Dies after its database transaction committed but before Kafka heard about it, so the
+    next consumer of the group is handed the same batch again."""
+
+    async def commit_offsets(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        raise SimulatedCrash

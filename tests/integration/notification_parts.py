@@ -36,12 +36,10 @@ from attendance_shared.events import (
     make_event,
     pupil_key,
 )
-from attendance_shared.inbox import claim_new_events
 from attendance_stack.processes import free_port
 from notification_service.channels.factory import build_channels
 from notification_service.channels.push import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from notification_service.consumers.handler import EventHandler
-from notification_service.models import processed_events
 from notification_service.service.dispatcher import Dispatcher
 from notification_service.settings import Settings
 
@@ -240,11 +238,11 @@ def mark(upn: str, code: str, day: date = MONDAY, session: str = "am", revision:
 
 
 async def apply(sessionmaker, clock: Clock, *events: Event) -> None:
-    """As the batch consumer applies a poll: inbox first, then the handler, one transaction."""
-    handler = EventHandler(clock=clock)
+    """As the batch consumer applies a poll, with no inbox of its own (the handler claims all but
+    the marks): each event once, in one transaction."""
+    once = {e.id: e for e in events}
     async with sessionmaker.begin() as session:
-        new = await claim_new_events(session, processed_events, [(e.id, "t") for e in events])
-        await handler(session, [("t", e) for e in events if e.id in new])
+        await EventHandler(clock=clock)(session, [("t", e) for e in once.values()])
 
 
 async def rows(engine: AsyncEngine, where: str = "true") -> list:

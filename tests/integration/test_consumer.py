@@ -5,7 +5,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import text
 
 from analytics_service.consumers.events import AnalyticsHandler
@@ -18,7 +17,7 @@ from attendance_shared.events import Event, SessionMarkedV1, make_event, pupil_k
 from attendance_shared.kafka import KafkaPublisher
 from attendance_stack.broker import TansuBroker
 from tests.factories import make_upn
-from tests.helpers import read_topic, scalar, wait_until
+from tests.helpers import CrashBeforeOffsetCommit, SimulatedCrash, read_topic, scalar, wait_until
 
 pytestmark = pytest.mark.integration
 UPN = make_upn(serial=500)
@@ -103,17 +102,6 @@ async def test_a_duplicated_event_is_applied_once(database_url: str, broker: Tan
     assert await totals(engine) == (3, 2, 1, 0)  # possible, present, authorised, unauthorised
     codes = await scalar(engine, "SELECT codes FROM analytics.pupil_years WHERE upn = :u", u=UPN)
     assert codes[slot_of(FIRST_DAY, "am")] == BYTE_OF_CODE["I"]
-
-
-class SimulatedCrash(Exception):
-    pass
-
-
-class CrashBeforeOffsetCommit(BatchConsumer):
-    """Dies after its database transaction committed but before Kafka heard about it."""
-
-    async def commit_offsets(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
-        raise SimulatedCrash
 
 
 async def test_a_consumer_that_dies_before_committing_offsets_does_not_double_count(

@@ -11,7 +11,7 @@ from notification_service.api.routes import router
 from notification_service.channels.factory import build_channels
 from notification_service.channels.notify import NotifySmsChannel
 from notification_service.consumers.handler import EventHandler
-from notification_service.models import outbox, processed_events
+from notification_service.models import outbox
 from notification_service.service.delivery_reports import DeliveryReports
 from notification_service.service.dispatcher import Dispatcher
 from notification_service.service.planning import ChasePlanner
@@ -22,11 +22,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
     def build_workers(ctx: ServiceContext) -> None:
+        # No inbox for the whole poll: the handler claims all but the marks in it, whose
+        # revisions make them idempotent without a row per event.
         attach_consumer(
             ctx,
             service=SERVICE_NAME,
             topics=[topics.SCHOOLS, topics.PUPILS, topics.MARKS, topics.RISK_FLAGS],
-            inbox=processed_events,
+            inbox=None,
             handler=EventHandler(late_register_alert_days=settings.late_register_alert_days),
         )
         ctx.workers.add(

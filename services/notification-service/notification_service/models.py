@@ -83,6 +83,7 @@ contact_preferences = Table(
 
 # Unauthorised absences (and any later revision of a session that once was one): enough to
 # chase an N and to cancel what an explanation makes moot, without a row per present mark.
+# The revision is what keeps marks idempotent without the inbox: only a higher one replaces it.
 absences = Table(
     "absences",
     metadata,
@@ -143,6 +144,7 @@ delivery_attempts = Table(
     Column("detail", Text),
 )
 
+# The inbox, for every event but marks (their revision in `absences` does its work).
 processed_events = processed_events_table(metadata)
 idempotency_keys = idempotency_table(metadata)
 # Message outcomes for the audit trail, written in the transaction that changes the status.

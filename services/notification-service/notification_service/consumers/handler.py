@@ -1,6 +1,7 @@
 """The consumer's handler: schools, calendars, pupils, marks and risk flags, one batch at a
-time. Facts are folded per batch and written in bulk; messages they call for are stored in
-the same transaction as the inbox, so a redelivered batch plans nothing twice."""
+time. Facts are folded per batch and written in bulk, and the messages they call for are stored
+in the same transaction as what makes a redelivery harmless: each session's revision for marks,
+the inbox for everything else. So a redelivered batch plans nothing twice."""
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -16,10 +17,12 @@ from attendance_shared.events import (
     SchoolUpsertedV1,
     SessionMarkedV1,
 )
+from attendance_shared.inbox import claim_new_events
 from attendance_shared.metrics import NOTIFICATIONS
 from attendance_shared.rules.codes import UNAUTHORISED_ABSENCE_CODES, UNEXPLAINED_CODE
 from notification_service.domain import rules
 from notification_service.domain.rules import PlannedMessage
+from notification_service.models import processed_events
 from notification_service.repository import store
 from notification_service.service import outcomes
 from notification_service.service.clock import Clock, utc_now
@@ -34,11 +37,17 @@ class EventHandler:
         self._clock = clock
 
     async def __call__(self, session: AsyncSession, events: Sequence[tuple[str, Event]]) -> None:
-        await self._schools(session, [e.data for _, e in events])
-        await self._pupils(session, [e.data for _, e in events])
+        # Marks stay out of the inbox: their revisions make them idempotent (see `_marks`), and
+        # a register batch would otherwise write thousands of inbox rows. The rest need it: a
+        # redelivered admission must not put back contacts that a later update replaced.
+        others = [(topic, e) for topic, e in events if not isinstance(e.data, SessionMarkedV1)]
+        fresh = await claim_new_events(session, processed_events, [(e.id, topic) for topic, e in others])
+        payloads = [e.data for _, e in others if e.id in fresh]
+        await self._schools(session, payloads)
+        await self._pupils(session, payloads)
         now = self._clock()
         planned = await self._marks(session, [e.data for _, e in events if isinstance(e.data, SessionMarkedV1)], now)
-        planned += await self._flags(session, [e.data for _, e in events if isinstance(e.data, RiskFlagRaisedV1)])
+        planned += await self._flags(session, [data for data in payloads if isinstance(data, RiskFlagRaisedV1)])
         await save_planned(session, planned, now)
 
     async def _schools(self, session: AsyncSession, payloads: list) -> None:
@@ -95,7 +104,11 @@ class EventHandler:
 
     async def _marks(self, session: AsyncSession, marks: list[SessionMarkedV1], now: datetime) -> list[PlannedMessage]:
         """Only unauthorised absences, and later revisions of a session, are stored: a register
-        of a thousand present pupils writes nothing here."""
+        of a thousand present pupils writes nothing here. Each stored session keeps its revision
+        and only a higher one replaces it, and only a replaced session plans or cancels anything:
+        a redelivered mark changes nothing, and a stale N after an explaining amendment cannot
+        bring back the alert or the chase. A first revision left unstored (a present pupil) has
+        nothing older that could overtake it."""
         latest: dict[tuple, SessionMarkedV1] = {}
         for mark in marks:
             key = (mark.school_urn, mark.upn, mark.date, mark.session)
