@@ -74,9 +74,11 @@ class BatchConsumer:
         handler: BatchHandler,
         max_records: int = 2000,
         session_timeout_ms: int = 10_000,
+        fetch_max_wait_ms: int = 100,
     ) -> None:
         self.service = service
         self.session_timeout_ms = session_timeout_ms
+        self._fetch_max_wait_ms = fetch_max_wait_ms
         self._topic_specs = list(topics)
         self.topics = [t.name for t in topics]
         self.group_id = group_id
@@ -130,6 +132,7 @@ class BatchConsumer:
                     max_poll_interval_ms=300_000,
                     session_timeout_ms=self.session_timeout_ms,
                     heartbeat_interval_ms=min(3_000, self.session_timeout_ms // 3),
+                    fetch_max_wait_ms=self._fetch_max_wait_ms,
                 )
                 await consumer.start()
                 return consumer
@@ -290,6 +293,7 @@ def attach_consumer(
         handler=handler,
         max_records=max_records,
         session_timeout_ms=settings.kafka_consumer_session_timeout_ms,
+        fetch_max_wait_ms=settings.kafka_consumer_fetch_max_wait_ms,
     )
     ctx.workers.add(f"{service}-consumer", consumer)
     ctx.app.state.readiness_checks["consumer"] = consumer_check(consumer)
