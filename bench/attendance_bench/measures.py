@@ -18,7 +18,18 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy.engine import make_url
 
-CONSUMED_MARKS = 'events_consumed_total{service="analytics",topic="attendance.marks.v1"}'
+
+def _consumed_marks_line(service: str) -> str:
+    return f'events_consumed_total{{service="{service}",topic="attendance.marks.v1"}}'
+
+
+async def consumed_marks(client: httpx.AsyncClient, service_url: str, service: str) -> float:
+    """How many mark events a service's consumer has applied, from its /metrics."""
+    prefix = _consumed_marks_line(service)
+    for line in (await client.get(f"{service_url}/metrics")).text.splitlines():
+        if line.startswith(prefix):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -32,7 +43,7 @@ class ConsumedWatcher:
     fresh once the count reaches the marks accepted up to and including it."""
 
     def __init__(self, analytics_url: str, interval_s: float = 0.05) -> None:
-        self._url = f"{analytics_url}/metrics"
+        self._url = analytics_url
         self._interval_s = interval_s
         self.samples: list[tuple[float, float]] = []  # (monotonic time, consumed so far)
         self._stopping = asyncio.Event()
@@ -40,11 +51,7 @@ class ConsumedWatcher:
         self._target = float("inf")
 
     async def current(self, client: httpx.AsyncClient) -> float:
-        text = (await client.get(self._url)).text
-        for line in text.splitlines():
-            if line.startswith(CONSUMED_MARKS):
-                return float(line.rsplit(" ", 1)[1])
-        return 0.0
+        return await consumed_marks(client, self._url, "analytics")
 
     async def run(self, baseline: float) -> None:
         async with httpx.AsyncClient(timeout=5) as client:
