@@ -4,8 +4,8 @@
 
 Starts a fresh stack, admits the generated roll and replays `--days` school days of
 registers through register-service, waits for analytics and la-returns to apply them, then
-compiles the attendance return (`--repeats` times) and streams it as CSV while sampling
-la-returns' resident memory. Prints the figures and writes them to .bench/returns.json.
+compiles the attendance return (`--repeats` times) and streams it as CSV and as JSON while
+sampling la-returns' resident memory. Prints the figures and writes them to .bench/returns.json.
 """
 
 import argparse
@@ -123,22 +123,23 @@ async def run(args: argparse.Namespace, target: Target) -> dict[str, object]:
             summary = response.json()
         results["compile_s"] = [round(t, 2) for t in timings]
         results["rows"] = summary["row_count"]
-        before = resident_mb({"la-returns": target.pids["la-returns"]})["la-returns"]
-        size = 0
-        with MemorySampler("la-returns", target.pids["la-returns"]) as sampler:
-            began = time.perf_counter()
-            async with returns.stream(
-                "GET", f"/v1/las/{LA}/returns/{summary['id']}", headers={"Accept": "text/csv"}
-            ) as csv_response:
-                async for chunk in csv_response.aiter_bytes():
-                    size += len(chunk)
-            csv_s = time.perf_counter() - began
-        results["csv"] = {
-            "bytes": size,
-            "seconds": round(csv_s, 2),
-            "rss_before_mb": before,
-            "rss_peak_mb": round(sampler.peak, 1),
-        }
+        for form, accept in (("csv", "text/csv"), ("json", "application/json")):
+            before = resident_mb({"la-returns": target.pids["la-returns"]})["la-returns"]
+            size = 0
+            with MemorySampler("la-returns", target.pids["la-returns"]) as sampler:
+                began = time.perf_counter()
+                async with returns.stream(
+                    "GET", f"/v1/las/{LA}/returns/{summary['id']}", headers={"Accept": accept}
+                ) as fetched:
+                    async for chunk in fetched.aiter_bytes():
+                        size += len(chunk)
+                seconds = time.perf_counter() - began
+            results[form] = {
+                "bytes": size,
+                "seconds": round(seconds, 2),
+                "rss_before_mb": before,
+                "rss_peak_mb": round(sampler.peak, 1),
+            }
     return results
 
 

@@ -6,8 +6,10 @@ import csv
 import io
 from datetime import UTC, date, datetime, timedelta
 
+import orjson
 import pytest
 from attendance_bench.data import school_days
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from attendance_shared import topics
 from attendance_shared.consumer import BatchConsumer
@@ -28,7 +30,8 @@ from attendance_stack.broker import TansuBroker
 from attendance_stack.processes import free_port
 from la_returns_service.clients.analytics import AnalyticsClient
 from la_returns_service.consumers.handler import handle
-from la_returns_service.schemas import Schedule, ScheduleEntry
+from la_returns_service.domain.attendance_return import checksum
+from la_returns_service.schemas import ReturnSummary, Schedule, ScheduleEntry
 from la_returns_service.service import returns
 from la_returns_service.service import settings as settings_service
 from la_returns_service.service.scheduler import compile_one_due
@@ -122,6 +125,14 @@ def register_events() -> list[Event]:
     return items
 
 
+async def rows_of(sessionmaker: async_sessionmaker[AsyncSession], summary: ReturnSummary) -> list[dict]:
+    """A return's rows as its JSON stream gives them, checked against its checksum."""
+    streamed = [chunk async for chunk in returns.stream_json(sessionmaker, {"id": str(summary.id)}, summary.id)]
+    document = orjson.loads(b"".join(streamed))
+    assert document["id"] == str(summary.id) and summary.checksum == checksum(document["rows"])
+    return document["rows"]
+
+
 async def test_projections_and_returns_from_the_register_events(database_url: str, broker: TansuBroker) -> None:
     engine = make_engine(database_url, service="la-returns")
     sessionmaker = make_sessionmaker(engine)
@@ -172,21 +183,19 @@ async def test_projections_and_returns_from_the_register_events(database_url: st
     finally:
         await analytics.close()
 
-    async with sessionmaker() as session:
-        new_rows = await returns.rows_of(session, new.id)
-        # The reception pupil started on the first day of the school year: exempt.
-        assert [(r["upn"], r["due_on"], r["status"]) for r in new_rows] == [
-            (LEAVER, "2026-09-08", "overdue"),
-            (ILL, "2026-09-08", "overdue"),
-            (MID_YEAR, str(DAYS[10] + timedelta(days=5)), "overdue"),
-        ]
-        gone = await returns.rows_of(session, deletions.id)
-        assert [(r["upn"], r["ground"], r["destination_school_name"], r["left_on"]) for r in gone] == [
-            (LEAVER, "a", "Elm School", str(DAYS[5]))
-        ]
-        ill = await returns.rows_of(session, sickness.id)
-        # Days 1-7 ill, day 8 in school (the corrected mark), days 9-16 ill: 7 and 8 days, no case.
-        assert ill == []
+    new_rows = await rows_of(sessionmaker, new)
+    # The reception pupil started on the first day of the school year: exempt.
+    assert [(r["upn"], r["due_on"], r["status"]) for r in new_rows] == [
+        (LEAVER, "2026-09-08", "overdue"),
+        (ILL, "2026-09-08", "overdue"),
+        (MID_YEAR, str(DAYS[10] + timedelta(days=5)), "overdue"),
+    ]
+    gone = await rows_of(sessionmaker, deletions)
+    assert [(r["upn"], r["ground"], r["destination_school_name"], r["left_on"]) for r in gone] == [
+        (LEAVER, "a", "Elm School", str(DAYS[5]))
+    ]
+    # Days 1-7 ill, day 8 in school (the corrected mark), days 9-16 ill: 7 and 8 days, no case.
+    assert await rows_of(sessionmaker, sickness) == []
     assert sickness.row_count == 0 and new.row_count == 3
     # The attendance return failed part-way inside a transaction that went on and committed:
     # nothing of it was kept.
@@ -213,9 +222,9 @@ async def test_a_sickness_spell_of_fifteen_days_is_returned_once(database_url: s
             sickness = await returns.compile_return(
                 session, analytics, la_code=LA, kind="sickness", start=DAYS[14], end=DAYS[-1], today=TODAY
             )
-            rows = await returns.rows_of(session, sickness.id)
     finally:
         await analytics.close()
+    rows = await rows_of(sessionmaker, sickness)
     assert [
         (
             r["upn"],

@@ -67,6 +67,18 @@ def _csv(summary: ReturnSummary, request: Request, name: str, school_urn: str | 
     )
 
 
+def _json(summary: ReturnSummary, request: Request, school_urn: str | None = None) -> StreamingResponse:
+    """`ReturnDocument` (or `SchoolReturnDocument`), streamed: an LA's return can be 100,000 rows."""
+    document = summary.model_dump(mode="json", by_alias=True)
+    if school_urn is not None:
+        document["school_urn"] = school_urn
+    return StreamingResponse(
+        returns.stream_json(request.app.state.sessionmaker, document, summary.id, school_urn),
+        media_type="application/json",
+        headers={"X-Checksum": summary.checksum},
+    )
+
+
 @router.post(
     "/returns",
     status_code=status.HTTP_201_CREATED,
@@ -118,7 +130,7 @@ async def list_returns(
     response_model=ReturnDocument,
     response_model_by_alias=True,
     responses=CSV_RESPONSE,
-    summary="One return with its rows (CSV streamed with `Accept: text/csv`)",
+    summary="One return with its rows, streamed as JSON or, with `Accept: text/csv`, as CSV",
 )
 async def get_return(
     la_code: LACodePath,
@@ -127,11 +139,11 @@ async def get_return(
     session: SessionDep,
     actor: LAOfficer,
     accept: Accept = None,
-) -> ReturnDocument | StreamingResponse:
+) -> StreamingResponse:
     summary = await returns.get_summary(session, la_code, return_id)
     if wants_csv(accept):
         return _csv(summary, request, f"{summary.kind}-{la_code}-{summary.start}-{summary.end}")
-    return ReturnDocument(**summary.model_dump(), rows=await returns.rows_of(session, return_id))
+    return _json(summary, request)
 
 
 @router.get("/settings", response_model=LASettings, summary="The LA's return settings")
@@ -185,7 +197,7 @@ async def list_school_returns(
     response_model=SchoolReturnDocument,
     response_model_by_alias=True,
     responses=CSV_RESPONSE,
-    summary="The school's rows of one return (CSV streamed with `Accept: text/csv`)",
+    summary="The school's rows of one return, streamed as JSON or, with `Accept: text/csv`, as CSV",
 )
 async def get_school_return(
     urn: URNPath,
@@ -194,9 +206,8 @@ async def get_school_return(
     session: SessionDep,
     actor: SchoolReader,
     accept: Accept = None,
-) -> SchoolReturnDocument | StreamingResponse:
+) -> StreamingResponse:
     summary = await returns.get_school_summary(session, await store.school_la_code(session, urn), urn, return_id)
     if wants_csv(accept):
         return _csv(summary, request, f"{summary.kind}-{urn}-{summary.start}-{summary.end}", school_urn=urn)
-    rows = await returns.rows_of(session, return_id, urn)
-    return SchoolReturnDocument(**summary.model_dump(), school_urn=urn, rows=rows)
+    return _json(summary, request, school_urn=urn)

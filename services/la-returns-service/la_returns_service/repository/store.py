@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, bindparam, func, select, text, tuple_
+from sqlalchemy import ColumnElement, Row, Select, Text, and_, bindparam, cast, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -375,14 +375,23 @@ async def count_school_rows(session: AsyncSession, return_id: uuid.UUID, school_
     )
 
 
-async def stream_rows(
-    session: AsyncSession, return_id: uuid.UUID, school_urn: str | None = None
-) -> AsyncIterator[dict[str, Any]]:
+def _rows_of(return_id: uuid.UUID, school_urn: str | None, column: ColumnElement) -> Select:
     condition = return_rows.c.return_id == return_id
     if school_urn is not None:
         condition = and_(condition, return_rows.c.school_urn == school_urn)
-    result = await session.stream(
-        select(return_rows.c.data).where(condition).order_by(return_rows.c.row_number).execution_options(yield_per=1000)
-    )
-    async for (data,) in result:
+    return select(column).where(condition).order_by(return_rows.c.row_number).execution_options(yield_per=1000)
+
+
+async def stream_rows(
+    session: AsyncSession, return_id: uuid.UUID, school_urn: str | None = None
+) -> AsyncIterator[dict[str, Any]]:
+    async for (data,) in await session.stream(_rows_of(return_id, school_urn, return_rows.c.data)):
         yield data
+
+
+async def stream_row_texts(
+    session: AsyncSession, return_id: uuid.UUID, school_urn: str | None = None
+) -> AsyncIterator[str]:
+    """The rows' JSON as stored (`json` keeps the text), to pass on without decoding."""
+    async for (text_of_row,) in await session.stream(_rows_of(return_id, school_urn, cast(return_rows.c.data, Text))):
+        yield text_of_row

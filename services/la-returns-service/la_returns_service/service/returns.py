@@ -14,6 +14,7 @@ from datetime import date, datetime
 from itertools import islice
 from typing import Any
 
+import orjson
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -441,8 +442,26 @@ async def get_school_summary(
     return summary_of(row)
 
 
-async def rows_of(session: AsyncSession, return_id: uuid.UUID, school_urn: str | None = None) -> list[dict]:
-    return [row async for row in store.stream_rows(session, return_id, school_urn)]
+async def stream_json(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    document: dict[str, Any],
+    return_id: uuid.UUID,
+    school_urn: str | None = None,
+) -> AsyncIterator[bytes]:
+    """`document` (the summary's fields) with its rows, a chunk at a time from their own
+    session: the rows go out as stored, never all held at once."""
+    yield orjson.dumps(document)[:-1] + b',"rows":['
+    async with sessionmaker() as session:
+        chunk: list[str] = []
+        first = True
+        async for row in store.stream_row_texts(session, return_id, school_urn):
+            chunk.append(row)
+            if len(chunk) == 500:
+                yield (b"" if first else b",") + ",".join(chunk).encode()
+                chunk, first = [], False
+        if chunk:
+            yield (b"" if first else b",") + ",".join(chunk).encode()
+    yield b"]}"
 
 
 async def stream_csv(
