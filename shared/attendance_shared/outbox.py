@@ -129,7 +129,10 @@ class OutboxRelay:
                     finally:
                         # Released on failure too: the connection goes back to the pool, and a
                         # lock left on it would keep every later attempt waiting to take over.
-                        await lock_connection.execute(select(func.pg_advisory_unlock(self._lock_key)))
+                        # A connection that died has lost the lock already, and the error that
+                        # killed it is the one to report.
+                        with contextlib.suppress(Exception):
+                            await lock_connection.execute(select(func.pg_advisory_unlock(self._lock_key)))
                     return
             except Exception as exc:  # noqa: BLE001 - the relay must outlive any broker or database outage
                 OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
