@@ -6,6 +6,8 @@ from sqlalchemy import Column, DateTime, MetaData, Table, Text, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from attendance_shared.metrics import EVENTS_DUPLICATE
+
 
 def processed_events_table(metadata: MetaData) -> Table:
     return Table(
@@ -17,12 +19,21 @@ def processed_events_table(metadata: MetaData) -> Table:
     )
 
 
-async def claim_new_events(session: AsyncSession, table: Table, events: Sequence[tuple[str, str]]) -> set[str]:
-    """Record (event id, topic) pairs; return the ids that had not been applied before."""
+async def claim_new_events(
+    session: AsyncSession, table: Table, events: Sequence[tuple[str, str]], *, service: str | None = None
+) -> set[str]:
+    """Record (event id, topic) pairs; return the ids that had not been applied before. With
+    `service`, the ones claimed before are counted in `events_duplicate_total`: a handler that
+    claims some of its events itself (its consumer runs without an inbox) passes its name."""
     if not events:
         return set()
     result = await session.execute(
         insert(table).on_conflict_do_nothing(index_elements=["event_id"]).returning(table.c.event_id),
         [{"event_id": event_id, "topic": topic} for event_id, topic in events],
     )
-    return set(result.scalars())
+    fresh = set(result.scalars())
+    if service is not None:
+        for event_id, topic in events:
+            if event_id not in fresh:
+                EVENTS_DUPLICATE.labels(service, topic).inc()
+    return fresh

@@ -20,6 +20,7 @@ from attendance_shared.rules.calendar import calendar_from_values
 from attendance_shared.rules.codes import category_of
 from la_returns_service.models import processed_events
 from la_returns_service.repository import store
+from la_returns_service.settings import SERVICE_NAME
 
 MarkKey = tuple[str, str, object, str]
 
@@ -88,7 +89,8 @@ async def handle(session: AsyncSession, events: Sequence[tuple[str, Event]]) -> 
     # Marks carry revisions, which make them idempotent; the rest go through the inbox, so a
     # duplicate admission delivered after an update cannot put back the older record.
     others = [(topic, event) for topic, event in events if not isinstance(event.data, SessionMarkedV1)]
-    fresh = await claim_new_events(session, processed_events, [(event.id, topic) for topic, event in others])
+    claims = [(event.id, topic) for topic, event in others]
+    fresh = await claim_new_events(session, processed_events, claims, service=SERVICE_NAME)
     schools: dict[str, dict] = {}
     years: dict[tuple[str, int], dict] = {}
     for _, event in others:

@@ -27,6 +27,7 @@ from notification_service.repository import store
 from notification_service.service import outcomes
 from notification_service.service.clock import Clock, utc_now
 from notification_service.service.planning import day_of, save_planned, unknown_pupil
+from notification_service.settings import SERVICE_NAME
 
 
 class EventHandler:
@@ -41,7 +42,9 @@ class EventHandler:
         # a register batch would otherwise write thousands of inbox rows. The rest need it: a
         # redelivered admission must not put back contacts that a later update replaced.
         others = [(topic, e) for topic, e in events if not isinstance(e.data, SessionMarkedV1)]
-        fresh = await claim_new_events(session, processed_events, [(e.id, topic) for topic, e in others])
+        fresh = await claim_new_events(
+            session, processed_events, [(e.id, topic) for topic, e in others], service=SERVICE_NAME
+        )
         payloads = [e.data for _, e in others if e.id in fresh]
         await self._schools(session, payloads)
         await self._pupils(session, payloads)
