@@ -6,6 +6,7 @@ Consumers call `parse_event`, which refuses anything that does not validate.
 
 import os
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal, Union, get_args
 
@@ -116,6 +117,16 @@ class SchoolCalendarSetV1(Payload):
     terms: tuple[CalendarTerm, ...]
     closures: tuple[CalendarClosure, ...] = ()
 
+    def stored_row(self) -> dict[str, Any]:
+        """The calendar as a service's calendar projection stores it (terms and closures as
+        JSON), which `rules.calendar.calendar_from_values` reads back."""
+        return {
+            "school_urn": self.school_urn,
+            "academic_year": self.academic_year,
+            "terms": [t.model_dump(mode="json") for t in self.terms],
+            "closures": [c.model_dump(mode="json") for c in self.closures],
+        }
+
 
 class PupilAdmittedV1(Payload):
     school_urn: URN
@@ -178,6 +189,17 @@ class SessionMarkedV1(Payload):
     recorded_at: datetime
     reason: str | None = None
     minutes_late: int | None = Field(None, ge=1)  # L and U only
+
+    def stored_row(self) -> dict[str, Any]:
+        """The session's code at its revision, as a consumer's projection of marks stores it."""
+        return {
+            "school_urn": self.school_urn,
+            "upn": self.upn,
+            "date": self.date,
+            "session": self.session,
+            "code": self.code,
+            "revision": self.revision,
+        }
 
 
 class MarkAmendedV1(SessionMarkedV1):
@@ -307,6 +329,17 @@ _ANY_ENVELOPE: TypeAdapter[Event] = TypeAdapter(
 
 class InvalidEvent(ValueError):
     """An event that cannot be applied: it goes to the dead-letter topic with this reason."""
+
+
+def latest_revisions(marks: Iterable[SessionMarkedV1]) -> dict[tuple[str, str, date, str], SessionMarkedV1]:
+    """Each session's mark of highest revision among `marks`, keyed by (school, UPN, date,
+    session): what a batch folds to before a consumer compares it with what it stored."""
+    latest: dict[tuple[str, str, date, str], SessionMarkedV1] = {}
+    for mark in marks:
+        key = (mark.school_urn, mark.upn, mark.date, mark.session)
+        if key not in latest or latest[key].revision < mark.revision:
+            latest[key] = mark
+    return latest
 
 
 def pupil_key(school_urn: str, upn: str) -> str:

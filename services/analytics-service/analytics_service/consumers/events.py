@@ -87,12 +87,7 @@ class AnalyticsHandler:
                     "unexplained_absence_days": data.unexplained_absence_days,
                 }
             elif isinstance(data, SchoolCalendarSetV1):
-                calendars[(data.school_urn, data.academic_year)] = {
-                    "school_urn": data.school_urn,
-                    "academic_year": data.academic_year,
-                    "terms": [t.model_dump(mode="json") for t in data.terms],
-                    "closures": [c.model_dump(mode="json") for c in data.closures],
-                }
+                calendars[(data.school_urn, data.academic_year)] = data.stored_row()
             elif isinstance(data, PupilUpdatedV1):
                 versions[(data.school_urn, data.upn, data.effective_from)] = _version_row(data, data.effective_from)
                 touched_pupils.add((data.school_urn, data.upn))

@@ -14,6 +14,7 @@ from attendance_shared.events import (
     SchoolCalendarSetV1,
     SchoolUpsertedV1,
     SessionMarkedV1,
+    latest_revisions,
 )
 from attendance_shared.inbox import claim_new_events
 from attendance_shared.rules.calendar import calendar_from_values
@@ -21,8 +22,6 @@ from attendance_shared.rules.codes import category_of
 from la_returns_service.models import processed_events
 from la_returns_service.repository import store
 from la_returns_service.settings import SERVICE_NAME
-
-MarkKey = tuple[str, str, object, str]
 
 
 def _absence_relevant(data: SessionMarkedV1) -> bool:
@@ -34,29 +33,9 @@ def _absence_relevant(data: SessionMarkedV1) -> bool:
 
 def fold_marks(events: Sequence[tuple[str, Event]]) -> tuple[list[dict], set[tuple]]:
     """The highest stored-worthy revision per session, and every session a register was taken."""
-    latest: dict[MarkKey, SessionMarkedV1] = {}
-    taken: set[tuple] = set()
-    for _, event in events:
-        data = event.data
-        if not isinstance(data, SessionMarkedV1):
-            continue
-        taken.add((data.school_urn, data.date, data.session))
-        if not _absence_relevant(data):
-            continue
-        key = (data.school_urn, data.upn, data.date, data.session)
-        if key not in latest or latest[key].revision < data.revision:
-            latest[key] = data
-    rows = [
-        {
-            "school_urn": d.school_urn,
-            "upn": d.upn,
-            "date": d.date,
-            "session": d.session,
-            "code": d.code,
-            "revision": d.revision,
-        }
-        for d in latest.values()
-    ]
+    marks = [event.data for _, event in events if isinstance(event.data, SessionMarkedV1)]
+    taken = {(m.school_urn, m.date, m.session) for m in marks}
+    rows = [m.stored_row() for m in latest_revisions(m for m in marks if _absence_relevant(m)).values()]
     return rows, taken
 
 

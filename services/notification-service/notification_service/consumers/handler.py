@@ -16,6 +16,7 @@ from attendance_shared.events import (
     SchoolCalendarSetV1,
     SchoolUpsertedV1,
     SessionMarkedV1,
+    latest_revisions,
 )
 from attendance_shared.inbox import claim_new_events
 from attendance_shared.metrics import NOTIFICATIONS
@@ -68,12 +69,7 @@ class EventHandler:
                     }
                 )
             elif isinstance(data, SchoolCalendarSetV1):
-                calendars[(data.school_urn, data.academic_year)] = {
-                    "school_urn": data.school_urn,
-                    "academic_year": data.academic_year,
-                    "terms": [t.model_dump(mode="json") for t in data.terms],
-                    "closures": [c.model_dump(mode="json") for c in data.closures],
-                }
+                calendars[(data.school_urn, data.academic_year)] = data.stored_row()
         await store.upsert_schools(session, list(schools.values()))
         await store.upsert_calendars(session, list(calendars.values()))
 
@@ -112,21 +108,9 @@ class EventHandler:
         a redelivered mark changes nothing, and a stale N after an explaining amendment cannot
         bring back the alert or the chase. A first revision left unstored (a present pupil) has
         nothing older that could overtake it."""
-        latest: dict[tuple, SessionMarkedV1] = {}
-        for mark in marks:
-            key = (mark.school_urn, mark.upn, mark.date, mark.session)
-            if key not in latest or latest[key].revision < mark.revision:
-                latest[key] = mark
         rows = [
-            {
-                "school_urn": m.school_urn,
-                "upn": m.upn,
-                "date": m.date,
-                "session": m.session,
-                "code": m.code,
-                "revision": m.revision,
-            }
-            for m in latest.values()
+            m.stored_row()
+            for m in latest_revisions(marks).values()
             if m.code in UNAUTHORISED_ABSENCE_CODES or m.revision > 1
         ]
         changed = await store.save_absences(session, rows)
