@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -354,6 +355,20 @@ class Target:
     kafka_bootstrap_servers: str | None = None
 
 
+def started_stack(prefix: str, **options: Any) -> tuple[LocalStack, Target]:
+    """A fresh stack on free ports in a new temporary folder, as `make run` starts it, and
+    where to reach it. `options` go to `StackConfig.on_free_ports`."""
+    config = StackConfig.on_free_ports(Path(tempfile.mkdtemp(prefix=prefix)), **options)
+    stack = LocalStack(config, say=lambda message: print(f"[stack] {message}", file=sys.stderr))
+    stack.start()
+    return stack, Target(
+        urls={service: stack.url(service) for service in config.services},
+        pids={service: process.pid for service, process in stack.services.items()},
+        database_url=stack.database_url,
+        kafka_bootstrap_servers=stack.kafka_bootstrap_servers,
+    )
+
+
 async def _watch(target: Target) -> tuple[ConsumedWatcher, asyncio.Task[None]] | None:
     if "analytics" not in target.urls:
         return None
@@ -596,19 +611,10 @@ def main() -> None:
     stack = None
     target = Target(urls={"register": args.register_url}) if args.register_url else None
     if target is None:
-        data_dir = Path(tempfile.mkdtemp(prefix="attendance-bench-"))
-        config = StackConfig.on_free_ports(
-            data_dir,
+        stack, target = started_stack(
+            "attendance-bench-",
             workers={"register": args.register_workers},
             services=("register",) if args.register_only else SERVICES,
-        )
-        stack = LocalStack(config, say=lambda message: print(f"[stack] {message}", file=sys.stderr))
-        stack.start()
-        target = Target(
-            urls={service: stack.url(service) for service in config.services},
-            pids={service: process.pid for service, process in stack.services.items()},
-            database_url=stack.database_url,
-            kafka_bootstrap_servers=stack.kafka_bootstrap_servers,
         )
     try:
         results = asyncio.run(main_async(args, target))

@@ -11,8 +11,6 @@ sampling la-returns' resident memory. Prints the figures and writes them to .ben
 import argparse
 import asyncio
 import json
-import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -22,12 +20,21 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from stdnum.gb import upn as stdnum_upn
 
-from attendance_bench.__main__ import Target, _fresh, _watch, client_limits, cut_year, plan_day, replay, set_up
+from attendance_bench.__main__ import (
+    Target,
+    _fresh,
+    _watch,
+    client_limits,
+    cut_year,
+    plan_day,
+    replay,
+    set_up,
+    started_stack,
+)
 from attendance_bench.generator import make_schools
 from attendance_bench.measures import resident_mb
 from attendance_shared.auth import Role, mint_token
 from attendance_shared.settings import CommonSettings
-from attendance_stack import LocalStack, StackConfig
 
 LA = "201"
 
@@ -145,15 +152,7 @@ async def run(args: argparse.Namespace, target: Target) -> dict[str, object]:
 
 def main() -> None:
     args = parse_args()
-    config = StackConfig.on_free_ports(Path(tempfile.mkdtemp(prefix="returns-bench-")))
-    stack = LocalStack(config, say=lambda message: print(f"[stack] {message}", file=sys.stderr))
-    stack.start()
-    target = Target(
-        urls={service: stack.url(service) for service in config.services},
-        pids={service: process.pid for service, process in stack.services.items()},
-        database_url=stack.database_url,
-        kafka_bootstrap_servers=stack.kafka_bootstrap_servers,
-    )
+    stack, target = started_stack("returns-bench-")
     try:
         results = asyncio.run(run(args, target))
     finally:
