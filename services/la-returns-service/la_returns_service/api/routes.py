@@ -1,7 +1,8 @@
 import uuid
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, status
+from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.responses import StreamingResponse
 
 from attendance_shared.access import Scope, allow
@@ -50,13 +51,30 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 Accept = Annotated[str | None, Header(description="`text/csv` for CSV")]
 
 
-def _cursor(cursor: str | None, since: str | None) -> tuple[str | None, str]:
+@dataclass(frozen=True)
+class Listing:
+    """A listing's filter and place: `since` and `cursor` are one thing under two names."""
+
+    kind: ReturnKind | None
+    cursor: str | None
+    cursor_name: str
+    limit: int
+
+
+def _listing(
+    kind: ReturnKind | None = None, cursor: CursorQuery = None, since: SinceQuery = None, limit: Limit = 100
+) -> Listing:
     if cursor and since:
         raise Unprocessable(
             "give `cursor` or `since`, not both",
             errors=[{"location": ["query", "since"], "message": "`cursor` is given too", "type": "value_error"}],
         )
-    return (since, "since") if since else (cursor, "cursor")
+    if since:
+        return Listing(kind, since, "since", limit)
+    return Listing(kind, cursor, "cursor", limit)
+
+
+ListingQuery = Annotated[Listing, Depends(_listing)]
 
 
 def _csv(summary: ReturnSummary, request: Request, name: str, school_urn: str | None = None) -> StreamingResponse:
@@ -112,17 +130,10 @@ async def compile_return(
     response_model_by_alias=True,
     summary="Returns compiled for the LA, oldest first; poll with `since` (or `cursor`) for new ones",
 )
-async def list_returns(
-    la_code: LACodePath,
-    session: SessionDep,
-    actor: LAOfficer,
-    kind: ReturnKind | None = None,
-    cursor: CursorQuery = None,
-    since: SinceQuery = None,
-    limit: Limit = 100,
-) -> ReturnPage:
-    value, name = _cursor(cursor, since)
-    return await returns.list_returns(session, la_code, kind=kind, cursor=value, cursor_name=name, limit=limit)
+async def list_returns(la_code: LACodePath, session: SessionDep, actor: LAOfficer, listing: ListingQuery) -> ReturnPage:
+    return await returns.list_returns(
+        session, la_code, kind=listing.kind, cursor=listing.cursor, cursor_name=listing.cursor_name, limit=listing.limit
+    )
 
 
 @router.get(
@@ -177,18 +188,16 @@ async def _la_of(session: SessionDep, urn: str) -> str:
     "", response_model=ReturnPage, response_model_by_alias=True, summary="Returns of the school's LA holding its rows"
 )
 async def list_school_returns(
-    urn: URNPath,
-    session: SessionDep,
-    actor: SchoolReader,
-    kind: ReturnKind | None = None,
-    cursor: CursorQuery = None,
-    since: SinceQuery = None,
-    limit: Limit = 100,
+    urn: URNPath, session: SessionDep, actor: SchoolReader, listing: ListingQuery
 ) -> ReturnPage:
-    value, name = _cursor(cursor, since)
-    la_code = await _la_of(session, urn)
     return await returns.list_returns(
-        session, la_code, kind=kind, cursor=value, cursor_name=name, limit=limit, school_urn=urn
+        session,
+        await _la_of(session, urn),
+        kind=listing.kind,
+        cursor=listing.cursor,
+        cursor_name=listing.cursor_name,
+        limit=listing.limit,
+        school_urn=urn,
     )
 
 
