@@ -19,8 +19,8 @@ from sqlalchemy import (
     Text,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 
+from attendance_shared.calendar_projection import school_calendars_table
 from attendance_shared.db import service_metadata
 from attendance_shared.outbox import outbox_table
 
@@ -37,14 +37,7 @@ schools = Table(
     Index("ix_schools_la", "la_code"),
 )
 
-school_calendars = Table(
-    "school_calendars",
-    metadata,
-    Column("school_urn", Text, primary_key=True),
-    Column("academic_year", Integer, primary_key=True),
-    Column("terms", JSONB, nullable=False),
-    Column("closures", JSONB, nullable=False),
-)
+school_calendars = school_calendars_table(metadata)
 
 # Periods on roll: only sessions inside one count (DfE methodology).
 enrolments = Table(

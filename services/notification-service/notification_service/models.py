@@ -1,6 +1,7 @@
 from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Index, Integer, Table, Text, Time, func
 from sqlalchemy.dialects.postgresql import JSONB
 
+from attendance_shared.calendar_projection import school_calendars_table
 from attendance_shared.db import service_metadata
 from attendance_shared.idempotency import idempotency_table
 from attendance_shared.inbox import processed_events_table
@@ -39,14 +40,7 @@ schools = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
-school_calendars = Table(
-    "school_calendars",
-    metadata,
-    Column("school_urn", Text, primary_key=True),
-    Column("academic_year", Integer, primary_key=True),
-    Column("terms", JSONB, nullable=False),
-    Column("closures", JSONB, nullable=False),
-)
+school_calendars = school_calendars_table(metadata)
 
 # The notification service's own per-school settings (rules, sender identity, attendance
 # lead), set over its API; a school that never set them gets the defaults.

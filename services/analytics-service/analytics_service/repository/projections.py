@@ -17,6 +17,7 @@ from analytics_service.models import (
     school_calendars,
     schools,
 )
+from attendance_shared import calendar_projection
 
 PupilYearKey = tuple[str, str, int]  # school URN, UPN, academic year
 PupilKey = tuple[str, str]
@@ -38,13 +39,7 @@ async def upsert_schools(session: AsyncSession, rows: list[dict]) -> None:
 
 
 async def upsert_calendars(session: AsyncSession, rows: list[dict]) -> None:
-    if rows:
-        statement = insert(school_calendars)
-        statement = statement.on_conflict_do_update(
-            index_elements=["school_urn", "academic_year"],
-            set_={"terms": statement.excluded.terms, "closures": statement.excluded.closures},
-        )
-        await session.execute(statement, rows)
+    await calendar_projection.upsert_calendars(session, school_calendars, rows)
 
 
 async def calendars(session: AsyncSession, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], Row]:

@@ -8,6 +8,7 @@ from sqlalchemy import Row, bindparam, delete, exists, func, select, tuple_, upd
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from attendance_shared import calendar_projection
 from attendance_shared.db import chunked
 from attendance_shared.rules.calendar import SchoolCalendar, calendar_from_values
 from notification_service.domain.policy import SchoolNotificationSettings, YearCalendars
@@ -91,7 +92,7 @@ async def upsert_schools(session: AsyncSession, rows: Sequence[dict]) -> None:
 
 
 async def upsert_calendars(session: AsyncSession, rows: Sequence[dict]) -> None:
-    await _upsert(session, school_calendars, ["school_urn", "academic_year"], rows, ("terms", "closures"))
+    await calendar_projection.upsert_calendars(session, school_calendars, rows)
 
 
 async def save_absences(session: AsyncSession, rows: Sequence[dict]) -> list[Row]:
