@@ -32,6 +32,8 @@ from attendance_shared.db import copy_rows
 from attendance_shared.events import Event
 from attendance_shared.kafka import KafkaPublisher
 from attendance_shared.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
+from attendance_shared.platform import ServiceContext
+from attendance_shared.topics import TopicSpec
 from attendance_shared.tracing import TRACEPARENT_HEADER, current_traceparent
 
 log = logging.getLogger(__name__)
@@ -205,3 +207,18 @@ class OutboxRelay:
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
+
+
+def attach_relay(
+    ctx: ServiceContext, *, service: str, table: Table, topics: Sequence[TopicSpec], batch_size: int = 5000
+) -> OutboxRelay:
+    """Run a relay for the service's outbox as one of its workers, publishing to `topics`."""
+    relay = OutboxRelay(
+        service=service,
+        engine=ctx.engine,
+        table=table,
+        batch_size=batch_size,
+        publisher=KafkaPublisher(ctx.app.state.settings.kafka_bootstrap_servers, topics, client_id=f"{service}-relay"),
+    )
+    ctx.workers.add("outbox-relay", relay)
+    return relay

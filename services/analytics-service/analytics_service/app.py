@@ -9,8 +9,7 @@ from analytics_service.repository.projections import school_la_code
 from analytics_service.settings import SERVICE_NAME, Settings
 from attendance_shared import topics
 from attendance_shared.consumer import attach_consumer
-from attendance_shared.kafka import KafkaPublisher
-from attendance_shared.outbox import OutboxRelay
+from attendance_shared.outbox import attach_relay
 from attendance_shared.platform import ServiceContext, create_service_app
 
 
@@ -26,17 +25,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             handler=AnalyticsHandler(rules=settings.flag_rules()),
             max_records=settings.consumer_max_records,
         )
-        ctx.workers.add(
-            "outbox-relay",
-            OutboxRelay(
-                service=SERVICE_NAME,
-                engine=ctx.engine,
-                table=outbox,
-                publisher=KafkaPublisher(
-                    settings.kafka_bootstrap_servers, [topics.RISK_FLAGS], client_id="analytics-relay"
-                ),
-            ),
-        )
+        attach_relay(ctx, service=SERVICE_NAME, table=outbox, topics=[topics.RISK_FLAGS])
 
     return create_service_app(
         service=SERVICE_NAME,

@@ -4,8 +4,7 @@ from fastapi import FastAPI
 
 from attendance_shared import topics
 from attendance_shared.consumer import attach_consumer
-from attendance_shared.kafka import KafkaPublisher
-from attendance_shared.outbox import OutboxRelay
+from attendance_shared.outbox import attach_relay
 from attendance_shared.platform import Periodic, ServiceContext, create_service_app
 from notification_service.api.routes import router
 from notification_service.channels.factory import build_channels
@@ -31,17 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             inbox=None,
             handler=EventHandler(late_register_alert_days=settings.late_register_alert_days),
         )
-        ctx.workers.add(
-            "outbox-relay",
-            OutboxRelay(
-                service=SERVICE_NAME,
-                engine=ctx.engine,
-                table=outbox,
-                publisher=KafkaPublisher(
-                    settings.kafka_bootstrap_servers, [topics.NOTIFICATION_OUTCOMES], client_id="notification-relay"
-                ),
-            ),
-        )
+        attach_relay(ctx, service=SERVICE_NAME, table=outbox, topics=[topics.NOTIFICATION_OUTCOMES])
         channels = build_channels(settings)
         ctx.workers.add("dispatcher", Dispatcher(ctx.sessionmaker, channels, settings))
         ctx.workers.add(

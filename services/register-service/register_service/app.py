@@ -7,8 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance_shared import topics
 from attendance_shared.idempotency import forget_keys_before
-from attendance_shared.kafka import KafkaPublisher
-from attendance_shared.outbox import OutboxRelay
+from attendance_shared.outbox import attach_relay
 from attendance_shared.platform import Periodic, ServiceContext, create_service_app
 from register_service.api.routes import bulk_router, router
 from register_service.models import idempotency_keys, outbox
@@ -22,17 +21,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
     def build_workers(ctx: ServiceContext) -> None:
-        relay = OutboxRelay(
-            service=SERVICE_NAME,
-            engine=ctx.engine,
-            table=outbox,
-            batch_size=settings.relay_batch_size,
-            publisher=KafkaPublisher(settings.kafka_bootstrap_servers, PUBLISHED_TOPICS, client_id="register-relay"),
-        )
-        ctx.app.state.relay = relay
         # Readiness follows the database alone: marks are accepted while the broker is down
         # and the relay catches up, so a broker outage must not take the API out of service.
-        ctx.workers.add("outbox-relay", relay)
+        ctx.app.state.relay = attach_relay(
+            ctx, service=SERVICE_NAME, table=outbox, topics=PUBLISHED_TOPICS, batch_size=settings.relay_batch_size
+        )
 
         async def forget_old_keys(session: AsyncSession) -> int:
             cutoff = datetime.now(UTC) - timedelta(hours=settings.idempotency_key_ttl_hours)
