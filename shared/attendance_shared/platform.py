@@ -2,6 +2,7 @@
 metrics, and background workers (relays, consumers) started and stopped with the lifespan."""
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -202,6 +203,15 @@ async def _start_when_migrated(workers: Workers, schema: ReadinessCheck, service
     workers.start()
 
 
+def freeze_startup_heap() -> None:
+    """Moves everything built at start-up (modules, models, schemas, routes) out of the cyclic
+    garbage collector's sight. A consumer batch promotes tens of thousands of short-lived
+    objects, which sets off full collections; each of those walked the whole start-up heap,
+    about 0.1 s of CPU, and took 10 to 15% of every consumer's CPU under load."""
+    gc.collect()
+    gc.freeze()
+
+
 @dataclass
 class ServiceContext:
     """What a service's workers are built from: its settings, engine and session factory."""
@@ -244,6 +254,7 @@ def create_service_app(
         if build_workers is not None:
             build_workers(ServiceContext(app, engine, app.state.sessionmaker, workers))
         starter = asyncio.create_task(_start_when_migrated(workers, schema, service), name="start-workers")
+        freeze_startup_heap()
         try:
             yield
         finally:

@@ -3,6 +3,7 @@ the code's migration head: a pod that starts before its migration Job has finish
 traffic and no events, and carries on by itself once the migration is done."""
 
 import asyncio
+import gc
 import uuid
 
 import pytest
@@ -50,3 +51,13 @@ async def test_ready_at_head_and_not_before_the_migration(postgres_server_url: s
         async with admin.connect() as conn:
             await conn.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
         await admin.dispose()
+
+
+async def test_the_start_up_heap_is_frozen_before_the_first_request(database_url: str) -> None:
+    """Full garbage collections under load must not walk the modules and models built at start-up."""
+    gc.unfreeze()
+    async with app_client(
+        create_app(Settings(database_url=database_url, kafka_bootstrap_servers="127.0.0.1:1")), {}
+    ) as client:
+        assert gc.get_freeze_count() > 50_000
+        assert (await client.get("/healthz")).status_code == 200
