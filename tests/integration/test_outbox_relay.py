@@ -1,6 +1,7 @@
 """The register's outbox: marks are accepted while the broker is down and delivered after."""
 
 import asyncio
+import uuid
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
@@ -10,7 +11,7 @@ from attendance_shared import topics
 from attendance_shared.auth import Role
 from attendance_shared.db import make_sessionmaker
 from attendance_shared.events import SchoolUpsertedV1, SessionMarkedV1, make_event, parse_event
-from attendance_shared.kafka import KafkaPublisher
+from attendance_shared.kafka import KafkaPublisher, partition_of
 from attendance_shared.outbox import OutboxRelay, add_to_outbox
 from attendance_stack.broker import TansuBroker
 from register_service.app import create_app
@@ -130,6 +131,28 @@ async def test_the_trace_context_of_a_register_write_travels_in_the_kafka_header
     headers = dict(records[0].headers)
     assert headers["traceparent"].decode().split("-")[1] == caller.split("-")[1]
     assert headers["ce_type"] == b"uk.attendance.session.marked.v1"
+
+
+async def test_a_publish_larger_than_a_batch_keeps_each_keys_partition_and_order(broker: TansuBroker) -> None:
+    """The publisher packs records into batches per partition itself: a key must land where the
+    default partitioner puts it, and its records in the order given, across several batches."""
+    topic = topics.TopicSpec(f"test.partitioning.{uuid.uuid4().hex[:8]}", 6)
+    publisher = KafkaPublisher(broker.bootstrap_servers, [topic], client_id="test-publisher")
+    keys = [f"1000{k:02d}:A{k:012d}".encode() for k in range(40)]
+    padding = b"x" * 900  # 6,000 records of about 1 kB: several 512 kB batches per partition
+    records = [(topic.name, keys[i % 40], f"{i:05d}".encode() + padding, [("n", str(i).encode())]) for i in range(6000)]
+    try:
+        await publisher.publish(records)
+    finally:
+        await publisher.close()
+    received = await read_topic(broker.bootstrap_servers, topic.name, expected=6000)
+    assert len(received) == 6000
+    partitions = list(range(topic.partitions))
+    assert all(r.partition == partition_of(r.key, partitions) for r in received)
+    for key in keys:
+        sequence = [int(r.value[:5]) for r in received if r.key == key]
+        assert sequence == sorted(sequence) and len(sequence) == 150
+    assert {dict(r.headers)["n"] for r in received} == {str(i).encode() for i in range(6000)}
 
 
 async def test_the_relay_wakes_when_a_write_commits_instead_of_polling(broker: TansuBroker, engine) -> None:
