@@ -370,11 +370,10 @@ def started_stack(prefix: str, **options: Any) -> tuple[LocalStack, Target]:
 
 
 async def _watch(target: Target) -> tuple[ConsumedWatcher, asyncio.Task[None]] | None:
-    if "analytics" not in target.urls:
+    if "analytics" not in target.urls or target.kafka_bootstrap_servers is None:
         return None
-    watcher = ConsumedWatcher(target.urls["analytics"])
-    async with httpx.AsyncClient(timeout=5) as probe:
-        baseline = await watcher.current(probe)
+    watcher = ConsumedWatcher(target.kafka_bootstrap_servers)
+    baseline = await watcher.start()
     return watcher, asyncio.create_task(watcher.run(baseline))
 
 

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy.engine import make_url
+
+from attendance_shared.topics import MARKS
 
 
 def _consumed_marks_line(service: str) -> str:
@@ -38,28 +40,53 @@ def percentile(values: list[float], p: float) -> float:
 
 
 class ConsumedWatcher:
-    """Samples analytics' count of applied mark events, so each register's freshness (accepted
-    by register-service to applied in analytics) can be read off the timeline: register i is
-    fresh once the count reaches the marks accepted up to and including it."""
+    """Samples how many mark events analytics has applied, so each register's freshness
+    (accepted by register-service to applied in analytics) can be read off the timeline:
+    register i is fresh once the count reaches the marks accepted up to and including it.
 
-    def __init__(self, analytics_url: str, interval_s: float = 0.05) -> None:
-        self._url = analytics_url
+    The count is the sum of the offsets analytics' consumer group has committed on the marks
+    topic, read from the broker: the consumer commits them after its transaction, so they
+    are events whose figures are visible. Asking the broker costs analytics nothing, where
+    scraping its /metrics every 50 ms took a seventh of its CPU."""
+
+    def __init__(self, bootstrap_servers: str, group_id: str = "analytics-service", interval_s: float = 0.05) -> None:
+        self._bootstrap_servers = bootstrap_servers
+        self._group_id = group_id
         self._interval_s = interval_s
-        self.samples: list[tuple[float, float]] = []  # (monotonic time, consumed so far)
+        self.samples: list[tuple[float, float]] = []  # (monotonic time, applied since the baseline)
         self._stopping = asyncio.Event()
         self._reached = asyncio.Event()
         self._target = float("inf")
+        self._admin: AIOKafkaAdminClient | None = None
+        self._coordinator: int | None = None
 
-    async def current(self, client: httpx.AsyncClient) -> float:
-        return await consumed_marks(client, self._url, "analytics")
+    async def start(self) -> float:
+        """Connect, and return the count so far: the baseline later samples are taken from."""
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap_servers, request_timeout_ms=5000)
+        await self._admin.start()
+        self._coordinator = await self._admin.find_coordinator(self._group_id)
+        return await self.current()
+
+    async def current(self) -> float:
+        assert self._admin is not None, "start() first"
+        # Partitions named: the local broker drops the connection when asked for "all".
+        offsets = await self._admin.list_consumer_group_offsets(
+            self._group_id,
+            group_coordinator_id=self._coordinator,
+            partitions=[TopicPartition(MARKS.name, p) for p in range(MARKS.partitions)],
+        )
+        return float(sum(o.offset for o in offsets.values() if o.offset > 0))
 
     async def run(self, baseline: float) -> None:
-        async with httpx.AsyncClient(timeout=5) as client:
+        try:
             while not self._stopping.is_set():
-                self.samples.append((time.monotonic(), await self.current(client) - baseline))
+                self.samples.append((time.monotonic(), await self.current() - baseline))
                 if self.samples[-1][1] >= self._target:
                     self._reached.set()
                 await asyncio.sleep(self._interval_s)
+        finally:
+            if self._admin is not None:
+                await self._admin.close()
 
     async def wait_for(self, count: float, timeout_s: float) -> None:
         """Until analytics has applied `count` marks, or `timeout_s` has passed."""

@@ -9,6 +9,7 @@ once; the inbox makes the effect exactly once.
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
@@ -204,11 +205,12 @@ class BatchConsumer:
                 await self._handler(session, fresh)
         if fresh:
             log.info("applied %d events", len(fresh), extra={"topics": sorted({topic for topic, _ in fresh})})
-        for topic, _ in fresh:
-            EVENTS_CONSUMED.labels(self.service, topic).inc()
-        for topic, event in events:
-            if event.id not in new_ids:
-                EVENTS_DUPLICATE.labels(self.service, topic).inc()
+        # Counted per topic, not per event: a label lookup per event was 2 to 3% of a
+        # consumer's CPU.
+        for topic, count in Counter(topic for topic, _ in fresh).items():
+            EVENTS_CONSUMED.labels(self.service, topic).inc(count)
+        for topic, count in Counter(topic for topic, event in events if event.id not in new_ids).items():
+            EVENTS_DUPLICATE.labels(self.service, topic).inc(count)
 
     async def _isolate_poison(self, events: list[tuple[str, Event]]) -> None:
         for topic, event in events:
