@@ -203,13 +203,20 @@ async def _start_when_migrated(workers: Workers, schema: ReadinessCheck, service
     workers.start()
 
 
-def freeze_startup_heap() -> None:
+# A consumer batch or a register allocates hundreds of thousands of short-lived objects; the
+# default (700, 10, 10) ran a young collection every 700 of them and a full one every few
+# batches. Measured on parsing and folding batches of 5,000 mark events: 10.4 µs an event at
+# the default, 8.4 µs at these.
+GC_THRESHOLDS = (50_000, 20, 20)
+
+
+def tune_garbage_collection() -> None:
     """Moves everything built at start-up (modules, models, schemas, routes) out of the cyclic
-    garbage collector's sight. A consumer batch promotes tens of thousands of short-lived
-    objects, which sets off full collections; each of those walked the whole start-up heap,
-    about 0.1 s of CPU, and took 10 to 15% of every consumer's CPU under load."""
+    garbage collector's sight, and collects less often. Under load each full collection
+    walked the whole start-up heap, about 0.1 s of CPU, 10 to 15% of every consumer's CPU."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 @dataclass
@@ -254,7 +261,7 @@ def create_service_app(
         if build_workers is not None:
             build_workers(ServiceContext(app, engine, app.state.sessionmaker, workers))
         starter = asyncio.create_task(_start_when_migrated(workers, schema, service), name="start-workers")
-        freeze_startup_heap()
+        tune_garbage_collection()
         try:
             yield
         finally:

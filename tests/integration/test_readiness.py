@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from attendance_shared.auth import Role
 from attendance_shared.migrations import migrations_dir, upgrade_to_head
+from attendance_shared.platform import GC_THRESHOLDS
 from register_service.app import create_app
 from register_service.settings import Settings
 from tests.helpers import app_client, bearer, eventually
@@ -56,8 +57,10 @@ async def test_ready_at_head_and_not_before_the_migration(postgres_server_url: s
 async def test_the_start_up_heap_is_frozen_before_the_first_request(database_url: str) -> None:
     """Full garbage collections under load must not walk the modules and models built at start-up."""
     gc.unfreeze()
+    gc.set_threshold(700, 10, 10)
     async with app_client(
         create_app(Settings(database_url=database_url, kafka_bootstrap_servers="127.0.0.1:1")), {}
     ) as client:
         assert gc.get_freeze_count() > 50_000
+        assert gc.get_threshold() == GC_THRESHOLDS
         assert (await client.get("/healthz")).status_code == 200
