@@ -370,8 +370,10 @@ def started_stack(prefix: str, **options: Any) -> tuple[LocalStack, Target]:
 
 
 async def _watch(target: Target) -> tuple[ConsumedWatcher, asyncio.Task[None]] | None:
-    if "analytics" not in target.urls or target.kafka_bootstrap_servers is None:
+    if "analytics" not in target.urls:
         return None
+    if target.kafka_bootstrap_servers is None:
+        raise ValueError("freshness is read from the broker: the target needs kafka_bootstrap_servers")
     watcher = ConsumedWatcher(target.kafka_bootstrap_servers)
     baseline = await watcher.start()
     return watcher, asyncio.create_task(watcher.run(baseline))

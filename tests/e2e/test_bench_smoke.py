@@ -18,6 +18,7 @@ async def test_the_benchmark_replays_generated_days_and_reports_them(stack: Loca
     target = Target(
         urls={s: stack.url(s) for s in ("register", "analytics", "la-returns")},
         pids={name: process.pid for name, process in stack.services.items()},
+        kafka_bootstrap_servers=stack.kafka_bootstrap_servers,  # freshness is read from the broker
     )
     results = await main_async(args, target)
     ingest, paced = results["ingest"], results["paced"]
