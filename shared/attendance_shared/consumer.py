@@ -7,10 +7,12 @@ once; the inbox makes the effect exactly once.
 """
 
 import asyncio
+import gc
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -60,6 +62,22 @@ def is_transient(exc: BaseException) -> bool:
             return True
         return exc.connection_invalidated or isinstance(cause, LOST_CONNECTION_ERRORS)
     return False
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a batch is parsed and applied. A batch keeps tens of
+    thousands of objects alive until it is done, so every young collection in between walked
+    them all and moved them on to be walked again: a quarter of the time to parse and fold a
+    batch of mark events. They die by reference count once the batch is done; what cycles the
+    batch made are collected as usual afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class BatchConsumer:
@@ -148,11 +166,12 @@ class BatchConsumer:
         log.debug("applying a batch of %d records", len(records))
         valid: list[tuple[str, Event]] = []
         invalid: list[tuple[ConsumerRecord, str]] = []
-        for record in records:
-            try:
-                valid.append((record.topic, parse_event(record.value)))
-            except InvalidEvent as exc:
-                invalid.append((record, str(exc)))
+        with collection_paused():
+            for record in records:
+                try:
+                    valid.append((record.topic, parse_event(record.value)))
+                except InvalidEvent as exc:
+                    invalid.append((record, str(exc)))
         if invalid:
             await self._send_to_dead_letter(invalid)
         # A batch is applied (and logged) as part of its first event's trace: the events it
@@ -190,6 +209,10 @@ class BatchConsumer:
 
     async def apply(self, events: Sequence[tuple[str, Event]]) -> None:
         """Apply events not seen before, and record them as seen, in one transaction."""
+        with collection_paused():
+            await self._apply_once(events)
+
+    async def _apply_once(self, events: Sequence[tuple[str, Event]]) -> None:
         async with self._sessionmaker() as session, session.begin():
             unique: dict[str, tuple[str, Event]] = {}
             for topic, event in events:

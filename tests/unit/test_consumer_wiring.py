@@ -1,9 +1,13 @@
-"""attach_consumer carries the service's settings into the consumer it runs (no I/O)."""
+"""attach_consumer carries the service's settings into the consumer it runs, and a batch is
+applied with the cyclic garbage collector paused (no I/O)."""
 
+import gc
+
+import pytest
 from fastapi import FastAPI
 
 from attendance_shared import topics
-from attendance_shared.consumer import attach_consumer
+from attendance_shared.consumer import attach_consumer, collection_paused
 from attendance_shared.db import service_metadata
 from attendance_shared.inbox import processed_events_table
 from attendance_shared.platform import ServiceContext, Workers, install_platform
@@ -49,3 +53,21 @@ def test_only_a_lost_connection_is_retried_as_transient() -> None:
     assert is_transient(wrapped(asyncpg.ConnectionDoesNotExistError("connection was closed")))
     assert not is_transient(wrapped(asyncpg.InterfaceError("the number of query arguments cannot exceed 32767")))
     assert not is_transient(ValueError("a bad event"))
+
+
+def test_collection_is_paused_for_a_batch_and_restored_after_it_even_on_failure() -> None:
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collection_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("the batch failed")
+    assert gc.isenabled()
+
+
+def test_a_collector_already_paused_stays_paused_after_a_batch() -> None:
+    gc.disable()
+    try:
+        with collection_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
