@@ -1,5 +1,6 @@
 """The inbox: which events a consumer has applied, written in the same transaction as their effect."""
 
+from collections import Counter
 from collections.abc import Sequence
 
 from sqlalchemy import Column, DateTime, MetaData, Table, Text, func
@@ -20,11 +21,10 @@ def processed_events_table(metadata: MetaData) -> Table:
 
 
 async def claim_new_events(
-    session: AsyncSession, table: Table, events: Sequence[tuple[str, str]], *, service: str | None = None
+    session: AsyncSession, table: Table, events: Sequence[tuple[str, str]], *, service: str
 ) -> set[str]:
-    """Record (event id, topic) pairs; return the ids that had not been applied before. With
-    `service`, the ones claimed before are counted in `events_duplicate_total`: a handler that
-    claims some of its events itself (its consumer runs without an inbox) passes its name."""
+    """Record (event id, topic) pairs; return the ids that had not been applied before, and
+    count the others in the service's `events_duplicate_total`."""
     if not events:
         return set()
     result = await session.execute(
@@ -32,8 +32,6 @@ async def claim_new_events(
         [{"event_id": event_id, "topic": topic} for event_id, topic in events],
     )
     fresh = set(result.scalars())
-    if service is not None:
-        for event_id, topic in events:
-            if event_id not in fresh:
-                EVENTS_DUPLICATE.labels(service, topic).inc()
+    for topic, count in Counter(topic for event_id, topic in events if event_id not in fresh).items():
+        EVENTS_DUPLICATE.labels(service, topic).inc(count)
     return fresh

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import orjson
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from analytics_service.consumers.events import AnalyticsHandler
@@ -132,3 +133,30 @@ async def test_events_that_do_not_validate_go_to_the_dead_letter_topic(
     assert "not JSON" in reasons[0] or "not JSON" in reasons[1]
     assert any("not a 2024 attendance code" in r for r in reasons)
     assert {dict(r.headers)["original_topic"] for r in dead} == {topics.MARKS.name.encode()}
+
+
+async def test_an_event_delivered_twice_in_one_batch_is_applied_once_and_counted(database_url: str) -> None:
+    applied: list[tuple[str, Event]] = []
+
+    async def handler(session, events) -> None:
+        applied.extend(events)
+
+    engine = make_engine(database_url, service="duplicate-test")
+    consumer = BatchConsumer(
+        service="duplicate-test",
+        topics=[topics.MARKS],
+        group_id="duplicate-test",
+        bootstrap_servers="127.0.0.1:1",  # never reached: the batch is handed over directly
+        sessionmaker=make_sessionmaker(engine),
+        inbox=None,
+        handler=handler,
+    )
+    event = mark_event(0, "/")
+    try:
+        await consumer.apply([(topics.MARKS.name, event), (topics.MARKS.name, event)])
+    finally:
+        await engine.dispose()
+    assert applied == [(topics.MARKS.name, event)]
+    labels = {"service": "duplicate-test", "topic": topics.MARKS.name}
+    assert REGISTRY.get_sample_value("events_duplicate_total", labels) == 1
+    assert REGISTRY.get_sample_value("events_consumed_total", labels) == 1
