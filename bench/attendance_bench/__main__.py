@@ -30,9 +30,9 @@ import orjson
 
 from attendance_bench.generator import TERMS, School, SchoolDay, make_schools, school_year, summarise
 from attendance_bench.measures import (
+    CommittedMarks,
     ConsumedWatcher,
     broker_messages_per_second,
-    consumed_marks,
     freshness,
     latency,
     percentile,
@@ -372,11 +372,24 @@ def started_stack(prefix: str, **options: Any) -> tuple[LocalStack, Target]:
 async def _watch(target: Target) -> tuple[ConsumedWatcher, asyncio.Task[None]] | None:
     if "analytics" not in target.urls:
         return None
+    committed = CommittedMarks(_broker_of(target))
+    await committed.start()
+    watcher = ConsumedWatcher(committed)
+    baseline = await watcher.current()
+
+    async def watch() -> None:
+        try:
+            await watcher.run(baseline)
+        finally:
+            await committed.close()
+
+    return watcher, asyncio.create_task(watch())
+
+
+def _broker_of(target: Target) -> str:
     if target.kafka_bootstrap_servers is None:
-        raise ValueError("freshness is read from the broker: the target needs kafka_bootstrap_servers")
-    watcher = ConsumedWatcher(target.kafka_bootstrap_servers)
-    baseline = await watcher.start()
-    return watcher, asyncio.create_task(watcher.run(baseline))
+        raise ValueError("consumers' progress is read from the broker: the target needs kafka_bootstrap_servers")
+    return target.kafka_bootstrap_servers
 
 
 async def _fresh(
@@ -399,23 +412,25 @@ OTHER_MARK_CONSUMERS = ("notification", "la-returns")
 
 
 async def _consumed_by_others(target: Target) -> dict[str, float]:
-    async with httpx.AsyncClient(timeout=5) as client:
-        return {
-            service: await consumed_marks(client, target.urls[service], service)
-            for service in OTHER_MARK_CONSUMERS
-            if service in target.urls
-        }
+    others = [service for service in OTHER_MARK_CONSUMERS if service in target.urls]
+    if not others:
+        return {}
+    async with CommittedMarks(_broker_of(target)) as committed:
+        return {service: await committed.of(service) for service in others}
 
 
 async def _others_caught_up(target: Target, before: dict[str, float], events: int, timeout_s: float) -> None:
     """Until the other consumers of the marks topic have applied `events` more mark events: a
     paced run started while they still clear a flat-out backlog would measure that backlog."""
+    if not before:
+        return
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        now = await _consumed_by_others(target)
-        if all(now[service] - before[service] >= events for service in before):
-            return
-        await asyncio.sleep(0.2)
+    async with CommittedMarks(_broker_of(target)) as committed:
+        while time.monotonic() < deadline:
+            applied = {service: await committed.of(service) for service in before}
+            if all(applied[service] - before[service] >= events for service in before):
+                return
+            await asyncio.sleep(0.2)
 
 
 async def main_async(args: argparse.Namespace, target: Target) -> dict[str, object]:

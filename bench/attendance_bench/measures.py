@@ -18,20 +18,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy.engine import make_url
 
+from attendance_shared.consumer import consumer_group
 from attendance_shared.topics import MARKS
-
-
-def _consumed_marks_line(service: str) -> str:
-    return f'events_consumed_total{{service="{service}",topic="attendance.marks.v1"}}'
-
-
-async def consumed_marks(client: httpx.AsyncClient, service_url: str, service: str) -> float:
-    """How many mark events a service's consumer has applied, from its /metrics."""
-    prefix = _consumed_marks_line(service)
-    for line in (await client.get(f"{service_url}/metrics")).text.splitlines():
-        if line.startswith(prefix):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -39,54 +27,64 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
+class CommittedMarks:
+    """How many mark events a service's consumer has applied: the sum of the offsets its group
+    has committed on the marks topic, asked of the broker. The consumer commits them after its
+    transaction, so they count events whose effects are visible, and asking costs the service
+    nothing (scraping analytics' /metrics every 50 ms took a seventh of its CPU)."""
+
+    def __init__(self, bootstrap_servers: str) -> None:
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=5000)
+        self._coordinators: dict[str, int] = {}
+
+    async def start(self) -> None:
+        await self._admin.start()
+
+    async def close(self) -> None:
+        await self._admin.close()
+
+    async def __aenter__(self) -> "CommittedMarks":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    async def of(self, service: str) -> float:
+        group = consumer_group(service)
+        if group not in self._coordinators:
+            self._coordinators[group] = await self._admin.find_coordinator(group)
+        # Partitions named: the local broker drops the connection when asked for "all".
+        offsets = await self._admin.list_consumer_group_offsets(
+            group,
+            group_coordinator_id=self._coordinators[group],
+            partitions=[TopicPartition(MARKS.name, p) for p in range(MARKS.partitions)],
+        )
+        return float(sum(o.offset for o in offsets.values() if o.offset > 0))
+
+
 class ConsumedWatcher:
     """Samples how many mark events analytics has applied, so each register's freshness
     (accepted by register-service to applied in analytics) can be read off the timeline:
-    register i is fresh once the count reaches the marks accepted up to and including it.
+    register i is fresh once the count reaches the marks accepted up to and including it."""
 
-    The count is the sum of the offsets analytics' consumer group has committed on the marks
-    topic, read from the broker: the consumer commits them after its transaction, so they
-    are events whose figures are visible. Asking the broker costs analytics nothing, where
-    scraping its /metrics every 50 ms took a seventh of its CPU."""
-
-    def __init__(self, bootstrap_servers: str, group_id: str = "analytics-service", interval_s: float = 0.05) -> None:
-        self._bootstrap_servers = bootstrap_servers
-        self._group_id = group_id
+    def __init__(self, committed: CommittedMarks, interval_s: float = 0.05) -> None:
+        self._committed = committed
         self._interval_s = interval_s
         self.samples: list[tuple[float, float]] = []  # (monotonic time, applied since the baseline)
         self._stopping = asyncio.Event()
         self._reached = asyncio.Event()
         self._target = float("inf")
-        self._admin: AIOKafkaAdminClient | None = None
-        self._coordinator: int | None = None
-
-    async def start(self) -> float:
-        """Connect, and return the count so far: the baseline later samples are taken from."""
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap_servers, request_timeout_ms=5000)
-        await self._admin.start()
-        self._coordinator = await self._admin.find_coordinator(self._group_id)
-        return await self.current()
 
     async def current(self) -> float:
-        assert self._admin is not None, "start() first"
-        # Partitions named: the local broker drops the connection when asked for "all".
-        offsets = await self._admin.list_consumer_group_offsets(
-            self._group_id,
-            group_coordinator_id=self._coordinator,
-            partitions=[TopicPartition(MARKS.name, p) for p in range(MARKS.partitions)],
-        )
-        return float(sum(o.offset for o in offsets.values() if o.offset > 0))
+        return await self._committed.of("analytics")
 
     async def run(self, baseline: float) -> None:
-        try:
-            while not self._stopping.is_set():
-                self.samples.append((time.monotonic(), await self.current() - baseline))
-                if self.samples[-1][1] >= self._target:
-                    self._reached.set()
-                await asyncio.sleep(self._interval_s)
-        finally:
-            if self._admin is not None:
-                await self._admin.close()
+        while not self._stopping.is_set():
+            self.samples.append((time.monotonic(), await self.current() - baseline))
+            if self.samples[-1][1] >= self._target:
+                self._reached.set()
+            await asyncio.sleep(self._interval_s)
 
     async def wait_for(self, count: float, timeout_s: float) -> None:
         """Until analytics has applied `count` marks, or `timeout_s` has passed."""

@@ -302,6 +302,11 @@ def traceparent_of(record: ConsumerRecord) -> str | None:
     return None
 
 
+def consumer_group(service: str) -> str:
+    """The consumer group a service's replicas share (and the bench reads progress from)."""
+    return f"{service}-service"
+
+
 def attach_consumer(
     ctx: ServiceContext,
     *,
@@ -316,7 +321,7 @@ def attach_consumer(
     consumer = BatchConsumer(
         service=service,
         topics=topics,
-        group_id=f"{service}-service",
+        group_id=consumer_group(service),
         bootstrap_servers=settings.kafka_bootstrap_servers,
         sessionmaker=ctx.sessionmaker,
         inbox=inbox,
