@@ -451,16 +451,16 @@ async def stream_json(
     """`document` (the summary's fields) with its rows, a chunk at a time from their own
     session: the rows go out as stored, never all held at once."""
     yield orjson.dumps(document)[:-1] + b',"rows":['
+    separator = b""  # before each chunk but the first
     async with sessionmaker() as session:
         chunk: list[str] = []
-        first = True
         async for row in store.stream_row_texts(session, return_id, school_urn):
             chunk.append(row)
             if len(chunk) == 500:
-                yield (b"" if first else b",") + ",".join(chunk).encode()
-                chunk, first = [], False
+                yield separator + ",".join(chunk).encode()
+                chunk, separator = [], b","
         if chunk:
-            yield (b"" if first else b",") + ",".join(chunk).encode()
+            yield separator + ",".join(chunk).encode()
     yield b"]}"
 
 
