@@ -205,6 +205,21 @@ async def test_a_deleted_pupil_keeps_their_record_and_takes_no_more_marks(
     assert {p["upn"] for p in on_roll} == {A, B}
 
 
+async def test_the_database_refuses_to_delete_a_pupil_so_every_mark_keeps_its_pupil(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """Marks carry no foreign key (it cost a lookup and a lock per mark); the admission
+    register's rows are kept instead, and the database refuses to lose one."""
+    await take(client, MONDAY, "am", present(A, B, C))
+    for statement in (f"DELETE FROM register.pupils WHERE upn = '{A}'", "TRUNCATE register.pupils CASCADE"):
+        with pytest.raises(Exception, match="admission register entries are kept"):
+            async with engine.begin() as conn:
+                await conn.execute(text(statement))
+    assert await scalar(engine, f"SELECT count(*) FROM register.pupils WHERE upn = '{A}'") == 1
+    orphans = "SELECT count(*) FROM register.marks m LEFT JOIN register.pupils p USING (school_urn, upn)"
+    assert await scalar(engine, f"{orphans} WHERE p.upn IS NULL") == 0
+
+
 async def test_a_change_takes_effect_from_its_date_and_every_version_is_kept(
     client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:

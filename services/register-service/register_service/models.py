@@ -170,7 +170,9 @@ marks = Table(
     CheckConstraint("session IN ('am', 'pm')", name="session_am_pm"),
     CheckConstraint("revision >= 1", name="revision_positive"),
     UniqueConstraint("school_urn", "date", "session", "upn", "revision"),
-    ForeignKeyConstraint(["school_urn", "upn"], ["register.pupils.school_urn", "register.pupils.upn"]),
+    # No foreign key to `pupils`: one would look up and lock the pupil for every mark copied
+    # in. A register is only stored after reading each pupil on roll in the same transaction,
+    # and pupils are never deleted (a statement trigger refuses it; see the migration).
     Index("ix_marks_pupil_date", "school_urn", "upn", "date"),
     Index("ix_marks_school_changes", "school_urn", "txid", "id"),
 )
