@@ -3,6 +3,11 @@
 A request writes its rows and their events in one transaction (`add_to_outbox`); only the
 relay publishes, and only from the table, so a crash never loses an event and the broker
 being down never refuses a write. One relay per service is active, held by an advisory lock.
+
+`outbox` is a log: a row is written once and kept. What is still to be sent is the set of
+ids in `outbox_pending`, filled by a trigger on every insert and emptied by the relay once
+the broker has acknowledged. Marking a sent row in place instead wrote a second copy of
+every envelope, with its index entries, because the flag sat in the unsent rows' index.
 """
 
 import asyncio
@@ -12,19 +17,20 @@ import zlib
 from collections.abc import Sequence
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     Column,
     DateTime,
-    Index,
     LargeBinary,
     MetaData,
     Row,
     Table,
     Text,
+    any_,
+    bindparam,
+    delete,
     func,
     select,
-    text,
-    update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
@@ -40,6 +46,8 @@ log = logging.getLogger(__name__)
 
 
 def outbox_table(metadata: MetaData) -> Table:
+    """The service's outbox, and beside it in `metadata` the queue of its unsent rows."""
+    _pending_table(metadata)
     return Table(
         "outbox",
         metadata,
@@ -53,9 +61,52 @@ def outbox_table(metadata: MetaData) -> Table:
         # The W3C trace context of the request that wrote the event, sent as a Kafka header.
         Column("traceparent", Text),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-        Column("published_at", DateTime(timezone=True)),
-        Index("ix_outbox_unpublished", "id", postgresql_where=text("published_at IS NULL")),
     )
+
+
+def _pending_table(metadata: MetaData) -> Table:
+    """The ids of outbox rows not yet acknowledged by the broker. Only the trigger that
+    `queue_of_unsent_rows` creates adds to it (and the runbook, to publish rows again)."""
+    return Table("outbox_pending", metadata, Column("id", BigInteger, primary_key=True, autoincrement=False))
+
+
+def queue_of_unsent_rows(schema: str) -> list[str]:
+    """The migration from a `published_at` flag on each row to the `outbox_pending` queue.
+    One statement-level trigger queues every row a statement (or COPY) writes and wakes the
+    relay; PostgreSQL delivers the notification at commit and folds repeats into one.
+    Migrations run this as it stood when they were written: change it by adding another."""
+    return [
+        f"CREATE TABLE {schema}.outbox_pending (id bigint, CONSTRAINT pk_outbox_pending PRIMARY KEY (id))",
+        f"INSERT INTO {schema}.outbox_pending (id) SELECT id FROM {schema}.outbox WHERE published_at IS NULL",
+        f"DROP INDEX {schema}.ix_outbox_unpublished",
+        f"ALTER TABLE {schema}.outbox DROP COLUMN published_at",
+        f"""
+        CREATE FUNCTION {schema}.queue_outbox_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO {schema}.outbox_pending (id) SELECT id FROM written;
+            PERFORM pg_notify('{_wake_channel(schema)}', '');
+            RETURN NULL;
+        END
+        $$
+        """,
+        f"""
+        CREATE TRIGGER queue_outbox_rows AFTER INSERT ON {schema}.outbox
+        REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION {schema}.queue_outbox_rows()
+        """,
+    ]
+
+
+def flag_of_unsent_rows(schema: str) -> list[str]:
+    """`queue_of_unsent_rows` undone: rows still queued are the ones left unpublished."""
+    return [
+        f"DROP TRIGGER queue_outbox_rows ON {schema}.outbox",
+        f"DROP FUNCTION {schema}.queue_outbox_rows()",
+        f"ALTER TABLE {schema}.outbox ADD COLUMN published_at timestamptz",
+        f"UPDATE {schema}.outbox o SET published_at = now() "
+        f"WHERE NOT EXISTS (SELECT FROM {schema}.outbox_pending p WHERE p.id = o.id)",
+        f"CREATE INDEX ix_outbox_unpublished ON {schema}.outbox (id) WHERE published_at IS NULL",
+        f"DROP TABLE {schema}.outbox_pending",
+    ]
 
 
 async def add_to_outbox(session: AsyncSession, table: Table, topic: str, events: Sequence[Event]) -> None:
@@ -71,19 +122,22 @@ async def add_envelopes_to_outbox(
     if not envelopes:
         return
     traceparent = current_traceparent()
+    # The table's trigger queues the rows for the relay and wakes it when this commits.
     await copy_rows(
         session,
         table,
         ("topic", "key", "event_id", "event_type", "envelope", "traceparent"),
         [(topic, *envelope, traceparent) for envelope in envelopes],
     )
-    # Delivered when the transaction commits, and only then, so the relay wakes to rows it
-    # can see; PostgreSQL folds repeats within a transaction into one.
-    await session.execute(select(func.pg_notify(wake_channel(table), "")))
 
 
 def wake_channel(table: Table) -> str:
-    return f"outbox:{table.fullname}"
+    assert table.schema, "outbox tables live in their service's schema"
+    return _wake_channel(table.schema)
+
+
+def _wake_channel(schema: str) -> str:
+    return f"outbox:{schema}.outbox"
 
 
 def _headers(row: Row) -> list[tuple[str, bytes]]:
@@ -107,6 +161,7 @@ class OutboxRelay:
         self.service = service
         self._engine = engine
         self._table = table
+        self._pending = table.metadata.tables[f"{table.schema}.outbox_pending"]
         self._publisher = publisher
         self._batch_size = batch_size
         self._idle_poll_s = idle_poll_s
@@ -179,27 +234,28 @@ class OutboxRelay:
                 wait.cancel()
 
     async def publish_pending(self) -> int:
-        """Publish the oldest unpublished rows in id order; mark them only once acknowledged."""
-        t = self._table
+        """Publish the oldest pending rows in id order; dequeue them only once acknowledged."""
+        t, pending = self._table, self._pending
         async with self._engine.connect() as conn:
             rows = (
                 await conn.execute(
                     select(t.c.id, t.c.topic, t.c.key, t.c.envelope, t.c.event_type, t.c.traceparent)
-                    .where(t.c.published_at.is_(None))
-                    .order_by(t.c.id)
+                    .join(pending, pending.c.id == t.c.id)
+                    .order_by(pending.c.id)
                     .limit(self._batch_size)
                 )
             ).all()
             # A short batch is the whole backlog; only a full one needs counting.
             backlog = len(rows)
             if backlog == self._batch_size:
-                backlog = await conn.scalar(select(func.count()).where(t.c.published_at.is_(None)))
+                backlog = await conn.scalar(select(func.count()).select_from(pending))
             OUTBOX_BACKLOG.labels(self.service).set(backlog)
             if not rows:
                 return 0
             await conn.rollback()
             await self._publisher.publish([(r.topic, r.key.encode(), r.envelope, _headers(r)) for r in rows])
-            await conn.execute(update(t).where(t.c.id.in_([r.id for r in rows])).values(published_at=func.now()))
+            sent = bindparam("sent", [r.id for r in rows], type_=ARRAY(BigInteger))
+            await conn.execute(delete(pending).where(pending.c.id == any_(sent)))
             await conn.commit()
         OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
         return len(rows)

@@ -6,6 +6,7 @@ import uuid
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import REGISTRY
+from sqlalchemy import text
 
 from attendance_shared import topics
 from attendance_shared.auth import Role
@@ -48,7 +49,7 @@ async def test_marks_posted_while_the_broker_is_down_are_delivered_after_it_retu
             )
             assert response.status_code == 200, response.text
         assert (await client.get("/readyz")).status_code == 200  # the API stays in service
-        assert await scalar(engine, "SELECT count(*) FROM register.outbox WHERE published_at IS NULL") == 16
+        assert await scalar(engine, "SELECT count(*) FROM register.outbox_pending") == 16
         await wait_until(lambda: _backlog_gauge_is(16), what="the relay to report the whole backlog")
 
         broker.start()
@@ -77,7 +78,7 @@ async def _backlog_gauge_is(rows: int) -> bool:
 
 
 async def _no_backlog(engine) -> bool:
-    return await scalar(engine, "SELECT count(*) FROM register.outbox WHERE published_at IS NULL") == 0
+    return await scalar(engine, "SELECT count(*) FROM register.outbox_pending") == 0
 
 
 async def test_a_register_and_its_events_are_one_transaction(database_url: str, broker: TansuBroker, engine) -> None:
@@ -192,3 +193,35 @@ async def _relay_holds_its_lock(engine, expected: bool) -> bool:
         "(SELECT oid FROM pg_database WHERE datname = current_database())",
     )
     return (held > 0) == expected
+
+
+async def test_a_sent_row_is_kept_and_the_runbooks_requeue_sends_it_again_as_written(
+    broker: TansuBroker, engine
+) -> None:
+    """The relay dequeues what the broker acknowledged and leaves the row itself alone, so the
+    runbook's re-publish (queue the ids again) sends the same envelope and headers."""
+    relay = OutboxRelay(
+        service="register",
+        engine=engine,
+        table=outbox,
+        publisher=KafkaPublisher(broker.bootstrap_servers, [topics.SCHOOLS], client_id="test-relay"),
+    )
+    school = SchoolUpsertedV1(urn="100003", la_code="201", name="Oak Lane Primary")
+    event = make_event(school, source="test", subject="100003")
+    async with make_sessionmaker(engine).begin() as session:
+        await add_to_outbox(session, outbox, topics.SCHOOLS.name, [event])
+    try:
+        assert await relay.publish_pending() == 1
+        assert await relay.publish_pending() == 0
+        assert await scalar(engine, f"SELECT count(*) FROM register.outbox WHERE event_id = '{event.id}'") == 1
+        async with engine.begin() as conn:
+            await conn.execute(
+                text("INSERT INTO register.outbox_pending (id) SELECT id FROM register.outbox WHERE event_id = :id"),
+                {"id": event.id},
+            )
+        assert await relay.publish_pending() == 1
+    finally:
+        await relay._publisher.close()
+    records = await read_topic(broker.bootstrap_servers, topics.SCHOOLS.name, expected=2)
+    assert [r.value for r in records] == [event.to_bytes()] * 2
+    assert records[0].headers == records[1].headers and dict(records[0].headers)["ce_type"] == event.type.encode()
