@@ -7,6 +7,7 @@ import gc
 import uuid
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -15,6 +16,7 @@ from attendance_shared.migrations import migrations_dir, upgrade_to_head
 from attendance_shared.platform import GC_THRESHOLDS
 from register_service.app import create_app
 from register_service.settings import Settings
+from tests.factories import school_body
 from tests.helpers import app_client, bearer, eventually
 
 pytestmark = pytest.mark.integration
@@ -64,3 +66,20 @@ async def test_the_start_up_heap_is_frozen_before_the_first_request(database_url
         assert gc.get_freeze_count() > 50_000
         assert gc.get_threshold() == GC_THRESHOLDS
         assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_every_request_is_timed_by_its_route_template_and_status(database_url: str) -> None:
+    def timed(method: str, route: str, status: int) -> float:
+        labels = {"service": "register", "method": method, "route": route, "status": str(status)}
+        return REGISTRY.get_sample_value("http_request_seconds_count", labels) or 0.0
+
+    school = "/v1/schools/{urn}"
+    expected = [("GET", school, 404), ("PUT", school, 422), ("PUT", school, 200), ("GET", "unmatched", 404)]
+    before = [timed(*e) for e in expected]
+    settings = Settings(database_url=database_url, kafka_bootstrap_servers="127.0.0.1:1")
+    async with app_client(create_app(settings), bearer(Role.ADMIN)) as client:
+        assert (await client.get("/v1/schools/100901")).status_code == 404
+        assert (await client.put("/v1/schools/100901", json={})).status_code == 422
+        assert (await client.put("/v1/schools/100901", json=school_body())).status_code == 200
+        assert (await client.get("/v1/nowhere")).status_code == 404
+    assert [timed(*e) - b for e, b in zip(expected, before, strict=True)] == [1.0] * 4
