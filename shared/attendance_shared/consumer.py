@@ -14,13 +14,12 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 
-import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from sqlalchemy import Table
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from attendance_shared.db import is_transient
 from attendance_shared.events import Event, InvalidEvent, parse_event
 from attendance_shared.inbox import claim_new_events
 from attendance_shared.kafka import KafkaPublisher, ensure_topics
@@ -39,29 +38,6 @@ log = logging.getLogger(__name__)
 
 BatchHandler = Callable[[AsyncSession, Sequence[tuple[str, Event]]], Awaitable[None]]
 """Applies (topic, event) pairs, in delivery order, within the caller's transaction; never commits."""
-
-# Errors that say the database is away, not that the events are bad: retry the same batch.
-TRANSIENT_DB_ERRORS = (OperationalError, ConnectionError, OSError, TimeoutError)
-# A driver "interface error" is transient only when the connection itself went: the driver
-# also raises one for a statement it will not send (too many parameters, say), which no
-# retry can mend and which must not stall the consumer.
-LOST_CONNECTION_ERRORS = (asyncpg.ConnectionDoesNotExistError, asyncpg.CannotConnectNowError, ConnectionError, OSError)
-
-
-# Two consumers that lock the same rows in opposite orders, or a serialisation conflict:
-# PostgreSQL rolls one back, and the same batch succeeds when tried again.
-RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
-
-
-def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, TRANSIENT_DB_ERRORS):
-        return True
-    if isinstance(exc, DBAPIError):
-        cause = exc.orig.__cause__ if exc.orig is not None else None
-        if getattr(cause, "sqlstate", None) in RETRYABLE_SQLSTATES:
-            return True
-        return exc.connection_invalidated or isinstance(cause, LOST_CONNECTION_ERRORS)
-    return False
 
 
 @contextmanager

@@ -3,11 +3,14 @@
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from attendance_shared.db import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -15,6 +18,8 @@ PROBLEM_JSON = "application/problem+json"
 # Values PostgreSQL cannot store, which only a client sends: a NUL or untranslatable
 # character, a string or number too long, a date out of range.
 CLIENT_VALUE_SQLSTATES = frozenset({"22021", "22P05", "22001", "22003", "22008"})
+# Seconds a client is asked to wait when the database went away under its request.
+DATABASE_RETRY_AFTER_S = 1
 
 
 class ProblemError(Exception):
@@ -100,6 +105,20 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _database_away(request: Request, exc: Exception) -> JSONResponse:
+    """The connection was lost or the transaction lost a conflict: it rolled back (or, at
+    commit, its outcome is unknown), and the same request, with the same Idempotency-Key,
+    can be sent again."""
+    log.warning("database unavailable for a request: %r", exc)
+    return problem_response(
+        503,
+        "Service unavailable",
+        "the database connection was lost or the write conflicted with another; retry the request",
+        request.url.path,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
@@ -112,6 +131,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _unstorable(request: Request, exc: DBAPIError) -> JSONResponse:
+        if is_transient(exc):
+            return _database_away(request, exc)
         # PostgreSQL refusing a value the request carried (a NUL character in text, say);
         # the transaction rolled back, so nothing was stored. Anything else is our fault or
         # the database's, and stays a 500.
@@ -121,6 +142,11 @@ def install_problem_handlers(app: FastAPI) -> None:
         log.warning("refused a value the database cannot store", extra={"sqlstate": sqlstate})
         detail = "the request holds a value that cannot be stored (for example a NUL character in text)"
         return problem_response(422, "Unprocessable content", detail, request.url.path)
+
+    # COPY runs on the driver's own connection, so a connection lost there is the driver's error.
+    @app.exception_handler(asyncpg.ConnectionDoesNotExistError)
+    async def _connection_lost(request: Request, exc: asyncpg.ConnectionDoesNotExistError) -> JSONResponse:
+        return _database_away(request, exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

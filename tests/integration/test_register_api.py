@@ -15,7 +15,7 @@ from attendance_shared.auth import Role, pupil_scope_key
 from register_service.app import create_app
 from register_service.settings import Settings
 from tests.factories import MADE_BY, calendar_body, make_upn, pupil_body, school_body
-from tests.helpers import app_client, bearer, scalar
+from tests.helpers import app_client, bearer, scalar, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -143,6 +143,64 @@ async def test_a_mark_and_its_event_are_one_transaction(client: httpx.AsyncClien
         await conn.execute(text("DROP TRIGGER refuse ON register.outbox"))
     assert (await take(client, MONDAY, "am", present(A, B))).status_code == 200
     assert await scalar(engine, "SELECT count(*) FROM register.marks") == 2
+
+
+async def test_connections_the_server_closed_are_replaced_without_failing_a_request(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """No ping before each checkout: a pooled connection the server has closed (a restart, a
+    terminated backend) is noticed by the driver and replaced when next checked out."""
+    assert (await take(client, MONDAY, "am", present(A, B))).status_code == 200
+    async with engine.connect() as conn:
+        killed = (
+            await conn.execute(
+                text(
+                    "WITH others AS MATERIALIZED (SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()) "
+                    "SELECT array_agg(pid) FROM others WHERE pg_terminate_backend(pid)"
+                )
+            )
+        ).scalar_one()
+    assert killed
+
+    async def gone() -> bool:
+        left = "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)"
+        async with engine.connect() as conn:
+            return (await conn.execute(text(left), {"pids": killed})).scalar_one() == 0
+
+    await wait_until(gone, what="the terminated backends to exit")
+    await asyncio.sleep(0.1)  # the closed sockets reach the app's event loop
+    for day in ("2026-11-03", "2026-11-04", "2026-11-05"):
+        assert (await take(client, day, "am", present(A, B))).status_code == 200
+
+
+async def test_a_request_whose_database_connection_dies_is_told_to_retry_and_stores_nothing(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """The connection is lost mid-request (here the backend ends itself while writing the
+    outbox): a 503 with Retry-After, nothing stored, and the same request then succeeds."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "CREATE FUNCTION register.end_own_backend() RETURNS trigger "
+                "AS $$ BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END $$ LANGUAGE plpgsql"
+            )
+        )
+        await conn.execute(
+            text(
+                "CREATE TRIGGER end_own_backend BEFORE INSERT ON register.outbox "
+                "FOR EACH STATEMENT EXECUTE FUNCTION register.end_own_backend()"
+            )
+        )
+    lost = await take(client, MONDAY, "am", present(A, B), headers={"Idempotency-Key": "lost-1"})
+    assert lost.status_code == 503, lost.text
+    assert lost.headers["retry-after"] == "1"
+    assert lost.headers["content-type"] == "application/problem+json"
+    assert await scalar(engine, "SELECT count(*) FROM register.marks") == 0
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP TRIGGER end_own_backend ON register.outbox"))
+    again = await take(client, MONDAY, "am", present(A, B), headers={"Idempotency-Key": "lost-1"})
+    assert again.status_code == 200 and again.json()["recorded"] == 2
 
 
 async def test_the_calendar_decides_which_days_take_a_register(client: httpx.AsyncClient) -> None:

@@ -42,7 +42,7 @@ def test_only_a_lost_connection_is_retried_as_transient() -> None:
     import asyncpg
     from sqlalchemy.exc import DBAPIError, OperationalError
 
-    from attendance_shared.consumer import is_transient
+    from attendance_shared.db import is_transient
 
     def wrapped(cause: BaseException) -> DBAPIError:
         driver_error = Exception("driver")
