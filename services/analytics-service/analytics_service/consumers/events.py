@@ -142,11 +142,12 @@ class AnalyticsHandler:
         rows, flag_rows, events = [], [], []
         for (urn, year), keys in groups.items():
             school_year = year_of(calendars, urn, year)
+            # Only up to the last session marked: the rest of the year holds no mark yet.
             matrix = YearMatrix.of(
                 year,
                 [states[k].codes for k in keys],
                 [enrolment_mask(enrolments.get((k[0], k[1])), year) for k in keys],
-            )
+            ).up_to_latest()
             previous = None
             if reaches_previous_year(matrix, school_year):
                 previous = await self._previous_year(session, keys, year, calendars, enrolments)
@@ -186,8 +187,10 @@ class AnalyticsHandler:
 
     async def _previous_year(
         self, session: AsyncSession, keys: list[PupilYearKey], year: int, calendars: dict, enrolments: dict
-    ) -> PreviousYear:
+    ) -> PreviousYear | None:
         found = await projections.pupil_year_rows(session, [(urn, upn, year - 1) for urn, upn, _ in keys])
+        if not found:
+            return None  # no marks last year: the windows that reach back find nothing there
         empty = bytes(SLOTS)
         rows = [found[(urn, upn, year - 1)].codes if (urn, upn, year - 1) in found else empty for urn, upn, _ in keys]
         masks = [enrolment_mask(enrolments.get((urn, upn)), year - 1) for urn, upn, _ in keys]

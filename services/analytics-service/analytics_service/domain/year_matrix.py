@@ -3,6 +3,7 @@ Pure: no I/O. Rows are pupils, columns are the slots of `encoding`."""
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
 import numpy as np
 
@@ -73,10 +74,14 @@ class YearMatrix:
         mark): early in the year most of the layout is still empty."""
         latest = self.latest_slot()
         width = 2 * (int(latest.max()) // 2 + 1) if len(latest) and latest.max() >= 0 else 2
+        if width == self.codes.shape[1]:
+            return self
         return YearMatrix(self.academic_year, np.ascontiguousarray(self.codes[:, :width]))
 
-    @property
+    @cached_property
     def categories(self) -> np.ndarray:
+        """Computed once: the flags read it several times, and per flagged pupil. The codes
+        are never changed once the matrix is built."""
         return CATEGORY_OF_BYTE[self.codes]
 
     def latest_slot(self) -> np.ndarray:
