@@ -33,6 +33,8 @@ from attendance_bench.measures import (
     CommittedMarks,
     ConsumedWatcher,
     broker_messages_per_second,
+    cpu_per_event,
+    cpu_seconds,
     freshness,
     latency,
     percentile,
@@ -351,6 +353,8 @@ class Target:
 
     urls: dict[str, str]
     pids: dict[str, int] = field(default_factory=dict)
+    # PostgreSQL's postmaster and the broker, when the bench started them: for CPU figures.
+    dependency_pids: dict[str, int] = field(default_factory=dict)
     database_url: str | None = None
     kafka_bootstrap_servers: str | None = None
 
@@ -364,6 +368,11 @@ def started_stack(prefix: str, **options: Any) -> tuple[LocalStack, Target]:
     return stack, Target(
         urls={service: stack.url(service) for service in config.services},
         pids={service: process.pid for service, process in stack.services.items()},
+        dependency_pids={
+            name: part.process.pid
+            for name, part in (("postgres", stack.postgres), ("broker", stack.broker))
+            if part is not None and part.process is not None
+        },
         database_url=stack.database_url,
         kafka_bootstrap_servers=stack.kafka_bootstrap_servers,
     )
@@ -411,6 +420,14 @@ async def _fresh(
 OTHER_MARK_CONSUMERS = ("notification", "la-returns")
 
 
+def _cpu(target: Target) -> dict[str, float]:
+    """CPU seconds so far of every process of a stack the bench started, and its own."""
+    if not target.pids:
+        return {}
+    own = os.times()
+    return {**cpu_seconds(target.pids | target.dependency_pids), "bench client": own.user + own.system}
+
+
 async def _consumed_by_others(target: Target) -> dict[str, float]:
     others = [service for service in OTHER_MARK_CONSUMERS if service in target.urls]
     if not others:
@@ -450,15 +467,18 @@ async def main_async(args: argparse.Namespace, target: Target) -> dict[str, obje
         await set_up(client, year, args.concurrency, args.bulk)
         watching = await _watch(target)
         consumed_before = await _consumed_by_others(target)
+        cpu_before = _cpu(target)
         times, accepted, started = await replay(client, flat, args.concurrency, "replay")
         results["ingest"] = ingest_figures(flat, times)
         if e2e := await _fresh(watching, accepted, started, args.freshness_timeout):
             results["end_to_end"] = e2e
+        # Once analytics, and the other consumers of the marks topic, have caught up: the CPU
+        # figures then hold all the flat-out run's work, and the paced one none of it.
+        events = sum(n for _, n in accepted)
+        await _others_caught_up(target, consumed_before, events, args.freshness_timeout)
+        if cpu_before:
+            results["cpu_flat_out"] = cpu_per_event(cpu_before, _cpu(target), events)
         if paced:
-            # Only once analytics, and the other consumers of the marks topic, have caught up,
-            # so the paced figures carry no backlog of the flat-out run.
-            events = sum(n for _, n in accepted)
-            await _others_caught_up(target, consumed_before, events, args.freshness_timeout)
             watching = await _watch(target)
             times, accepted, started = await replay(client, paced, args.concurrency, "paced", rate=args.rate)
             results["paced"] = paced_figures(args.rate, paced, times, accepted, started)
@@ -557,6 +577,12 @@ def table_rows(results: dict, args: argparse.Namespace) -> list[tuple[str, str, 
         rows.append((f"{name.replace('_', ' ')} p50 / p95", value, query_targets.get(name, "-"), "-"))
     for service, mb in results.get("resident_mb", {}).items():
         rows.append((f"{service}-service resident memory", f"{mb} MB", "< 250 MB", "-"))
+    if cpu := results.get("cpu_flat_out"):
+        # 10,000 marks/s end to end on two cores leaves 200 µs of CPU a mark for everything.
+        stack = f"{cpu['stack_us_per_event']:,} µs ({cpu['stack_over_client']} x the client's)"
+        rows.append(("CPU per mark event, flat out, stack", stack, "-", "-"))
+        for name, us in cpu["us_per_event"].items():
+            rows.append((f"  {name}", f"{us:,} µs", "-", "-"))
     if limits:
         rows.append(("raw PostgreSQL COPY, rows/s", f"{limits['postgres_copy_rows_per_second']:,}", "-", "limit"))
         produce, consume = limits["produce_per_second"], limits["consume_per_second"]

@@ -5,6 +5,7 @@ same machine, so each project figure can be read as a share of what the parts al
 import asyncio
 import bisect
 import contextlib
+import os
 import statistics
 import time
 import uuid
@@ -167,6 +168,37 @@ def resident_mb(pids: dict[str, int]) -> dict[str, float]:
                         total_kb += int(line.split()[1])
         result[service] = round(total_kb / 1024, 1)
     return result
+
+
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """CPU time (user and system) each process and its children have used so far, in seconds.
+    PostgreSQL's backends are children of its postmaster, so they count towards it."""
+    tick = os.sysconf("SC_CLK_TCK")
+    result = {}
+    for name, pid in pids.items():
+        ticks = 0
+        for each in [pid, *_children(pid)]:
+            with contextlib.suppress(OSError, IndexError):  # a process that has just ended
+                fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])
+        result[name] = ticks / tick
+    return result
+
+
+def cpu_per_event(before: dict[str, float], after: dict[str, float], events: int) -> dict[str, object]:
+    """What each process spent between two readings, per mark event accepted in between. The
+    client's own share is the machine's yardstick: it does the same work in every run, so a
+    whole-stack figure divided by it moves with the code, not with how fast the machine is."""
+    seconds = {name: round(after[name] - before[name], 2) for name in after}
+    stack = sum(v for name, v in seconds.items() if name != "bench client")
+    client = seconds.get("bench client", 0.0)
+    return {
+        "events": events,
+        "seconds": seconds,
+        "us_per_event": {name: round(1e6 * v / max(events, 1)) for name, v in seconds.items()},
+        "stack_us_per_event": round(1e6 * stack / max(events, 1)),
+        "stack_over_client": round(stack / client, 2) if client else None,
+    }
 
 
 def _children(pid: int) -> list[int]:

@@ -18,6 +18,7 @@ async def test_the_benchmark_replays_generated_days_and_reports_them(stack: Loca
     target = Target(
         urls={s: stack.url(s) for s in ("register", "analytics", "la-returns")},
         pids={name: process.pid for name, process in stack.services.items()},
+        dependency_pids={"postgres": stack.postgres.process.pid, "broker": stack.broker.process.pid},
         kafka_bootstrap_servers=stack.kafka_bootstrap_servers,  # freshness is read from the broker
     )
     results = await main_async(args, target)
@@ -28,6 +29,9 @@ async def test_the_benchmark_replays_generated_days_and_reports_them(stack: Loca
     assert paced["marks"] > 0 and paced["offered_marks_per_second"] == 1000 and paced["freshness_p99_s"] >= 0
     assert set(results["queries"]) == {"school_summary", "flagged_list", "la_return_compile"}
     assert all(mb > 0 for mb in results["resident_mb"].values())
+    cpu = results["cpu_flat_out"]
+    assert cpu["events"] == 200 and set(cpu["seconds"]) == {*stack.services, "postgres", "broker", "bench client"}
+    assert cpu["seconds"]["register"] > 0 and cpu["seconds"]["postgres"] > 0
     assert results["data"]["marks"] == ingest["marks"] + paced["marks"]
     assert any(row[0].startswith("register ingest") for row in table_rows(results, args))
     async with httpx.AsyncClient(base_url=stack.url("register"), headers=bearer(Role.ADMIN)) as client:
