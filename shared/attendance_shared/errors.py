@@ -101,6 +101,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         (404, "Not found or outside your scope"),
         (413, "The request body is over the size limit"),
         (422, "Invalid input; `errors` names each bad field or row"),
+        (503, "The database connection was lost or a write conflicted: retry after `Retry-After`"),
     )
 }
 
