@@ -365,17 +365,21 @@ def started_stack(prefix: str, **options: Any) -> tuple[LocalStack, Target]:
     config = StackConfig.on_free_ports(Path(tempfile.mkdtemp(prefix=prefix)), **options)
     stack = LocalStack(config, say=lambda message: print(f"[stack] {message}", file=sys.stderr))
     stack.start()
-    return stack, Target(
-        urls={service: stack.url(service) for service in config.services},
-        pids={service: process.pid for service, process in stack.services.items()},
-        dependency_pids={
-            name: part.process.pid
-            for name, part in (("postgres", stack.postgres), ("broker", stack.broker))
-            if part is not None and part.process is not None
-        },
-        database_url=stack.database_url,
-        kafka_bootstrap_servers=stack.kafka_bootstrap_servers,
-    )
+    try:
+        return stack, Target(
+            urls={service: stack.url(service) for service in config.services},
+            pids={service: process.pid for service, process in stack.services.items()},
+            dependency_pids={
+                name: part.process.pid
+                for name, part in (("postgres", stack.postgres), ("broker", stack.broker))
+                if part is not None and part.process is not None
+            },
+            database_url=stack.database_url,
+            kafka_bootstrap_servers=stack.kafka_bootstrap_servers,
+        )
+    except BaseException:
+        stack.stop()  # the caller never gets the stack to stop, so its processes would outlive the run
+        raise
 
 
 async def _watch(target: Target) -> tuple[ConsumedWatcher, asyncio.Task[None]] | None:
