@@ -1,6 +1,7 @@
 """One engine factory and one session factory for every service."""
 
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Annotated, TypeVar
 
 import asyncpg
@@ -100,17 +101,33 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]
 
 
+@asynccontextmanager
+async def driver_connection(session: AsyncSession) -> AsyncIterator[asyncpg.Connection]:
+    """The session's own asyncpg connection, inside its transaction, for what SQLAlchemy cannot
+    send (COPY). Its errors are raised as SQLAlchemy's would be: a value PostgreSQL refuses is
+    a `DataError` (a 422 to the client), and a lost connection is invalidated in the pool and
+    raised as transient (a 503, or a consumer's retry), not as an unknown driver error."""
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    try:
+        yield driver  # type: ignore[misc]
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        lost = driver.is_closed()  # type: ignore[union-attr]
+        if lost:
+            await connection.invalidate(exc)
+        raise DBAPIError.instance(
+            None, None, exc, Exception, hide_parameters=True, connection_invalidated=lost, dialect=connection.dialect
+        ) from exc
+
+
 async def copy_rows(session: AsyncSession, table: Table, columns: Sequence[str], records: Sequence[tuple]) -> None:
     """Bulk rows with PostgreSQL's COPY, inside the session's transaction: a register of two
     thousand marks is one round trip, with no SQL to build or parse per row. Columns left out
     take their defaults."""
     if not records:
         return
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-        table.name, schema_name=table.schema, columns=list(columns), records=records
-    )
+    async with driver_connection(session) as driver:
+        await driver.copy_records_to_table(table.name, schema_name=table.schema, columns=list(columns), records=records)
 
 
 # PostgreSQL's wire protocol numbers bind parameters with 16 bits.

@@ -3,7 +3,6 @@
 import logging
 from typing import Any
 
-import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -143,11 +142,6 @@ def install_problem_handlers(app: FastAPI) -> None:
         log.warning("refused a value the database cannot store", extra={"sqlstate": sqlstate})
         detail = "the request holds a value that cannot be stored (for example a NUL character in text)"
         return problem_response(422, "Unprocessable content", detail, request.url.path)
-
-    # COPY runs on the driver's own connection, so a connection lost there is the driver's error.
-    @app.exception_handler(asyncpg.ConnectionDoesNotExistError)
-    async def _connection_lost(request: Request, exc: asyncpg.ConnectionDoesNotExistError) -> JSONResponse:
-        return _database_away(request, exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -203,6 +203,18 @@ async def test_a_request_whose_database_connection_dies_is_told_to_retry_and_sto
     assert again.status_code == 200 and again.json()["recorded"] == 2
 
 
+async def test_a_value_postgresql_refuses_in_a_copied_register_is_a_422_and_stores_nothing(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """Registers are stored with COPY on the driver's own connection; its errors are raised as
+    any statement's are, so a NUL in a note is the client's error, not a 500."""
+    refused = await take(client, MONDAY, "am", [{"upn": A, "code": "B", "note": "off site\u0000visit"}])
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert await scalar(engine, "SELECT count(*) FROM register.marks") == 0
+    assert (await take(client, MONDAY, "am", present(A))).status_code == 200
+
+
 async def test_the_calendar_decides_which_days_take_a_register(client: httpx.AsyncClient) -> None:
     half_term, inset, saturday = "2026-10-27", "2026-11-20", "2026-11-07"
     refused = await take(client, half_term, "am", present(A))

@@ -18,6 +18,7 @@ from analytics_service.models import (
     schools,
 )
 from attendance_shared import calendar_projection
+from attendance_shared.db import driver_connection
 
 PupilYearKey = tuple[str, str, int]  # school URN, UPN, academic year
 PupilKey = tuple[str, str]
@@ -233,20 +234,20 @@ async def save_pupil_years(session: AsyncSession, rows: list[dict]) -> None:
         return
     columns = list(rows[0])
     keys = ("school_urn", "upn", "academic_year")
-    connection = (await (await session.connection()).get_raw_connection()).driver_connection
-    await connection.execute(  # type: ignore[union-attr]
-        "CREATE TEMP TABLE IF NOT EXISTS pupil_years_batch"
-        " (LIKE analytics.pupil_years INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-    )
-    await connection.copy_records_to_table(  # type: ignore[union-attr]
-        "pupil_years_batch", columns=columns, records=[tuple(row[c] for c in columns) for row in rows]
-    )
     names = ", ".join(columns)
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
-    await connection.execute(  # type: ignore[union-attr]
-        f"INSERT INTO analytics.pupil_years ({names}) SELECT {names} FROM pupil_years_batch"
-        f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}, updated_at = now()"
-    )
+    async with driver_connection(session) as connection:
+        await connection.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS pupil_years_batch"
+            " (LIKE analytics.pupil_years INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
+        await connection.copy_records_to_table(
+            "pupil_years_batch", columns=columns, records=[tuple(row[c] for c in columns) for row in rows]
+        )
+        await connection.execute(
+            f"INSERT INTO analytics.pupil_years ({names}) SELECT {names} FROM pupil_years_batch"
+            f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}, updated_at = now()"
+        )
 
 
 async def school_year_rows(
