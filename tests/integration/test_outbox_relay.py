@@ -200,12 +200,8 @@ async def test_a_sent_row_is_kept_and_the_runbooks_requeue_sends_it_again_as_wri
 ) -> None:
     """The relay dequeues what the broker acknowledged and leaves the row itself alone, so the
     runbook's re-publish (queue the ids again) sends the same envelope and headers."""
-    relay = OutboxRelay(
-        service="register",
-        engine=engine,
-        table=outbox,
-        publisher=KafkaPublisher(broker.bootstrap_servers, [topics.SCHOOLS], client_id="test-relay"),
-    )
+    publisher = KafkaPublisher(broker.bootstrap_servers, [topics.SCHOOLS], client_id="test-relay")
+    relay = OutboxRelay(service="register", engine=engine, table=outbox, publisher=publisher)
     school = SchoolUpsertedV1(urn="100003", la_code="201", name="Oak Lane Primary")
     event = make_event(school, source="test", subject="100003")
     async with make_sessionmaker(engine).begin() as session:
@@ -221,7 +217,7 @@ async def test_a_sent_row_is_kept_and_the_runbooks_requeue_sends_it_again_as_wri
             )
         assert await relay.publish_pending() == 1
     finally:
-        await relay._publisher.close()
+        await publisher.close()
     records = await read_topic(broker.bootstrap_servers, topics.SCHOOLS.name, expected=2)
     assert [r.value for r in records] == [event.to_bytes()] * 2
     assert records[0].headers == records[1].headers and dict(records[0].headers)["ce_type"] == event.type.encode()

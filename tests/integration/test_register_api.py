@@ -4,6 +4,7 @@ writes and Idempotency-Key. Its relay points at no broker: these tests read the 
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 
 import httpx
@@ -37,6 +38,27 @@ async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 async def take(client: httpx.AsyncClient, day: str, session: str, marks: list[dict], **kwargs) -> httpx.Response:
     return await client.put(f"/v1/schools/{URN}/registers/{day}/{session}", json={"marks": marks}, **kwargs)
+
+
+@asynccontextmanager
+async def outbox_trigger(engine: AsyncEngine, name: str, body: str, *, each: str) -> AsyncIterator[None]:
+    """A trigger on the register's outbox for part of a test: `body` is its PL/pgSQL, run
+    before each inserted ROW or STATEMENT."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(f"CREATE FUNCTION register.{name}() RETURNS trigger AS $$ BEGIN {body} END $$ LANGUAGE plpgsql")
+        )
+        await conn.execute(
+            text(
+                f"CREATE TRIGGER {name} BEFORE INSERT ON register.outbox "
+                f"FOR EACH {each} EXECUTE FUNCTION register.{name}()"
+            )
+        )
+    try:
+        yield
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text(f"DROP TRIGGER {name} ON register.outbox"))
 
 
 def present(*upns: str) -> list[dict]:
@@ -124,23 +146,10 @@ async def test_a_bad_register_names_every_row_and_stores_nothing(
 
 async def test_a_mark_and_its_event_are_one_transaction(client: httpx.AsyncClient, engine: AsyncEngine) -> None:
     """If the event cannot be written, the mark is not kept either."""
-    async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "CREATE FUNCTION register.refuse() RETURNS trigger "
-                "AS $$ BEGIN RAISE EXCEPTION 'no'; END $$ LANGUAGE plpgsql"
-            )
-        )
-        await conn.execute(
-            text(
-                "CREATE TRIGGER refuse BEFORE INSERT ON register.outbox FOR EACH ROW EXECUTE FUNCTION register.refuse()"
-            )
-        )
-    with pytest.raises(Exception):  # noqa: B017 - the in-process app lets the database error through
-        await take(client, MONDAY, "am", present(A, B))
-    assert await scalar(engine, "SELECT count(*) FROM register.marks") == 0
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP TRIGGER refuse ON register.outbox"))
+    async with outbox_trigger(engine, "refuse", "RAISE EXCEPTION 'no';", each="ROW"):
+        with pytest.raises(Exception):  # noqa: B017 - the in-process app lets the database error through
+            await take(client, MONDAY, "am", present(A, B))
+        assert await scalar(engine, "SELECT count(*) FROM register.marks") == 0
     assert (await take(client, MONDAY, "am", present(A, B))).status_code == 200
     assert await scalar(engine, "SELECT count(*) FROM register.marks") == 2
 
@@ -179,26 +188,13 @@ async def test_a_request_whose_database_connection_dies_is_told_to_retry_and_sto
 ) -> None:
     """The connection is lost mid-request (here the backend ends itself while writing the
     outbox): a 503 with Retry-After, nothing stored, and the same request then succeeds."""
-    async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "CREATE FUNCTION register.end_own_backend() RETURNS trigger "
-                "AS $$ BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END $$ LANGUAGE plpgsql"
-            )
-        )
-        await conn.execute(
-            text(
-                "CREATE TRIGGER end_own_backend BEFORE INSERT ON register.outbox "
-                "FOR EACH STATEMENT EXECUTE FUNCTION register.end_own_backend()"
-            )
-        )
-    lost = await take(client, MONDAY, "am", present(A, B), headers={"Idempotency-Key": "lost-1"})
-    assert lost.status_code == 503, lost.text
-    assert lost.headers["retry-after"] == "1"
-    assert lost.headers["content-type"] == "application/problem+json"
-    assert await scalar(engine, "SELECT count(*) FROM register.marks") == 0
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP TRIGGER end_own_backend ON register.outbox"))
+    ends_itself = "PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL;"
+    async with outbox_trigger(engine, "end_own_backend", ends_itself, each="STATEMENT"):
+        lost = await take(client, MONDAY, "am", present(A, B), headers={"Idempotency-Key": "lost-1"})
+        assert lost.status_code == 503, lost.text
+        assert lost.headers["retry-after"] == "1"
+        assert lost.headers["content-type"] == "application/problem+json"
+        assert await scalar(engine, "SELECT count(*) FROM register.marks") == 0
     again = await take(client, MONDAY, "am", present(A, B), headers={"Idempotency-Key": "lost-1"})
     assert again.status_code == 200 and again.json()["recorded"] == 2
 
