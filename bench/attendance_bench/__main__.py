@@ -30,6 +30,7 @@ import orjson
 
 from attendance_bench.generator import TERMS, School, SchoolDay, make_schools, school_year, summarise
 from attendance_bench.measures import (
+    CLIENT,
     CommittedMarks,
     ConsumedWatcher,
     broker_messages_per_second,
@@ -429,7 +430,7 @@ def _cpu(target: Target) -> dict[str, float]:
     if not target.pids:
         return {}
     own = os.times()
-    return {**cpu_seconds(target.pids | target.dependency_pids), "bench client": own.user + own.system}
+    return {**cpu_seconds(target.pids | target.dependency_pids), CLIENT: own.user + own.system}
 
 
 async def _consumed_by_others(target: Target) -> dict[str, float]:

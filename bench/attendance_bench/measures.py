@@ -160,7 +160,7 @@ def resident_mb(pids: dict[str, int]) -> dict[str, float]:
     result = {}
     for service, pid in pids.items():
         total_kb = 0
-        for each in [pid, *_children(pid)]:
+        for each in _process_tree(pid):
             status = Path(f"/proc/{each}/status")
             if status.exists():
                 for line in status.read_text().splitlines():
@@ -170,6 +170,10 @@ def resident_mb(pids: dict[str, int]) -> dict[str, float]:
     return result
 
 
+# The bench's own process in the CPU figures.
+CLIENT = "bench client"
+
+
 def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
     """CPU time (user and system) each process and its children have used so far, in seconds.
     PostgreSQL's backends are children of its postmaster, so they count towards it."""
@@ -177,7 +181,7 @@ def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
     result = {}
     for name, pid in pids.items():
         ticks = 0
-        for each in [pid, *_children(pid)]:
+        for each in _process_tree(pid):
             with contextlib.suppress(OSError, IndexError):  # a process that has just ended
                 fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
                 ticks += int(fields[11]) + int(fields[12])
@@ -189,16 +193,20 @@ def cpu_per_event(before: dict[str, float], after: dict[str, float], events: int
     """What each process spent between two readings, per mark event accepted in between. The
     client's own share is the machine's yardstick: it does the same work in every run, so a
     whole-stack figure divided by it moves with the code, not with how fast the machine is."""
-    seconds = {name: round(after[name] - before[name], 2) for name in after}
-    stack = sum(v for name, v in seconds.items() if name != "bench client")
-    client = seconds.get("bench client", 0.0)
+    spent = {name: after[name] - before[name] for name in after}
+    stack = sum(seconds for name, seconds in spent.items() if name != CLIENT)
+    client = spent.get(CLIENT, 0.0)
     return {
         "events": events,
-        "seconds": seconds,
-        "us_per_event": {name: round(1e6 * v / max(events, 1)) for name, v in seconds.items()},
+        "seconds": {name: round(seconds, 2) for name, seconds in spent.items()},
+        "us_per_event": {name: round(1e6 * seconds / max(events, 1)) for name, seconds in spent.items()},
         "stack_us_per_event": round(1e6 * stack / max(events, 1)),
         "stack_over_client": round(stack / client, 2) if client else None,
     }
+
+
+def _process_tree(pid: int) -> list[int]:
+    return [pid, *_children(pid)]
 
 
 def _children(pid: int) -> list[int]:

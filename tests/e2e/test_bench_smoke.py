@@ -4,6 +4,7 @@ It asserts what was stored, never how fast (speed is `make bench`'s job)."""
 import httpx
 import pytest
 from attendance_bench.__main__ import Target, main_async, parse_args, table_rows
+from attendance_bench.measures import CLIENT
 
 from attendance_shared.auth import Role
 from attendance_stack import LocalStack
@@ -30,7 +31,7 @@ async def test_the_benchmark_replays_generated_days_and_reports_them(stack: Loca
     assert set(results["queries"]) == {"school_summary", "flagged_list", "la_return_compile"}
     assert all(mb > 0 for mb in results["resident_mb"].values())
     cpu = results["cpu_flat_out"]
-    assert cpu["events"] == 200 and set(cpu["seconds"]) == {*stack.services, "postgres", "broker", "bench client"}
+    assert cpu["events"] == 200 and set(cpu["seconds"]) == {*stack.services, "postgres", "broker", CLIENT}
     assert cpu["seconds"]["register"] > 0 and cpu["seconds"]["postgres"] > 0
     assert results["data"]["marks"] == ingest["marks"] + paced["marks"]
     assert any(row[0].startswith("register ingest") for row in table_rows(results, args))
