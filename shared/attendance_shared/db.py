@@ -71,12 +71,21 @@ LOST_CONNECTION_ERRORS = (asyncpg.ConnectionDoesNotExistError, asyncpg.CannotCon
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 
 
+UNIQUE_VIOLATION = "23505"
+
+
+def sqlstate_of(exc: DBAPIError) -> str | None:
+    """PostgreSQL's code for the error: on the driver's exception, which SQLAlchemy's asyncpg
+    adapter wraps once more."""
+    return getattr(exc.orig, "sqlstate", None) or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None)
+
+
 def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, TRANSIENT_DB_ERRORS):
         return True
     if isinstance(exc, DBAPIError):
         cause = exc.orig.__cause__ if exc.orig is not None else None
-        if getattr(cause, "sqlstate", None) in RETRYABLE_SQLSTATES:
+        if sqlstate_of(exc) in RETRYABLE_SQLSTATES:
             return True
         return exc.connection_invalidated or isinstance(cause, LOST_CONNECTION_ERRORS)
     return False

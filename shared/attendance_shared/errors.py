@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from attendance_shared.db import is_transient
+from attendance_shared.db import is_transient, sqlstate_of
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         # PostgreSQL refusing a value the request carried (a NUL character in text, say);
         # the transaction rolled back, so nothing was stored. Anything else is our fault or
         # the database's, and stays a 500.
-        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig.__cause__, "sqlstate", None)
+        sqlstate = sqlstate_of(exc)
         if sqlstate not in CLIENT_VALUE_SQLSTATES:
             raise exc
         log.warning("refused a value the database cannot store", extra={"sqlstate": sqlstate})

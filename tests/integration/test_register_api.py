@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from attendance_shared.auth import Role, pupil_scope_key
+from attendance_shared.events import pupil_key
 from register_service.app import create_app
 from register_service.settings import Settings
 from tests.factories import MADE_BY, calendar_body, make_upn, pupil_body, school_body
@@ -269,6 +270,81 @@ async def test_a_deleted_pupil_keeps_their_record_and_takes_no_more_marks(
     )
     on_roll = (await client.get(f"/v1/schools/{URN}/pupils", params={"on_roll_on": "2026-11-04"})).json()["items"]
     assert {p["upn"] for p in on_roll} == {A, B}
+
+
+async def test_a_batch_of_admissions_is_entered_whole_with_a_version_and_an_event_each(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    intake = [make_upn(serial=760 + i) for i in range(3)]
+    batch = {"pupils": [pupil_body(upn, forename=f"Pupil {i}") for i, upn in enumerate(intake)]}
+    admitted = await client.post(f"/v1/schools/{URN}/admissions", json=batch)
+    assert admitted.status_code == 201, admitted.text
+    assert admitted.json() == {"school_urn": URN, "admitted": 3, "upns": intake}
+    one = (await client.get(f"/v1/schools/{URN}/pupils/{intake[2]}")).json()
+    assert one["legal_forename"] == "Pupil 2" and one["address"]["postcode"] == "LS6 2AB"
+    versions = "SELECT count(*) FROM register.pupil_versions WHERE upn = ANY(:upns)"
+    assert await scalar(engine, versions, upns=intake) == 3
+    events = await scalar(
+        engine,
+        "SELECT array_agg(event_type) FROM register.outbox WHERE key = ANY(:keys)",
+        keys=[pupil_key(URN, upn) for upn in intake],
+    )
+    assert events == ["uk.attendance.pupil.admitted.v1"] * 3
+    twice = await client.post(f"/v1/schools/{URN}/pupils", json=pupil_body(intake[0]))
+    assert twice.status_code == 409
+    assert twice.json()["detail"] == f"pupil {intake[0]} is already on the admission register of school {URN}"
+
+
+async def test_two_batches_racing_to_admit_the_same_pupils_enter_them_once(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    intake = {"pupils": [pupil_body(make_upn(serial=780 + i)) for i in range(50)]}
+    answers = await asyncio.gather(*(client.post(f"/v1/schools/{URN}/admissions", json=intake) for _ in range(4)))
+    # The first to commit enters them; the others are refused whole, as a 422 naming the rows
+    # if they looked after that commit, or a 409 if they looked before it and collided.
+    assert sorted(a.status_code for a in answers)[0] == 201
+    assert [a.status_code for a in answers].count(201) == 1
+    assert all(a.status_code in (201, 409, 422) for a in answers), [a.text for a in answers]
+    upns = [p["upn"] for p in intake["pupils"]]
+    assert await scalar(engine, "SELECT count(*) FROM register.pupils WHERE upn = ANY(:upns)", upns=upns) == 50
+    assert await scalar(engine, "SELECT count(*) FROM register.pupil_versions WHERE upn = ANY(:upns)", upns=upns) == 50
+
+
+async def test_a_batch_of_admissions_with_bad_rows_names_each_and_enters_none(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    new = make_upn(serial=770)
+    wrong_letter = ("A" if new[0] != "A" else "B") + new[1:]
+    rows = [
+        pupil_body(new),
+        pupil_body(wrong_letter),
+        pupil_body(make_upn(serial=771), date_of_birth="2025-09-02"),  # born after admission
+        pupil_body(new),  # the same pupil as row 0
+        pupil_body(A),  # already on the register (the fixture admitted A)
+    ]
+    before = await scalar(engine, "SELECT count(*) FROM register.outbox")
+    refused = await client.post(f"/v1/schools/{URN}/admissions", json={"pupils": rows})
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["detail"] == "4 of 5 admissions are refused; nothing was stored"
+    assert [(e["index"], e["field"]) for e in refused.json()["errors"]] == [
+        (1, "upn"),
+        (2, "admission_date"),
+        (3, "upn"),
+        (4, "upn"),
+    ]
+    assert "already on the admission register" in refused.json()["errors"][3]["message"]
+    assert await scalar(engine, "SELECT count(*) FROM register.pupils WHERE upn = :upn", upn=new) == 0
+    assert await scalar(engine, "SELECT count(*) FROM register.outbox") == before
+
+    too_many = await client.post(f"/v1/schools/{URN}/admissions", json={"pupils": [pupil_body(new)] * 2001})
+    assert too_many.status_code == 422 and too_many.json()["errors"][0]["location"] == ["body", "pupils"]
+    key = {"Idempotency-Key": "intake-2025"}
+    first = await client.post(f"/v1/schools/{URN}/admissions", json={"pupils": rows[:1]}, headers=key)
+    again = await client.post(f"/v1/schools/{URN}/admissions", json={"pupils": rows[:1]}, headers=key)
+    assert first.status_code == again.status_code == 201 and again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert (await client.post(f"/v1/schools/{URN}/admissions", json={"pupils": rows[:1]})).status_code == 422
 
 
 async def test_the_database_refuses_to_delete_a_pupil_so_every_mark_keeps_its_pupil(

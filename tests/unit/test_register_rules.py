@@ -1,6 +1,7 @@
 from datetime import date, time
 
 from attendance_shared.rules.calendar import SchoolCalendar, Term, check_mark_day
+from register_service.domain.admission_rules import check_admission, repeated_pupils
 from register_service.domain.register_rules import (
     MarkRow,
     check_lateness,
@@ -75,3 +76,26 @@ def test_the_register_stays_open_at_most_30_minutes_and_as_long_each_session() -
         "after the register opens"
         in check_register_times((time(9, 0), time(8, 40)), (time(13, 10), time(13, 30)))[0][1]
     )
+
+
+def test_an_admission_is_refused_for_every_reason_at_once() -> None:
+    today = date(2026, 11, 2)
+    upn = make_upn(serial=104)
+    assert check_admission(upn, admission_date=today, date_of_birth=date(2016, 3, 4), today=today) == (upn, [])
+    wrong_letter = ("A" if upn[0] != "A" else "B") + upn[1:]
+    compact, problems = check_admission(
+        wrong_letter, admission_date=date(2026, 11, 3), date_of_birth=date(2026, 12, 1), today=today
+    )
+    assert compact is None
+    assert [field for field, _ in problems] == ["upn", "admission_date", "admission_date"]
+    assert "check letter" in problems[0][1]
+    assert "before date_of_birth" in problems[1][1] and "first day they attend" in problems[2][1]
+
+
+def test_a_pupil_named_twice_in_one_batch_is_refused_at_the_second_row() -> None:
+    errors = repeated_pupils([A, B, None, A, B, A])
+    assert [(e.index, e.message) for e in errors] == [
+        (3, "the same pupil as row 0"),
+        (4, "the same pupil as row 1"),
+        (5, "the same pupil as row 0"),
+    ]

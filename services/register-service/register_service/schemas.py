@@ -100,6 +100,24 @@ class PupilIn(PupilRecord):
     admission_date: IsoDate
 
 
+MAX_ADMISSIONS_PER_REQUEST = 2000  # the roll of a large secondary school
+
+
+class AdmissionsIn(BaseModel):
+    """Several admissions to one school's register at once (an intake, or a school's whole roll
+    when it starts using the platform): all are entered, or none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pupils: list[PupilIn] = Field(min_length=1, max_length=MAX_ADMISSIONS_PER_REQUEST)
+
+
+class AdmissionsResult(BaseModel):
+    school_urn: str
+    admitted: int
+    upns: list[str] = Field(description="In the order of the request, in their compact form")
+
+
 class PupilUpdateIn(BaseModel):
     """Fields to change, and the date the change takes effect (cohort analysis sees the pupil
     as they were on each date). Fields left out keep their value."""

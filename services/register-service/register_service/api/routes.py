@@ -21,6 +21,8 @@ from register_service.schemas import (
     AbsenceReportPage,
     AcceptedReport,
     AcceptReportIn,
+    AdmissionsIn,
+    AdmissionsResult,
     AmendmentIn,
     BulkRegistersIn,
     BulkRegistersResult,
@@ -125,6 +127,26 @@ async def admit_pupil(
 ) -> Any:
     return await once(
         lambda: pupils.admit(session, urn, body, recorded_by=actor.subject),
+        status.HTTP_201_CREATED,
+    )
+
+
+@router.post(
+    "/admissions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AdmissionsResult,
+    tags=["pupils"],
+    summary="Admit several pupils at once (all entered, or none; every refused row is named)",
+)
+async def admit_pupils(
+    urn: URNPath,
+    body: AdmissionsIn,
+    session: SessionDep,
+    actor: SchoolWriter,
+    once: Idempotent,
+) -> Any:
+    return await once(
+        lambda: pupils.admit_many(session, urn, body, recorded_by=actor.subject),
         status.HTTP_201_CREATED,
     )
 

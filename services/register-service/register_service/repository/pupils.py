@@ -1,18 +1,26 @@
 from datetime import date
 
-from sqlalchemy import ARRAY, Row, Text, any_, bindparam, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert
+import orjson
+from sqlalchemy import ARRAY, Row, Table, Text, any_, bindparam, func, or_, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from attendance_shared.db import copy_rows
 from register_service.models import pupil_versions, pupils
 
 
-async def insert_pupil(session: AsyncSession, values: dict) -> bool:
-    """Insert unless the pupil is already on this school's register; say whether it was new."""
-    result = await session.execute(
-        insert(pupils).values(**values).on_conflict_do_nothing(index_elements=["school_urn", "upn"])
-    )
-    return result.rowcount == 1
+async def enter_pupils(session: AsyncSession, rows: list[dict]) -> None:
+    """Insert pupils, every row with the same keys, in one COPY: a school's whole roll is one
+    round trip and no SQL grows with it. A pupil already on their school's register makes
+    the database refuse the lot (a unique violation)."""
+    await _copy(session, pupils, rows)
+
+
+async def already_admitted(session: AsyncSession, school_urn: str, upns: list[str]) -> set[str]:
+    """Which of `upns` are on this school's admission register, on roll or not."""
+    wanted = bindparam("upns", upns, type_=ARRAY(Text))
+    query = select(pupils.c.upn).where(pupils.c.school_urn == school_urn, pupils.c.upn == any_(wanted))
+    return set((await session.execute(query)).scalars())
 
 
 async def update_pupil(session: AsyncSession, school_urn: str, upn: str, values: dict) -> None:
@@ -50,11 +58,32 @@ async def record_deletion(
 async def add_version(
     session: AsyncSession, school_urn: str, upn: str, *, effective_from: date, record: dict, recorded_by: str
 ) -> None:
-    await session.execute(
-        pupil_versions.insert().values(
-            school_urn=school_urn, upn=upn, effective_from=effective_from, record=record, recorded_by=recorded_by
-        )
+    await add_versions(
+        session,
+        [{"school_urn": school_urn, "upn": upn, "effective_from": effective_from, "record": record}],
+        recorded_by=recorded_by,
     )
+
+
+async def add_versions(session: AsyncSession, versions: list[dict], *, recorded_by: str) -> None:
+    """Versions given as school_urn, upn, effective_from and record, all by one recorder."""
+    await _copy(session, pupil_versions, [{**v, "recorded_by": recorded_by} for v in versions])
+
+
+async def _copy(session: AsyncSession, table: Table, rows: list[dict]) -> None:
+    if not rows:
+        return
+    columns = list(rows[0])
+    # COPY bypasses SQLAlchemy's type processing: JSONB goes as JSON text.
+    as_json = [isinstance(table.c[c].type, JSONB) for c in columns]
+    records = [
+        tuple(
+            None if value is None else orjson.dumps(value).decode() if json else value
+            for value, json in zip((row[c] for c in columns), as_json, strict=True)
+        )
+        for row in rows
+    ]
+    await copy_rows(session, table, columns, records)
 
 
 async def version_on(session: AsyncSession, school_urn: str, upn: str, day: date) -> Row | None:

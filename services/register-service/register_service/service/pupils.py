@@ -3,19 +3,35 @@ regulation-9 ground. Every version of a record is kept; each change is an event.
 
 from datetime import date
 
+from sqlalchemy import Row
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance_shared import topics
 from attendance_shared.clock import today_in_england
+from attendance_shared.db import UNIQUE_VIOLATION, sqlstate_of
 from attendance_shared.errors import Conflict, NotFound, Unprocessable
 from attendance_shared.events import PupilAdmittedV1, PupilDeletedV1, PupilUpdatedV1
-from attendance_shared.rules.identifiers import InvalidUPN, validate_upn
+from register_service.domain.admission_rules import check_admission, repeated_pupils
+from register_service.domain.register_rules import RowError
 from register_service.repository import marks as mark_repository
 from register_service.repository import pupils as pupil_repository
-from register_service.schemas import DeletionIn, PupilHistory, PupilIn, PupilOut, PupilPage, PupilUpdateIn, PupilVersion
+from register_service.schemas import (
+    AdmissionsIn,
+    AdmissionsResult,
+    DeletionIn,
+    PupilHistory,
+    PupilIn,
+    PupilOut,
+    PupilPage,
+    PupilUpdateIn,
+    PupilVersion,
+)
 from register_service.service.events import publish_pupil_events
 from register_service.service.schools import require_school
 
+# Pupils a batch of admissions writes at a time (see `_enter`).
+ADMISSIONS_PER_WRITE = 200
 # The columns of a pupil's record that a version snapshots and an event carries.
 RECORD_FIELDS = set(PupilAdmittedV1.model_fields) - {"school_urn", "la_code", "upn"}
 
@@ -26,24 +42,88 @@ def _refuse(field: str, message: str) -> Unprocessable:
 
 async def admit(session: AsyncSession, urn: str, pupil: PupilIn, *, recorded_by: str) -> PupilOut:
     school = await require_school(session, urn)
-    try:
-        upn = validate_upn(pupil.upn)
-    except InvalidUPN as exc:
-        raise _refuse("upn", str(exc)) from None
-    if pupil.admission_date < pupil.date_of_birth:
-        raise _refuse("admission_date", "admission_date is before date_of_birth")
-    if pupil.admission_date > today_in_england():
-        raise _refuse("admission_date", "a pupil is entered on the register on or after the first day they attend")
-    record = pupil.model_dump(mode="json", exclude={"upn"})
-    columns = pupil.model_dump(exclude={"upn"})
-    if not await pupil_repository.insert_pupil(session, {**columns, "upn": upn, "school_urn": urn}):
-        raise Conflict(f"pupil {upn} is already on the admission register of school {urn}")
-    await pupil_repository.add_version(
-        session, urn, upn, effective_from=pupil.admission_date, record=record, recorded_by=recorded_by
+    upn, problems = _checked(pupil, today_in_england())
+    if problems:
+        raise Unprocessable(problems[0][1], errors=[{"field": f, "message": m} for f, m in problems])
+    assert upn is not None  # a UPN that did not validate is a problem
+    await _enter(session, school, [(upn, pupil)], recorded_by=recorded_by)
+    return PupilOut(school_urn=urn, upn=upn, **pupil.model_dump(exclude={"upn"}))  # just inserted: not read back
+
+
+async def admit_many(session: AsyncSession, urn: str, batch: AdmissionsIn, *, recorded_by: str) -> AdmissionsResult:
+    """Enter every pupil of `batch` on the admission register, or none: each refused row is
+    named by its index, whether it is invalid, repeats an earlier row or is already entered."""
+    school = await require_school(session, urn)
+    today = today_in_england()
+    checked = [_checked(pupil, today) for pupil in batch.pupils]
+    upns = [upn for upn, _ in checked]
+    errors = [
+        RowError(index, field, message) for index, (_, problems) in enumerate(checked) for field, message in problems
+    ]
+    errors += repeated_pupils(upns)
+    entered = await pupil_repository.already_admitted(session, urn, [u for u in upns if u is not None])
+    errors += [
+        RowError(index, "upn", f"pupil {upn} is already on the admission register of school {urn}")
+        for index, upn in enumerate(upns)
+        if upn in entered
+    ]
+    if errors:
+        errors.sort(key=lambda e: e.index)
+        raise Unprocessable(
+            f"{len({e.index for e in errors})} of {len(batch.pupils)} admissions are refused; nothing was stored",
+            errors=[e.as_dict() for e in errors],
+        )
+    admissions = [(upn, pupil) for upn, pupil in zip(upns, batch.pupils, strict=True) if upn is not None]
+    await _enter(session, school, admissions, recorded_by=recorded_by)
+    return AdmissionsResult(school_urn=urn, admitted=len(admissions), upns=[upn for upn, _ in admissions])
+
+
+def _checked(pupil: PupilIn, today: date) -> tuple[str | None, list[tuple[str, str]]]:
+    return check_admission(
+        pupil.upn, admission_date=pupil.admission_date, date_of_birth=pupil.date_of_birth, today=today
     )
-    event = PupilAdmittedV1(school_urn=urn, la_code=school.la_code, upn=upn, **record)
-    await publish_pupil_events(session, topics.PUPILS, [event])
-    return PupilOut(school_urn=urn, upn=upn, **columns)  # just inserted: no need to read it back
+
+
+async def _enter(
+    session: AsyncSession, school: Row, admissions: list[tuple[str, PupilIn]], *, recorded_by: str
+) -> None:
+    """Insert the pupils with their first version and their events, or refuse them all if
+    one is already on the register. A slice at a time: what each pupil becomes on the way
+    (rows, record, event) is about 10 kB, and a whole roll of it at once would stay in the
+    process's memory long after the request."""
+    for start in range(0, len(admissions), ADMISSIONS_PER_WRITE):
+        await _enter_slice(session, school, admissions[start : start + ADMISSIONS_PER_WRITE], recorded_by=recorded_by)
+
+
+async def _enter_slice(
+    session: AsyncSession, school: Row, admissions: list[tuple[str, PupilIn]], *, recorded_by: str
+) -> None:
+    urn = school.urn
+    records = [pupil.model_dump(mode="json", exclude={"upn"}) for _, pupil in admissions]
+    try:
+        await pupil_repository.enter_pupils(
+            session, [{**pupil.model_dump(exclude={"upn"}), "upn": upn, "school_urn": urn} for upn, pupil in admissions]
+        )
+    except DBAPIError as exc:
+        if sqlstate_of(exc) != UNIQUE_VIOLATION:
+            raise
+        # A lone admission learns here that the pupil is already entered; a batch was checked
+        # first, so only a request entering one of its pupils meanwhile brings it here.
+        who = f"pupil {admissions[0][0]}" if len(admissions) == 1 else "one of these pupils"
+        raise Conflict(f"{who} is already on the admission register of school {urn}") from None
+    await pupil_repository.add_versions(
+        session,
+        [
+            {"school_urn": urn, "upn": upn, "effective_from": pupil.admission_date, "record": record}
+            for (upn, pupil), record in zip(admissions, records, strict=True)
+        ],
+        recorded_by=recorded_by,
+    )
+    events = [
+        PupilAdmittedV1(school_urn=urn, la_code=school.la_code, upn=upn, **record)
+        for (upn, _), record in zip(admissions, records, strict=True)
+    ]
+    await publish_pupil_events(session, topics.PUPILS, events)
 
 
 async def update(session: AsyncSession, urn: str, upn: str, changes: PupilUpdateIn, *, recorded_by: str) -> PupilOut:
