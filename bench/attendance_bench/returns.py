@@ -118,6 +118,8 @@ async def run(args: argparse.Namespace, target: Target) -> dict[str, object]:
         target.database_url, sum(len(s.pupils) for s in schools) // 2, args.schools * 2 * args.days
     )
     results["setup_s"] = round(time.perf_counter() - started, 1)
+    # Every service has just taken the whole roll as events, then a day of registers.
+    results["resident_mb_after_setup"] = resident_mb(target.pids)
     period = {"from": plan.flat[0].day.isoformat(), "to": plan.flat[-1].day.isoformat()}
     auth = {"Authorization": f"Bearer {officer}"}
     async with httpx.AsyncClient(base_url=target.urls["la-returns"], headers=auth, timeout=300) as returns:

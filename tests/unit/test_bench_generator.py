@@ -1,10 +1,14 @@
-"""The bench's generated year: statistical properties of one seeded run (pure data, no timing)."""
+"""The bench's generated year: statistical properties of one seeded run (pure data, no timing),
+and how the bench groups what it sends."""
 
 from datetime import date
 
+import orjson
 import pytest
+from attendance_bench.__main__ import ADMISSIONS_PER_REQUEST, admission_calls
 from attendance_bench.generator import (
     ACADEMIC_YEAR,
+    Admission,
     Summary,
     make_schools,
     school_calendar,
@@ -90,3 +94,14 @@ def test_every_register_is_one_the_register_service_accepts() -> None:
             validate_upn(pupil.upn)
             if pupil.left_on is not None:
                 assert pupil.left_on >= pupil.admission_date and pupil.ground
+
+
+def test_a_schools_admissions_of_a_day_go_in_batches_and_a_lone_joiner_alone() -> None:
+    intake = [Admission("100001", f"upn{i}", {"upn": f"upn{i}"}) for i in range(ADMISSIONS_PER_REQUEST + 5)]
+    calls = admission_calls([*intake, Admission("100002", "lone", {"upn": "lone"})])
+    assert [(c.url, c.pupils) for c in calls] == [
+        ("/v1/schools/100001/admissions", ADMISSIONS_PER_REQUEST),
+        ("/v1/schools/100001/admissions", 5),
+        ("/v1/schools/100002/pupils", 1),
+    ]
+    assert orjson.loads(calls[1].body) == {"pupils": [a.body for a in intake[-5:]]}
