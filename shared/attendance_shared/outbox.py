@@ -24,6 +24,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     Row,
+    Select,
     Table,
     Text,
     any_,
@@ -248,18 +249,23 @@ class OutboxRelay:
             for wait in waits:
                 wait.cancel()
 
+    def oldest_pending_rows(self) -> Select:
+        """The oldest queued ids, as one array, then their rows by primary key. Joined instead,
+        the planner hashed the queue and read the whole outbox, which keeps every row ever
+        written: 19 µs a published event when the outbox held 110,000 rows, and growing."""
+        t, pending = self._table, self._pending
+        oldest = select(pending.c.id).order_by(pending.c.id).limit(self._batch_size).scalar_subquery()
+        return (
+            select(t.c.id, t.c.topic, t.c.key, t.c.envelope, t.c.event_type, t.c.traceparent)
+            .where(t.c.id == any_(func.array(oldest)))
+            .order_by(t.c.id)
+        )
+
     async def publish_pending(self) -> int:
         """Publish the oldest pending rows in id order; dequeue them only once acknowledged."""
-        t, pending = self._table, self._pending
+        pending = self._pending
         async with self._engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(t.c.id, t.c.topic, t.c.key, t.c.envelope, t.c.event_type, t.c.traceparent)
-                    .join(pending, pending.c.id == t.c.id)
-                    .order_by(pending.c.id)
-                    .limit(self._batch_size)
-                )
-            ).all()
+            rows = (await conn.execute(self.oldest_pending_rows())).all()
             # A short batch is the whole backlog; only a full one needs counting.
             backlog = len(rows)
             if backlog == self._batch_size:

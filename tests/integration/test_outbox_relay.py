@@ -221,3 +221,39 @@ async def test_a_sent_row_is_kept_and_the_runbooks_requeue_sends_it_again_as_wri
     records = await read_topic(broker.bootstrap_servers, topics.SCHOOLS.name, expected=2)
     assert [r.value for r in records] == [event.to_bytes()] * 2
     assert records[0].headers == records[1].headers and dict(records[0].headers)["ce_type"] == event.type.encode()
+
+
+async def test_the_relay_reads_its_queue_by_key_however_many_sent_rows_the_outbox_keeps(engine) -> None:
+    """A plan, not a timing: with 30,000 sent rows kept and 3,000 queued, the relay's read
+    must look up the queued rows by primary key, never scan the outbox."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO register.outbox (topic, key, event_id, event_type, envelope) "
+                "SELECT 'attendance.marks.v1', 'key', md5(g::text), 'type', convert_to(repeat('x', 550), 'UTF8') "
+                "FROM generate_series(1, 33000) g"
+            )
+        )
+        await conn.execute(
+            text("DELETE FROM register.outbox_pending WHERE id < (SELECT min(id) + 30000 FROM register.outbox)")
+        )
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text("ANALYZE register.outbox"))
+        await conn.execute(text("ANALYZE register.outbox_pending"))
+    publisher = KafkaPublisher("127.0.0.1:1", [topics.MARKS], client_id="plan-test")
+    relay = OutboxRelay(service="register", engine=engine, table=outbox, publisher=publisher)
+    query = relay.oldest_pending_rows().compile(engine.sync_engine, compile_kwargs={"literal_binds": True})
+    async with engine.connect() as conn:
+        plan = await conn.scalar(text(f"EXPLAIN (FORMAT JSON) {query}"))
+    scans = list(_plan_nodes(plan[0]["Plan"]))
+    assert ("Index Scan", "outbox") in scans, scans
+    assert ("Seq Scan", "outbox") not in scans, scans
+    async with engine.connect() as conn:
+        assert len((await conn.execute(relay.oldest_pending_rows())).all()) == 3000
+
+
+def _plan_nodes(node: dict):
+    yield node["Node Type"], node.get("Relation Name")
+    for child in node.get("Plans", []):
+        yield from _plan_nodes(child)
