@@ -88,6 +88,25 @@ async def test_an_explanation_before_sending_cancels_the_alert_and_every_chase(
     assert parts.mailbox.messages == []
 
 
+async def test_an_alert_cancelled_in_the_morning_comes_back_for_an_afternoon_n_in_the_afternoons_words(
+    parts: Parts, sessionmaker, engine: AsyncEngine
+) -> None:
+    upn = make_upn(serial=804)
+    clock = Clock(england(MONDAY, 8, 30))
+    await apply(sessionmaker, clock, school(), pupil(upn, (ALEX,)), mark(upn, "N"))
+    await apply(sessionmaker, clock, mark(upn, "I", revision=2, previous="N"))
+    clock.now = england(MONDAY, 13, 10)
+    await apply(sessionmaker, clock, mark(upn, "N", session="pm"))
+    [alert] = await rows(engine)
+    assert (alert.status, alert.session) == ("queued", "pm")
+    send = dispatcher(sessionmaker, parts, clock)
+    assert await send.dispatch_once() == 0  # held until the afternoon register closes
+    clock.now = england(MONDAY, 13, 31)
+    assert await send.dispatch_once() == 1
+    [email] = parts.mailbox.messages
+    assert "Sam was not in school at afternoon registration on 2026-09-07" in email.get_payload(decode=True).decode()
+
+
 async def test_an_n_is_chased_after_two_and_four_school_days_then_the_lead_is_told(
     parts: Parts, sessionmaker, engine: AsyncEngine
 ) -> None:

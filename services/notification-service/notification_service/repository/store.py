@@ -253,15 +253,18 @@ def _message_row(p: PlannedMessage, now: datetime) -> dict:
 
 async def store_messages(session: AsyncSession, planned: Sequence[PlannedMessage], now: datetime) -> list[Row]:
     """Store planned messages. One already stored under the same key is left as it is, unless
-    it was cancelled and its reason has come back (an N explained, then marked N again).
+    it was cancelled and its reason has come back (an N explained, then marked N again): then
+    it is planned afresh, in the words and to the address of the absence that brought it back
+    (a first-day alert's key names the day, so a morning's alert may return for the afternoon).
     Returns each message stored or revived."""
     if not planned:
         return []
     unique = {p.idempotency_key: p for p in planned}
     statement = insert(messages)
+    replanned = ("status", "not_before", "failure_reason", "session", "channel", "recipient", "subject", "body")
     statement = statement.on_conflict_do_update(
         index_elements=["idempotency_key"],
-        set_={"status": statement.excluded.status, "not_before": statement.excluded.not_before, "failure_reason": None},
+        set_={column: statement.excluded[column] for column in replanned},
         where=messages.c.status == "cancelled",
     ).returning(*OUTCOME_COLUMNS)
     return list((await session.execute(statement, [_message_row(p, now) for p in unique.values()])).all())
