@@ -19,7 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -31,7 +31,7 @@ import orjson
 from attendance_bench.generator import TERMS, Admission, School, SchoolDay, make_schools, school_year, summarise
 from attendance_bench.measures import (
     CLIENT,
-    CommittedMarks,
+    CommittedEvents,
     ConsumedWatcher,
     broker_messages_per_second,
     cpu_per_event,
@@ -45,6 +45,7 @@ from attendance_bench.measures import (
 )
 from attendance_shared.auth import Role, mint_token
 from attendance_shared.settings import CommonSettings
+from attendance_shared.topics import MARKS, PUPILS, TopicSpec
 from attendance_stack import LocalStack, StackConfig
 from attendance_stack.stack import SERVICES
 
@@ -349,8 +350,9 @@ def _ms(seconds: float) -> float:
     return round(1000 * seconds, 1)
 
 
-async def set_up(client: httpx.AsyncClient, replay_plan: Replay, concurrency: int, bulk: int) -> None:
-    """Schools, their calendars, and the roll as it stood before the first replayed day."""
+async def set_up(client: httpx.AsyncClient, replay_plan: Replay, concurrency: int, bulk: int) -> int:
+    """Schools, their calendars, and the roll as it stood before the first replayed day; the
+    pupil events that makes (admissions and deletions)."""
     for school in replay_plan.schools:
         (await client.put(f"/v1/schools/{school.urn}", json=school.body())).raise_for_status()
         (await client.put(f"/v1/schools/{school.urn}/calendar", json=school.calendar_body())).raise_for_status()
@@ -368,6 +370,7 @@ async def set_up(client: httpx.AsyncClient, replay_plan: Replay, concurrency: in
     await run_calls(client, admissions, concurrency, Progress("admit", len(admissions)), accepted)
     if deletions:
         await run_calls(client, deletions, concurrency, Progress("delete", len(deletions)), accepted)
+    return sum(c.pupils for c in admissions) + len(deletions)
 
 
 @dataclass
@@ -408,7 +411,7 @@ def started_stack(prefix: str, **options: Any) -> tuple[LocalStack, Target]:
 async def _watch(target: Target) -> tuple[ConsumedWatcher, asyncio.Task[None]] | None:
     if "analytics" not in target.urls:
         return None
-    committed = CommittedMarks(_broker_of(target))
+    committed = CommittedEvents(_broker_of(target))
     await committed.start()
     watcher = ConsumedWatcher(committed)
     baseline = await watcher.current()
@@ -445,6 +448,7 @@ async def _fresh(
 
 
 OTHER_MARK_CONSUMERS = ("notification", "la-returns")
+PUPIL_CONSUMERS = ("analytics", *OTHER_MARK_CONSUMERS)
 
 
 def _cpu(target: Target) -> dict[str, float]:
@@ -455,23 +459,25 @@ def _cpu(target: Target) -> dict[str, float]:
     return {**cpu_seconds(target.pids | target.dependency_pids), CLIENT: own.user + own.system}
 
 
-async def _consumed_by_others(target: Target) -> dict[str, float]:
-    others = [service for service in OTHER_MARK_CONSUMERS if service in target.urls]
-    if not others:
+async def _consumed(target: Target, services: Sequence[str], topic: TopicSpec = MARKS) -> dict[str, float]:
+    present = [service for service in services if service in target.urls]
+    if not present:
         return {}
-    async with CommittedMarks(_broker_of(target)) as committed:
-        return {service: await committed.of(service) for service in others}
+    async with CommittedEvents(_broker_of(target)) as committed:
+        return {service: await committed.of(service, topic) for service in present}
 
 
-async def _others_caught_up(target: Target, before: dict[str, float], events: int, timeout_s: float) -> None:
-    """Until the other consumers of the marks topic have applied `events` more mark events: a
-    paced run started while they still clear a flat-out backlog would measure that backlog."""
+async def _caught_up(
+    target: Target, before: dict[str, float], events: int, timeout_s: float, topic: TopicSpec = MARKS
+) -> None:
+    """Until each consumer in `before` has applied `events` more events of `topic`: a run
+    started while they still clear an earlier backlog would measure that backlog."""
     if not before:
         return
     deadline = time.monotonic() + timeout_s
-    async with CommittedMarks(_broker_of(target)) as committed:
+    async with CommittedEvents(_broker_of(target)) as committed:
         while time.monotonic() < deadline:
-            applied = {service: await committed.of(service) for service in before}
+            applied = {service: await committed.of(service, topic) for service in before}
             if all(applied[service] - before[service] >= events for service in before):
                 return
             await asyncio.sleep(0.2)
@@ -491,9 +497,16 @@ async def main_async(args: argparse.Namespace, target: Target) -> dict[str, obje
     async with httpx.AsyncClient(
         base_url=target.urls["register"], headers={"Authorization": f"Bearer {mis}"}, timeout=120, limits=limits
     ) as client:
-        await set_up(client, year, args.concurrency, args.bulk)
+        pupils_before = await _consumed(target, PUPIL_CONSUMERS, PUPILS)
+        pupil_events = await set_up(client, year, args.concurrency, args.bulk)
+        # The set-up's admissions go in batches, faster than the consumers apply their events:
+        # the replay starts once they have, so none of the set-up's work is measured with it.
+        waited = time.monotonic()
+        await _caught_up(target, pupils_before, pupil_events, args.freshness_timeout, PUPILS)
+        waited = time.monotonic() - waited
+        print(f"  consumers applied the set-up's {pupil_events:,} pupil events {waited:.1f} s later", file=sys.stderr)
         watching = await _watch(target)
-        consumed_before = await _consumed_by_others(target)
+        consumed_before = await _consumed(target, OTHER_MARK_CONSUMERS)
         cpu_before = _cpu(target)
         times, accepted, started = await replay(client, flat, args.concurrency, "replay")
         results["ingest"] = ingest_figures(flat, times)
@@ -502,7 +515,7 @@ async def main_async(args: argparse.Namespace, target: Target) -> dict[str, obje
         # Once analytics, and the other consumers of the marks topic, have caught up: the CPU
         # figures then hold all the flat-out run's work, and the paced one none of it.
         events = sum(n for _, n in accepted)
-        await _others_caught_up(target, consumed_before, events, args.freshness_timeout)
+        await _caught_up(target, consumed_before, events, args.freshness_timeout)
         if cpu_before:
             results["cpu_flat_out"] = cpu_per_event(cpu_before, _cpu(target), events)
         if paced:

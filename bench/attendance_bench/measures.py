@@ -20,7 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy.engine import make_url
 
 from attendance_shared.consumer import consumer_group
-from attendance_shared.topics import MARKS
+from attendance_shared.topics import MARKS, TopicSpec
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -28,9 +28,9 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-class CommittedMarks:
-    """How many mark events a service's consumer has applied: the sum of the offsets its group
-    has committed on the marks topic, asked of the broker. The consumer commits them after its
+class CommittedEvents:
+    """How many events of a topic (the marks, unless named) a service's consumer has applied:
+    the sum of the offsets its group has committed on it, asked of the broker. The consumer commits them after its
     transaction, so they count events whose effects are visible, and asking costs the service
     nothing (scraping analytics' /metrics every 50 ms took a seventh of its CPU)."""
 
@@ -44,14 +44,14 @@ class CommittedMarks:
     async def close(self) -> None:
         await self._admin.close()
 
-    async def __aenter__(self) -> "CommittedMarks":
+    async def __aenter__(self) -> "CommittedEvents":
         await self.start()
         return self
 
     async def __aexit__(self, *_: object) -> None:
         await self.close()
 
-    async def of(self, service: str) -> float:
+    async def of(self, service: str, topic: TopicSpec = MARKS) -> float:
         group = consumer_group(service)
         if group not in self._coordinators:
             self._coordinators[group] = await self._admin.find_coordinator(group)
@@ -59,7 +59,7 @@ class CommittedMarks:
         offsets = await self._admin.list_consumer_group_offsets(
             group,
             group_coordinator_id=self._coordinators[group],
-            partitions=[TopicPartition(MARKS.name, p) for p in range(MARKS.partitions)],
+            partitions=[TopicPartition(topic.name, p) for p in range(topic.partitions)],
         )
         return float(sum(o.offset for o in offsets.values() if o.offset > 0))
 
@@ -69,7 +69,7 @@ class ConsumedWatcher:
     (accepted by register-service to applied in analytics) can be read off the timeline:
     register i is fresh once the count reaches the marks accepted up to and including it."""
 
-    def __init__(self, committed: CommittedMarks, interval_s: float = 0.05) -> None:
+    def __init__(self, committed: CommittedEvents, interval_s: float = 0.05) -> None:
         self._committed = committed
         self._interval_s = interval_s
         self.samples: list[tuple[float, float]] = []  # (monotonic time, applied since the baseline)
