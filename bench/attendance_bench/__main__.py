@@ -469,18 +469,35 @@ async def _consumed(target: Target, services: Sequence[str], topic: TopicSpec = 
 
 async def _caught_up(
     target: Target, before: dict[str, float], events: int, timeout_s: float, topic: TopicSpec = MARKS
-) -> None:
+) -> bool:
     """Until each consumer in `before` has applied `events` more events of `topic`: a run
-    started while they still clear an earlier backlog would measure that backlog."""
+    started while they still clear an earlier backlog would measure that backlog. False if
+    one had not within `timeout_s`."""
     if not before:
-        return
+        return True
     deadline = time.monotonic() + timeout_s
     async with CommittedEvents(_broker_of(target)) as committed:
         while time.monotonic() < deadline:
             applied = {service: await committed.of(service, topic) for service in before}
             if all(applied[service] - before[service] >= events for service in before):
-                return
+                return True
             await asyncio.sleep(0.2)
+    return False
+
+
+def _unapplied(results: dict[str, object], e2e: dict[str, float], timeout_s: float) -> None:
+    if missing := e2e.get("marks_not_applied"):
+        _warn(
+            results,
+            f"analytics had not applied {missing:,.0f} of {e2e['marks']:,.0f} marks after {timeout_s:g} s;"
+            " no end-to-end rate is given, and freshness covers only the marks it had applied",
+        )
+
+
+def _warn(results: dict[str, object], warning: str) -> None:
+    """Said at once on stderr, and kept in the result file with the figures it qualifies."""
+    print(f"  warning: {warning}", file=sys.stderr)
+    results.setdefault("warnings", []).append(warning)  # type: ignore[union-attr]
 
 
 async def main_async(args: argparse.Namespace, target: Target) -> dict[str, object]:
@@ -502,9 +519,16 @@ async def main_async(args: argparse.Namespace, target: Target) -> dict[str, obje
         # The set-up's admissions go in batches, faster than the consumers apply their events:
         # the replay starts once they have, so none of the set-up's work is measured with it.
         waited = time.monotonic()
-        await _caught_up(target, pupils_before, pupil_events, args.freshness_timeout, PUPILS)
-        waited = time.monotonic() - waited
-        print(f"  consumers applied the set-up's {pupil_events:,} pupil events {waited:.1f} s later", file=sys.stderr)
+        if await _caught_up(target, pupils_before, pupil_events, args.freshness_timeout, PUPILS):
+            waited = time.monotonic() - waited
+            say = f"  consumers applied the set-up's {pupil_events:,} pupil events {waited:.1f} s later"
+            print(say, file=sys.stderr)
+        else:
+            _warn(
+                results,
+                f"the consumers had not applied the set-up's {pupil_events:,} pupil events after "
+                f"{args.freshness_timeout:g} s; the replay's figures include the rest of them",
+            )
         watching = await _watch(target)
         consumed_before = await _consumed(target, OTHER_MARK_CONSUMERS)
         cpu_before = _cpu(target)
@@ -512,11 +536,20 @@ async def main_async(args: argparse.Namespace, target: Target) -> dict[str, obje
         results["ingest"] = ingest_figures(flat, times)
         if e2e := await _fresh(watching, accepted, started, args.freshness_timeout):
             results["end_to_end"] = e2e
+            _unapplied(results, e2e, args.freshness_timeout)
         # Once analytics, and the other consumers of the marks topic, have caught up: the CPU
         # figures then hold all the flat-out run's work, and the paced one none of it.
         events = sum(n for _, n in accepted)
-        await _caught_up(target, consumed_before, events, args.freshness_timeout)
-        if cpu_before:
+        others_done = await _caught_up(target, consumed_before, events, args.freshness_timeout)
+        if not others_done:
+            _warn(
+                results,
+                f"notification and la-returns had not applied the replay's {events:,} mark events after "
+                f"{args.freshness_timeout:g} s",
+            )
+        if not others_done or "marks_not_applied" in results.get("end_to_end", {}):  # type: ignore[operator]
+            _warn(results, "no CPU per mark event is given: some of the replay's work was not done yet")
+        elif cpu_before:
             results["cpu_flat_out"] = cpu_per_event(cpu_before, _cpu(target), events)
         if paced:
             watching = await _watch(target)
@@ -524,6 +557,7 @@ async def main_async(args: argparse.Namespace, target: Target) -> dict[str, obje
             results["paced"] = paced_figures(args.rate, paced, times, accepted, started)
             if e2e := await _fresh(watching, accepted, started, args.freshness_timeout):
                 results["paced"] |= e2e  # type: ignore[operator]
+                _unapplied(results, e2e, args.freshness_timeout)
     if target.pids:
         results["resident_mb"] = resident_mb(target.pids)
     if {"analytics", "la-returns"} <= set(target.urls):
@@ -596,10 +630,13 @@ def table_rows(results: dict, args: argparse.Namespace) -> list[tuple[str, str, 
             )
             rows.append((f"  {name} ({count})", value, "-", "-"))
     if e2e := results.get("end_to_end"):
-        value = e2e["end_to_end_marks_per_second"]
-        rows.append(("end to end, marks/s", f"{value:,}", ">= 10,000", _ratio(value, broker, "raw broker")))
-        freshness = f"{e2e['freshness_p50_s']} / {e2e['freshness_p99_s']} s"
-        rows.append(("  freshness p50 / p99, flat out", freshness, "-", "-"))
+        if value := e2e.get("end_to_end_marks_per_second"):
+            rows.append(("end to end, marks/s", f"{value:,}", ">= 10,000", _ratio(value, broker, "raw broker")))
+        else:
+            rows.append(("end to end, marks/s", f"{e2e['marks_not_applied']:,} marks not applied", ">= 10,000", "-"))
+        if e2e["freshness_p50_s"] >= 0:
+            freshness = f"{e2e['freshness_p50_s']} / {e2e['freshness_p99_s']} s"
+            rows.append(("  freshness p50 / p99, flat out", freshness, "-", "-"))
         if catching_up := e2e.get("analytics_catch_up_marks_per_second"):
             # The backlog analytics cleared once register-service had stopped taking registers.
             rows.append(("  analytics alone, clearing its backlog", f"{catching_up:,}", ">= 10,000", "-"))
@@ -720,6 +757,8 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(document, indent=2, default=str))
     print_table(rows)
+    for warning in results.get("warnings", []):
+        print(f"\nwarning: {warning}")
     print(f"\nwritten to {args.out}")
 
 

@@ -87,11 +87,14 @@ class ConsumedWatcher:
                 self._reached.set()
             await asyncio.sleep(self._interval_s)
 
-    async def wait_for(self, count: float, timeout_s: float) -> None:
-        """Until analytics has applied `count` marks, or `timeout_s` has passed."""
+    async def wait_for(self, count: float, timeout_s: float) -> bool:
+        """Until analytics has applied `count` marks (True), or `timeout_s` has passed."""
         self._target = count
-        with contextlib.suppress(TimeoutError):
+        try:
             await asyncio.wait_for(self._reached.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        return True
 
     def stop(self) -> None:
         self._stopping.set()
@@ -119,22 +122,27 @@ def catch_up(
 
 
 def freshness(accepted: list[tuple[float, int]], watcher: ConsumedWatcher, started: float) -> dict[str, float]:
-    """`accepted` holds (time the PUT returned, marks in it) in completion order."""
-    seconds, cumulative, last_visible = [], 0, started
+    """`accepted` holds (time the PUT returned, marks in it) in completion order. A rate is only
+    given once analytics has applied every mark: over the marks it had applied by a timeout,
+    it would be the rate of a run cut short where it fell behind."""
+    seconds, cumulative, seen, last_visible = [], 0, 0, started
     for accepted_at, marks in sorted(accepted):
         cumulative += marks
         visible = watcher.time_reaching(cumulative)
         if visible is None:
-            continue
+            break  # the count only grows: no later register was applied either
         # The client notes acceptance when the response arrives, just after the commit, so a
         # fast consumer can be a few milliseconds "early": that is jitter, not negative delay.
         seconds.append(max(visible - accepted_at, 0.0))
-        last_visible = max(last_visible, visible)
+        seen, last_visible = cumulative, max(last_visible, visible)
     total = sum(m for _, m in accepted)
-    return {
-        "marks": total,
-        "end_to_end_marks_per_second": round(total / max(last_visible - started, 1e-9)),
-        **catch_up(accepted, watcher, total, last_visible),
+    figures: dict[str, float] = {"marks": total}
+    if seen < total:
+        figures["marks_not_applied"] = total - seen
+    else:
+        figures["end_to_end_marks_per_second"] = round(total / max(last_visible - started, 1e-9))
+        figures |= catch_up(accepted, watcher, total, last_visible)
+    return figures | {
         "freshness_p50_s": round(statistics.median(seconds), 3) if seconds else -1,
         "freshness_p99_s": round(percentile(seconds, 99), 3) if seconds else -1,
     }
