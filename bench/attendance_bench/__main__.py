@@ -547,7 +547,7 @@ async def main_async(args: argparse.Namespace, target: Target) -> dict[str, obje
                 f"notification and la-returns had not applied the replay's {events:,} mark events after "
                 f"{args.freshness_timeout:g} s",
             )
-        if not others_done or "marks_not_applied" in results.get("end_to_end", {}):  # type: ignore[operator]
+        if not others_done or (e2e and "marks_not_applied" in e2e):
             _warn(results, "no CPU per mark event is given: some of the replay's work was not done yet")
         elif cpu_before:
             results["cpu_flat_out"] = cpu_per_event(cpu_before, _cpu(target), events)
