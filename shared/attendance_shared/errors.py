@@ -1,6 +1,7 @@
 """Typed errors that carry their HTTP status, rendered once as problem+json (RFC 9457)."""
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -44,6 +45,22 @@ class Conflict(ProblemError):
 
 class Unprocessable(ProblemError):
     status, title = 422, "Unprocessable content"
+
+    @classmethod
+    def of_fields(cls, problems: Sequence[tuple[str, str]], *, detail: str | None = None) -> "Unprocessable":
+        """Refused for every (field, message) at once; the detail is the first message unless given."""
+        return cls(
+            detail or problems[0][1], errors=[{"field": field, "message": message} for field, message in problems]
+        )
+
+    @classmethod
+    def of_field(cls, field: str, message: str) -> "Unprocessable":
+        return cls.of_fields([(field, message)])
+
+    @classmethod
+    def of_rows(cls, errors: Sequence[dict[str, Any]], *, total: int, what: str) -> "Unprocessable":
+        """A bulk request refused whole: each error names its row's `index`; nothing was stored."""
+        return cls(f"{len({e['index'] for e in errors})} of {total} {what}; nothing was stored", errors=list(errors))
 
 
 class Unauthorised(ProblemError):

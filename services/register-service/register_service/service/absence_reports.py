@@ -30,10 +30,6 @@ MAX_DAYS_AHEAD = 28
 MAX_DAYS_LONG = 60
 
 
-def _refuse(field: str, message: str) -> Unprocessable:
-    return Unprocessable(message, errors=[{"field": field, "message": message}])
-
-
 async def report(
     session: AsyncSession, urn: str, upn: str, body: AbsenceReportIn, *, reported_by: str, today: date
 ) -> AbsenceReportOut:
@@ -41,13 +37,15 @@ async def report(
     if pupil is None:
         raise NotFound(f"pupil {upn} not found at school {urn}")
     if body.last_day < body.first_day:
-        raise _refuse("last_day", "last_day is before first_day")
+        raise Unprocessable.of_field("last_day", "last_day is before first_day")
     if (body.last_day - body.first_day).days >= MAX_DAYS_LONG:
-        raise _refuse("last_day", f"a report covers at most {MAX_DAYS_LONG} days; send another for the rest")
+        raise Unprocessable.of_field(
+            "last_day", f"a report covers at most {MAX_DAYS_LONG} days; send another for the rest"
+        )
     if body.first_day > today + timedelta(days=MAX_DAYS_AHEAD):
-        raise _refuse("first_day", f"an absence can be reported at most {MAX_DAYS_AHEAD} days ahead")
+        raise Unprocessable.of_field("first_day", f"an absence can be reported at most {MAX_DAYS_AHEAD} days ahead")
     if body.first_day < pupil.admission_date or (pupil.left_on is not None and body.first_day > pupil.left_on):
-        raise _refuse("first_day", "the pupil is not on the school's roll then")
+        raise Unprocessable.of_field("first_day", "the pupil is not on the school's roll then")
     row = await report_repository.add(
         session,
         {"id": uuid.uuid4(), "school_urn": urn, "upn": upn, **body.model_dump(), "reported_by": reported_by},
@@ -118,9 +116,9 @@ async def accept(
     row = await _pending(session, urn, report_id)
     new_code = valid_code(code)
     if new_code == UNEXPLAINED_CODE:
-        raise _refuse("code", "accepting a report replaces N with the code for the reason given")
+        raise Unprocessable.of_field("code", "accepting a report replaces N with the code for the reason given")
     if problems := check_mark(MarkRow(row.upn, new_code), REGISTER_OPEN_MAX_MINUTES):
-        raise _refuse("code", f"{new_code} cannot be given from a report: {problems[0][1]}")
+        raise Unprocessable.of_field("code", f"{new_code} cannot be given from a report: {problems[0][1]}")
     current = await mark_repository.current_in_range(session, urn, [row.upn], row.first_day, row.last_day)
     unexplained = _unexplained(row, current)
     if not unexplained:

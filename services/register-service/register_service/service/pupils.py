@@ -36,15 +36,11 @@ ADMISSIONS_PER_WRITE = 200
 RECORD_FIELDS = set(PupilAdmittedV1.model_fields) - {"school_urn", "la_code", "upn"}
 
 
-def _refuse(field: str, message: str) -> Unprocessable:
-    return Unprocessable(message, errors=[{"field": field, "message": message}])
-
-
 async def admit(session: AsyncSession, urn: str, pupil: PupilIn, *, recorded_by: str) -> PupilOut:
     school = await require_school(session, urn)
     upn, problems = _checked(pupil, today_in_england())
     if problems:
-        raise Unprocessable(problems[0][1], errors=[{"field": f, "message": m} for f, m in problems])
+        raise Unprocessable.of_fields(problems)
     assert upn is not None  # a UPN that did not validate is a problem
     await _enter(session, school, [(upn, pupil)], recorded_by=recorded_by)
     return PupilOut(school_urn=urn, upn=upn, **pupil.model_dump(exclude={"upn"}))  # just inserted: not read back
@@ -69,9 +65,8 @@ async def admit_many(session: AsyncSession, urn: str, batch: AdmissionsIn, *, re
     ]
     if errors:
         errors.sort(key=lambda e: e.index)
-        raise Unprocessable(
-            f"{len({e.index for e in errors})} of {len(batch.pupils)} admissions are refused; nothing was stored",
-            errors=[e.as_dict() for e in errors],
+        raise Unprocessable.of_rows(
+            [e.as_dict() for e in errors], total=len(batch.pupils), what="admissions are refused"
         )
     admissions = [(upn, pupil) for upn, pupil in zip(upns, batch.pupils, strict=True) if upn is not None]
     await _enter(session, school, admissions, recorded_by=recorded_by)
@@ -133,13 +128,15 @@ async def update(session: AsyncSession, urn: str, upn: str, changes: PupilUpdate
         raise NotFound(f"pupil {upn} not found at school {urn}")
     effective_from = changes.effective_from or today_in_england()
     if effective_from < current.admission_date:
-        raise _refuse("effective_from", "a change cannot take effect before the pupil was admitted")
+        raise Unprocessable.of_field("effective_from", "a change cannot take effect before the pupil was admitted")
     if current.left_on is not None and effective_from > current.left_on:
-        raise _refuse("effective_from", f"the pupil left on {current.left_on}; the record is closed after that")
+        raise Unprocessable.of_field(
+            "effective_from", f"the pupil left on {current.left_on}; the record is closed after that"
+        )
     changed = changes.model_dump(mode="json", exclude_unset=True, exclude={"effective_from"})
     changed_columns = changes.model_dump(exclude_unset=True, exclude={"effective_from"})
     if not changed:
-        raise _refuse("body", "name at least one field to change")
+        raise Unprocessable.of_field("body", "name at least one field to change")
     record = {
         k: v
         for k, v in PupilOut.model_validate(current._asdict()).model_dump(mode="json").items()
@@ -165,9 +162,9 @@ async def delete(session: AsyncSession, urn: str, upn: str, deletion: DeletionIn
     if current.left_on is not None:
         raise Conflict(f"pupil {upn} was already deleted from the register (on roll until {current.left_on})")
     if deletion.date < current.admission_date:
-        raise _refuse("date", "the pupil cannot leave before they were admitted")
+        raise Unprocessable.of_field("date", "the pupil cannot leave before they were admitted")
     if deletion.date > today_in_england():
-        raise _refuse("date", "a pupil is deleted once the ground is met, not in advance")
+        raise Unprocessable.of_field("date", "a pupil is deleted once the ground is met, not in advance")
     if (later := await mark_repository.last_marked_day(session, urn, upn)) is not None and later > deletion.date:
         raise Conflict(f"pupil {upn} has marks up to {later}, after the deletion date; amend or keep the date")
     destination = deletion.destination.model_dump(mode="json") if deletion.destination else None

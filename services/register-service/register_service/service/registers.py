@@ -106,16 +106,9 @@ async def _validated_changes(
     return changes, []
 
 
-def _refused(errors: list[RowError], total: int) -> Unprocessable:
-    return Unprocessable(
-        f"{len({e.index for e in errors})} of {total} rows are invalid; nothing was stored",
-        errors=[e.as_dict() for e in errors],
-    )
-
-
 def _check_date(day: date) -> None:
     if problem := check_register_date(day, today_in_england()):
-        raise Unprocessable(problem, errors=[{"field": "date", "message": problem}])
+        raise Unprocessable.of_field("date", problem)
 
 
 async def record_register(
@@ -127,7 +120,7 @@ async def record_register(
     rows = _rows_of(register)
     changes, errors = await _validated_changes(session, school, day, session_name, rows, datetime.now(UTC))
     if errors:
-        raise _refused(errors, len(rows))
+        raise Unprocessable.of_rows([e.as_dict() for e in errors], total=len(rows), what="rows are invalid")
     await _store_marks(session, changes, SessionMarkedV1, recorded_by=recorded_by)
     return RegisterResult(
         school_urn=urn, date=day, session=session_name, recorded=len(changes), unchanged=len(rows) - len(changes)
@@ -209,7 +202,7 @@ async def amend_mark(
     if not problems and (problem := check_mark_day(await calendar_for(session, urn, day), day, session_name, row.code)):
         problems = [("code", problem)]
     if problems:
-        raise Unprocessable(problems[0][1], errors=[{"field": f, "message": m} for f, m in problems])
+        raise Unprocessable.of_fields(problems)
     existing = (await mark_repository.current(session, urn, day, session_name, [upn])).get(upn)
     if existing is None:
         raise NotFound(f"no mark for pupil {upn} on {day.isoformat()} {session_name}")
@@ -347,4 +340,4 @@ def valid_code(code: str) -> str:
     try:
         return lookup_code(code.strip().upper()).code
     except UnknownAttendanceCode as exc:
-        raise Unprocessable(str(exc), errors=[{"field": "code", "message": str(exc)}]) from None
+        raise Unprocessable.of_field("code", str(exc)) from None

@@ -26,10 +26,7 @@ async def put_school(session: AsyncSession, urn: str, school: SchoolIn) -> Schoo
         (school.am_register_opens, school.am_register_closes), (school.pm_register_opens, school.pm_register_closes)
     )
     if problems:
-        raise Unprocessable(
-            "; ".join(message for _, message in problems),
-            errors=[{"field": field, "message": message} for field, message in problems],
-        )
+        raise Unprocessable.of_fields(problems, detail="; ".join(message for _, message in problems))
     await school_repository.upsert(session, urn, school.model_dump())
     event = SchoolUpsertedV1(
         urn=urn,
