@@ -302,7 +302,6 @@ async def test_two_batches_racing_to_admit_the_same_pupils_enter_them_once(
     answers = await asyncio.gather(*(client.post(f"/v1/schools/{URN}/admissions", json=intake) for _ in range(4)))
     # The first to commit enters them; the others are refused whole, as a 422 naming the rows
     # if they looked after that commit, or a 409 if they looked before it and collided.
-    assert sorted(a.status_code for a in answers)[0] == 201
     assert [a.status_code for a in answers].count(201) == 1
     assert all(a.status_code in (201, 409, 422) for a in answers), [a.text for a in answers]
     upns = [p["upn"] for p in intake["pupils"]]
