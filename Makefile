@@ -8,6 +8,10 @@ UV := $(VENV)/bin/uv
 PACKAGES := shared services/register-service services/analytics-service services/notification-service \
             services/la-returns-service deploy/local bench
 STAMP := $(VENV)/.installed
+# Apache Kafka's jars, fetched by Maven from the pom's pinned version (never committed).
+KAFKA_POM := deploy/local/kafka/pom.xml
+KAFKA_LIBS := $(VENV)/opt/kafka/libs
+KAFKA := $(KAFKA_LIBS)/.installed
 # Debian's kubectl, for its built-in Kustomize: the tests render deploy/k8s with it.
 KUBECTL_DIR := $(VENV)/opt/kubernetes-client
 KUBECTL := $(KUBECTL_DIR)/usr/bin/kubectl
@@ -26,21 +30,31 @@ $(STAMP): requirements/dev.txt requirements/bootstrap.txt $(addsuffix /pyproject
 	$(UV) pip install --quiet --python $(PY) --no-deps $(addprefix -e ,$(PACKAGES))
 	@touch $@
 
-install: $(STAMP) $(KUBECTL)
+install: $(STAMP) $(KUBECTL) $(KAFKA)
+
+# Kafka 4 runs on Java 17 or newer; Maven fetches it and its logging jars into $(KAFKA_LIBS).
+$(KAFKA): $(KAFKA_POM)
+	@command -v java >/dev/null || { echo "Apache Kafka needs a JDK 17+ on PATH (java not found)" >&2; exit 1; }
+	@command -v mvn >/dev/null || { echo "Apache Kafka's jars are fetched with Maven (mvn not found)" >&2; exit 1; }
+	@java -version 2>&1 | awk -F'"' '/version/ { split($$2, v, "."); if (v[1] < 17) { print "Apache Kafka needs Java 17 or newer, found " $$2 > "/dev/stderr"; exit 1 } }'
+	rm -rf $(KAFKA_LIBS)
+	mvn -B -q -f $(KAFKA_POM) org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
+		-DincludeScope=runtime -DoutputDirectory=$(abspath $(KAFKA_LIBS))
+	@touch $@
 
 $(KUBECTL): | $(STAMP)
 	rm -rf $(KUBECTL_DIR) && mkdir -p $(KUBECTL_DIR)
 	cd $(KUBECTL_DIR) && apt-get download -q kubernetes-client 2>&1 | grep -v "couldn't be accessed by user '_apt'" || true
 	dpkg-deb -x $(KUBECTL_DIR)/kubernetes-client_*.deb $(KUBECTL_DIR) && rm $(KUBECTL_DIR)/kubernetes-client_*.deb
 
-run: $(STAMP) ## start PostgreSQL, the broker and the four services; Ctrl-C stops them
+run: $(STAMP) $(KAFKA) ## start PostgreSQL, Apache Kafka and the four services; Ctrl-C stops them
 	$(PY) -m attendance_stack run
 
-test: $(STAMP) $(KUBECTL) ## lint, then unit, integration and end-to-end tests on a real PostgreSQL and broker
+test: $(STAMP) $(KUBECTL) $(KAFKA) ## lint, then unit, integration, end-to-end and fault tests on real PostgreSQL and Kafka
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
-bench: $(STAMP) ## time register ingest over HTTP on a fresh stack; writes .bench/result.json
+bench: $(STAMP) $(KAFKA) ## time register ingest over HTTP on a fresh stack; writes .bench/result.json
 	$(PY) -m attendance_bench $(BENCH_ARGS)
 
 test-unit: $(STAMP) $(KUBECTL)

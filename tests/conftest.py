@@ -1,18 +1,19 @@
 """Real parts for the tests: one embedded PostgreSQL per run (or TEST_DATABASE_URL's server),
-a fresh migrated database per test, and a fresh Tansu broker per test that needs one."""
+a fresh migrated database per test, and one Apache Kafka broker per run whose topics are
+deleted before each test that uses it, so that no test reads another's events."""
 
 import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from attendance_shared.migrations import SERVICE_PACKAGES, migrations_dir, upgrade_to_head
-from attendance_stack.broker import TansuBroker
+from attendance_stack.kafka import KafkaCluster
 from attendance_stack.postgres import EmbeddedPostgres
 from attendance_stack.processes import free_port
 
@@ -57,12 +58,33 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[TansuBroker]:
-    """A broker of this test's own: nothing from another test can reach its consumers."""
-    broker = TansuBroker(free_port(), tmp_path / "broker.log")
-    broker.start()
+@pytest.fixture(scope="session")
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
+    """One Apache Kafka node (KRaft) for the whole run: a JVM per test would cost seconds each."""
+    cluster = KafkaCluster(tmp_path_factory.mktemp("kafka"))
+    cluster.start()
     try:
-        yield broker
+        yield cluster
     finally:
-        broker.stop()
+        cluster.stop()
+
+
+@pytest.fixture
+async def broker(kafka: KafkaCluster) -> AsyncIterator[KafkaCluster]:
+    """The run's broker with none of the topics an earlier test made: deleting a topic also
+    deletes every group's committed offsets on it, so consumer groups start afresh too."""
+    if kafka.nodes[0].process is None:  # a test stopped it and failed before starting it again
+        await asyncio.to_thread(kafka.start)
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    await admin.start()
+    try:
+        left = [name for name in await admin.list_topics() if not name.startswith("__")]
+        if left:
+            await admin.delete_topics(left)
+            deadline = asyncio.get_running_loop().time() + 30
+            while set(left) & set(await admin.list_topics()):
+                assert asyncio.get_running_loop().time() < deadline, f"topics not deleted: {left}"
+                await asyncio.sleep(0.1)
+    finally:
+        await admin.close()
+    yield kafka

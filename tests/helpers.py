@@ -52,14 +52,15 @@ async def read_topic(
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        if not partitions:
-            await consumer._client.force_metadata_update()  # the topic may be newer than the first metadata
-            partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        records: list[ConsumerRecord] = []
         deadline = time.monotonic() + timeout_s
+        # The topic may not exist yet: whoever publishes first creates it.
+        while not (partitions := sorted(consumer.partitions_for_topic(topic) or [])):
+            assert time.monotonic() < deadline, f"topic {topic} was never created"
+            await asyncio.sleep(0.1)
+            await consumer._client.force_metadata_update()
+        consumer.assign([TopicPartition(topic, p) for p in partitions])
+        await consumer.seek_to_beginning()
+        records: list[ConsumerRecord] = []
         while len(records) < expected and time.monotonic() < deadline:
             for batch in (await consumer.getmany(timeout_ms=200)).values():
                 records.extend(batch)

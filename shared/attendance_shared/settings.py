@@ -25,13 +25,11 @@ class CommonSettings(BaseSettings):
         "postgresql+asyncpg://postgres@127.0.0.1:55432/attendance", validation_alias="DATABASE_URL"
     )
     kafka_bootstrap_servers: str = Field("127.0.0.1:19092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
-    # How long a silent consumer keeps its partitions. The local broker (Tansu) also delays
-    # every group join by a time that grows with it, so the local stack runs with 3 s.
+    # How long a silent consumer keeps its partitions before the group gives them to another.
     kafka_consumer_session_timeout_ms: int = Field(10_000, validation_alias="KAFKA_CONSUMER_SESSION_TIMEOUT_MS")
-    # How long the broker may hold a fetch that finds nothing new. The local broker (Tansu)
-    # holds it that long even when records arrive meanwhile, so this bounds how late a consumer
-    # sees a new event: aiokafka's 500 ms default put 250 ms on average into every freshness.
-    kafka_consumer_fetch_max_wait_ms: int = Field(100, validation_alias="KAFKA_CONSUMER_FETCH_MAX_WAIT_MS")
+    # How long the broker may hold a fetch that finds nothing new. Kafka answers as soon as a
+    # record arrives, so this only sets how often an idle consumer asks again.
+    kafka_consumer_fetch_max_wait_ms: int = Field(500, validation_alias="KAFKA_CONSUMER_FETCH_MAX_WAIT_MS")
     jwt_secret: str = Field(DEVELOPMENT_JWT_SECRET, validation_alias="AUTH_JWT_SECRET")
     jwt_issuer: str = Field("attendance-platform", validation_alias="AUTH_JWT_ISSUER")
     jwt_audience: str = Field("attendance-api", validation_alias="AUTH_JWT_AUDIENCE")

@@ -9,8 +9,12 @@ import pytest
 from attendance_stack import LocalStack, StackConfig
 
 
-def start_stack(data_dir: Path, extra_env: dict[str, str] | None = None) -> LocalStack:
-    config = StackConfig.on_free_ports(data_dir, durable=False, extra_env=extra_env or {})
+def start_stack(
+    data_dir: Path, extra_env: dict[str, str] | None = None, kafka_config: dict[str, str] | None = None
+) -> LocalStack:
+    config = StackConfig.on_free_ports(
+        data_dir, durable=False, extra_env=extra_env or {}, kafka_config=kafka_config or {}
+    )
     stack = LocalStack(config, say=lambda message: print(f"[stack] {message}"))
     started = time.monotonic()
     stack.start()

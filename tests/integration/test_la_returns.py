@@ -27,7 +27,7 @@ from attendance_shared.events import (
     pupil_key,
 )
 from attendance_shared.kafka import KafkaPublisher
-from attendance_stack.broker import TansuBroker
+from attendance_stack.kafka import KafkaCluster
 from attendance_stack.processes import free_port
 from la_returns_service.clients.analytics import AnalyticsClient
 from la_returns_service.consumers.handler import handle
@@ -91,7 +91,7 @@ def topic_of(item: Event) -> str:
     return topics.PUPILS.name if isinstance(item.data, PupilAdmittedV1 | PupilDeletedV1) else topics.SCHOOLS.name
 
 
-async def publish(broker: TansuBroker, items: list[Event]) -> None:
+async def publish(broker: KafkaCluster, items: list[Event]) -> None:
     publisher = KafkaPublisher(broker.bootstrap_servers, [topics.SCHOOLS, topics.PUPILS, topics.MARKS], client_id="t")
     batch = [(topic_of(item), item.key, item.to_bytes(), []) for item in items]
     await publisher.publish(batch)
@@ -159,7 +159,7 @@ async def rows_of(sessionmaker: async_sessionmaker[AsyncSession], summary: Retur
     return document["rows"]
 
 
-async def test_projections_and_returns_from_the_register_events(database_url: str, broker: TansuBroker) -> None:
+async def test_projections_and_returns_from_the_register_events(database_url: str, broker: KafkaCluster) -> None:
     engine = make_engine(database_url, service="la-returns")
     sessionmaker = make_sessionmaker(engine)
     items = register_events()
@@ -172,7 +172,7 @@ async def test_projections_and_returns_from_the_register_events(database_url: st
         sessionmaker=sessionmaker,
         inbox=None,
         handler=handle,
-        session_timeout_ms=3_000,
+        session_timeout_ms=6_000,
     )
     task = asyncio.create_task(consumer.run())
     try:

@@ -9,7 +9,7 @@ from attendance_shared import topics
 from attendance_shared.events import Contact, NotificationOutcomeV1, parse_event
 from attendance_shared.kafka import KafkaPublisher
 from attendance_shared.outbox import OutboxRelay
-from attendance_stack.broker import TansuBroker
+from attendance_stack.kafka import KafkaCluster
 from notification_service.channels.factory import build_channels
 from notification_service.models import outbox
 from notification_service.service.delivery_reports import DeliveryReports
@@ -34,7 +34,7 @@ pytestmark = pytest.mark.integration
 
 
 async def test_each_outcome_is_published_once_without_text_or_address(
-    parts: Parts, sessionmaker, engine: AsyncEngine, broker: TansuBroker
+    parts: Parts, sessionmaker, engine: AsyncEngine, broker: KafkaCluster
 ) -> None:
     sent, delivered, failed, cancelled, nobody = (make_upn(serial=830 + i) for i in range(5))
     abroad = Contact(name="Jo", phone="+33 6 12 34 56 78", preferred_channel="sms")

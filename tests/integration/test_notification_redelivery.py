@@ -16,7 +16,7 @@ from attendance_shared import topics
 from attendance_shared.consumer import BatchConsumer
 from attendance_shared.events import Event, PupilUpdatedV1, SocialWorker
 from attendance_shared.kafka import KafkaPublisher
-from attendance_stack.broker import TansuBroker
+from attendance_stack.kafka import KafkaCluster
 from notification_service.consumers.handler import EventHandler
 from notification_service.service.planning import ChasePlanner
 from tests.factories import make_upn
@@ -62,7 +62,7 @@ class Counted:
 
 
 def notification_consumer(
-    sessionmaker, broker: TansuBroker, handler: Counted, cls: type[BatchConsumer] = BatchConsumer
+    sessionmaker, broker: KafkaCluster, handler: Counted, cls: type[BatchConsumer] = BatchConsumer
 ) -> BatchConsumer:
     return cls(
         service="notification",
@@ -72,11 +72,11 @@ def notification_consumer(
         sessionmaker=sessionmaker,
         inbox=None,  # as app.py runs it: the handler claims what needs the inbox
         handler=handler,
-        session_timeout_ms=3_000,
+        session_timeout_ms=6_000,
     )
 
 
-async def publish_marks(broker: TansuBroker, *marks: Event) -> None:
+async def publish_marks(broker: KafkaCluster, *marks: Event) -> None:
     publisher = KafkaPublisher(broker.bootstrap_servers, [topics.MARKS], client_id="test")
     await publisher.publish([(topics.MARKS.name, m.key, m.to_bytes(), []) for m in marks])
     await publisher.close()
@@ -89,7 +89,7 @@ async def absences(engine: AsyncEngine) -> list[tuple]:
 
 
 async def test_a_marks_batch_redelivered_after_a_crash_plans_and_sends_nothing_twice(
-    parts: Parts, sessionmaker, engine: AsyncEngine, broker: TansuBroker
+    parts: Parts, sessionmaker, engine: AsyncEngine, broker: KafkaCluster
 ) -> None:
     upn = make_upn(serial=840)
     clock = Clock(england(MONDAY, 14))  # both registers closed: everything planned is due
@@ -130,7 +130,7 @@ async def test_a_marks_batch_redelivered_after_a_crash_plans_and_sends_nothing_t
 
 
 async def test_a_stale_n_after_its_explanation_brings_back_no_alert_notice_or_chase(
-    parts: Parts, sessionmaker, engine: AsyncEngine, broker: TansuBroker
+    parts: Parts, sessionmaker, engine: AsyncEngine, broker: KafkaCluster
 ) -> None:
     explained, overtaken = make_upn(serial=841), make_upn(serial=842)
     clock = Clock(england(MONDAY, 10))

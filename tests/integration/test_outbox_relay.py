@@ -14,7 +14,7 @@ from attendance_shared.db import make_sessionmaker
 from attendance_shared.events import SchoolUpsertedV1, SessionMarkedV1, make_event, parse_event
 from attendance_shared.kafka import KafkaPublisher, partition_of
 from attendance_shared.outbox import OutboxRelay, add_to_outbox
-from attendance_stack.broker import TansuBroker
+from attendance_stack.kafka import KafkaCluster
 from register_service.app import create_app
 from register_service.models import outbox
 from register_service.settings import Settings
@@ -30,7 +30,7 @@ def register_client(settings: Settings):
 
 
 async def test_marks_posted_while_the_broker_is_down_are_delivered_after_it_returns(
-    database_url: str, broker: TansuBroker, engine
+    database_url: str, broker: KafkaCluster, engine
 ) -> None:
     broker.stop()
     # A batch smaller than the backlog: the relay must count it and publish in several batches.
@@ -81,7 +81,7 @@ async def _no_backlog(engine) -> bool:
     return await scalar(engine, "SELECT count(*) FROM register.outbox_pending") == 0
 
 
-async def test_a_register_and_its_events_are_one_transaction(database_url: str, broker: TansuBroker, engine) -> None:
+async def test_a_register_and_its_events_are_one_transaction(database_url: str, broker: KafkaCluster, engine) -> None:
     """A refused register stores no mark and no event; an accepted one stores one event per mark."""
     settings = Settings(database_url=database_url, kafka_bootstrap_servers=broker.bootstrap_servers)
     good, unknown = make_upn(serial=450), make_upn(serial=451)
@@ -113,7 +113,7 @@ async def test_a_register_and_its_events_are_one_transaction(database_url: str, 
 
 
 async def test_the_trace_context_of_a_register_write_travels_in_the_kafka_header(
-    database_url: str, broker: TansuBroker
+    database_url: str, broker: KafkaCluster
 ) -> None:
     settings = Settings(database_url=database_url, kafka_bootstrap_servers=broker.bootstrap_servers)
     caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -134,7 +134,7 @@ async def test_the_trace_context_of_a_register_write_travels_in_the_kafka_header
     assert headers["ce_type"] == b"uk.attendance.session.marked.v1"
 
 
-async def test_a_publish_larger_than_a_batch_keeps_each_keys_partition_and_order(broker: TansuBroker) -> None:
+async def test_a_publish_larger_than_a_batch_keeps_each_keys_partition_and_order(broker: KafkaCluster) -> None:
     """The publisher packs records into batches per partition itself: a key must land where the
     default partitioner puts it, and its records in the order given, across several batches."""
     topic = topics.TopicSpec(f"test.partitioning.{uuid.uuid4().hex[:8]}", 6)
@@ -156,7 +156,7 @@ async def test_a_publish_larger_than_a_batch_keeps_each_keys_partition_and_order
     assert {dict(r.headers)["n"] for r in received} == {str(i).encode() for i in range(6000)}
 
 
-async def test_the_relay_wakes_when_a_write_commits_instead_of_polling(broker: TansuBroker, engine) -> None:
+async def test_the_relay_wakes_when_a_write_commits_instead_of_polling(broker: KafkaCluster, engine) -> None:
     """With its fallback poll an hour away, the relay still publishes an event as soon as the
     transaction that wrote it commits, and it keeps the relay lock only while it runs."""
     relay = OutboxRelay(
@@ -196,7 +196,7 @@ async def _relay_holds_its_lock(engine, expected: bool) -> bool:
 
 
 async def test_a_sent_row_is_kept_and_the_runbooks_requeue_sends_it_again_as_written(
-    broker: TansuBroker, engine
+    broker: KafkaCluster, engine
 ) -> None:
     """The relay dequeues what the broker acknowledged and leaves the row itself alone, so the
     runbook's re-publish (queue the ids again) sends the same envelope and headers."""

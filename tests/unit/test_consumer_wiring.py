@@ -21,7 +21,7 @@ async def _no_op(session, events) -> None:
 def test_the_consumer_takes_the_group_session_timeout_and_kafka_address_from_settings() -> None:
     app = FastAPI()
     install_platform(app, service="test", settings=CommonSettings())
-    app.state.settings = CommonSettings(kafka_consumer_session_timeout_ms=3_000, kafka_bootstrap_servers="10.0.0.1:1")
+    app.state.settings = CommonSettings(kafka_consumer_session_timeout_ms=6_000, kafka_bootstrap_servers="10.0.0.1:1")
     workers = Workers()
     context = ServiceContext(app=app, engine=None, sessionmaker=None, workers=workers)  # type: ignore[arg-type]
     consumer = attach_consumer(
@@ -31,7 +31,7 @@ def test_the_consumer_takes_the_group_session_timeout_and_kafka_address_from_set
         inbox=processed_events_table(service_metadata("t")),
         handler=_no_op,
     )
-    assert consumer.session_timeout_ms == 3_000
+    assert consumer.session_timeout_ms == 6_000
     assert consumer._bootstrap_servers == "10.0.0.1:1"
     assert consumer.group_id == "test-service"
     assert [name for name, _ in workers.items] == ["test-consumer"]

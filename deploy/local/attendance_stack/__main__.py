@@ -1,4 +1,8 @@
-"""`python -m attendance_stack run`: the whole platform on this machine, until Ctrl-C."""
+"""`python -m attendance_stack run`: the whole platform on this machine, until Ctrl-C.
+
+`python -m attendance_stack kafka-topics --bootstrap-server 127.0.0.1:19092 --describe` (or
+kafka-console-consumer, kafka-consumer-groups, kafka-get-offsets, kafka-configs): Kafka's own
+tools, from the jars `make install` fetched."""
 
 import argparse
 import shutil
@@ -7,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from attendance_stack.kafka import TOOLS, exec_tool
 from attendance_stack.stack import SERVICES, LocalStack, StackConfig
 
 FLOW = """
@@ -18,8 +23,10 @@ FLOW = """
 
 
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] in TOOLS:
+        exec_tool(sys.argv[1], sys.argv[2:])
     parser = argparse.ArgumentParser(description="Run the attendance platform locally.")
-    parser.add_argument("command", choices=["run"])
+    parser.add_argument("command", choices=["run", *TOOLS], help="run the platform, or one of Kafka's tools")
     parser.add_argument(
         "--data-dir",
         type=Path,

@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ import httpx
 
 from attendance_shared import topics
 from attendance_shared.kafka import ensure_topics
-from attendance_stack.broker import TansuBroker
+from attendance_stack.kafka import KafkaCluster
 from attendance_stack.postgres import EmbeddedPostgres
 from attendance_stack.processes import free_port, stop_process, tail
 
@@ -32,12 +33,15 @@ class StackConfig:
     data_dir: Path
     postgres_port: int = 55432
     broker_port: int = 19092
+    controller_port: int = 19093
     service_ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
     # Set these to use a PostgreSQL server or Kafka cluster that is already running.
     database_url: str | None = None
     kafka_bootstrap_servers: str | None = None
     durable: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Broker settings on top of the stack's own (a test's short retention check, say).
+    kafka_config: dict[str, str] = field(default_factory=dict)
     # Processes per service; the register's relay and the consumers coordinate across them
     # (advisory lock, consumer group), as replicas do in Kubernetes.
     workers: dict[str, int] = field(default_factory=dict)
@@ -51,6 +55,7 @@ class StackConfig:
             data_dir=data_dir,
             postgres_port=free_port(),
             broker_port=free_port(),
+            controller_port=free_port(),
             service_ports={service: free_port() for service in SERVICES},
             **options,  # type: ignore[arg-type]
         )
@@ -61,6 +66,7 @@ class StackConfig:
             data_dir=data_dir,
             postgres_port=int(os.environ.get("STACK_POSTGRES_PORT", 55432)),
             broker_port=int(os.environ.get("STACK_BROKER_PORT", 19092)),
+            controller_port=int(os.environ.get("STACK_CONTROLLER_PORT", 19093)),
             database_url=os.environ.get("DATABASE_URL") or None,
             kafka_bootstrap_servers=os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or None,
             workers={"register": int(os.environ.get("STACK_REGISTER_WORKERS", 1))},
@@ -72,7 +78,7 @@ class LocalStack:
         self.config = config
         self.say = say
         self.postgres: EmbeddedPostgres | None = None
-        self.broker: TansuBroker | None = None
+        self.broker: KafkaCluster | None = None
         self.services: dict[str, subprocess.Popen] = {}
         self.database_url = config.database_url or ""
         self.kafka_bootstrap_servers = config.kafka_bootstrap_servers or ""
@@ -87,8 +93,6 @@ class LocalStack:
             "DATABASE_URL": self.database_url,
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
             "LA_RETURNS_ANALYTICS_URL": self.url("analytics"),
-            # Tansu delays each consumer-group join in proportion to the session timeout.
-            "KAFKA_CONSUMER_SESSION_TIMEOUT_MS": "3000",
             **self.config.extra_env,
         }
 
@@ -132,8 +136,14 @@ class LocalStack:
         if self.kafka_bootstrap_servers:
             self.say("using the Kafka cluster at KAFKA_BOOTSTRAP_SERVERS")
             return
-        self.broker = TansuBroker(self.config.broker_port, self.logs / "broker.log")
-        self.say(f"starting the Kafka-protocol broker (Tansu) on 127.0.0.1:{self.config.broker_port}")
+        self.broker = KafkaCluster(
+            self.config.data_dir / "kafka",
+            ports=[self.config.broker_port],
+            controller_ports=[self.config.controller_port],
+            log_dir=self.logs,
+            extra_config=self.config.kafka_config,
+        )
+        self.say(f"starting Apache Kafka (KRaft, one node) on 127.0.0.1:{self.config.broker_port}")
         self.broker.start()
         self.kafka_bootstrap_servers = self.broker.bootstrap_servers
 
@@ -163,9 +173,9 @@ class LocalStack:
         )
         log.close()
 
-    def _wait_ready(self, timeout_s: float) -> None:
+    def _wait_ready(self, timeout_s: float, services: set[str] | None = None) -> None:
         deadline = time.monotonic() + timeout_s
-        waiting = set(self.config.services)
+        waiting = set(services or self.config.services)
         with httpx.Client(timeout=2) as client:
             while waiting and time.monotonic() < deadline:
                 for service in sorted(waiting):
@@ -181,6 +191,17 @@ class LocalStack:
                 time.sleep(0.2)
         if waiting:
             raise TimeoutError(f"not ready within {timeout_s}s: {', '.join(sorted(waiting))}")
+
+    def kill_service(self, service: str) -> None:
+        """SIGKILL a service's processes (its uvicorn and workers), as a node failure would."""
+        process = self.services.pop(service)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def start_service(self, service: str, timeout_s: float = 60) -> None:
+        """Start a service that was killed or never started, and wait until it is ready."""
+        self._start_service(service)
+        self._wait_ready(timeout_s, {service})
 
     def dead_services(self) -> list[str]:
         return [name for name, process in self.services.items() if process.poll() is not None]
