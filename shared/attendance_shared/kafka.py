@@ -1,14 +1,13 @@
-"""Producer and admin helpers for aiokafka, written for Apache Kafka and safe on the local broker."""
+"""Producer and admin helpers for aiokafka and Apache Kafka."""
 
 import asyncio
-import contextlib
 import logging
 import struct
 from collections.abc import Iterable, Sequence
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError, for_code
 from aiokafka.producer.message_accumulator import BatchBuilder
 
 from attendance_shared.topics import TopicSpec
@@ -52,27 +51,49 @@ def partition_of(key: bytes, partitions: Sequence[int]) -> int:
 
 
 async def ensure_topics(bootstrap_servers: str, topics: Iterable[TopicSpec]) -> None:
-    """Create any missing topic with its partition count; leave existing ones alone."""
+    """Create any missing topic with its declared partitions and configuration; leave existing
+    ones alone. A cluster of fewer brokers than a topic's declared replicas (the local stack's
+    one broker) gets a copy on each broker, and says so."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000)
     await admin.start()
     try:
+        cluster = await admin.describe_cluster()
+        brokers = len(cluster["brokers"])
         existing = set(await admin.list_topics())
-        missing = [NewTopic(t.name, t.partitions, 1) for t in topics if t.name not in existing]
-        if missing:
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(missing)
-            log.info("created topics", extra={"topics": [t.name for t in missing]})
+        missing = [t for t in topics if t.name not in existing]
+        if not missing:
+            return
+        new_topics = []
+        for spec in missing:
+            replicas = min(spec.replicas, brokers)
+            if replicas < spec.replicas:
+                log.warning(
+                    "creating %s with %d replica(s), not %d: the cluster has %d broker(s)",
+                    spec.name,
+                    replicas,
+                    spec.replicas,
+                    brokers,
+                )
+            new_topics.append(NewTopic(spec.name, spec.partitions, replicas, topic_configs=spec.config(replicas)))
+        response = await admin.create_topics(new_topics)
+        for topic, code, *message in response.topic_errors:
+            error = for_code(code)
+            if code and error is not TopicAlreadyExistsError:  # a racing creator is no failure
+                raise error(f"could not create topic {topic}: {message[0] if message else ''}")
+        log.info("created topics", extra={"topics": [t.name for t in missing]})
     finally:
         await admin.close()
 
 
 class KafkaPublisher:
-    """Publishes batches and waits for every acknowledgement (acks=all).
+    """Publishes batches and waits for every acknowledgement.
 
-    After any failure the producer is thrown away with whatever it still queues, and the
-    next batch starts a fresh one after re-creating the topics: a broker that restarted
-    empty must not receive a late retry that auto-creates a topic with one partition.
-    Idempotence is off (the local broker refuses it); consumers are idempotent instead.
+    The producer is idempotent (acks=all, a producer id and a sequence number per partition):
+    a batch the client retries after a lost answer is written once, and a partition's batches
+    keep their order. That holds within one producer; after any failure this one is thrown
+    away with whatever it still queues, and the caller publishes the batch again from its
+    outbox through a fresh one, so a batch the broker did take before the failure is then on
+    the topic twice. Consumers deduplicate those (inbox, revisions): delivery is at least once.
     """
 
     def __init__(self, bootstrap_servers: str, topics: Sequence[TopicSpec], *, client_id: str) -> None:
@@ -80,14 +101,18 @@ class KafkaPublisher:
         self._topics = topics
         self._client_id = client_id
         self._producer: AIOKafkaProducer | None = None
+        self._topics_ensured = False
 
     async def _ready_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
-            await ensure_topics(self._bootstrap_servers, self._topics)
+            if not self._topics_ensured:
+                await ensure_topics(self._bootstrap_servers, self._topics)
+                self._topics_ensured = True
             producer = AIOKafkaProducer(
                 bootstrap_servers=self._bootstrap_servers,
                 client_id=self._client_id,
                 acks="all",
+                enable_idempotence=True,
                 linger_ms=5,
                 max_batch_size=512 * 1024,
                 request_timeout_ms=int(SEND_TIMEOUT_S * 1000),

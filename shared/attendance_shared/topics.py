@@ -1,14 +1,43 @@
-"""Kafka topic names and partition counts. Topics are created explicitly before anything
-produces: production Kafka runs with auto-creation off, and the local broker would create
-an unknown topic with one partition."""
+"""Every Kafka topic, with the settings it is created with: the one place `make run`, the
+tests (`ensure_topics`) and the Strimzi KafkaTopic manifests (checked by a test) read them from.
+
+Auto-creation is off everywhere: a client's metadata request must never make a topic with the
+broker's defaults.
+
+What a topic keeps, and why (the README's "Event stream" section says more):
+- The register's topics (schools, pupils, marks) carry events between services for 14 days:
+  long enough for a consumer to come back from a half-term's outage, short enough that names,
+  addresses and phone numbers do not linger on the brokers. They are not the record: the
+  register's outbox keeps every event it ever wrote, and `analytics_service.rebuild` replays
+  it from there, not from the topics.
+- Risk flags and notification outcomes: 14 days too; their owners' outboxes keep them.
+- Dead letters: 30 days, time to find the cause, fix it and replay.
+"""
 
 from dataclasses import dataclass
+
+DAY_MS = 24 * 60 * 60 * 1000
 
 
 @dataclass(frozen=True, slots=True)
 class TopicSpec:
     name: str
     partitions: int
+    # Production's settings: three copies, and a write is acknowledged once two have it, so
+    # the loss of any one broker loses nothing and refuses nothing. A smaller cluster (the
+    # local stack's single broker) gets as many copies as it has brokers.
+    replicas: int = 3
+    min_insync_replicas: int = 2
+    retention_ms: int = 14 * DAY_MS
+    cleanup_policy: str = "delete"
+
+    def config(self, replicas: int) -> dict[str, str]:
+        """The topic-level configuration for a topic with `replicas` copies."""
+        return {
+            "cleanup.policy": self.cleanup_policy,
+            "retention.ms": str(self.retention_ms),
+            "min.insync.replicas": str(min(self.min_insync_replicas, replicas)),
+        }
 
 
 SCHOOLS = TopicSpec("attendance.schools.v1", 3)
@@ -20,7 +49,7 @@ NOTIFICATION_OUTCOMES = TopicSpec("notifications.outcomes.v1", 3)
 
 def dead_letter_topic(service: str) -> TopicSpec:
     """Each consuming service has its own dead-letter topic, so a bad event is parked once per reader."""
-    return TopicSpec(f"{service}.dead-letter.v1", 1)
+    return TopicSpec(f"{service}.dead-letter.v1", 1, retention_ms=30 * DAY_MS)
 
 
 CONSUMING_SERVICES = ("analytics", "notification", "la-returns")
