@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import CommitFailedError, KafkaError, NoOffsetForPartitionError, OffsetOutOfRangeError
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,6 +26,7 @@ from attendance_shared.kafka import KafkaPublisher, ensure_topics
 from attendance_shared.metrics import (
     CONSUMER_BATCH_SECONDS,
     CONSUMER_LAG,
+    CONSUMER_OFFSET_RESETS,
     EVENTS_CONSUMED,
     EVENTS_DEAD_LETTERED,
     EVENTS_DUPLICATE,
@@ -69,7 +70,7 @@ class BatchConsumer:
         handler: BatchHandler,
         max_records: int = 2000,
         session_timeout_ms: int = 10_000,
-        fetch_max_wait_ms: int = 100,
+        fetch_max_wait_ms: int = 500,
     ) -> None:
         self.service = service
         self.session_timeout_ms = session_timeout_ms
@@ -99,6 +100,12 @@ class BatchConsumer:
             while not self._stopping.is_set():
                 try:
                     batch = await consumer.getmany(timeout_ms=200, max_records=self._max_records)
+                except NoOffsetForPartitionError as exc:
+                    await self._start_from_beginning(consumer, exc.args[0])
+                    continue
+                except OffsetOutOfRangeError as exc:
+                    await self._reset_out_of_range(consumer, exc.args[0])
+                    continue
                 except KafkaError as exc:
                     log.warning("poll failed, polling again: %r", exc)
                     await asyncio.sleep(0.5)
@@ -123,7 +130,8 @@ class BatchConsumer:
                     group_id=self.group_id,
                     client_id=self.service,
                     enable_auto_commit=False,
-                    auto_offset_reset="earliest",
+                    # No silent reset: `_start_from_beginning` and `_reset_out_of_range` decide.
+                    auto_offset_reset="none",
                     max_poll_interval_ms=300_000,
                     session_timeout_ms=self.session_timeout_ms,
                     heartbeat_interval_ms=min(3_000, self.session_timeout_ms // 3),
@@ -135,6 +143,50 @@ class BatchConsumer:
                 log.warning("broker not reachable, retrying in %.1fs: %r", backoff, exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+
+    async def _start_from_beginning(self, consumer: AIOKafkaConsumer, partition: TopicPartition) -> None:
+        """A partition this group has never committed on (a new group, a new topic): all of it."""
+        log.info("no committed offset for %s; reading it from its beginning", partition)
+        await consumer.seek_to_beginning(partition)
+
+    async def _reset_out_of_range(self, consumer: AIOKafkaConsumer, positions: dict[TopicPartition, int]) -> None:
+        """The log moved under this group: its position is no longer in the partition.
+
+        The policy is always the earliest offset still in the log, never the latest: what is
+        read again is deduplicated by the inbox, what is skipped is lost. Below the log's start
+        (retention deleted events this group never read) those events cannot be read from
+        Kafka at all: the error log says which, and the projection must be rebuilt from the
+        register's outbox. Past the log's end (the topic was re-created, or a leader without
+        the newest records was elected), the whole log is read again."""
+        partitions = list(positions)
+        beginnings = await consumer.beginning_offsets(partitions)
+        ends = await consumer.end_offsets(partitions)
+        for partition, position in positions.items():
+            if position < beginnings[partition]:
+                reason = "before-log-start"
+                log.error(
+                    "offsets %d to %d of %s were deleted before %s read them; reading on from %d. "
+                    "Rebuild this service's projections (README: Event stream) to recover them.",
+                    position,
+                    beginnings[partition] - 1,
+                    partition,
+                    self.group_id,
+                    beginnings[partition],
+                    extra={"reason": reason, "position": position, "log_start": beginnings[partition]},
+                )
+            else:
+                reason = "past-log-end"
+                log.error(
+                    "position %d of %s is past the log's end %d (topic re-created or unclean leader "
+                    "election); reading the partition again from %d, duplicates are skipped",
+                    position,
+                    partition,
+                    ends[partition],
+                    beginnings[partition],
+                    extra={"reason": reason, "position": position, "log_end": ends[partition]},
+                )
+            CONSUMER_OFFSET_RESETS.labels(self.service, partition.topic, reason).inc()
+            consumer.seek(partition, beginnings[partition])
 
     async def _apply_batch(self, consumer: AIOKafkaConsumer, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         started = time.perf_counter()

@@ -8,6 +8,11 @@ EVENTS_DEAD_LETTERED = Counter(
     "events_dead_lettered_total", "Events sent to the dead-letter topic", ["service", "topic"]
 )
 CONSUMER_LAG = Gauge("consumer_lag_messages", "High-water mark minus position", ["service", "topic", "partition"])
+CONSUMER_OFFSET_RESETS = Counter(
+    "consumer_offset_resets_total",
+    "Partitions whose position was outside the log and was moved to its earliest offset",
+    ["service", "topic", "reason"],
+)
 CONSUMER_BATCH_SECONDS = Histogram("consumer_batch_seconds", "Time to apply one polled batch", ["service"])
 OUTBOX_PUBLISHED = Counter("outbox_published_total", "Outbox rows published and acknowledged", ["service"])
 OUTBOX_BACKLOG = Gauge("outbox_backlog_rows", "Outbox rows not yet published, as of the last relay poll", ["service"])

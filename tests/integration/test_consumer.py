@@ -5,6 +5,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import orjson
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 
@@ -15,8 +17,8 @@ from attendance_shared import topics
 from attendance_shared.consumer import BatchConsumer
 from attendance_shared.db import make_engine, make_sessionmaker
 from attendance_shared.events import Event, SessionMarkedV1, make_event, pupil_key
-from attendance_shared.kafka import KafkaPublisher
-from attendance_stack.broker import TansuBroker
+from attendance_shared.kafka import KafkaPublisher, partition_of
+from attendance_stack.kafka import KafkaCluster
 from tests.factories import make_upn
 from tests.helpers import CrashBeforeOffsetCommit, SimulatedCrash, read_topic, scalar, wait_until
 
@@ -40,7 +42,7 @@ def mark_event(day_offset: int, code: str, revision: int = 1, previous: str | No
     return make_event(payload, source="/tests", subject=pupil_key("100001", UPN))
 
 
-async def publish(broker: TansuBroker, *items: Event | bytes) -> None:
+async def publish(broker: KafkaCluster, *items: Event | bytes) -> None:
     publisher = KafkaPublisher(broker.bootstrap_servers, [topics.MARKS], client_id="test")
     key = pupil_key("100001", UPN).encode()
     await publisher.publish([(topics.MARKS.name, key, i.to_bytes() if isinstance(i, Event) else i, []) for i in items])
@@ -48,7 +50,7 @@ async def publish(broker: TansuBroker, *items: Event | bytes) -> None:
 
 
 def analytics_consumer(
-    database_url: str, broker: TansuBroker, cls: type[BatchConsumer] = BatchConsumer
+    database_url: str, broker: KafkaCluster, cls: type[BatchConsumer] = BatchConsumer
 ) -> BatchConsumer:
     engine = make_engine(database_url, service="analytics-test")
     return cls(
@@ -59,7 +61,7 @@ def analytics_consumer(
         sessionmaker=make_sessionmaker(engine),
         inbox=None,  # analytics needs none: each session keeps the revision it came from
         handler=AnalyticsHandler(rules=FlagRules()),
-        session_timeout_ms=3_000,
+        session_timeout_ms=6_000,
     )
 
 
@@ -88,7 +90,7 @@ async def _possible_at_least(engine, n: int) -> bool:
     return bool(found) and found[0] >= n
 
 
-async def test_a_duplicated_event_is_applied_once(database_url: str, broker: TansuBroker, engine) -> None:
+async def test_a_duplicated_event_is_applied_once(database_url: str, broker: KafkaCluster, engine) -> None:
     first, amended, second = mark_event(0, "N"), mark_event(0, "I", 2, "N"), mark_event(1, "/")
     # Delivered twice, and the amendment before the mark it amends.
     await publish(broker, amended, first, first, second, amended, second)
@@ -106,7 +108,7 @@ async def test_a_duplicated_event_is_applied_once(database_url: str, broker: Tan
 
 
 async def test_a_consumer_that_dies_before_committing_offsets_does_not_double_count(
-    database_url: str, broker: TansuBroker, engine
+    database_url: str, broker: KafkaCluster, engine
 ) -> None:
     await publish(broker, *(mark_event(day, code) for day, code in enumerate(["/", "N", "I", "/"])))
     crashing = analytics_consumer(database_url, broker, CrashBeforeOffsetCommit)
@@ -120,7 +122,7 @@ async def test_a_consumer_that_dies_before_committing_offsets_does_not_double_co
 
 
 async def test_events_that_do_not_validate_go_to_the_dead_letter_topic(
-    database_url: str, broker: TansuBroker, engine
+    database_url: str, broker: KafkaCluster, engine
 ) -> None:
     bad_code = orjson.loads(mark_event(1, "N").to_bytes())
     bad_code["data"]["code"] = "H"
@@ -160,3 +162,54 @@ async def test_an_event_delivered_twice_in_one_batch_is_applied_once_and_counted
     labels = {"service": "duplicate-test", "topic": topics.MARKS.name}
     assert REGISTRY.get_sample_value("events_duplicate_total", labels) == 1
     assert REGISTRY.get_sample_value("events_consumed_total", labels) == 1
+
+
+def marks_partition() -> TopicPartition:
+    key = pupil_key("100001", UPN).encode()
+    return TopicPartition(topics.MARKS.name, partition_of(key, list(range(topics.MARKS.partitions))))
+
+
+async def commit_position(broker: KafkaCluster, position: int) -> None:
+    """The analytics group's committed offset on the pupil's partition, as an earlier run left it."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap_servers, group_id="analytics-service")
+    await consumer.start()
+    try:
+        consumer.assign([marks_partition()])
+        await consumer.commit({marks_partition(): position})
+    finally:
+        await consumer.stop()
+
+
+def resets(reason: str) -> float:
+    labels = {"service": "analytics", "topic": topics.MARKS.name, "reason": reason}
+    return REGISTRY.get_sample_value("consumer_offset_resets_total", labels) or 0.0
+
+
+async def test_a_position_retention_deleted_resumes_at_the_log_start_and_says_what_was_missed(
+    database_url: str, broker: KafkaCluster, engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    await publish(broker, *(mark_event(day, "/") for day in range(6)))
+    await commit_position(broker, 1)  # the group had applied the first mark
+    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
+    await admin.start()
+    try:  # retention deletes the first four before the group comes back
+        await admin.delete_records({marks_partition(): RecordsToDelete(before_offset=4)})
+    finally:
+        await admin.close()
+    before = resets("before-log-start")
+    await run_until(analytics_consumer(database_url, broker), engine, possible=2)
+    assert await totals(engine) == (2, 2, 0, 0)  # offsets 4 and 5: nothing skipped that was still there
+    assert resets("before-log-start") == before + 1
+    assert "offsets 1 to 3 of" in caplog.text and "were deleted before analytics-service read them" in caplog.text
+
+
+async def test_a_position_past_the_log_end_reads_the_partition_again_without_counting_twice(
+    database_url: str, broker: KafkaCluster, engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    await publish(broker, *(mark_event(day, code) for day, code in enumerate(["/", "N", "I"])))
+    await commit_position(broker, 50)  # the topic was re-created under the group's old position
+    before = resets("past-log-end")
+    await run_until(analytics_consumer(database_url, broker), engine, possible=3)
+    assert await totals(engine) == (3, 1, 1, 1)
+    assert resets("past-log-end") == before + 1
+    assert "is past the log's end 3" in caplog.text
