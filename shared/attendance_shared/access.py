@@ -24,7 +24,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from attendance_shared.auth import PUPIL_ROLES, Actor, CurrentActor, Role
+from attendance_shared.auth import PUPIL_ROLES, UNRESTRICTED_ROLES, Actor, CurrentActor, Role
 from attendance_shared.db import SessionDep
 from attendance_shared.errors import PROBLEM_JSON, Forbidden, NotFound, TooManyRequests, Unprocessable
 from attendance_shared.limits import TokenBucketLimiter
@@ -46,6 +46,9 @@ class Scope(StrEnum):
     # The objects are named in the body (bulk writes across schools): the rule checks the
     # role, and the endpoint checks every object it names before storing anything.
     BODY = "body"
+    # Nothing in the path: the whole platform's data (a service's event log). Only the roles
+    # that see everything may be given it.
+    PLATFORM = "platform"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,8 @@ class Access:
     def __post_init__(self) -> None:
         if self.scope is not Scope.PUPIL and self.roles & PUPIL_ROLES:
             raise ValueError("parents and social workers may only be given endpoints about one pupil")
+        if self.scope is Scope.PLATFORM and not self.roles <= UNRESTRICTED_ROLES:
+            raise ValueError("only roles that see every school may be given a platform-wide endpoint")
 
     @property
     def parent_facing(self) -> bool:
@@ -69,7 +74,7 @@ class Access:
         params = request.path_params
         if self.scope is Scope.LA:
             actor.require_la(params["la_code"])
-        elif self.scope is not Scope.BODY:
+        elif self.scope not in (Scope.BODY, Scope.PLATFORM):
             urn = params["urn"]
             la_code = await _school_la_code(request, session, urn) if actor.role is Role.LA else None
             if self.scope is Scope.PUPIL:

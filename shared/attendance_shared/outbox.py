@@ -16,6 +16,7 @@ import logging
 import zlib
 from collections.abc import Sequence
 
+import orjson
 from sqlalchemy import (
     ARRAY,
     BigInteger,
@@ -145,6 +146,31 @@ async def add_envelopes_to_outbox(
         ("topic", "key", "event_id", "event_type", "envelope", "traceparent"),
         [(topic, *envelope, traceparent) for envelope in envelopes],
     )
+
+
+async def read_log(session: AsyncSession, table: Table, *, after: int, limit: int, topics: Sequence[str]) -> list[Row]:
+    """The outbox read as the log it is: the events of `topics` written after position
+    `after` (an outbox id), oldest first, as they were sent. A rebuild reads it when the
+    topics no longer hold every event (their retention is shorter than the register's)."""
+    t = table
+    statement = (
+        select(t.c.id, t.c.topic, t.c.envelope)
+        .where(t.c.id > after, t.c.topic.in_(topics))
+        .order_by(t.c.id)
+        .limit(limit)
+    )
+    return list((await session.execute(statement)).all())
+
+
+def log_page_json(rows: Sequence[Row], *, limit: int) -> bytes:
+    """A page of `read_log` as JSON, each envelope copied in as stored rather than parsed and
+    serialised again: `{"events": [{"position", "topic", "event"}], "next_after"}`, with
+    `next_after` null on the last page."""
+    events = b",".join(
+        b'{"position":%d,"topic":%s,"event":%s}' % (row.id, orjson.dumps(row.topic), row.envelope) for row in rows
+    )
+    next_after = b"%d" % rows[-1].id if len(rows) == limit else b"null"
+    return b'{"events":[' + events + b'],"next_after":' + next_after + b"}"
 
 
 def wake_channel(table: Table) -> str:

@@ -170,8 +170,8 @@ def path_values(variant: str, seeded: Seeded) -> dict[str, str]:
 
 
 def variants_for(route: Endpoint) -> list[str]:
-    if route.rule is not None and route.rule.scope is Scope.BODY:
-        return ["own"]  # the objects are in the body: see the bulk test below
+    if route.rule is not None and route.rule.scope in (Scope.BODY, Scope.PLATFORM):
+        return ["own"]  # the objects are in the body (see the bulk test below), or are everyone's
     variants = ["own", "someone else's"]
     if "{upn}" in route.path:
         variants.append("other pupil, same school")
@@ -210,9 +210,13 @@ def test_every_route_declares_who_may_call_it(service: str, route: Endpoint) -> 
         assert route.rule is None, "a public path must not also declare a rule"
         return
     assert route.rule is not None, f"{route.path} has no Access rule: add one with attendance_shared.access.allow"
-    needs = {Scope.SCHOOL: ("{urn}",), Scope.PUPIL: ("{urn}", "{upn}"), Scope.LA: ("{la_code}",), Scope.BODY: ()}[
-        route.rule.scope
-    ]
+    needs = {
+        Scope.SCHOOL: ("{urn}",),
+        Scope.PUPIL: ("{urn}", "{upn}"),
+        Scope.LA: ("{la_code}",),
+        Scope.BODY: (),
+        Scope.PLATFORM: (),
+    }[route.rule.scope]
     assert all(part in route.path for part in needs), f"a {route.rule.scope} rule needs {needs} in the path"
 
 

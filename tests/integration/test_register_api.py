@@ -530,3 +530,29 @@ async def test_a_misspelt_query_parameter_is_refused_by_name(client: httpx.Async
             {"location": ["query", "form"], "message": "not a parameter of this endpoint", "type": "extra_forbidden"}
         ]
     assert (await client.get(f"/v1/schools/{URN}/pupils/{A}/marks", params={"from": "2026-11-02"})).status_code == 200
+
+
+async def test_the_event_log_pages_through_every_published_event_in_order(client: httpx.AsyncClient) -> None:
+    await take(client, MONDAY, "am", [{"upn": u, "code": "/"} for u in (A, B, C)])
+    amendment = {"code": "I", "reason": "the parent phoned", "made_by": MADE_BY}
+    assert (await client.patch(f"/v1/schools/{URN}/registers/{MONDAY}/am/marks/{A}", json=amendment)).status_code == 200
+
+    events, after = [], 0
+    while True:
+        page = (await client.get("/v1/events", params={"after": after, "limit": 2})).json()
+        events += page["events"]
+        if page["next_after"] is None:
+            break
+        assert len(page["events"]) == 2 and page["next_after"] == page["events"][-1]["position"]
+        after = page["next_after"]
+    positions = [e["position"] for e in events]
+    assert positions == sorted(positions) and len(set(positions)) == len(positions)
+    # the school, three admissions, three marks and the amendment, each as it was published
+    assert [e["topic"] for e in events].count("attendance.marks.v1") == 4
+    assert events[-1]["event"]["data"]["code"] == "I" and events[-1]["event"]["data"]["revision"] == 2
+
+    marks_only = (await client.get("/v1/events", params={"topic": "attendance.marks.v1"})).json()
+    assert [e["position"] for e in marks_only["events"]] == [e["position"] for e in events if "marks" in e["topic"]]
+    assert marks_only["next_after"] is None
+    unknown = await client.get("/v1/events", params={"topic": "analytics.risk-flags.v1"})
+    assert unknown.status_code == 422

@@ -8,7 +8,15 @@ from pydantic import TypeAdapter, ValidationError
 
 from attendance_shared.access import Access, Scope
 from attendance_shared.api_types import IsoDate, LocalTime
-from attendance_shared.auth import Actor, Role, TokenVerifier, mint_token, pupil_scope_key
+from attendance_shared.auth import (
+    PUPIL_ROLES,
+    UNRESTRICTED_ROLES,
+    Actor,
+    Role,
+    TokenVerifier,
+    mint_token,
+    pupil_scope_key,
+)
 from attendance_shared.errors import NotFound, Unauthorised
 from attendance_shared.limits import TokenBucketLimiter
 from attendance_shared.settings import DEVELOPMENT_JWT_SECRET, CommonSettings
@@ -143,3 +151,10 @@ def test_clock_times_are_hh_mm() -> None:
     for bad in (3600, "8:45", "25:00", "08:45Z"):
         with pytest.raises(ValidationError):
             TypeAdapter(LocalTime).validate_python(bad)
+
+
+def test_a_platform_wide_rule_is_only_for_the_roles_that_see_every_school() -> None:
+    Access(frozenset({Role.ADMIN, Role.SERVICE}), Scope.PLATFORM)
+    for role in set(Role) - UNRESTRICTED_ROLES - PUPIL_ROLES:
+        with pytest.raises(ValueError, match="platform-wide"):
+            Access(frozenset({Role.ADMIN, role}), Scope.PLATFORM)

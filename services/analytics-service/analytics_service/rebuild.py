@@ -1,11 +1,16 @@
-"""`python -m analytics_service.rebuild`: refill every analytics projection from the topics.
+"""`python -m analytics_service.rebuild`: refill every analytics projection from the register's log.
 
-Stop the analytics service first. The command empties the projections, replays the schools,
-pupils and marks topics from their beginning to where they ended when it started, through
-the same handler the live consumer uses, then commits the offsets it reached for the
-service's consumer group so the service, restarted, carries on from there. Flag events raised again during
-the replay are dropped unless `--publish-flags` is given: they were published when first
-raised, and sending them again would only make downstream services deduplicate them.
+Stop the analytics service first. The topics keep events for 14 days (attendance_shared.topics),
+not for the years a register is kept, so the command does not read them: register-service's
+outbox holds every event it has ever published, and `GET /v1/events` pages through it.
+
+The command notes where the schools, pupils and marks topics end, empties the projections,
+replays the whole log through the same handler the live consumer uses, and then commits the
+noted ends for the service's consumer group, so the service, restarted, carries on from there.
+Events published between the note and the end of the log are applied again by the service,
+in order, which changes nothing: marks carry revisions, and everything else is upserted whole.
+Flag events raised again during the replay are dropped unless `--publish-flags` is given: they
+were published when first raised, and downstream services would only deduplicate them.
 """
 
 import argparse
@@ -13,6 +18,8 @@ import asyncio
 import sys
 import time
 
+import httpx
+import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 from sqlalchemy import delete, func, select
@@ -22,6 +29,7 @@ from analytics_service.models import outbox
 from analytics_service.repository import projections
 from analytics_service.settings import SERVICE_NAME, Settings
 from attendance_shared import topics
+from attendance_shared.auth import Role, mint_token
 from attendance_shared.db import make_engine, make_sessionmaker
 from attendance_shared.events import InvalidEvent, parse_event
 from attendance_shared.kafka import ensure_topics
@@ -29,7 +37,19 @@ from attendance_shared.kafka import ensure_topics
 REPLAYED_TOPICS = (topics.SCHOOLS, topics.PUPILS, topics.MARKS)
 
 
-async def rebuild(settings: Settings, *, group_id: str, publish_flags: bool, batch: int = 5000) -> int:
+async def topic_ends(consumer: AIOKafkaConsumer) -> dict[TopicPartition, int]:
+    partitions = [
+        TopicPartition(spec.name, p)
+        for spec in REPLAYED_TOPICS
+        for p in sorted(consumer.partitions_for_topic(spec.name) or range(spec.partitions))
+    ]
+    consumer.assign(partitions)  # assigned, not subscribed: it commits for the group without joining it
+    return await consumer.end_offsets(partitions)
+
+
+async def rebuild(
+    settings: Settings, *, register_url: str, group_id: str, publish_flags: bool, page_size: int = 5000
+) -> int:
     engine = make_engine(settings.database_url, service=f"{SERVICE_NAME}-rebuild")
     sessionmaker = make_sessionmaker(engine)
     handler = AnalyticsHandler(rules=settings.flag_rules())
@@ -40,58 +60,46 @@ async def rebuild(settings: Settings, *, group_id: str, publish_flags: bool, bat
         enable_auto_commit=False,
         client_id=f"{SERVICE_NAME}-rebuild",
     )
+    token = mint_token(settings, subject=f"{SERVICE_NAME}-rebuild", role=Role.SERVICE, ttl_s=24 * 3600)
+    register = httpx.AsyncClient(base_url=register_url, timeout=120, headers={"Authorization": f"Bearer {token}"})
     await consumer.start()
     applied = skipped = 0
     try:
-        partitions = [
-            TopicPartition(spec.name, p)
-            for spec in REPLAYED_TOPICS
-            for p in sorted(consumer.partitions_for_topic(spec.name) or range(spec.partitions))
-        ]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        # Done with a partition once its last record before the captured end was handed back
-        # to us; the consumer's fetch position runs ahead of that (it prefetches).
-        next_offset = await consumer.beginning_offsets(partitions)
-        remaining = {tp for tp, end in ends.items() if next_offset[tp] < end}
-        total = sum(ends[tp] - next_offset[tp] for tp in partitions)
+        # Noted before the log is read: everything published up to here is in the log by then.
+        ends = await topic_ends(consumer)
         async with sessionmaker() as session, session.begin():
             first_new_outbox_id = await session.scalar(select(func.coalesce(func.max(outbox.c.id), 0)))
             await projections.truncate_projections(session)
-        started, idle_polls = time.monotonic(), 0
-        while remaining:
-            records = await consumer.getmany(*remaining, timeout_ms=1000, max_records=batch)
-            idle_polls = 0 if records else idle_polls + 1
-            if idle_polls > 30:
-                raise RuntimeError(f"the broker stopped returning records before the end of {sorted(remaining)}")
+        started, after = time.monotonic(), 0
+        params = {"limit": page_size, "topic": [spec.name for spec in REPLAYED_TOPICS]}
+        while True:
+            response = await register.get("/v1/events", params={**params, "after": after})
+            if response.status_code != 200:
+                raise RuntimeError(f"register-service answered {response.status_code}: {response.text[:500]}")
+            page = orjson.loads(response.content)
             events = []
-            for tp, messages in records.items():
-                # Records past the captured end are applied too, not skipped: a fetch hands
-                # back whole producer batches, and the local broker reports a partition's end
-                # inside its last batch. The committed offsets say exactly what was applied.
-                for message in messages:
-                    try:
-                        events.append((message.topic, parse_event(message.value)))
-                    except InvalidEvent:
-                        skipped += 1  # the live consumer parked it on the dead-letter topic
-                if messages:
-                    next_offset[tp] = messages[-1].offset + 1
-                    if next_offset[tp] >= ends[tp]:
-                        remaining.discard(tp)
+            for item in page["events"]:
+                try:
+                    events.append((item["topic"], parse_event(orjson.dumps(item["event"]))))
+                except InvalidEvent:
+                    skipped += 1  # never published valid, so never applied live either
             if events:
                 async with sessionmaker() as session, session.begin():
                     await handler(session, events)
             applied += len(events)
             rate = applied / max(time.monotonic() - started, 1e-6)
-            print(f"\rreplayed {applied:,} of {total:,} events ({rate:,.0f}/s)", end="", file=sys.stderr, flush=True)
+            print(f"\rreplayed {applied:,} events ({rate:,.0f}/s)", end="", file=sys.stderr, flush=True)
+            if page["next_after"] is None:
+                break
+            after = page["next_after"]
         print(file=sys.stderr)
         if not publish_flags:
             async with sessionmaker() as session, session.begin():
                 await session.execute(delete(outbox).where(outbox.c.id > first_new_outbox_id))
-        await consumer.commit({tp: OffsetAndMetadata(offset, "") for tp, offset in next_offset.items()})
+        await consumer.commit({tp: OffsetAndMetadata(offset, "") for tp, offset in ends.items()})
     finally:
         await consumer.stop()
+        await register.aclose()
         await engine.dispose()
     print(f"rebuilt analytics from {applied:,} events ({skipped} that never validated were skipped)")
     return applied
@@ -99,10 +107,15 @@ async def rebuild(settings: Settings, *, group_id: str, publish_flags: bool, bat
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--register-url", default="http://127.0.0.1:8001", help="register-service, whose event log is replayed"
+    )
     parser.add_argument("--group-id", default=f"{SERVICE_NAME}-service", help="consumer group to move to the end")
     parser.add_argument("--publish-flags", action="store_true", help="publish the flag events the replay raises")
     args = parser.parse_args()
-    asyncio.run(rebuild(Settings(), group_id=args.group_id, publish_flags=args.publish_flags))
+    asyncio.run(
+        rebuild(Settings(), register_url=args.register_url, group_id=args.group_id, publish_flags=args.publish_flags)
+    )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import date, datetime, time
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -302,6 +302,17 @@ class ChangedMark(MarkEntry):
 class MarkChangePage(BaseModel):
     items: list[ChangedMark]
     next_cursor: str | None = Field(None, description="Pass as `cursor` for the changes after these")
+
+
+class LoggedEvent(BaseModel):
+    position: int = Field(description="The event's place in the register's log (its outbox id)")
+    topic: str = Field(description="The Kafka topic it was published to")
+    event: dict[str, Any] = Field(description="The CloudEvents envelope exactly as it was published")
+
+
+class EventLogPage(BaseModel):
+    events: list[LoggedEvent]
+    next_after: int | None = Field(description="Pass as `after` for the next page; null on the last page")
 
 
 class UnexplainedAbsence(BaseModel):

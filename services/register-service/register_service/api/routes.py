@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from attendance_shared.access import Scope, allow
 from attendance_shared.api_types import IsoDate, UPNCursor, UPNPath, UPNQuery, URNPath
@@ -30,6 +30,7 @@ from register_service.schemas import (
     CalendarOut,
     DeclineReportIn,
     DeletionIn,
+    EventLogPage,
     MarkChangePage,
     MarkEntry,
     PupilHistory,
@@ -46,7 +47,7 @@ from register_service.schemas import (
     Session,
     UnexplainedAbsencePage,
 )
-from register_service.service import absence_reports, pupils, registers, schools
+from register_service.service import absence_reports, events, pupils, registers, schools
 
 router = APIRouter(prefix="/v1/schools/{urn}", responses=PROBLEM_RESPONSES)
 bulk_router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES)
@@ -63,6 +64,8 @@ PupilReader = Annotated[
 ]
 AbsenceReporter = Annotated[Actor, allow(Role.PARENT, Role.MIS, Role.STAFF, Role.ADMIN, scope=Scope.PUPIL)]
 BulkWriter = Annotated[Actor, allow(Role.MIS, Role.ADMIN, scope=Scope.BODY)]
+# Every school's events: the platform's operators and its own services (a rebuild) only.
+LogReader = Annotated[Actor, allow(Role.ADMIN, Role.SERVICE, scope=Scope.PLATFORM)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Idempotent = Annotated[Once, once_per_key(idempotency_keys)]
 
@@ -457,3 +460,25 @@ async def put_registers(
     return await once(
         lambda: registers.record_registers(session, body, recorded_by=actor.subject, may_write=actor.require_school),
     )
+
+
+@bulk_router.get(
+    "/events",
+    tags=["events"],
+    summary="Every event the register has published, in order, from its outbox (the record the topics only carry)",
+    response_model=EventLogPage,
+    response_class=Response,
+    responses={200: {"content": {"application/json": {"schema": EventLogPage.model_json_schema()}}}},
+)
+async def read_event_log(
+    session: SessionDep,
+    actor: LogReader,
+    after: Annotated[int, Query(ge=0, description="Events after this position; 0 for the first")] = 0,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 5000,
+    topic: Annotated[
+        list[Literal[events.PUBLISHED_TOPICS]] | None,  # type: ignore[valid-type]
+        Query(description="Only these topics (repeat the parameter); all three by default"),
+    ] = None,
+) -> Response:
+    page = await events.read_log(session, after=after, limit=limit, topics=topic)
+    return Response(page, media_type="application/json")

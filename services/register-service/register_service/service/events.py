@@ -16,10 +16,18 @@ from attendance_shared.events import (
     new_event_ids,
     pupil_key,
 )
-from attendance_shared.outbox import add_envelopes_to_outbox, add_to_outbox
+from attendance_shared.outbox import add_envelopes_to_outbox, add_to_outbox, log_page_json
+from attendance_shared.outbox import read_log as read_outbox_log
 from register_service.models import outbox
 
 SOURCE = "/services/register"
+PUBLISHED_TOPICS = (topics.SCHOOLS.name, topics.PUPILS.name, topics.MARKS.name)
+
+
+async def read_log(session: AsyncSession, *, after: int, limit: int, topics: Sequence[str] | None) -> bytes:
+    """A page of every event the register has published, as JSON (`EventLogPage`)."""
+    rows = await read_outbox_log(session, outbox, after=after, limit=limit, topics=topics or PUBLISHED_TOPICS)
+    return log_page_json(rows, limit=limit)
 
 
 async def publish_pupil_events(session: AsyncSession, topic: topics.TopicSpec, payloads: Sequence[Payload]) -> None:
