@@ -2,12 +2,16 @@
 and sends a week of registers for it in one bulk request (with a retry), a parent reports an
 absence from their app, staff accept it, and analytics counts the amended mark."""
 
+import asyncio
+import subprocess
+import sys
 from datetime import date
 
 import httpx
 import pytest
 from attendance_bench.data import school_days
 
+from attendance_shared import topics
 from attendance_shared.auth import Role, pupil_scope_key
 from attendance_stack import LocalStack
 from tests.factories import MADE_BY, calendar_body, make_upn, pupil_body, school_body
@@ -67,3 +71,46 @@ async def test_a_week_in_bulk_then_a_parent_report_reaches_analytics(stack: Loca
             assert (figures["authorised_absence_sessions"], figures["unauthorised_absence_sessions"]) == (2, 0)
 
         await eventually(counted)
+
+
+async def kafka_tool(*args: str) -> str:
+    """One of Kafka's own command-line tools, as an operator runs it against the stack."""
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "attendance_stack", *args], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+async def test_kafkas_own_tools_read_the_stream_its_settings_and_a_lag_never_negative(stack: LocalStack) -> None:
+    urn, upn = "100010", make_upn(la_code=LA, serial=950)
+    mis = bearer(Role.MIS, schools=[urn])
+    async with httpx.AsyncClient(base_url=stack.url("register"), headers=mis, timeout=30) as register:
+        assert (await register.put(f"/v1/schools/{urn}", json=school_body(la_code=LA))).status_code == 200
+        assert (await register.post(f"/v1/schools/{urn}/pupils", json=pupil_body(upn))).status_code == 201
+        marks = {"marks": [{"upn": upn, "code": "N"}]}
+        assert (await register.put(f"/v1/schools/{urn}/registers/{WEEK[0]}/am", json=marks)).status_code == 200
+    servers = ("--bootstrap-server", stack.kafka_bootstrap_servers)
+
+    read = await kafka_tool(
+        "kafka-console-consumer", *servers, "--topic", topics.MARKS.name, "--from-beginning",
+        "--max-messages", "1000", "--timeout-ms", "10000", "--property", "print.key=true",
+    )  # fmt: skip
+    ours = [line for line in read.splitlines() if line.startswith(f"{urn}:{upn}\t")]
+    assert len(ours) == 1 and '"code":"N"' in ours[0], read[-2000:]
+
+    described = await kafka_tool("kafka-topics", *servers, "--describe", "--topic", topics.MARKS.name)
+    assert f"PartitionCount: {topics.MARKS.partitions}" in described
+    for setting, value in topics.MARKS.config(replicas=1).items():
+        assert f"{setting}={value}" in described, described
+
+    async def lag_of_every_group() -> list[int]:
+        groups = await kafka_tool("kafka-consumer-groups", *servers, "--describe", "--all-groups")
+        rows = [line.split() for line in groups.splitlines() if line.strip() and not line.startswith("GROUP")]
+        lags = [int(row[5]) for row in rows if len(row) > 5 and row[5].lstrip("-").isdigit()]
+        assert {row[0] for row in rows} >= {f"{s}-service" for s in topics.CONSUMING_SERVICES}, groups
+        assert lags and min(lags) >= 0, groups
+        assert max(lags) == 0, groups  # caught up: every committed offset is the log's end
+        return lags
+
+    await eventually(lag_of_every_group, timeout_s=30)
