@@ -13,6 +13,7 @@ from attendance_bench.data import school_days
 
 from attendance_shared import topics
 from attendance_shared.auth import Role, pupil_scope_key
+from attendance_shared.kafka import partition_of
 from attendance_stack import LocalStack
 from tests.factories import MADE_BY, calendar_body, make_upn, pupil_body, school_body
 from tests.helpers import bearer, eventually
@@ -99,10 +100,29 @@ async def test_kafkas_own_tools_read_the_stream_its_settings_and_a_lag_never_neg
     ours = [line for line in read.splitlines() if line.startswith(f"{urn}:{upn}\t")]
     assert len(ours) == 1 and '"code":"N"' in ours[0], read[-2000:]
 
-    described = await kafka_tool("kafka-topics", *servers, "--describe", "--topic", topics.MARKS.name)
-    assert f"PartitionCount: {topics.MARKS.partitions}" in described
-    for setting, value in topics.MARKS.config(replicas=1).items():
-        assert f"{setting}={value}" in described, described
+    # Every topic the platform declares, with the declared settings (one broker: one copy).
+    described = await kafka_tool("kafka-topics", *servers, "--describe")
+    summaries = {line.split()[1]: line for line in described.splitlines() if line.startswith("Topic:") and "\t" in line}
+    assert set(summaries) >= {spec.name for spec in topics.ALL_TOPICS}, described
+    for spec in topics.ALL_TOPICS:
+        assert f"PartitionCount: {spec.partitions}" in summaries[spec.name], summaries[spec.name]
+        for setting, value in spec.config(replicas=1).items():
+            assert f"{setting}={value}" in summaries[spec.name], summaries[spec.name]
+
+    # The relay's producer is idempotent: the broker holds its producer id and sequence.
+    key = f"{urn}:{upn}".encode()
+    partition = partition_of(key, list(range(topics.MARKS.partitions)))
+    producers = await kafka_tool(
+        "kafka-transactions",
+        *servers,
+        "describe-producers",
+        "--topic",
+        topics.MARKS.name,
+        "--partition",
+        str(partition),
+    )
+    rows = [line.split() for line in producers.splitlines()[1:] if line.strip()]
+    assert rows and all(int(row[0]) >= 0 for row in rows), producers  # ProducerId, then its epoch and sequence
 
     async def lag_of_every_group() -> list[int]:
         groups = await kafka_tool("kafka-consumer-groups", *servers, "--describe", "--all-groups")
