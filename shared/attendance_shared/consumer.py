@@ -166,7 +166,7 @@ class BatchConsumer:
                 reason = "before-log-start"
                 log.error(
                     "offsets %d to %d of %s were deleted before %s read them; reading on from %d. "
-                    "Rebuild this service's projections (README: Event stream) to recover them.",
+                    "Recover them as deploy/README.md says (Offsets outside the log).",
                     position,
                     beginnings[partition] - 1,
                     partition,

@@ -67,7 +67,10 @@ async def ensure_topics(bootstrap_servers: str, topics: Iterable[TopicSpec]) -> 
         for spec in missing:
             replicas = min(spec.replicas, brokers)
             if replicas < spec.replicas:
-                log.warning(
+                # Expected of a one-broker development cluster; a bigger one short of brokers
+                # makes a topic that cannot survive losing one, which an operator must hear of.
+                log.log(
+                    logging.INFO if brokers == 1 else logging.WARNING,
                     "creating %s with %d replica(s), not %d: the cluster has %d broker(s)",
                     spec.name,
                     replicas,
