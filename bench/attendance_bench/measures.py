@@ -56,7 +56,7 @@ class CommittedEvents:
         group = consumer_group(service)
         if group not in self._coordinators:
             self._coordinators[group] = await self._admin.find_coordinator(group)
-        # Partitions named: the local broker drops the connection when asked for "all".
+        # This topic's partitions only: the group commits on the schools and pupils topics too.
         offsets = await self._admin.list_consumer_group_offsets(
             group,
             group_coordinator_id=self._coordinators[group],
