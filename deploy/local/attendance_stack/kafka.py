@@ -276,10 +276,6 @@ class KafkaCluster:
         return ",".join(node.bootstrap_server for node in self.nodes)
 
     @property
-    def log(self) -> Path:
-        return self.nodes[0].log
-
-    @property
     def process(self) -> subprocess.Popen | None:
         """The first node's process, the only one of a one-node cluster (the bench reads its CPU)."""
         return self.nodes[0].process
@@ -313,9 +309,6 @@ class KafkaCluster:
     def restart(self, node: KafkaNode, timeout_s: float = 90) -> None:
         node.start()
         self.wait_ready(timeout_s, [node])
-
-    def pids(self) -> list[int]:
-        return [node.process.pid for node in self.nodes if node.process is not None]
 
     def stop(self) -> None:
         for node in self.nodes:
