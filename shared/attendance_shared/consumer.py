@@ -136,6 +136,9 @@ class BatchConsumer:
                     session_timeout_ms=self.session_timeout_ms,
                     heartbeat_interval_ms=min(3_000, self.session_timeout_ms // 3),
                     fetch_max_wait_ms=self._fetch_max_wait_ms,
+                    # Stale leadership is refreshed within 30 s whatever path missed it
+                    # (aiokafka's default is 5 minutes).
+                    metadata_max_age_ms=30_000,
                 )
                 await consumer.start()
                 return consumer
@@ -145,9 +148,16 @@ class BatchConsumer:
                 backoff = min(backoff * 2, 5.0)
 
     async def _start_from_beginning(self, consumer: AIOKafkaConsumer, partition: TopicPartition) -> None:
-        """A partition this group has never committed on (a new group, a new topic): all of it."""
+        """A partition this group has never committed on (a new group, a new topic): all of it.
+
+        The offset is asked for here and then set, not left to `seek_to_beginning`: aiokafka
+        (0.14) sends that reset to the leader its metadata names and, told the leader has
+        moved, retries without refreshing the metadata. After a broker froze in the fault
+        suite, a consumer stalled that way for three minutes, every partition of that broker
+        with it. `beginning_offsets` refreshes the metadata and retries."""
         log.info("no committed offset for %s; reading it from its beginning", partition)
-        await consumer.seek_to_beginning(partition)
+        beginnings = await consumer.beginning_offsets([partition])
+        consumer.seek(partition, beginnings[partition])
 
     async def _reset_out_of_range(self, consumer: AIOKafkaConsumer, positions: dict[TopicPartition, int]) -> None:
         """The log moved under this group: its position is no longer in the partition.
