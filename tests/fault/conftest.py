@@ -20,6 +20,8 @@ class FaultRow:
     counted_twice: int
     messages_twice: int
     catch_up_s: float | None
+    # Answers of 500 and the like while the fault lasted (503 is the right answer, and retried).
+    server_errors: int = 0
 
 
 FAULT_TABLE: list[FaultRow] = []
@@ -58,7 +60,7 @@ def stack(cluster: KafkaCluster, tmp_path_factory: pytest.TempPathFactory) -> It
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if not FAULT_TABLE:
         return
-    header = ("fault", "marks accepted", "lost", "counted twice", "messages twice", "catch-up s")
+    header = ("fault", "marks accepted", "lost", "counted twice", "messages twice", "catch-up s", "5xx not 503")
     rows = [
         (
             r.fault,
@@ -67,6 +69,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             str(r.counted_twice),
             str(r.messages_twice),
             "-" if r.catch_up_s is None else f"{r.catch_up_s:.1f}",
+            str(r.server_errors),
         )
         for r in FAULT_TABLE
     ]

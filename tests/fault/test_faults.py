@@ -55,6 +55,7 @@ class Load:
     pupils: dict[str, list[str]] = field(default_factory=dict)
     marked: list[tuple[str, date, str, str]] = field(default_factory=list)
     codes: dict[tuple[str, date, str, str], str] = field(default_factory=dict)
+    server_errors: Counter = field(default_factory=Counter)
     today_present: list[tuple[str, str]] = field(default_factory=list)
     serial: int = 0
     step: int = 0
@@ -90,6 +91,8 @@ class Load:
                 await asyncio.sleep(0.2)
                 continue
             if response.status_code in (409, 503) or response.status_code >= 500:
+                if response.status_code >= 500 and response.status_code != 503:
+                    self.server_errors[response.status_code] += 1  # a fault must give 503, never these
                 await asyncio.sleep(0.2)
                 continue
             assert response.status_code < 400, f"{method} {url}: {response.status_code} {response.text}"
@@ -361,7 +364,11 @@ async def test_no_accepted_mark_is_lost_or_counted_twice(fault: str, stack: Loca
             await load
     accepted = await marks_accepted(stack) - before
     result, seconds = await caught_up(stack, CATCH_UP_TIMEOUT_S)
-    FAULT_TABLE.append(FaultRow(fault, accepted, result.lost, result.twice, result.messages_twice, seconds))
+    server_errors = sum(LOAD.server_errors.values())
+    LOAD.server_errors.clear()
+    FAULT_TABLE.append(
+        FaultRow(fault, accepted, result.lost, result.twice, result.messages_twice, seconds, server_errors)
+    )
     assert accepted > 0, "the load stopped while the fault lasted and never resumed"
     assert result.exact, f"{fault}: {'; '.join(result.details)}"
     async with httpx.AsyncClient(timeout=5) as client:
