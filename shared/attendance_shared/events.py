@@ -387,7 +387,11 @@ def envelope_bytes(
     )
 
 
-def parse_event(raw: bytes) -> Event:
+def parse_event(raw: bytes | None) -> Event:
+    """The event in a record's value, or InvalidEvent saying why not: never another error,
+    whatever the bytes, for a consumer parks what raises this and stops on anything else."""
+    if not raw:
+        raise InvalidEvent("the record has no value")
     try:
         return _ANY_ENVELOPE.validate_json(raw)
     except ValidationError:
@@ -398,9 +402,10 @@ def parse_event(raw: bytes) -> Event:
         raise InvalidEvent(f"not JSON: {exc}") from None
     if not isinstance(document, dict):
         raise InvalidEvent("the envelope must be a JSON object")
-    model = EVENT_TYPES.get(document.get("type"))  # type: ignore[arg-type]
-    if model is None:
-        raise InvalidEvent(f"unknown event type {document.get('type')!r}")
+    event_type = document.get("type")
+    # A list or an object as the type is no key of EVENT_TYPES: looked up, it raised TypeError.
+    if not isinstance(event_type, str) or event_type not in EVENT_TYPES:
+        raise InvalidEvent(f"unknown event type {repr(event_type)[:200]}")
     try:
         return ENVELOPE_OF[document["type"]].model_validate(document)
     except ValidationError as exc:

@@ -296,14 +296,15 @@ async def restart_postgres(stack: LocalStack, cluster: KafkaCluster) -> None:
 
 
 async def produce_bad_records(stack: LocalStack, cluster: KafkaCluster) -> None:
-    """Marks already applied, again, in reverse order and twice, between records that are
-    not events at all (or not valid ones): each consumer must skip the first and park the rest."""
+    """Marks already applied, again, in reverse order and twice, between four records that are
+    not events at all (or not valid ones): each consumer must skip the marks and park the four."""
     records = await read_topic(cluster.bootstrap_servers, topics.MARKS.name, expected=300)
     replay = [(topics.MARKS.name, r.key, r.value, []) for r in reversed(records[-300:])]
     valid = orjson.loads(records[-1].value)
     malformed = [
         b"{not json",
         b"[]",
+        b'{"type": [1]}',  # once stopped every consumer for good
         orjson.dumps({**valid, "id": "not-a-real-event", "data": {**valid["data"], "code": "??"}}),
     ]
     publisher = KafkaPublisher(cluster.bootstrap_servers, [topics.MARKS], client_id="fault-injector")
@@ -377,7 +378,7 @@ async def test_no_accepted_mark_is_lost_or_counted_twice(fault: str, stack: Loca
             assert ready.status_code == 200, f"{service} not ready after {fault}: {ready.text}"
     if dead_before:
         dead_after = await dead_letters(cluster)
-        assert {s: dead_after[s] - dead_before[s] for s in dead_after} == dict.fromkeys(topics.CONSUMING_SERVICES, 3)
+        assert {s: dead_after[s] - dead_before[s] for s in dead_after} == dict.fromkeys(topics.CONSUMING_SERVICES, 4)
 
 
 async def test_the_tally_sees_a_mark_lost_or_counted_twice_and_a_message_planned_twice(stack: LocalStack) -> None:

@@ -1,7 +1,10 @@
+import contextlib
 from datetime import UTC, date, datetime
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from attendance_shared.events import (
     EVENT_TYPES,
@@ -146,3 +149,41 @@ def test_an_envelope_written_from_values_parses_as_the_model_would_write_it() ->
     assert fast == parse_event(model.to_bytes()).model_copy(update={"id": "e-1"})
     ids = new_event_ids(3)
     assert len(set(ids)) == 3 and all(len(i) == 36 and i[14] == "4" for i in ids)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=12,
+)
+ENVELOPE_KEYS = ["specversion", "id", "type", "source", "subject", "time", "datacontenttype", "data"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=512))
+def test_any_bytes_parse_to_an_event_or_an_invalid_event(raw: bytes) -> None:
+    with contextlib.suppress(InvalidEvent):
+        parse_event(raw)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON)
+def test_any_json_parses_to_an_event_or_an_invalid_event(document: object) -> None:
+    with contextlib.suppress(InvalidEvent):
+        parse_event(orjson.dumps(document))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(ENVELOPE_KEYS), JSON), st.sampled_from([None, *EVENT_TYPES]))
+def test_any_envelope_shape_parses_to_an_event_or_an_invalid_event(envelope: dict, event_type: str | None) -> None:
+    """Envelopes with every field of any JSON type, with and without a real event type."""
+    if event_type is not None:
+        envelope["type"] = event_type
+    with contextlib.suppress(InvalidEvent):
+        parse_event(orjson.dumps(envelope))
+
+
+@pytest.mark.parametrize("raw", [None, b"", b'{"type": [1]}', b'{"type": {"a": 1}}', b'{"type": null}'])
+def test_records_the_first_parser_stopped_on_are_invalid_events(raw: bytes | None) -> None:
+    with pytest.raises(InvalidEvent):
+        parse_event(raw)
