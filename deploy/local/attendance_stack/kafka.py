@@ -67,14 +67,13 @@ TOOLS = {
 }
 
 
+def _tool_command(main_class: str, *args: str) -> list[str]:
+    return [java(), "-Xmx256m", f"-Dlog4j2.configurationFile={_tool_logging()}", "-cp", classpath(), main_class, *args]
+
+
 def run_tool(main_class: str, *args: str) -> str:
     """One of Kafka's command-line tools (kafka-storage, kafka-topics, ...) by its main class."""
-    done = subprocess.run(
-        [java(), "-Xmx256m", f"-Dlog4j2.configurationFile={_tool_logging()}", "-cp", classpath(), main_class, *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = subprocess.run(_tool_command(main_class, *args), capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{main_class} {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
     return done.stdout
@@ -129,7 +128,8 @@ class KafkaNode:
         return f"127.0.0.1:{self.address.port}"
 
     def properties(self) -> dict[str, str]:
-        replicas = str(min(3, len(self.voters)))
+        replicas = min(3, len(self.voters))
+        min_in_sync = str(min(2, replicas))
         return {
             "process.roles": "broker,controller",
             "node.id": str(self.node_id),
@@ -143,13 +143,13 @@ class KafkaNode:
             # Topics come from attendance_shared.topics only, never from a client's metadata request.
             "auto.create.topics.enable": "false",
             # The internal topics as replicated as the cluster allows: one node, one copy.
-            "offsets.topic.replication.factor": replicas,
-            "transaction.state.log.replication.factor": replicas,
-            "transaction.state.log.min.isr": str(min(2, int(replicas))),
-            "share.coordinator.state.topic.replication.factor": replicas,
-            "share.coordinator.state.topic.min.isr": str(min(2, int(replicas))),
-            "default.replication.factor": replicas,
-            "min.insync.replicas": str(min(2, int(replicas))),
+            "offsets.topic.replication.factor": str(replicas),
+            "transaction.state.log.replication.factor": str(replicas),
+            "transaction.state.log.min.isr": min_in_sync,
+            "share.coordinator.state.topic.replication.factor": str(replicas),
+            "share.coordinator.state.topic.min.isr": min_in_sync,
+            "default.replication.factor": str(replicas),
+            "min.insync.replicas": min_in_sync,
             # A replica that is not in sync never becomes leader: that would lose acknowledged writes.
             "unclean.leader.election.enable": "false",
             # Groups form at once; Kafka's default waits 3 s for more members to join.
@@ -320,8 +320,8 @@ class KafkaCluster:
 
 def exec_tool(name: str, args: list[str]) -> None:
     """Replace this process with one of Kafka's own tools, run from the jars `make install` fetched."""
-    command = [java(), "-Xmx256m", f"-Dlog4j2.configurationFile={_tool_logging()}", "-cp", classpath()]
-    os.execv(command[0], [*command, TOOLS[name], *args])
+    command = _tool_command(TOOLS[name], *args)
+    os.execv(command[0], command)
 
 
 def _tool_logging() -> Path:
