@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Path, Query
 from pydantic import BeforeValidator, WithJsonSchema
 
+from attendance_shared.bounds import BoundedDate
 from attendance_shared.rules.identifiers import LA_CODE_PATTERN, UPN_SHAPE_PATTERN, URN_PATTERN
 
 URNPath = Annotated[str, Path(pattern=URN_PATTERN, description="School URN (6 digits)")]
@@ -42,7 +43,8 @@ def _time_as_text(value: object) -> object:
     return value
 
 
-IsoDate = Annotated[date, BeforeValidator(_date_as_text)]
+# Within the platform's years too (`bounds`): arithmetic on 9999-12-31 overflows Python's calendar.
+IsoDate = Annotated[BoundedDate, BeforeValidator(_date_as_text)]
 # A wall-clock time in England. JSON Schema's `time` format demands a UTC offset, which a
 # register closing time does not have, so the schema states the shape it really takes.
 LocalTime = Annotated[

@@ -9,6 +9,7 @@ import orjson
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, Table, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -60,8 +61,10 @@ def _discard_if_closed(dbapi_connection: object, record: ConnectionPoolEntry, pr
 
 
 # Errors that say the database is away, not that the request or the events are bad: the
-# same work succeeds when tried again.
-TRANSIENT_DB_ERRORS = (OperationalError, ConnectionError, OSError, TimeoutError)
+# same work succeeds when tried again. A new connection refused or timed out is the driver's
+# own error (or the OS's), not SQLAlchemy's; a pool with every connection busy past its
+# timeout is SQLAlchemy's `TimeoutError`.
+TRANSIENT_DB_ERRORS = (OperationalError, ConnectionError, OSError, TimeoutError, PoolTimeoutError)
 # A driver "interface error" is transient only when the connection itself went: the driver
 # also raises one for a statement it will not send (too many parameters, say), which no
 # retry can mend and which must not stall a consumer.
@@ -69,6 +72,10 @@ LOST_CONNECTION_ERRORS = (asyncpg.ConnectionDoesNotExistError, asyncpg.CannotCon
 # Two transactions that lock the same rows in opposite orders, or a serialisation conflict:
 # PostgreSQL rolls one back, and it succeeds when tried again.
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+# SQLSTATE classes of a server that cannot serve now: 08 connection exceptions, 53 insufficient
+# resources (too many connections, disk full), 57 operator intervention (shutting down,
+# starting up, a statement cancelled by its timeout).
+UNAVAILABLE_SQLSTATE_CLASSES = frozenset({"08", "53", "57"})
 
 
 UNIQUE_VIOLATION = "23505"
@@ -80,12 +87,21 @@ def sqlstate_of(exc: DBAPIError) -> str | None:
     return getattr(exc.orig, "sqlstate", None) or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None)
 
 
+def _unavailable(sqlstate: str | None) -> bool:
+    return sqlstate is not None and (sqlstate in RETRYABLE_SQLSTATES or sqlstate[:2] in UNAVAILABLE_SQLSTATE_CLASSES)
+
+
 def is_transient(exc: BaseException) -> bool:
+    """The database is away or busy, and the same work succeeds when tried again: a request
+    answers 503 with Retry-After, a consumer retries its batch. Never true of an error the
+    request or the event caused, which no retry mends."""
     if isinstance(exc, TRANSIENT_DB_ERRORS):
         return True
+    if isinstance(exc, asyncpg.PostgresError):  # raised while connecting, before SQLAlchemy wraps
+        return _unavailable(getattr(exc, "sqlstate", None))
     if isinstance(exc, DBAPIError):
         cause = exc.orig.__cause__ if exc.orig is not None else None
-        if sqlstate_of(exc) in RETRYABLE_SQLSTATES:
+        if _unavailable(sqlstate_of(exc)):
             return True
         return exc.connection_invalidated or isinstance(cause, LOST_CONNECTION_ERRORS)
     return False

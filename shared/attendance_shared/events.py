@@ -23,14 +23,36 @@ from pydantic import (
     create_model,
 )
 
+from attendance_shared.bounds import (
+    EARLIEST_DAY,
+    INT32_MAX,
+    LATEST_DAY,
+    MAX_REVISION,
+    AddressLine,
+    BoundedDate,
+    Email,
+    Label,
+    Moment,
+    OrganisationName,
+    PersonName,
+    Phone,
+    Postcode,
+    ReasonText,
+    Town,
+)
 from attendance_shared.rules.codes import ATTENDANCE_CODES
 from attendance_shared.rules.deletion_grounds import DeletionGround
-from attendance_shared.rules.identifiers import LA_CODE_PATTERN, URN_PATTERN
-from attendance_shared.rules.thresholds import UNEXPLAINED_ABSENCE_MAX_SCHOOL_DAYS
+from attendance_shared.rules.identifiers import (
+    ESTABLISHMENT_NUMBER_PATTERN,
+    LA_CODE_PATTERN,
+    UPN_SHAPE_PATTERN,
+    URN_PATTERN,
+)
+from attendance_shared.rules.thresholds import MAX_MINUTES_LATE, UNEXPLAINED_ABSENCE_MAX_SCHOOL_DAYS
 
 URN = Annotated[str, StringConstraints(pattern=URN_PATTERN)]
 LACode = Annotated[str, StringConstraints(pattern=LA_CODE_PATTERN)]
-UPN = Annotated[str, StringConstraints(min_length=13, max_length=13)]
+UPN = Annotated[str, StringConstraints(pattern=UPN_SHAPE_PATTERN)]
 Session = Literal["am", "pm"]
 
 
@@ -48,10 +70,10 @@ class Payload(BaseModel):
 
 
 class Contact(Payload):
-    name: str
-    relationship: str | None = None
-    email: str | None = None
-    phone: str | None = None
+    name: PersonName
+    relationship: Label | None = None
+    email: Email | None = None
+    phone: Phone | None = None
     preferred_channel: Literal["email", "sms", "push", "post"] | None = None
 
 
@@ -59,20 +81,20 @@ class SocialWorker(Payload):
     """A professional attached to a pupil: social worker, youth offending team worker or the
     Virtual School contact of a looked-after child."""
 
-    name: str
-    email: str | None = None
-    phone: str | None = None
+    name: PersonName
+    email: Email | None = None
+    phone: Phone | None = None
 
 
 class Address(Payload):
-    lines: tuple[str, ...] = Field(min_length=1, max_length=5)
-    town: str | None = None
-    postcode: str
+    lines: tuple[AddressLine, ...] = Field(min_length=1, max_length=5)
+    town: Town | None = None
+    postcode: Postcode
 
 
 class PreviousSchool(Payload):
     urn: URN | None = None
-    name: str
+    name: OrganisationName
 
 
 SchoolPhase = Literal["nursery", "primary", "middle", "secondary", "all_through", "special", "alternative_provision"]
@@ -83,8 +105,8 @@ Sex = Literal["F", "M"]
 class SchoolUpsertedV1(Payload):
     urn: URN
     la_code: LACode
-    establishment_number: str | None = None
-    name: str
+    establishment_number: Annotated[str, StringConstraints(pattern=ESTABLISHMENT_NUMBER_PATTERN)] | None = None
+    name: OrganisationName
     phase: SchoolPhase | None = None
     # Added after v1 was first published, so each has a default: older events still parse.
     am_register_closes: time = time(9, 0)
@@ -93,7 +115,7 @@ class SchoolUpsertedV1(Payload):
 
 
 class CalendarTerm(Payload):
-    name: str
+    name: Label
     start: date
     end: date
     half_term_start: date | None = None
@@ -104,7 +126,7 @@ class CalendarClosure(Payload):
     day: date
     kind: Literal["inset", "planned_closure"]
     session: Session | None = None
-    reason: str | None = None
+    reason: ReasonText | None = None
 
 
 class SchoolCalendarSetV1(Payload):
@@ -113,9 +135,9 @@ class SchoolCalendarSetV1(Payload):
 
     school_urn: URN
     la_code: LACode
-    academic_year: int
-    terms: tuple[CalendarTerm, ...]
-    closures: tuple[CalendarClosure, ...] = ()
+    academic_year: int = Field(ge=EARLIEST_DAY.year, le=LATEST_DAY.year)
+    terms: tuple[CalendarTerm, ...] = Field(max_length=6)
+    closures: tuple[CalendarClosure, ...] = Field((), max_length=366)
 
     def stored_row(self) -> dict[str, Any]:
         """The calendar as a service's calendar projection stores it (terms and closures as
@@ -132,17 +154,17 @@ class PupilAdmittedV1(Payload):
     school_urn: URN
     la_code: LACode
     upn: UPN
-    legal_surname: str
-    legal_forename: str
-    date_of_birth: date
-    year_group: str
-    admission_date: date
-    contacts: tuple[Contact, ...] = ()
+    legal_surname: PersonName
+    legal_forename: PersonName
+    date_of_birth: BoundedDate
+    year_group: Annotated[str, StringConstraints(max_length=4)]
+    admission_date: BoundedDate
+    contacts: tuple[Contact, ...] = Field((), max_length=10)
     social_worker: SocialWorker | None = None
     # Added after v1 was first published, so each has a default: older events still parse.
     sex: Sex | None = None
-    preferred_surname: str | None = None
-    preferred_forename: str | None = None
+    preferred_surname: PersonName | None = None
+    preferred_forename: PersonName | None = None
     address: Address | None = None
     previous_school: PreviousSchool | None = None
     boarder: bool = False
@@ -159,7 +181,7 @@ class PupilUpdatedV1(PupilAdmittedV1):
     """The pupil's whole record as it is from `effective_from` on, so a projection can tell
     who the pupil was on each date (cohort analysis)."""
 
-    effective_from: date
+    effective_from: BoundedDate
 
 
 class PupilDeletedV1(Payload):
@@ -168,11 +190,11 @@ class PupilDeletedV1(Payload):
     school_urn: URN
     la_code: LACode
     upn: UPN
-    left_on: date
+    left_on: BoundedDate
     ground: DeletionGround
     destination_school_urn: URN | None = None
-    destination_school_name: str | None = None
-    destination_start_date: date | None = None
+    destination_school_name: OrganisationName | None = None
+    destination_start_date: BoundedDate | None = None
 
 
 class SessionMarkedV1(Payload):
@@ -181,14 +203,14 @@ class SessionMarkedV1(Payload):
     school_urn: URN
     la_code: LACode
     upn: UPN
-    date: date
+    date: BoundedDate
     session: Session
     code: AttendanceCodeStr
     previous_code: AttendanceCodeStr | None = None
-    revision: int = Field(ge=1)
-    recorded_at: datetime
-    reason: str | None = None
-    minutes_late: int | None = Field(None, ge=1)  # L and U only
+    revision: int = Field(ge=1, le=MAX_REVISION)
+    recorded_at: Moment
+    reason: ReasonText | None = None
+    minutes_late: int | None = Field(None, ge=1, le=MAX_MINUTES_LATE)  # L and U only
 
     def stored_row(self) -> dict[str, Any]:
         """The session's code at its revision, as a consumer's projection of marks stores it."""
@@ -203,7 +225,7 @@ class SessionMarkedV1(Payload):
 
 
 class MarkAmendedV1(SessionMarkedV1):
-    reason: str
+    reason: ReasonText
 
 
 RiskFlagType = Literal[
@@ -222,10 +244,10 @@ RISK_FLAG_TYPES: tuple[RiskFlagType, ...] = get_args(RiskFlagType)
 class FlagEvidence(Payload):
     """What made a flag that counts sessions or days: how many, of what, over which dates."""
 
-    count: int
+    count: int = Field(ge=0, le=INT32_MAX)
     unit: Literal["sessions", "school_days"]
-    since: date
-    until: date
+    since: BoundedDate
+    until: BoundedDate
 
 
 class RiskFlagChangedV1(Payload):
@@ -235,11 +257,11 @@ class RiskFlagChangedV1(Payload):
     la_code: LACode
     upn: UPN
     flag: RiskFlagType
-    academic_year: int
-    possible_sessions: int
-    absent_sessions: int
-    overall_absence_rate: float | None
-    as_of: date
+    academic_year: int = Field(ge=EARLIEST_DAY.year, le=LATEST_DAY.year)
+    possible_sessions: int = Field(ge=0, le=INT32_MAX)
+    absent_sessions: int = Field(ge=0, le=INT32_MAX)
+    overall_absence_rate: float | None = Field(ge=0, le=100, allow_inf_nan=False)  # percent
+    as_of: BoundedDate
     evidence: FlagEvidence | None = None
 
 
@@ -298,11 +320,11 @@ class Event(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     specversion: Literal["1.0"] = "1.0"
-    id: str
+    id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     type: str
-    source: str
-    subject: str
-    time: datetime
+    source: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    subject: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    time: Moment
     datacontenttype: Literal["application/json"] = "application/json"
     # Serialised as the concrete payload, not as the (empty) base class the field names.
     data: SerializeAsAny[Payload]
@@ -329,6 +351,20 @@ _ANY_ENVELOPE: TypeAdapter[Event] = TypeAdapter(
 
 class InvalidEvent(ValueError):
     """An event that cannot be applied: it goes to the dead-letter topic with this reason."""
+
+
+# The largest envelope an outbox takes. Every field's maximum (`bounds`) keeps real events
+# far below it (a pupil with ten contacts is a few kilobytes); it stays well under the 1 MiB
+# a Kafka record may be, so the relay never meets an event the broker refuses, which
+# would hold up every event behind it.
+MAX_EVENT_BYTES = 256 * 1024
+
+
+class EventTooLarge(ValueError):
+    """A write would publish an event over `MAX_EVENT_BYTES`: refused, and nothing stored."""
+
+    def __init__(self, event_type: str, size: int) -> None:
+        super().__init__(f"the {event_type} event this write makes is {size:,} bytes; at most {MAX_EVENT_BYTES:,}")
 
 
 def latest_revisions(marks: Iterable[SessionMarkedV1]) -> dict[tuple[str, str, date, str], SessionMarkedV1]:

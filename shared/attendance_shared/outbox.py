@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from attendance_shared.db import copy_rows
-from attendance_shared.events import Event
+from attendance_shared.events import MAX_EVENT_BYTES, Event, EventTooLarge
 from attendance_shared.kafka import KafkaPublisher
 from attendance_shared.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
 from attendance_shared.platform import ServiceContext
@@ -138,6 +138,9 @@ async def add_envelopes_to_outbox(
     """Serialised events as (key, event id, event type, envelope), in one COPY."""
     if not envelopes:
         return
+    for _, _, event_type, envelope in envelopes:
+        if len(envelope) > MAX_EVENT_BYTES:
+            raise EventTooLarge(event_type, len(envelope))
     traceparent = current_traceparent()
     # The table's triggers queue the rows for the relay and wake it when this commits.
     await copy_rows(

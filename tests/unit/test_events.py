@@ -1,3 +1,4 @@
+import asyncio
 import contextlib
 from datetime import UTC, date, datetime
 
@@ -6,9 +7,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from attendance_shared.bounds import (
+    ADDRESS_LINE_MAX,
+    EMAIL_MAX,
+    LABEL_MAX,
+    PERSON_NAME_MAX,
+    PHONE_MAX,
+    POSTCODE_MAX,
+    TOWN_MAX,
+)
+from attendance_shared.consumer import MAX_DEAD_LETTER_VALUE_BYTES, _dead_letter_record
 from attendance_shared.events import (
     EVENT_TYPES,
+    MAX_EVENT_BYTES,
     Contact,
+    EventTooLarge,
     InvalidEvent,
     MarkAmendedV1,
     NotificationOutcomeV1,
@@ -20,6 +33,7 @@ from attendance_shared.events import (
     parse_event,
     pupil_key,
 )
+from attendance_shared.outbox import add_envelopes_to_outbox
 from tests.factories import make_upn
 
 UPN = make_upn(serial=1)
@@ -117,6 +131,16 @@ def _envelope(**changes) -> bytes:
         (_envelope(data_school_urn="12"), "school_urn"),
         (_envelope(data_surprise=1), "surprise"),
         (_envelope(id=None), r"\nid\n"),  # the field name on a line of its own, not "id" in "validation"
+        # Valid JSON of the right shape, but impossible: the day, the size, the counter.
+        (_envelope(data_date="1900-01-01"), "date"),
+        (_envelope(data_date="9999-12-31"), "date"),
+        (_envelope(data_recorded_at="0001-01-01T00:00:00+14:00"), "recorded_at"),
+        (_envelope(data_reason="x" * (2 * 1024 * 1024)), "reason"),
+        (_envelope(data_revision=10**12), "revision"),
+        (_envelope(data_minutes_late=10**9), "minutes_late"),
+        (_envelope(data_upn="\u0000" * 13), "upn"),
+        (_envelope(subject="s" * 100_000), "subject"),
+        (_envelope(time="1900-01-01T00:00:00Z"), "time"),
     ],
 )
 def test_payloads_that_do_not_validate_are_refused_with_the_reason(raw: bytes, reason: str) -> None:
@@ -187,3 +211,49 @@ def test_any_envelope_shape_parses_to_an_event_or_an_invalid_event(envelope: dic
 def test_records_the_first_parser_stopped_on_are_invalid_events(raw: bytes | None) -> None:
     with pytest.raises(InvalidEvent):
         parse_event(raw)
+
+
+def test_no_write_puts_an_event_in_the_outbox_that_the_broker_would_refuse() -> None:
+    huge = (pupil_key("100001", UPN), "e-1", "uk.attendance.pupil.admitted.v1", b"x" * (MAX_EVENT_BYTES + 1))
+    with pytest.raises(EventTooLarge, match="at most"):
+        # Refused before the database is touched: no session is needed to show it.
+        asyncio.run(add_envelopes_to_outbox(None, None, "attendance.pupils.v1", [huge]))  # type: ignore[arg-type]
+
+
+def test_the_largest_pupil_the_api_takes_is_far_under_the_event_limit() -> None:
+    longest = {
+        "school_urn": "100001",
+        "la_code": "201",
+        "upn": UPN,
+        "legal_surname": "s" * PERSON_NAME_MAX,
+        "legal_forename": "f" * PERSON_NAME_MAX,
+        "preferred_surname": "s" * PERSON_NAME_MAX,
+        "preferred_forename": "f" * PERSON_NAME_MAX,
+        "date_of_birth": date(2016, 3, 4),
+        "year_group": "5",
+        "admission_date": date(2025, 9, 1),
+        "address": {"lines": ["l" * ADDRESS_LINE_MAX] * 5, "town": "t" * TOWN_MAX, "postcode": "p" * POSTCODE_MAX},
+        "contacts": [
+            {
+                "name": "n" * PERSON_NAME_MAX,
+                "relationship": "r" * LABEL_MAX,
+                "email": "e" * EMAIL_MAX,
+                "phone": "9" * PHONE_MAX,
+                "preferred_channel": "email",
+            }
+        ]
+        * 10,
+        "social_worker": {"name": "n" * PERSON_NAME_MAX, "email": "e" * EMAIL_MAX, "phone": "9" * PHONE_MAX},
+    }
+    size = len(make_event(PupilAdmittedV1(**longest), source="/tests", subject="s").to_bytes())
+    assert size < MAX_EVENT_BYTES / 10
+
+
+def test_a_dead_letter_keeps_at_most_half_a_mebibyte_of_the_record_and_says_how_big_it_was() -> None:
+    topic, key, value, headers = _dead_letter_record(
+        "analytics.dead-letter.v1", "attendance.marks.v1", b"k", b"v" * 2_000_000, "\udfff" * 5000
+    )
+    assert (topic, key, len(value)) == ("analytics.dead-letter.v1", b"k", MAX_DEAD_LETTER_VALUE_BYTES)
+    named = dict(headers)
+    assert named["original_size"] == b"2000000" and named["original_topic"] == b"attendance.marks.v1"
+    assert len(named["dead_letter_reason"]) <= 4000

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from attendance_shared.api_types import IsoDate, LocalTime
+from attendance_shared.bounds import LABEL_MAX, NOTE_MAX, ORGANISATION_NAME_MAX, PERSON_NAME_MAX, REASON_MAX, text
 from attendance_shared.events import (
     Address,
     CalendarClosure,
@@ -20,11 +21,13 @@ from attendance_shared.events import (
 )
 from attendance_shared.rules.deletion_grounds import DELETION_GROUNDS, DeletionGround
 from attendance_shared.rules.identifiers import ESTABLISHMENT_NUMBER_PATTERN, LA_CODE_PATTERN, URN_PATTERN
-from attendance_shared.rules.thresholds import UNEXPLAINED_ABSENCE_MAX_SCHOOL_DAYS
+from attendance_shared.rules.thresholds import MAX_MINUTES_LATE, UNEXPLAINED_ABSENCE_MAX_SCHOOL_DAYS
 
 Session = Literal["am", "pm"]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Name = text(PERSON_NAME_MAX, strip=True, min_length=1)
+Reason = text(REASON_MAX, strip=True, min_length=1)
+Note = text(NOTE_MAX, strip=True)
+SchoolName = text(ORGANISATION_NAME_MAX, strip=True, min_length=1)
 YearGroup = Annotated[str, StringConstraints(pattern=r"^(N1|N2|R|[1-9]|1[0-4])$")]
 NEXT_CURSOR = "Pass as `cursor` to read the next page; null on the last page."
 
@@ -34,7 +37,7 @@ class SchoolIn(BaseModel):
 
     la_code: Annotated[str, StringConstraints(pattern=LA_CODE_PATTERN)]
     establishment_number: Annotated[str, StringConstraints(pattern=ESTABLISHMENT_NUMBER_PATTERN)] | None = None
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    name: SchoolName
     phase: SchoolPhase | None = None
     am_register_opens: LocalTime = time(8, 40)
     am_register_closes: LocalTime = time(9, 0)
@@ -148,7 +151,7 @@ class Destination(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     school_urn: Annotated[str, StringConstraints(pattern=URN_PATTERN)] | None = None
-    school_name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    school_name: SchoolName | None = None
     start_date: IsoDate | None = None
 
 
@@ -197,10 +200,10 @@ class MarkIn(BaseModel):
 
     upn: Annotated[str, StringConstraints(max_length=20)]
     code: Annotated[str, StringConstraints(max_length=4)]
-    minutes_late: int | None = Field(None, ge=1, le=300, description="L and U: minutes after registration opened")
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = Field(
-        None, description="Required for B, K and Y7: what the pupil was doing"
+    minutes_late: int | None = Field(
+        None, ge=1, le=MAX_MINUTES_LATE, description="L and U: minutes after registration opened"
     )
+    note: Note | None = Field(None, description="Required for B, K and Y7: what the pupil was doing")
 
 
 class RegisterIn(BaseModel):
@@ -259,7 +262,7 @@ class Person(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
-    position: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    position: text(LABEL_MAX, strip=True, min_length=1)  # type: ignore[valid-type]
 
 
 class AmendmentIn(BaseModel):
@@ -268,8 +271,8 @@ class AmendmentIn(BaseModel):
     code: Annotated[str, StringConstraints(max_length=4)]
     reason: Reason
     made_by: Person
-    minutes_late: int | None = Field(None, ge=1, le=300)
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+    minutes_late: int | None = Field(None, ge=1, le=MAX_MINUTES_LATE)
+    note: Note | None = None
 
 
 class MarkEntry(BaseModel):

@@ -35,3 +35,7 @@ CONTINUOUS_ABSENCE_DELETION_SCHOOL_DAYS = 20
 AT_RISK_LOWER_PERCENT = 5
 AT_RISK_TREND_SCHOOL_WEEKS = 4
 SESSIONS_PER_SCHOOL_DAY = 2
+
+# Minutes late an L or U may record: past the end of the longest morning session, it is not
+# lateness any more.
+MAX_MINUTES_LATE = 300

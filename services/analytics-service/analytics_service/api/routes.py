@@ -20,6 +20,7 @@ from analytics_service.schemas import (
     WeeklySeries,
 )
 from analytics_service.service import queries
+from attendance_shared import cursors
 from attendance_shared.access import Scope, allow
 from attendance_shared.api_types import IsoDate, LACodePath, UPNCursor, UPNPath, URNPath
 from attendance_shared.auth import Actor, Role
@@ -27,7 +28,7 @@ from attendance_shared.clock import today_in_england
 from attendance_shared.csv_export import CSV_RESPONSE, csv_response, wants_csv
 from attendance_shared.db import SessionDep
 from attendance_shared.errors import PROBLEM_RESPONSES, Unprocessable
-from attendance_shared.events import RiskFlagType
+from attendance_shared.events import RISK_FLAG_TYPES, RiskFlagType
 from attendance_shared.rules.national_benchmarks import NATIONAL_BENCHMARKS, NationalBenchmark
 
 router = APIRouter(prefix="/v1/schools/{urn}", responses=PROBLEM_RESPONSES, tags=["attendance"])
@@ -171,10 +172,14 @@ async def pupils_attendance(
 def _flag_cursor(value: str | None) -> tuple[str, str] | None:
     if value is None:
         return None
-    upn, _, flag = value.partition(":")
-    if len(upn) != 13 or not flag:
-        raise Unprocessable("`cursor` is not one this list gave", errors=[{"field": "cursor", "message": "malformed"}])
-    return upn, flag
+
+    def parse(text: str) -> tuple[str, str]:
+        upn, _, flag = text.partition(":")
+        if len(upn) != 13 or flag not in RISK_FLAG_TYPES:
+            raise ValueError("not a flag cursor")
+        return upn, flag
+
+    return cursors.decode_cursor(value, parse)
 
 
 @router.get("/flags", response_model=FlagPage, responses=CSV_RESPONSE, summary="Pupils with an active risk flag")

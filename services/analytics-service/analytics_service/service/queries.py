@@ -33,14 +33,15 @@ from analytics_service.schemas import (
     WeekOut,
 )
 from analytics_service.service.years import current_flags, year_of
+from attendance_shared.bounds import EARLIEST_DAY, LATEST_DAY
 from attendance_shared.errors import NotFound, Unprocessable
 from attendance_shared.rules import national_benchmarks
 from attendance_shared.rules.codes import LATE_CODES
 from attendance_shared.rules.figures import AttendanceFigures, academic_year_of, academic_year_start
 
-# Registers are kept six years; a period reaching far outside any register is a mistake,
-# and a bound keeps one request from touching centuries of empty years.
-EARLIEST_DAY, LATEST_DAY = date(1990, 8, 1), date(2100, 7, 31)
+# Registers are kept six years; a period reaching far outside any register is a mistake, and
+# a bound keeps one request from touching centuries of empty years. (Dates the API takes
+# already lie within `bounds.EARLIEST_DAY` and `LATEST_DAY`; this checks callers in code.)
 MAX_ACADEMIC_YEARS = 7
 
 

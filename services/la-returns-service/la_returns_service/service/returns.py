@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from attendance_shared import cursors
 from attendance_shared.errors import NotFound, Unprocessable
 from attendance_shared.metrics import RETURN_COMPILE_SECONDS
 from attendance_shared.rules.absence_runs import (
@@ -390,17 +391,11 @@ def _encode_cursor(row: ReturnSummary) -> str:
 
 
 def _decode_cursor(cursor: str, name: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        generated_at, return_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        stamp = datetime.fromisoformat(generated_at)
-        if stamp.tzinfo is None:
-            raise ValueError("a cursor's time carries its offset")
-        return stamp, uuid.UUID(return_id)
-    except (ValueError, UnicodeDecodeError):
-        raise Unprocessable(
-            f"`{name}` is malformed: pass the `next_cursor` a listing gave",
-            errors=[{"location": ["query", name], "message": "not a cursor this API gave out", "type": "value_error"}],
-        ) from None
+    def parse(text: str) -> tuple[datetime, uuid.UUID]:
+        generated_at, return_id = base64.urlsafe_b64decode(text.encode()).decode().split("|")
+        return cursors.moment(generated_at), cursors.uuid_of(return_id)
+
+    return cursors.decode_cursor(cursor, parse, name=name)
 
 
 async def list_returns(

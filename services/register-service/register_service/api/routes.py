@@ -1,7 +1,6 @@
 """Routers only: parse, authorise, call a service, shape the response."""
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -9,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from attendance_shared.access import Scope, allow
 from attendance_shared.api_types import IsoDate, UPNCursor, UPNPath, UPNQuery, URNPath
 from attendance_shared.auth import Actor, Role
+from attendance_shared.bounds import Moment
 from attendance_shared.clock import today_in_england
 from attendance_shared.db import SessionDep
 from attendance_shared.errors import PROBLEM_RESPONSES, Unprocessable
@@ -264,12 +264,8 @@ async def get_register(
     session_name: Session,
     session: SessionDep,
     actor: SchoolReader,
-    as_at: Annotated[datetime | None, Query(description="A past moment (ISO 8601 with offset)")] = None,
+    as_at: Annotated[Moment | None, Query(description="A past moment (ISO 8601 with offset)")] = None,
 ) -> RegisterOut:
-    if as_at is not None and as_at.tzinfo is None:
-        raise Unprocessable(
-            "as_at needs a UTC offset", errors=[{"location": ["query", "as_at"], "message": "no offset"}]
-        )
     return await registers.read_register(session, urn=urn, day=day, session_name=session_name, as_at=as_at)
 
 

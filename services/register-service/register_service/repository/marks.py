@@ -1,5 +1,5 @@
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import ARRAY, Row, Text, any_, bindparam, cast, func, select, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on
@@ -7,6 +7,30 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance_shared.db import copy_rows
 from register_service.models import Xid8, absence_reports, marks
+
+# The first key of the register's advisory locks, so they never meet another service's.
+REGISTER_LOCK_SPACE = 0x5245_4731  # "REG1"
+SESSIONS = ("am", "pm")
+
+
+async def lock_registers(session: AsyncSession, registers: Iterable[tuple[str, date, str]]) -> None:
+    """Wait for, then hold to the end of the transaction, the write lock of each (school,
+    date, session) register. Writers of one register are thus taken one after another: the
+    next reads the marks the last stored and makes its revisions on top, where two at once
+    would both make the same revision and one would fail on the unique index. Locks are
+    taken in one order, so two writers of the same registers cannot deadlock."""
+    keys = sorted({f"{urn}/{day.isoformat()}/{name}" for urn, day, name in registers})
+    if not keys:
+        return
+    key = func.unnest(bindparam("keys", keys, type_=ARRAY(Text))).column_valued("key")
+    await session.execute(select(func.pg_advisory_xact_lock(REGISTER_LOCK_SPACE, func.hashtext(key))))
+
+
+def registers_between(urn: str, first_day: date, last_day: date) -> list[tuple[str, date, str]]:
+    """Every (school, date, session) register from `first_day` to `last_day`."""
+    days = (last_day - first_day).days + 1
+    return [(urn, first_day + timedelta(days=i), name) for i in range(max(days, 0)) for name in SESSIONS]
+
 
 MARK_FIELDS = (
     marks.c.upn,

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from attendance_shared import cursors
 from attendance_shared.errors import Conflict, NotFound, Unprocessable
 from attendance_shared.rules.codes import UNEXPLAINED_CODE
 from attendance_shared.rules.thresholds import REGISTER_OPEN_MAX_MINUTES
@@ -66,13 +67,11 @@ def _unexplained(report: Row, current: list[Row]) -> list[Row]:
 
 
 def _decode_cursor(cursor: str) -> tuple[date, uuid.UUID]:
-    try:
-        day, report_id = cursor.split("_")
-        return date.fromisoformat(day), uuid.UUID(report_id)
-    except ValueError:
-        raise Unprocessable(
-            "the cursor is malformed", errors=[{"location": ["query", "cursor"], "message": "not a cursor"}]
-        ) from None
+    def parse(text: str) -> tuple[date, uuid.UUID]:
+        day, report_id = text.split("_")
+        return cursors.day(day), cursors.uuid_of(report_id)
+
+    return cursors.decode_cursor(cursor, parse)
 
 
 async def list_reports(
@@ -119,6 +118,7 @@ async def accept(
         raise Unprocessable.of_field("code", "accepting a report replaces N with the code for the reason given")
     if problems := check_mark(MarkRow(row.upn, new_code), REGISTER_OPEN_MAX_MINUTES):
         raise Unprocessable.of_field("code", f"{new_code} cannot be given from a report: {problems[0][1]}")
+    await mark_repository.lock_registers(session, mark_repository.registers_between(urn, row.first_day, row.last_day))
     current = await mark_repository.current_in_range(session, urn, [row.upn], row.first_day, row.last_day)
     unexplained = _unexplained(row, current)
     if not unexplained:

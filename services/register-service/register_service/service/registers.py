@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from attendance_shared import cursors
 from attendance_shared.clock import today_in_england
 from attendance_shared.errors import NotFound, Unprocessable
 from attendance_shared.events import MarkAmendedV1, SessionMarkedV1
@@ -118,6 +119,7 @@ async def record_register(
     school = await require_school(session, urn)
     _check_date(day)
     rows = _rows_of(register)
+    await mark_repository.lock_registers(session, [(urn, day, session_name)])
     changes, errors = await _validated_changes(session, school, day, session_name, rows, datetime.now(UTC))
     if errors:
         raise Unprocessable.of_rows([e.as_dict() for e in errors], total=len(rows), what="rows are invalid")
@@ -136,8 +138,12 @@ async def record_registers(
     all_changes: list[MarkChange] = []
     results = []
     now = datetime.now(UTC)
-    for index, register in enumerate(bulk.registers):
+    # All at once, in one order, before any is read: two bulk writes naming the same
+    # registers in different orders would otherwise each hold one the other waits for.
+    for register in bulk.registers:
         may_write(register.urn)
+    await mark_repository.lock_registers(session, [(r.urn, r.date, r.session) for r in bulk.registers])
+    for index, register in enumerate(bulk.registers):
         where = {"register": index}
         identity = (register.urn, register.date, register.session)
         if identity in seen:
@@ -203,6 +209,7 @@ async def amend_mark(
         problems = [("code", problem)]
     if problems:
         raise Unprocessable.of_fields(problems)
+    await mark_repository.lock_registers(session, [(urn, day, session_name)])
     existing = (await mark_repository.current(session, urn, day, session_name, [upn])).get(upn)
     if existing is None:
         raise NotFound(f"no mark for pupil {upn} on {day.isoformat()} {session_name}")
@@ -279,14 +286,11 @@ def _encode_cursor(txid: int, mark_id: int) -> str:
 
 
 def _decode_cursor(cursor: str) -> tuple[int, int]:
-    try:
-        txid, mark_id = cursor.split(".")
-        return int(txid), int(mark_id)
-    except ValueError:
-        raise Unprocessable(
-            "the cursor is malformed",
-            errors=[{"location": ["query", "cursor"], "message": "not a cursor this API gave out"}],
-        ) from None
+    def parse(text: str) -> tuple[int, int]:
+        txid, mark_id = text.split(".")
+        return cursors.int64(txid), cursors.int64(mark_id)
+
+    return cursors.decode_cursor(cursor, parse)
 
 
 async def changes_since(session: AsyncSession, *, urn: str, cursor: str | None, limit: int) -> MarkChangePage:
