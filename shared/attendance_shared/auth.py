@@ -11,7 +11,10 @@ What each endpoint lets each caller do is declared in `attendance_shared.access`
 import argparse
 import asyncio
 import hashlib
+import math
+import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any
@@ -22,6 +25,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from attendance_shared.errors import NotFound, Unauthorised, UpstreamUnavailable
+from attendance_shared.rules.identifiers import LA_CODE_PATTERN
 from attendance_shared.settings import CommonSettings
 
 CLOCK_SKEW_S = 30
@@ -90,10 +94,13 @@ def mint_token(
     schools: list[str] | None = None,
     la_code: str | None = None,
     pupils: list[str] | None = None,
-    ttl_s: int = 12 * 3600,
+    ttl_s: int | None = None,
 ) -> str:
-    """An HS256 token signed with the shared secret: development, tests and service calls."""
+    """An HS256 token signed with the shared secret: development, tests and service calls.
+    It lives `ttl_s`, by default 12 hours for a person and the longest allowed for a service."""
     now = int(time.time())
+    if ttl_s is None:
+        ttl_s = settings.max_service_token_lifetime_s if role is Role.SERVICE else 12 * 3600
     claims: dict[str, Any] = {
         "sub": subject,
         "role": role.value,
@@ -108,6 +115,51 @@ def mint_token(
     if la_code:
         claims["la"] = la_code
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+
+
+# Claims that name a list of objects: far more than any real caller's, far fewer than would
+# make a token a way to send the service work.
+MAX_SCOPE_ENTRIES = 5000
+MAX_CLAIM_CHARS = 255
+_NUMERIC_DATE_CLAIMS = ("exp", "nbf", "iat")
+
+
+def _numeric_date(claims: dict[str, Any], name: str) -> float | None:
+    """RFC 7519's NumericDate: a JSON number of seconds. PyJWT reads `"exp": "1e9"` and
+    `"exp": 1e300` as numbers; both are malformed here."""
+    value = claims.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise Unauthorised(f"invalid bearer token: `{name}` must be a number of seconds")
+    return float(value)
+
+
+def check_claims(claims: dict[str, Any], *, max_lifetime_s: float, now: float | None = None) -> None:
+    """Refuse a token whose claims are malformed, or that lives longer than `max_lifetime_s`
+    from when it was issued (or became valid), or from now: a leaked token must expire."""
+    now = time.time() if now is None else now
+    dates = {name: _numeric_date(claims, name) for name in _NUMERIC_DATE_CLAIMS}
+    expires = dates["exp"]
+    if expires is None:
+        raise Unauthorised("invalid bearer token: no `exp`")
+    starts = min(d for d in (dates["iat"], dates["nbf"], now) if d is not None)
+    if expires - starts > max_lifetime_s + CLOCK_SKEW_S:
+        raise Unauthorised(f"the token lives longer than the {max_lifetime_s:.0f} s this platform accepts")
+    for name in ("sub", "role", "la", "jti", "iss"):
+        value = claims.get(name)
+        if value is not None and (not isinstance(value, str) or not 0 < len(value) <= MAX_CLAIM_CHARS):
+            raise Unauthorised(f"invalid bearer token: `{name}` must be a string of 1 to {MAX_CLAIM_CHARS} characters")
+    if claims.get("la") is not None and not re.fullmatch(LA_CODE_PATTERN, claims["la"]):
+        raise Unauthorised("invalid bearer token: `la` is not an LA code")
+    for name in ("schools", "pupils"):
+        values = claims.get(name) or []
+        if (
+            not isinstance(values, list)
+            or len(values) > MAX_SCOPE_ENTRIES
+            or not all(isinstance(v, str) and 0 < len(v) <= MAX_CLAIM_CHARS for v in values)
+        ):
+            raise Unauthorised(f"invalid bearer token: `{name}` must be a list of at most {MAX_SCOPE_ENTRIES} strings")
 
 
 def actor_from_claims(claims: dict[str, Any], token: str) -> Actor:
@@ -170,6 +222,11 @@ class TokenVerifier:
         if self._jwks is not None:
             await self._jwks.close()
 
+    def _max_lifetime_s(self, role: Role) -> float:
+        if role is Role.SERVICE:
+            return self._settings.max_service_token_lifetime_s
+        return self._settings.max_token_lifetime_s
+
     async def verify(self, token: str) -> Actor:
         try:
             header = jwt.get_unverified_header(token)
@@ -189,12 +246,30 @@ class TokenVerifier:
                 leeway=CLOCK_SKEW_S,
                 options={"require": REQUIRED_CLAIMS},
             )
+            role = Role(claims.get("role"))
+            check_claims(claims, max_lifetime_s=self._max_lifetime_s(role))
             actor = actor_from_claims(claims, token)
         except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
             raise Unauthorised(f"invalid bearer token: {exc}") from None
         if algorithm == "HS256" and self._jwks is not None and actor.role is not Role.SERVICE:
             raise Unauthorised("only the identity provider's RS256 tokens are accepted for people")
         return actor
+
+
+class ServiceTokenAuth(httpx.Auth):
+    """Bearer auth for one service calling another: a short-lived service token, minted again
+    before it expires, so a long job (a rebuild) never needs a long-lived one."""
+
+    def __init__(self, settings: CommonSettings, subject: str, *, ttl_s: int = 300) -> None:
+        self._settings, self._subject, self._ttl_s = settings, subject, ttl_s
+        self._token, self._expires = "", 0.0
+
+    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+        if time.monotonic() > self._expires - self._ttl_s / 5:
+            self._token = mint_token(self._settings, subject=self._subject, role=Role.SERVICE, ttl_s=self._ttl_s)
+            self._expires = time.monotonic() + self._ttl_s
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        yield request
 
 
 _bearer = HTTPBearer(auto_error=False)
@@ -224,7 +299,7 @@ def main() -> None:
     parser.add_argument("--la", default=None, help="LA code (la)")
     parser.add_argument("--pupils", default="", help="comma-separated URN:UPN keys (parent, social_worker)")
     parser.add_argument("--subject", default="developer")
-    parser.add_argument("--ttl", type=int, default=12 * 3600, help="seconds")
+    parser.add_argument("--ttl", type=int, default=None, help="seconds (default 12 h; for a service, 1 h)")
     args = parser.parse_args()
     print(
         mint_token(

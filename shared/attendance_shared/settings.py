@@ -33,6 +33,10 @@ class CommonSettings(BaseSettings):
     jwt_secret: str = Field(DEVELOPMENT_JWT_SECRET, validation_alias="AUTH_JWT_SECRET")
     jwt_issuer: str = Field("attendance-platform", validation_alias="AUTH_JWT_ISSUER")
     jwt_audience: str = Field("attendance-api", validation_alias="AUTH_JWT_AUDIENCE")
+    # The longest a token may live from issue to expiry: a day for people, an hour for a
+    # service (services mint a fresh short one for each call). Longer ones are refused.
+    max_token_lifetime_s: int = Field(24 * 3600, ge=60, validation_alias="AUTH_MAX_TOKEN_LIFETIME_S")
+    max_service_token_lifetime_s: int = Field(3600, ge=60, validation_alias="AUTH_MAX_SERVICE_TOKEN_LIFETIME_S")
     # The identity provider's RS256 keys for people's tokens (production); unset: HS256 only.
     jwks_url: str | None = Field(None, validation_alias="AUTH_JWKS_URL")
     # Bigger bodies are refused with 413 before they are read into memory.

@@ -2,6 +2,7 @@
 
 import time
 
+import httpx
 import jwt
 import pytest
 from pydantic import TypeAdapter, ValidationError
@@ -13,6 +14,7 @@ from attendance_shared.auth import (
     UNRESTRICTED_ROLES,
     Actor,
     Role,
+    ServiceTokenAuth,
     TokenVerifier,
     mint_token,
     pupil_scope_key,
@@ -62,6 +64,67 @@ async def test_a_minted_development_token_names_the_caller_and_their_scope() -> 
 async def test_a_token_that_fails_any_check_is_refused(bad) -> None:
     with pytest.raises(Unauthorised):
         await verify(jwt.encode(bad(), DEVELOPMENT_JWT_SECRET, algorithm="HS256"))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "why"),
+    [
+        ({"exp": 10**20}, "lives longer"),
+        ({"exp": 1e300}, "lives longer"),
+        ({"exp": str(int(time.time()) + 600)}, "number of seconds"),
+        ({"exp": True}, "invalid bearer token"),
+        ({"iat": "now"}, "invalid bearer token"),
+        ({"exp": int(time.time()) + 25 * 3600}, "lives longer"),
+        ({"iat": int(time.time()) - 30 * 3600, "nbf": int(time.time()) - 30 * 3600}, "lives longer"),
+        ({"sub": 42}, "invalid bearer token"),
+        ({"sub": "x" * 256}, "`sub`"),
+        ({"schools": "100001"}, "`schools`"),
+        ({"schools": [1, 2]}, "`schools`"),
+        ({"pupils": ["100001:A123456789012"] * 5001}, "`pupils`"),
+        ({"role": "la", "la": "not-a-code"}, "`la`"),
+    ],
+    ids=[
+        "exp-1e20",
+        "exp-1e300",
+        "exp-a-string",
+        "exp-a-boolean",
+        "iat-a-string",
+        "a-day-and-more",
+        "issued-long-ago",
+        "sub-a-number",
+        "sub-too-long",
+        "schools-a-string",
+        "schools-numbers",
+        "pupils-too-many",
+        "la-malformed",
+    ],
+)
+async def test_a_token_with_a_malformed_claim_or_too_long_a_life_is_refused(overrides: dict, why: str) -> None:
+    with pytest.raises(Unauthorised, match=why):
+        await verify(jwt.encode(claims(**overrides), DEVELOPMENT_JWT_SECRET, algorithm="HS256"))
+
+
+async def test_people_may_hold_a_token_for_a_day_and_services_for_an_hour() -> None:
+    now = int(time.time())
+    day = claims(iat=now, nbf=now, exp=now + 24 * 3600)
+    assert (await verify(jwt.encode(day, DEVELOPMENT_JWT_SECRET, algorithm="HS256"))).subject == "someone"
+    with pytest.raises(Unauthorised, match="lives longer"):
+        await verify(jwt.encode(day | {"role": "service"}, DEVELOPMENT_JWT_SECRET, algorithm="HS256"))
+    hour = claims(role="service", iat=now, nbf=now, exp=now + 3600)
+    assert (await verify(jwt.encode(hour, DEVELOPMENT_JWT_SECRET, algorithm="HS256"))).role is Role.SERVICE
+    shorter = CommonSettings(max_token_lifetime_s=3600)
+    with pytest.raises(Unauthorised, match="lives longer"):
+        await verify(jwt.encode(day, DEVELOPMENT_JWT_SECRET, algorithm="HS256"), shorter)
+
+
+def test_a_service_mints_itself_a_fresh_short_token_before_the_last_expires() -> None:
+    auth = ServiceTokenAuth(SETTINGS, "la-returns-service", ttl_s=300)
+    request = next(auth.auth_flow(httpx.Request("GET", "http://analytics/v1/x")))
+    token = request.headers["Authorization"].removeprefix("Bearer ")
+    decoded = jwt.decode(token, options={"verify_signature": False})
+    assert (decoded["role"], decoded["exp"] - decoded["iat"]) == ("service", 300)
+    again = next(auth.auth_flow(httpx.Request("GET", "http://analytics/v1/x")))
+    assert again.headers["Authorization"] == request.headers["Authorization"]  # still fresh: reused
 
 
 async def test_a_small_clock_skew_is_forgiven() -> None:

@@ -29,7 +29,7 @@ from analytics_service.models import outbox
 from analytics_service.repository import projections
 from analytics_service.settings import SERVICE_NAME, Settings
 from attendance_shared import topics
-from attendance_shared.auth import Role, mint_token
+from attendance_shared.auth import ServiceTokenAuth
 from attendance_shared.db import make_engine, make_sessionmaker
 from attendance_shared.events import InvalidEvent, parse_event
 from attendance_shared.kafka import ensure_topics
@@ -60,8 +60,9 @@ async def rebuild(
         enable_auto_commit=False,
         client_id=f"{SERVICE_NAME}-rebuild",
     )
-    token = mint_token(settings, subject=f"{SERVICE_NAME}-rebuild", role=Role.SERVICE, ttl_s=24 * 3600)
-    register = httpx.AsyncClient(base_url=register_url, timeout=120, headers={"Authorization": f"Bearer {token}"})
+    register = httpx.AsyncClient(
+        base_url=register_url, timeout=120, auth=ServiceTokenAuth(settings, f"{SERVICE_NAME}-rebuild")
+    )
     await consumer.start()
     applied = skipped = 0
     try:

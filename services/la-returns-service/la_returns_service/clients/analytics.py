@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import orjson
 
-from attendance_shared.auth import Role, mint_token
+from attendance_shared.auth import ServiceTokenAuth
 from attendance_shared.errors import Unprocessable, UpstreamUnavailable
 from la_returns_service.settings import Settings
 
@@ -16,14 +16,14 @@ from la_returns_service.settings import Settings
 class AnalyticsClient:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._client = httpx.AsyncClient(base_url=settings.analytics_url, timeout=settings.analytics_timeout_s)
+        self._client = httpx.AsyncClient(
+            base_url=settings.analytics_url,
+            timeout=settings.analytics_timeout_s,
+            auth=ServiceTokenAuth(settings, "la-returns-service"),
+        )
 
     async def close(self) -> None:
         await self._client.aclose()
-
-    def _headers(self) -> dict[str, str]:
-        token = mint_token(self._settings, subject="la-returns-service", role=Role.SERVICE, ttl_s=300)
-        return {"Authorization": f"Bearer {token}"}
 
     async def _get(self, path: str, params: dict[str, Any]) -> dict[str, Any] | None:
         last_error: Exception | None = None
@@ -54,7 +54,7 @@ class AnalyticsClient:
         httpx holds every response in a reference cycle, so a body kept there lives until the
         cycle collector runs, which the services run seldom (platform.GC_THRESHOLDS). A
         return's hundred schools of figures left 60 MB behind in la-returns that way."""
-        async with self._client.stream("GET", path, params=params, headers=self._headers()) as response:
+        async with self._client.stream("GET", path, params=params) as response:
             return response, b"".join([chunk async for chunk in response.aiter_bytes()])
 
     async def pupil_figures(self, school_urn: str, start: date, end: date) -> AsyncIterator[dict[str, Any]]:
