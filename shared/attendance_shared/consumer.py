@@ -203,11 +203,13 @@ class BatchConsumer:
         records = [record for messages in batch.values() for record in messages]
         log.debug("applying a batch of %d records", len(records))
         valid: list[tuple[str, Event]] = []
+        sources: list[ConsumerRecord] = []  # the record of each valid event, to park it as it came
         invalid: list[tuple[ConsumerRecord, str]] = []
         with collection_paused():
             for record in records:
                 try:
                     valid.append((record.topic, parse_event(record.value)))
+                    sources.append(record)
                 except InvalidEvent as exc:
                     invalid.append((record, str(exc)))
         if invalid:
@@ -215,7 +217,7 @@ class BatchConsumer:
         # A batch is applied (and logged) as part of its first event's trace: the events it
         # writes in turn carry that trace on. Each event's own context stays in its headers.
         with traced(traceparent_of(records[0]) if records else None):
-            await self._apply_with_retry(valid)
+            await self._apply_with_retry(valid, sources)
         await self.commit_offsets(consumer, {tp: messages[-1].offset + 1 for tp, messages in batch.items()})
         for tp in batch:
             highwater = consumer.highwater(tp)
@@ -224,7 +226,7 @@ class BatchConsumer:
                 CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition)).set(max(highwater - position, 0))
         CONSUMER_BATCH_SECONDS.labels(self.service).observe(time.perf_counter() - started)
 
-    async def _apply_with_retry(self, events: list[tuple[str, Event]]) -> None:
+    async def _apply_with_retry(self, events: list[tuple[str, Event]], sources: Sequence[ConsumerRecord]) -> None:
         """Apply the batch; while the database is away, retry it whole. Any other failure
         means some event cannot be applied: apply them one by one and park the bad ones."""
         backoff = 0.2
@@ -236,7 +238,7 @@ class BatchConsumer:
                     if is_transient(exc):
                         raise
                     log.exception("batch failed; applying events one by one to find the bad one")
-                    await self._isolate_poison(events)
+                    await self._isolate_poison(events, sources)
                 return
             except Exception as exc:
                 if not is_transient(exc):
@@ -278,44 +280,35 @@ class BatchConsumer:
         for topic, count in repeats.items():
             EVENTS_DUPLICATE.labels(self.service, topic).inc(count)
 
-    async def _isolate_poison(self, events: list[tuple[str, Event]]) -> None:
-        for topic, event in events:
+    async def _isolate_poison(self, events: list[tuple[str, Event]], sources: Sequence[ConsumerRecord]) -> None:
+        for (topic, event), record in zip(events, sources, strict=True):
             try:
                 await self.apply([(topic, event)])
             except Exception as exc:
                 if is_transient(exc):
                     raise
                 log.exception("event %s cannot be applied; sending it to the dead-letter topic", event.id)
-                await self._publish_dead_letters([(topic, event.key, event.to_bytes(), f"apply failed: {exc!r}")])
+                await self._send_to_dead_letter([(record, f"apply failed: {exc!r}")], what="unappliable")
 
-    async def _send_to_dead_letter(self, invalid: list[tuple[ConsumerRecord, str]]) -> None:
+    async def _send_to_dead_letter(self, invalid: list[tuple[ConsumerRecord, str]], *, what: str = "invalid") -> None:
         await self._publish_dead_letters(
             [
                 (
                     r.topic,
                     r.key or b"",
                     r.value or b"",
-                    f"invalid event at {r.topic}/{r.partition}@{r.offset}: {reason}",
+                    f"{what} event at {r.topic}/{r.partition}@{r.offset}: {reason}",
                 )
                 for r, reason in invalid
             ]
         )
 
     async def _publish_dead_letters(self, items: list[tuple[str, bytes, bytes, str]]) -> None:
+        parked = [_dead_letter_record(self._dead_letter.name, *item) for item in items]
         backoff = 0.2
         while True:
             try:
-                await self._dead_letter_publisher.publish(
-                    [
-                        (
-                            self._dead_letter.name,
-                            key,
-                            value,
-                            [("dead_letter_reason", reason.encode()[:4000]), ("original_topic", topic.encode())],
-                        )
-                        for topic, key, value, reason in items
-                    ]
-                )
+                await self._dead_letter_publisher.publish(parked)
                 break
             except (KafkaError, TimeoutError) as exc:
                 log.warning("dead-letter publish failed, retrying: %r", exc)
@@ -331,6 +324,33 @@ class BatchConsumer:
             # A rebalance took the partitions away: the new owner will redeliver from the
             # last committed offset and the inbox will skip what was already applied.
             log.info("offset commit refused after a rebalance; redelivery will follow: %r", exc)
+        except KafkaError as exc:
+            # The coordinator is away (a broker restarting). The batch is applied and in the
+            # inbox; the next batch's commit covers these offsets, or, if this consumer stops
+            # first, they are delivered again and skipped.
+            log.warning("offset commit failed; the next commit covers it: %r", exc)
+
+
+# The most of a record's value a dead letter keeps. A record may be as large as its topic
+# allows (1 MiB by default), and the reason headers come on top: kept whole, the largest
+# would be refused by the dead-letter topic, and the consumer would retry it for ever. The
+# whole record stays on its own topic, at the offset the reason names, for the topic's
+# retention.
+MAX_DEAD_LETTER_VALUE_BYTES = 512 * 1024
+MAX_DEAD_LETTER_REASON_BYTES = 4000
+
+
+def _dead_letter_record(
+    dead_letter_topic: str, topic: str, key: bytes, value: bytes, reason: str
+) -> tuple[str, bytes, bytes, list[tuple[str, bytes]]]:
+    headers = [
+        ("dead_letter_reason", reason.encode("utf-8", "backslashreplace")[:MAX_DEAD_LETTER_REASON_BYTES]),
+        ("original_topic", topic.encode()),
+    ]
+    if len(value) > MAX_DEAD_LETTER_VALUE_BYTES:
+        headers.append(("original_size", str(len(value)).encode()))
+        value = value[:MAX_DEAD_LETTER_VALUE_BYTES]
+    return dead_letter_topic, key[:MAX_DEAD_LETTER_REASON_BYTES], value, headers
 
 
 def traceparent_of(record: ConsumerRecord) -> str | None:

@@ -28,3 +28,6 @@ RETURN_COMPILE_SECONDS = Histogram(
 HTTP_REQUEST_SECONDS = Histogram(
     "http_request_seconds", "HTTP request latency", ["service", "method", "route", "status"]
 )
+WORKER_RESTARTS = Counter(
+    "worker_restarts_total", "Background workers (consumers, relays) restarted after failing", ["worker"]
+)

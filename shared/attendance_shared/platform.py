@@ -23,7 +23,7 @@ from attendance_shared.db import make_engine, make_sessionmaker
 from attendance_shared.errors import install_problem_handlers
 from attendance_shared.limits import BodySizeLimit, TokenBucketLimiter
 from attendance_shared.logs import configure_logging
-from attendance_shared.metrics import HTTP_REQUEST_SECONDS
+from attendance_shared.metrics import HTTP_REQUEST_SECONDS, WORKER_RESTARTS
 from attendance_shared.migrations import migration_head
 from attendance_shared.settings import CommonSettings
 from attendance_shared.tracing import TraceMiddleware
@@ -44,24 +44,60 @@ class Worker(Protocol):
     def stop(self) -> None: ...
 
 
+# A worker that failed this recently is reported not ready, so one failing again and again
+# (a crash loop) shows on /readyz even though it is always being restarted.
+RECENT_FAILURE_S = 60.0
+MAX_RESTART_BACKOFF_S = 30.0
+
+
 @dataclass
 class Workers:
-    """Long-running loops of a service. SIGTERM lets each finish its batch and commit."""
+    """Long-running loops of a service. SIGTERM lets each finish its batch and commit.
+
+    A worker that raises is logged, counted and started again after a backoff: a consumer
+    that met something its code did not foresee must not stay stopped until the pod is
+    restarted (and its own loop parks every bad record, so it never meets the same one)."""
 
     items: list[tuple[str, Worker]] = field(default_factory=list)
     tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    last_failure: dict[str, tuple[float, str]] = field(default_factory=dict)
+    stopping: bool = False
 
     def add(self, name: str, worker: Worker) -> None:
         self.items.append((name, worker))
 
     def start(self) -> None:
         for name, worker in self.items:
-            self.tasks[name] = asyncio.create_task(worker.run(), name=name)
+            self.tasks[name] = asyncio.create_task(self._supervise(name, worker), name=name)
+
+    async def _supervise(self, name: str, worker: Worker) -> None:
+        backoff = 1.0
+        while True:
+            try:
+                await worker.run()
+                return
+            except Exception as exc:
+                if self.stopping:
+                    raise
+                self.last_failure[name] = (time.monotonic(), repr(exc)[:200])
+                WORKER_RESTARTS.labels(name).inc()
+                log.exception("worker %s failed; starting it again in %.0f s", name, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_RESTART_BACKOFF_S)
 
     def failed(self) -> list[str]:
-        return [name for name, task in self.tasks.items() if task.done()]
+        """Workers not running, or that failed within the last minute, with why."""
+        now = time.monotonic()
+        stopped = [name for name, task in self.tasks.items() if task.done()]
+        recent = [
+            f"{name} failed {now - at:.0f}s ago ({why})"
+            for name, (at, why) in self.last_failure.items()
+            if now - at < RECENT_FAILURE_S and name not in stopped
+        ]
+        return stopped + recent
 
     async def stop(self, timeout_s: float = 20.0) -> None:
+        self.stopping = True
         for _, worker in self.items:
             worker.stop()
         if not self.tasks:
