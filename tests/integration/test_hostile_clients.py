@@ -263,3 +263,12 @@ async def test_with_the_database_stopped_every_request_is_a_503_with_retry_after
         response = await client.put(f"/v1/schools/{URN}/registers/{MONDAY}/am", json=register_of("/"))
         assert response.status_code == 200, response.text
         assert (await client.get("/readyz")).json()["checks"]["database"] == "ok"
+
+
+async def test_a_change_that_would_null_a_required_field_is_refused_by_name(client: httpx.AsyncClient) -> None:
+    url = f"/v1/schools/{URN}/pupils/{UPNS[0]}"
+    problem = assert_problem(await client.patch(url, json={"eal": None, "legal_forename": "Sasha"}), 422)
+    assert "eal" in problem["errors"][0]["message"]
+    cleared = await client.patch(url, json={"preferred_forename": None, "eal": True})
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["eal"] is True

@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from attendance_shared.api_types import IsoDate, LocalTime
 from attendance_shared.bounds import LABEL_MAX, NOTE_MAX, ORGANISATION_NAME_MAX, PERSON_NAME_MAX, REASON_MAX, text
@@ -29,6 +29,7 @@ Reason = text(REASON_MAX, strip=True, min_length=1)
 Note = text(NOTE_MAX, strip=True)
 SchoolName = text(ORGANISATION_NAME_MAX, strip=True, min_length=1)
 YearGroup = Annotated[str, StringConstraints(pattern=r"^(N1|N2|R|[1-9]|1[0-4])$")]
+MAX_MARKS_PER_REGISTER = 100_000
 NEXT_CURSOR = "Pass as `cursor` to read the next page; null on the last page."
 
 
@@ -121,6 +122,18 @@ class AdmissionsResult(BaseModel):
     upns: list[str] = Field(description="In the order of the request, in their compact form")
 
 
+CLEARABLE_FIELDS = frozenset(
+    {
+        "effective_from",
+        "preferred_surname",
+        "preferred_forename",
+        "social_worker",
+        "youth_offending_worker",
+        "virtual_school_contact",
+    }
+)
+
+
 class PupilUpdateIn(BaseModel):
     """Fields to change, and the date the change takes effect (cohort analysis sees the pupil
     as they were on each date). Fields left out keep their value."""
@@ -145,6 +158,17 @@ class PupilUpdateIn(BaseModel):
     social_worker: SocialWorker | None = None
     youth_offending_worker: SocialWorker | None = None
     virtual_school_contact: SocialWorker | None = None
+
+    @model_validator(mode="after")
+    def _null_only_clears_what_may_be_empty(self) -> "PupilUpdateIn":
+        """Left out, a field keeps its value; sent as null, it is cleared, which only the
+        fields a record may lack (preferred names, the professionals) can be."""
+        cleared = sorted(
+            name for name in self.model_fields_set if getattr(self, name) is None and name not in CLEARABLE_FIELDS
+        )
+        if cleared:
+            raise ValueError(f"{', '.join(cleared)} cannot be null: leave a field out to keep its value")
+        return self
 
 
 class Destination(BaseModel):
@@ -209,7 +233,9 @@ class MarkIn(BaseModel):
 class RegisterIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    marks: list[MarkIn] = Field(min_length=1)
+    # The most a register can hold whatever REGISTER_MAX_MARKS_PER_REGISTER says: a bound on
+    # what is parsed at all, before the configured limit is checked.
+    marks: list[MarkIn] = Field(min_length=1, max_length=MAX_MARKS_PER_REGISTER)
 
 
 class RegisterResult(BaseModel):

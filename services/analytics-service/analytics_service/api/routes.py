@@ -3,7 +3,7 @@
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from analytics_service.schemas import (
@@ -25,7 +25,7 @@ from attendance_shared.access import Scope, allow
 from attendance_shared.api_types import IsoDate, LACodePath, UPNCursor, UPNPath, URNPath
 from attendance_shared.auth import Actor, Role
 from attendance_shared.clock import today_in_england
-from attendance_shared.csv_export import CSV_RESPONSE, csv_response, wants_csv
+from attendance_shared.csv_export import CSV_RESPONSE, AcceptHeader, csv_response, wants_csv
 from attendance_shared.db import SessionDep
 from attendance_shared.errors import PROBLEM_RESPONSES, Unprocessable
 from attendance_shared.events import RISK_FLAG_TYPES, RiskFlagType
@@ -42,7 +42,7 @@ PeriodQuery = Annotated[
     Query(description="A calendar period holding `on` instead of `from`/`to`: week, half_term, term or year"),
 ]
 On = Annotated[IsoDate | None, Query(description="The day whose `period` is wanted (default: today)")]
-Accept = Annotated[str | None, Header(description="`text/csv` for CSV")]
+Accept = AcceptHeader
 # A school's people and its LA see its figures (la-returns-service too, as a service); a
 # parent or social worker sees only the figures of the children they hold.
 _SCHOOL_ROLES = (Role.MIS, Role.STAFF, Role.LA, Role.ADMIN, Role.SERVICE)

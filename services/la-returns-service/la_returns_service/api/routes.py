@@ -2,14 +2,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import StreamingResponse
 
 from attendance_shared.access import Scope, allow
 from attendance_shared.api_types import LACodePath, URNPath
 from attendance_shared.auth import Actor, Role
 from attendance_shared.clock import today_in_england
-from attendance_shared.csv_export import CSV_MEDIA_TYPE, CSV_RESPONSE, wants_csv
+from attendance_shared.csv_export import CSV_MEDIA_TYPE, CSV_RESPONSE, AcceptHeader, wants_csv
 from attendance_shared.db import SessionDep
 from attendance_shared.errors import PROBLEM_RESPONSES, NotFound, Unprocessable
 from attendance_shared.idempotency import Once, once_per_key
@@ -48,7 +48,7 @@ SinceQuery = Annotated[
     ),
 ]
 Limit = Annotated[int, Query(ge=1, le=500)]
-Accept = Annotated[str | None, Header(description="`text/csv` for CSV")]
+Accept = AcceptHeader
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from attendance_shared.clock import SCHOOL_TIME_ZONE
-from attendance_shared.events import RiskFlagType
+from attendance_shared.events import RISK_FLAG_TYPES, RiskFlagType
 from attendance_shared.rules.calendar import Calendar, SchoolCalendar, WeekdayCalendar
 from attendance_shared.rules.figures import academic_year_of
 
@@ -39,7 +39,9 @@ class SchoolNotificationSettings(BaseModel):
     # None: the school's own N limit from the register (unexplained_absence_days, 5 by default).
     lead_after_school_days: SchoolDays | None = None
     worker_notices: bool = True
-    lead_flags: list[RiskFlagType] = Field(default_factory=lambda: list(DEFAULT_LEAD_FLAGS))
+    lead_flags: list[RiskFlagType] = Field(
+        default_factory=lambda: list(DEFAULT_LEAD_FLAGS), max_length=len(RISK_FLAG_TYPES)
+    )
     early_support: bool = True
     attendance_lead: Person | None = None
     # Sender identity: the name parents see on e-mails, where replies go, and the Notify SMS

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from attendance_shared.access import Scope, allow
 from attendance_shared.api_types import IsoDate, UPNCursor, UPNPath, UPNQuery, URNPath
 from attendance_shared.auth import Actor, Role
-from attendance_shared.bounds import Moment
+from attendance_shared.bounds import INT64_MAX, Moment
 from attendance_shared.clock import today_in_england
 from attendance_shared.db import SessionDep
 from attendance_shared.errors import PROBLEM_RESPONSES, Unprocessable
@@ -469,11 +469,13 @@ async def put_registers(
 async def read_event_log(
     session: SessionDep,
     actor: LogReader,
-    after: Annotated[int, Query(ge=0, description="Events after this position; 0 for the first")] = 0,
+    after: Annotated[int, Query(ge=0, le=INT64_MAX, description="Events after this position; 0 for the first")] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 5000,
     topic: Annotated[
         list[Literal[events.PUBLISHED_TOPICS]] | None,  # type: ignore[valid-type]
-        Query(description="Only these topics (repeat the parameter); all three by default"),
+        Query(
+            max_length=len(events.PUBLISHED_TOPICS), description="Only these topics (repeat it); all three by default"
+        ),
     ] = None,
 ) -> Response:
     page = await events.read_log(session, after=after, limit=limit, topics=topic)

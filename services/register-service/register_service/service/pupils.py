@@ -3,6 +3,7 @@ regulation-9 ground. Every version of a record is kept; each change is an event.
 
 from datetime import date
 
+from pydantic import ValidationError
 from sqlalchemy import Row
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -143,7 +144,13 @@ async def update(session: AsyncSession, urn: str, upn: str, changes: PupilUpdate
         if k in RECORD_FIELDS
     }
     record |= changed
-    PupilAdmittedV1(school_urn=urn, la_code=school.la_code, upn=upn, **record)  # the new record must still be whole
+    try:  # the new record must still be whole
+        PupilAdmittedV1(school_urn=urn, la_code=school.la_code, upn=upn, **record)
+    except ValidationError as exc:
+        raise Unprocessable.of_fields(
+            [(".".join(str(part) for part in e["loc"]), e["msg"]) for e in exc.errors()],
+            detail="the changes would leave the record incomplete",
+        ) from None
     await pupil_repository.update_pupil(session, urn, upn, changed_columns)
     await pupil_repository.add_version(
         session, urn, upn, effective_from=effective_from, record=record, recorded_by=recorded_by
