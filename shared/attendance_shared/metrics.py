@@ -19,6 +19,9 @@ OUTBOX_BACKLOG = Gauge("outbox_backlog_rows", "Outbox rows not yet published, as
 OUTBOX_PUBLISH_FAILURES = Counter(
     "outbox_publish_failures_total", "Relay batches the broker did not accept", ["service"]
 )
+OUTBOX_SET_ASIDE = Counter(
+    "outbox_set_aside_total", "Outbox rows over the event size limit, dequeued unsent (see the runbook)", ["service"]
+)
 NOTIFICATIONS = Counter(
     "notifications_total", "Messages by what became of them (queued, sent, undeliverable, failed)", ["outcome"]
 )

@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from attendance_shared.db import copy_rows
 from attendance_shared.events import MAX_EVENT_BYTES, Event, EventTooLarge
 from attendance_shared.kafka import KafkaPublisher
-from attendance_shared.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
+from attendance_shared.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED, OUTBOX_SET_ASIDE
 from attendance_shared.platform import ServiceContext
 from attendance_shared.topics import TopicSpec
 from attendance_shared.tracing import TRACEPARENT_HEADER, current_traceparent
@@ -291,7 +291,8 @@ class OutboxRelay:
         )
 
     async def publish_pending(self) -> int:
-        """Publish the oldest pending rows in id order; dequeue them only once acknowledged."""
+        """Publish the oldest pending rows in id order; dequeue them only once acknowledged.
+        Returns how many were dequeued (any set aside among them)."""
         pending = self._pending
         async with self._engine.connect() as conn:
             rows = (await conn.execute(self.oldest_pending_rows())).all()
@@ -303,12 +304,31 @@ class OutboxRelay:
             if not rows:
                 return 0
             await conn.rollback()
-            await self._publisher.publish([(r.topic, r.key.encode(), r.envelope, _headers(r)) for r in rows])
+            sendable = [r for r in rows if len(r.envelope) <= MAX_EVENT_BYTES]
+            if len(sendable) < len(rows):
+                self._set_aside([r for r in rows if len(r.envelope) > MAX_EVENT_BYTES])
+            await self._publisher.publish([(r.topic, r.key.encode(), r.envelope, _headers(r)) for r in sendable])
             sent = bindparam("sent", [r.id for r in rows], type_=ARRAY(BigInteger))
             await conn.execute(delete(pending).where(pending.c.id == any_(sent)))
             await conn.commit()
-        OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
+        OUTBOX_PUBLISHED.labels(self.service).inc(len(sendable))
         return len(rows)
+
+    def _set_aside(self, rows: Sequence[Row]) -> None:
+        """Rows written before `add_envelopes_to_outbox` refused oversized events: the broker
+        would refuse them, and, retried, they would hold up every event behind them. They are
+        dequeued unsent and stay in the outbox; deploy/README.md says how to mend and resend
+        one ("An event too large to publish")."""
+        for row in rows:
+            log.error(
+                "outbox row %d (%s, %d bytes) is over the %d-byte event limit: set aside unsent",
+                row.id,
+                row.event_type,
+                len(row.envelope),
+                MAX_EVENT_BYTES,
+                extra={"outbox_id": row.id, "size": len(row.envelope)},
+            )
+        OUTBOX_SET_ASIDE.labels(self.service).inc(len(rows))
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

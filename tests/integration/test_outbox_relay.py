@@ -257,3 +257,37 @@ def _plan_nodes(node: dict):
     yield node["Node Type"], node.get("Relation Name")
     for child in node.get("Plans", []):
         yield from _plan_nodes(child)
+
+
+async def test_a_row_too_large_to_publish_is_set_aside_and_the_rest_go_out(broker: KafkaCluster, engine) -> None:
+    """A row written before writes were capped (a 2 MB event) would be refused by the broker
+    for ever and hold up everything behind it: the relay dequeues it unsent, says so, and
+    publishes the rest."""
+    publisher = KafkaPublisher(broker.bootstrap_servers, [topics.SCHOOLS], client_id="test-relay")
+    relay = OutboxRelay(service="register", engine=engine, table=outbox, publisher=publisher)
+    small = make_event(SchoolUpsertedV1(urn="100004", la_code="201", name="Elm Primary"), source="t", subject="100004")
+    async with engine.begin() as conn:  # as an old release would have written it: no size check
+        await conn.execute(
+            text(
+                "INSERT INTO register.outbox (topic, key, event_id, event_type, envelope) "
+                "VALUES (:topic, '100005', 'too-big', 'uk.attendance.school.upserted.v1', :big), "
+                "(:topic, '100004', :id, :type, :small)"
+            ),
+            {
+                "topic": topics.SCHOOLS.name,
+                "big": b"x" * 2_000_000,
+                "id": small.id,
+                "type": small.type,
+                "small": small.to_bytes(),
+            },
+        )
+    set_aside = REGISTRY.get_sample_value("outbox_set_aside_total", {"service": "register"}) or 0
+    try:
+        assert await relay.publish_pending() == 2
+        assert await scalar(engine, "SELECT count(*) FROM register.outbox_pending") == 0
+        assert REGISTRY.get_sample_value("outbox_set_aside_total", {"service": "register"}) == set_aside + 1
+        records = await read_topic(broker.bootstrap_servers, topics.SCHOOLS.name, expected=1)
+        assert [parse_event(r.value).id for r in records] == [small.id]
+        assert await scalar(engine, "SELECT count(*) FROM register.outbox WHERE event_id = 'too-big'") == 1
+    finally:
+        await publisher.close()

@@ -61,7 +61,7 @@ def test_every_2024_code_has_a_stored_byte_and_none_is_reused() -> None:
 def test_a_mark_is_taken_only_when_its_revision_is_newer() -> None:
     def mark(code: str, revision: int) -> SessionMarkedV1:
         return SessionMarkedV1(
-            school_urn="100001", la_code="201", upn="A" * 13, date=FIRST_MONDAY, session="am",
+            school_urn="100001", la_code="201", upn="A" + "0" * 12, date=FIRST_MONDAY, session="am",
             code=code, revision=revision, recorded_at="2025-09-01T09:00:00Z",
         )  # fmt: skip
 
