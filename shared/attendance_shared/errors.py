@@ -89,6 +89,10 @@ class TooManyRequests(ProblemError):
 class UpstreamUnavailable(ProblemError):
     status, title = 503, "A service this request depends on is unavailable"
 
+    def __init__(self, detail: str, *, retry_after_s: int = 5) -> None:
+        # Like every 503 here, it says when to try again.
+        super().__init__(detail, headers={"Retry-After": str(retry_after_s)})
+
 
 def problem_response(
     status: int,

@@ -115,7 +115,8 @@ async def test_the_provider_being_down_is_a_503_not_a_401(provider: IdentityProv
     settings = CommonSettings(jwks_url=provider.url)
     verifier = TokenVerifier(settings)
     try:
-        with pytest.raises(UpstreamUnavailable):
+        with pytest.raises(UpstreamUnavailable) as unavailable:
             await verifier.verify(provider.token("2026-a", settings))
+        assert unavailable.value.headers == {"Retry-After": "5"}  # every 503 says when to retry
     finally:
         await verifier.close()
