@@ -304,7 +304,7 @@ class BatchConsumer:
         )
 
     async def _publish_dead_letters(self, items: list[tuple[str, bytes, bytes, str]]) -> None:
-        parked = [_dead_letter_record(self._dead_letter.name, *item) for item in items]
+        parked = [dead_letter_record(self._dead_letter.name, *item) for item in items]
         backoff = 0.2
         while True:
             try:
@@ -338,11 +338,14 @@ class BatchConsumer:
 # retention.
 MAX_DEAD_LETTER_VALUE_BYTES = 512 * 1024
 MAX_DEAD_LETTER_REASON_BYTES = 4000
+# Our keys are `<urn>:<upn>`; a key longer than this is not ours, and a prefix identifies it.
+MAX_DEAD_LETTER_KEY_BYTES = 1000
 
 
-def _dead_letter_record(
+def dead_letter_record(
     dead_letter_topic: str, topic: str, key: bytes, value: bytes, reason: str
 ) -> tuple[str, bytes, bytes, list[tuple[str, bytes]]]:
+    """The record that parks (`topic`, `key`, `value`) on `dead_letter_topic`, with its reason."""
     headers = [
         ("dead_letter_reason", reason.encode("utf-8", "backslashreplace")[:MAX_DEAD_LETTER_REASON_BYTES]),
         ("original_topic", topic.encode()),
@@ -350,7 +353,7 @@ def _dead_letter_record(
     if len(value) > MAX_DEAD_LETTER_VALUE_BYTES:
         headers.append(("original_size", str(len(value)).encode()))
         value = value[:MAX_DEAD_LETTER_VALUE_BYTES]
-    return dead_letter_topic, key[:MAX_DEAD_LETTER_REASON_BYTES], value, headers
+    return dead_letter_topic, key[:MAX_DEAD_LETTER_KEY_BYTES], value, headers
 
 
 def traceparent_of(record: ConsumerRecord) -> str | None:

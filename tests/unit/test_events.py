@@ -16,7 +16,7 @@ from attendance_shared.bounds import (
     POSTCODE_MAX,
     TOWN_MAX,
 )
-from attendance_shared.consumer import MAX_DEAD_LETTER_VALUE_BYTES, _dead_letter_record
+from attendance_shared.consumer import MAX_DEAD_LETTER_VALUE_BYTES, dead_letter_record
 from attendance_shared.events import (
     EVENT_TYPES,
     MAX_EVENT_BYTES,
@@ -250,7 +250,7 @@ def test_the_largest_pupil_the_api_takes_is_far_under_the_event_limit() -> None:
 
 
 def test_a_dead_letter_keeps_at_most_half_a_mebibyte_of_the_record_and_says_how_big_it_was() -> None:
-    topic, key, value, headers = _dead_letter_record(
+    topic, key, value, headers = dead_letter_record(
         "analytics.dead-letter.v1", "attendance.marks.v1", b"k", b"v" * 2_000_000, "\udfff" * 5000
     )
     assert (topic, key, len(value)) == ("analytics.dead-letter.v1", b"k", MAX_DEAD_LETTER_VALUE_BYTES)
