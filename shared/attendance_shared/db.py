@@ -136,6 +136,14 @@ async def driver_connection(session: AsyncSession) -> AsyncIterator[asyncpg.Conn
     driver = (await connection.get_raw_connection()).driver_connection
     try:
         yield driver  # type: ignore[misc]
+    except asyncpg.InternalClientError as exc:
+        # The protocol's state broke under the operation: seen when the server shut down in
+        # the middle of a COPY ("cannot switch to state 21; another operation is in
+        # progress"). The connection cannot be trusted again; the work can be retried.
+        await connection.invalidate(exc)
+        raise DBAPIError.instance(
+            None, None, exc, Exception, hide_parameters=True, connection_invalidated=True, dialect=connection.dialect
+        ) from exc
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
         lost = driver.is_closed()  # type: ignore[union-attr]
         if lost:

@@ -7,12 +7,16 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 
+import asyncpg
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from attendance_shared.auth import Role
+from attendance_shared.db import driver_connection, is_transient, make_sessionmaker
 from attendance_shared.errors import PROBLEM_JSON
 from attendance_shared.migrations import migrations_dir, upgrade_to_head
 from attendance_stack.postgres import EmbeddedPostgres
@@ -272,3 +276,18 @@ async def test_a_change_that_would_null_a_required_field_is_refused_by_name(clie
     cleared = await client.patch(url, json={"preferred_forename": None, "eal": True})
     assert cleared.status_code == 200, cleared.text
     assert cleared.json()["eal"] is True
+
+
+async def test_a_connection_whose_protocol_broke_mid_copy_is_dropped_and_the_error_is_retryable(
+    engine: AsyncEngine,
+) -> None:
+    """A server shutting down in the middle of a COPY left asyncpg's protocol in a state it
+    refused to leave (`InternalClientError`), which reached a client as a 500 under the
+    fault suite's forty clients. It is now a lost connection: a 503, or a consumer's retry."""
+    sessionmaker = make_sessionmaker(engine)
+    with pytest.raises(DBAPIError) as raised:
+        async with sessionmaker() as session, session.begin(), driver_connection(session):
+            raise asyncpg.InternalClientError("cannot switch to state 21; another operation (2) is in progress")
+    assert raised.value.connection_invalidated and is_transient(raised.value)
+    async with sessionmaker() as session:  # the pool hands out a sound connection after it
+        assert await session.scalar(text("SELECT 1")) == 1
