@@ -28,7 +28,16 @@ from typing import Any
 import httpx
 import orjson
 
-from attendance_bench.generator import TERMS, Admission, School, SchoolDay, make_schools, school_year, summarise
+from attendance_bench.generator import (
+    ACADEMIC_YEAR,
+    TERMS,
+    Admission,
+    School,
+    SchoolDay,
+    make_schools,
+    school_year,
+    summarise,
+)
 from attendance_bench.measures import (
     CLIENT,
     CommittedEvents,
@@ -598,7 +607,10 @@ async def queries(target: Target, token: str, school: School, first: date, last:
         httpx.AsyncClient(base_url=target.urls["la-returns"], headers=auth, timeout=120) as returns,
     ):
         summary = await latency(lambda: analytics.get(f"/v1/schools/{school.urn}/attendance", params=period), repeats)
-        flagged = await latency(lambda: analytics.get(f"/v1/schools/{school.urn}/flags"), repeats)
+        flags_of_the_year = {"academic_year": ACADEMIC_YEAR}  # the replayed year, not today's
+        flagged = await latency(
+            lambda: analytics.get(f"/v1/schools/{school.urn}/flags", params=flags_of_the_year), repeats
+        )
         body = {"kind": "attendance", **period}
         la_return = await latency(lambda: returns.post(f"/v1/las/{school.la_code}/returns", json=body), 3)
     return {"school_summary": summary, "flagged_list": flagged, "la_return_compile": la_return}

@@ -155,6 +155,7 @@ class FlagOut(BaseModel):
 
 
 class FlagPage(BaseModel):
+    academic_year: int = Field(description="The year these flags belong to (2026 for 2026/27)")
     items: list[FlagOut]
     next_cursor: str | None
 

@@ -24,11 +24,13 @@ from attendance_shared import cursors
 from attendance_shared.access import Scope, allow
 from attendance_shared.api_types import IsoDate, LACodePath, UPNCursor, UPNPath, URNPath
 from attendance_shared.auth import Actor, Role
+from attendance_shared.bounds import EARLIEST_DAY, LATEST_DAY
 from attendance_shared.clock import today_in_england
 from attendance_shared.csv_export import CSV_RESPONSE, AcceptHeader, csv_response, wants_csv
 from attendance_shared.db import SessionDep
 from attendance_shared.errors import PROBLEM_RESPONSES, Unprocessable
 from attendance_shared.events import RISK_FLAG_TYPES, RiskFlagType
+from attendance_shared.rules.figures import academic_year_of
 from attendance_shared.rules.national_benchmarks import NATIONAL_BENCHMARKS, NationalBenchmark
 
 router = APIRouter(prefix="/v1/schools/{urn}", responses=PROBLEM_RESPONSES, tags=["attendance"])
@@ -189,12 +191,22 @@ async def flags(
     actor: SchoolReader,
     type: Annotated[RiskFlagType | None, Query()] = None,  # noqa: A002
     year_group: Annotated[str | None, Query(max_length=4, pattern=r"^[A-Za-z0-9]+$")] = None,
+    academic_year: Annotated[
+        int | None,
+        Query(
+            ge=EARLIEST_DAY.year,
+            le=LATEST_DAY.year,
+            description="The year it starts (2026 for 2026/27); default the current one. A flag of an "
+            "earlier year stays active (its year is over, so it can never clear): ask for it by year.",
+        ),
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=80, description="`next_cursor` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     accept: Accept = None,
 ) -> FlagPage | StreamingResponse:
+    year = academic_year if academic_year is not None else academic_year_of(today_in_england())
     page = await queries.flagged(
-        session, urn, flag=type, year_group=year_group, cursor=_flag_cursor(cursor), limit=limit
+        session, urn, academic_year=year, flag=type, year_group=year_group, cursor=_flag_cursor(cursor), limit=limit
     )
     return csv_response(page.items, f"flags-{urn}.csv") if wants_csv(accept) else page
 

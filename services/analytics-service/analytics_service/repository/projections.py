@@ -283,14 +283,19 @@ async def flags_page(
     session: AsyncSession,
     school_urn: str,
     *,
+    academic_year: int,
     flag: str | None,
     upns: Sequence[str] | None,
     after: tuple[str, str] | None,
     limit: int,
 ) -> list[Row]:
+    """One academic year's active flags, by pupil and flag: a pupil has at most one row of
+    each flag in a year, so (UPN, flag) is the page cursor."""
     t = risk_flags
     query = (
-        select(t).where(t.c.school_urn == school_urn, t.c.active).order_by(t.c.upn, t.c.flag, t.c.academic_year)
+        select(t)
+        .where(t.c.school_urn == school_urn, t.c.academic_year == academic_year, t.c.active)
+        .order_by(t.c.upn, t.c.flag)
     ).limit(limit)
     if flag:
         query = query.where(t.c.flag == flag)

@@ -296,6 +296,7 @@ async def flagged(
     session: AsyncSession,
     urn: str,
     *,
+    academic_year: int,
     flag: str | None,
     year_group: str | None,
     cursor: tuple[str, str] | None,
@@ -305,7 +306,9 @@ async def flagged(
     if year_group is not None:
         versions = await projections.school_versions(session, urn)
         upns = [upn for upn, history in versions.items() if history[-1].year_group == year_group]
-    rows = await projections.flags_page(session, urn, flag=flag, upns=upns, after=cursor, limit=limit + 1)
+    rows = await projections.flags_page(
+        session, urn, academic_year=academic_year, flag=flag, upns=upns, after=cursor, limit=limit + 1
+    )
     items = [
         FlagOut(
             upn=r.upn,
@@ -323,7 +326,7 @@ async def flagged(
         for r in rows[:limit]
     ]
     next_cursor = f"{items[-1].upn}:{items[-1].flag}" if len(rows) > limit else None
-    return FlagPage(items=items, next_cursor=next_cursor)
+    return FlagPage(academic_year=academic_year, items=items, next_cursor=next_cursor)
 
 
 async def la_attendance(session: AsyncSession, la_code: str, period: Period) -> LAAttendance:
