@@ -1,6 +1,7 @@
 """analytics' flag list, read as a working list: one academic year at a time."""
 
 from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
@@ -8,9 +9,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from analytics_service.app import create_app
+from analytics_service.consumers.events import AnalyticsHandler
+from analytics_service.domain.flags import FlagRules
 from analytics_service.settings import Settings
+from attendance_shared import topics
 from attendance_shared.auth import Role
 from attendance_shared.clock import today_in_england
+from attendance_shared.db import make_sessionmaker
+from attendance_shared.events import SessionMarkedV1, make_event
 from attendance_shared.rules.figures import academic_year_of
 from tests.factories import make_upn
 from tests.helpers import app_client, bearer
@@ -68,3 +74,50 @@ async def test_the_flag_list_is_this_years_unless_another_year_is_asked_for(
     assert [f["upn"] for f in first["items"] + rest["items"]] == [A, B] and rest["next_cursor"] is None
     refused = await analytics.get(f"/v1/schools/{URN}/flags", params={"academic_year": 1900})
     assert refused.status_code == 422
+
+
+async def test_a_late_joiners_withheld_rate_flag_is_named_on_their_answer(
+    analytics: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """Sixteen possible sessions, four missed: 25% absent, under the 20 sessions rate flags
+    wait for. No flag yet, but the answer says which flag is withheld and why."""
+    monday = date(2026, 9, 7)
+    days = [monday + timedelta(days=d) for d in (0, 1, 2, 3, 4, 7, 8, 9)]  # eight weekdays
+    # Ill (I) both sessions of the first two days, present the rest.
+    marks = [
+        (day, session, "I" if i < 2 else ("/" if session == "am" else "\\"))
+        for i, day in enumerate(days)
+        for session in ("am", "pm")
+    ]
+    events = [
+        (
+            topics.MARKS.name,
+            make_event(
+                SessionMarkedV1(
+                    school_urn=URN,
+                    la_code="201",
+                    upn=A,
+                    date=day,
+                    session=session,
+                    code=code,
+                    revision=1,
+                    recorded_at=datetime.now(UTC),
+                ),
+                source="/test",
+                subject=f"{URN}:{A}",
+            ),
+        )
+        for day, session, code in marks
+    ]
+    async with make_sessionmaker(engine).begin() as session:
+        await AnalyticsHandler(rules=FlagRules())(session, events)
+    period = {"from": str(days[0]), "to": str(days[-1])}
+    answer = (await analytics.get(f"/v1/schools/{URN}/pupils/{A}/attendance", params=period)).json()
+    assert (answer["figures"]["possible_sessions"], answer["flags"]) == (16, [])
+    withheld = answer["flags_withheld"]
+    assert (withheld["flags"], withheld["possible_sessions"], withheld["needed_possible_sessions"]) == (
+        ["persistent_absence"],
+        16,
+        20,
+    )
+    assert "20 possible sessions" in withheld["reason"]

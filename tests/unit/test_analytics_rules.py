@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from analytics_service.domain.encoding import BYTE_OF_CODE, SLOTS, STORED_CODES, slot_of
-from analytics_service.domain.flags import FlagRules, PreviousYear, evaluate_flags
+from analytics_service.domain.flags import FlagRules, PreviousYear, evaluate_flags, withheld_rate_flags
 from analytics_service.domain.pupil_year import PupilYear
 from analytics_service.domain.reports import cohort_tallies, patterns, tally, weekly, year_slices
 from analytics_service.domain.school_year import census_terms, easter_sunday, school_year
@@ -240,3 +240,23 @@ def test_continuous_absence_flags_follow_the_shared_rule(seed: int) -> None:
     assert got == (current if current >= 10 else 0)
     if current >= 10:
         assert flags["continuous_absence_10_days"].since == plain[-1].start
+
+
+@pytest.mark.parametrize(
+    ("absent", "possible", "withheld"),
+    [
+        (4, 16, ("persistent_absence",)),  # the late joiner: 25% absent
+        (9, 16, ("persistent_absence", "severe_absence")),
+        (1, 16, None),  # 6%: nothing to withhold
+        (4, 20, None),  # enough sessions: the flag itself is raised
+        (0, 0, None),
+    ],
+)
+def test_a_rate_flag_withheld_for_too_few_sessions_is_named_with_why(absent, possible, withheld) -> None:
+    found = withheld_rate_flags(absent, possible, FlagRules())
+    if withheld is None:
+        assert found is None
+        return
+    assert found is not None and found.flags == withheld
+    assert (found.possible_sessions, found.needed) == (possible, 20)
+    assert "20 possible sessions" in found.reason and f"has {possible}" in found.reason

@@ -67,6 +67,16 @@ class FlagDetail(BaseModel):
     evidence_until: date | None = None
 
 
+class WithheldRateFlags(BaseModel):
+    """Rate flags the pupil's figures for the year reach, held back by the minimum of
+    possible sessions (`ANALYTICS_MIN_POSSIBLE_SESSIONS_FOR_FLAGS`)."""
+
+    flags: list[RiskFlagType]
+    possible_sessions: int
+    needed_possible_sessions: int
+    reason: str
+
+
 class PupilAttendance(BaseModel):
     school_urn: str
     upn: str
@@ -76,6 +86,9 @@ class PupilAttendance(BaseModel):
     late_sessions: int = Field(description=f"Sessions coded {' or '.join(sorted(LATE_CODES))}")
     flags: list[FlagDetail] = Field(
         description="Risk flags the pupil's academic year (of the period's end) calls for now, with their evidence"
+    )
+    flags_withheld: WithheldRateFlags | None = Field(
+        None, description="Rate flags the year's figures reach but that wait for more possible sessions, and why"
     )
 
 

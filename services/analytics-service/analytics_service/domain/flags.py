@@ -28,6 +28,7 @@ from analytics_service.domain.school_year import SchoolYear
 from analytics_service.domain.year_matrix import YearMatrix, absent_and_possible, prefix_sums, window_sums
 from attendance_shared.events import RiskFlagType
 from attendance_shared.rules.codes import ILLNESS_CODE, UNEXPLAINED_CODE
+from attendance_shared.rules.figures import AttendanceFigures
 from attendance_shared.rules.thresholds import (
     AT_RISK_LOWER_PERCENT,
     AT_RISK_TREND_SCHOOL_WEEKS,
@@ -62,6 +63,44 @@ class Evidence:
 
 # Active flags of one pupil-year; rate-based flags carry no evidence beyond the year's figures.
 PupilFlags = dict[RiskFlagType, Evidence | None]
+
+
+@dataclass(frozen=True, slots=True)
+class WithheldFlags:
+    """Rate flags a pupil's figures for the year reach but that wait for enough possible
+    sessions: the minimum stops every pupil being flagged in the first days of September,
+    and also keeps a late joiner unflagged while their own figures say persistent."""
+
+    flags: tuple[RiskFlagType, ...]
+    possible_sessions: int
+    needed: int
+
+    @property
+    def reason(self) -> str:
+        return (
+            f"the pupil's absence reaches {' and '.join(f.replace('_', ' ') for f in self.flags)}, but rate "
+            f"flags wait until a pupil has {self.needed} possible sessions in the year; this pupil has "
+            f"{self.possible_sessions}"
+        )
+
+
+def withheld_rate_flags(absent: int, possible: int, rules: FlagRules) -> WithheldFlags | None:
+    """The rate flags withheld from a pupil with `absent` of `possible` sessions this year,
+    by the same thresholds as the school's figures (`AttendanceFigures`), or None."""
+    if possible >= rules.min_possible_sessions:
+        return None
+    figures = AttendanceFigures(possible=possible, authorised=absent)
+    reached: tuple[RiskFlagType, ...] = tuple(
+        flag
+        for flag, reaches in (
+            ("persistent_absence", figures.is_persistent_absence),
+            ("severe_absence", figures.is_severe_absence),
+        )
+        if reaches
+    )
+    return WithheldFlags(reached, possible, rules.min_possible_sessions) if reached else None
+
+
 FLAG_BITS: dict[RiskFlagType, int] = {
     "persistent_absence": 1,
     "severe_absence": 2,

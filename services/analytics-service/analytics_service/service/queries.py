@@ -31,6 +31,7 @@ from analytics_service.schemas import (
     SchoolLine,
     WeeklySeries,
     WeekOut,
+    WithheldRateFlags,
 )
 from analytics_service.service.years import current_flags, year_of
 from attendance_shared.bounds import EARLIEST_DAY, LATEST_DAY
@@ -161,6 +162,7 @@ async def pupil_attendance(
     for s in slices:
         tally(s.upns, s.matrix, s.start_slot, s.end_slot, total)
     current_year = academic_year_of(period.end)
+    active, withheld = await current_flags(session, urn, upn, current_year, rules)
     flags = [
         FlagDetail(
             flag=flag,
@@ -170,7 +172,7 @@ async def pupil_attendance(
             evidence_since=evidence.since if evidence else None,
             evidence_until=evidence.until if evidence else None,
         )
-        for flag, evidence in sorted((await current_flags(session, urn, upn, current_year, rules)).items())
+        for flag, evidence in sorted(active.items())
     ]
     codes = total.code_counts()
     return PupilAttendance(
@@ -181,6 +183,14 @@ async def pupil_attendance(
         code_counts=codes,
         late_sessions=_late(codes),
         flags=flags,
+        flags_withheld=None
+        if withheld is None
+        else WithheldRateFlags(
+            flags=list(withheld.flags),
+            possible_sessions=withheld.possible_sessions,
+            needed_possible_sessions=withheld.needed,
+            reason=withheld.reason,
+        ),
     )
 
 

@@ -3,9 +3,17 @@
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_service.domain.flags import FlagRules, PreviousYear, PupilFlags, evaluate_flags, reaches_previous_year
+from analytics_service.domain.flags import (
+    FlagRules,
+    PreviousYear,
+    PupilFlags,
+    WithheldFlags,
+    evaluate_flags,
+    reaches_previous_year,
+    withheld_rate_flags,
+)
 from analytics_service.domain.school_year import WEEKDAYS_ONLY, SchoolYear, school_year
-from analytics_service.domain.year_matrix import YearMatrix, enrolment_mask
+from analytics_service.domain.year_matrix import YearMatrix, absent_and_possible, enrolment_mask
 from analytics_service.repository import projections
 from attendance_shared.rules.calendar import Calendar, calendar_from_values
 
@@ -33,13 +41,16 @@ def rules_of(school: Row | None, defaults: FlagRules) -> FlagRules:
     )
 
 
-async def current_flags(session: AsyncSession, urn: str, upn: str, year: int, defaults: FlagRules) -> PupilFlags:
+async def current_flags(
+    session: AsyncSession, urn: str, upn: str, year: int, defaults: FlagRules
+) -> tuple[PupilFlags, WithheldFlags | None]:
     """One pupil's flags with their evidence as of now, evaluated as the consumer evaluates
-    them (a stored flag keeps the evidence of the batch that raised it)."""
+    them (a stored flag keeps the evidence of the batch that raised it), and the rate flags
+    the year's figures reach but the minimum of possible sessions withholds."""
     this, last = (urn, upn, year), (urn, upn, year - 1)
     rows = await projections.pupil_year_rows(session, [this, last])
     if this not in rows:
-        return {}
+        return {}, None
     calendars = await projections.calendars(session, [(urn, year), (urn, year - 1)])
     school = (await projections.school_rows(session, [urn])).get(urn)
     enrolments = (await projections.enrolments_of(session, [(urn, upn)])).get((urn, upn))
@@ -51,4 +62,7 @@ async def current_flags(session: AsyncSession, urn: str, upn: str, year: int, de
             YearMatrix.of(year - 1, [rows[last].codes], [enrolment_mask(enrolments, year - 1)]),
             year_of(calendars, urn, year - 1),
         )
-    return evaluate_flags(matrix, calendar, rules_of(school, defaults), previous)[0]
+    rules = rules_of(school, defaults)
+    absent, possible = absent_and_possible(matrix.up_to_latest().categories)
+    withheld = withheld_rate_flags(int(absent[0]), int(possible[0]), rules)
+    return evaluate_flags(matrix, calendar, rules, previous)[0], withheld
