@@ -8,7 +8,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -16,6 +15,7 @@ from attendance_shared.migrations import SERVICE_PACKAGES, migrations_dir, upgra
 from attendance_stack.kafka import KafkaCluster
 from attendance_stack.postgres import EmbeddedPostgres
 from attendance_stack.processes import free_port
+from tests.helpers import delete_topics
 
 
 @pytest.fixture(scope="session")
@@ -75,16 +75,5 @@ async def broker(kafka: KafkaCluster) -> AsyncIterator[KafkaCluster]:
     deletes every group's committed offsets on it, so consumer groups start afresh too."""
     if kafka.nodes[0].process is None:  # a test stopped it and failed before starting it again
         await asyncio.to_thread(kafka.start)
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
-    await admin.start()
-    try:
-        left = [name for name in await admin.list_topics() if not name.startswith("__")]
-        if left:
-            await admin.delete_topics(left)
-            deadline = asyncio.get_running_loop().time() + 30
-            while set(left) & set(await admin.list_topics()):
-                assert asyncio.get_running_loop().time() < deadline, f"topics not deleted: {left}"
-                await asyncio.sleep(0.1)
-    finally:
-        await admin.close()
+    await delete_topics(kafka.bootstrap_servers)
     yield kafka

@@ -1,9 +1,21 @@
 """Test data factories: valid identifiers and request bodies, varied by a counter."""
 
 import itertools
+from datetime import UTC, date, datetime
 from typing import Any
 
 from stdnum.gb import upn as stdnum_upn
+
+from attendance_shared.events import (
+    Contact,
+    Event,
+    PupilAdmittedV1,
+    RiskFlagRaisedV1,
+    SchoolUpsertedV1,
+    SessionMarkedV1,
+    make_event,
+    pupil_key,
+)
 
 _serials = itertools.count(1)
 # Who made an amendment, as the register must keep it.
@@ -69,3 +81,65 @@ def calendar_body() -> dict[str, Any]:
             {"day": f"{y + 1}-05-03", "kind": "planned_closure", "reason": "bank holiday"},
         ],
     }
+
+
+# One valid payload of each kind the consumers read, for tests that start from a real event.
+SAMPLE_UPN = make_upn(serial=1)
+SAMPLE_SCHOOL = SchoolUpsertedV1(urn="100001", la_code="201", name="Oak Lane Primary")
+SAMPLE_PUPIL = PupilAdmittedV1(
+    school_urn="100001",
+    la_code="201",
+    upn=SAMPLE_UPN,
+    legal_surname="Taylor",
+    legal_forename="Sam",
+    date_of_birth=date(2016, 3, 4),
+    year_group="5",
+    admission_date=date(2025, 9, 1),
+    contacts=(Contact(name="Alex", email="alex@example.org"),),
+)
+SAMPLE_MARK = SessionMarkedV1(
+    school_urn="100001",
+    la_code="201",
+    upn=SAMPLE_UPN,
+    date=date(2026, 9, 7),
+    session="am",
+    code="N",
+    revision=1,
+    recorded_at=datetime(2026, 9, 7, 8, 55, tzinfo=UTC),
+)
+SAMPLE_FLAG = RiskFlagRaisedV1(
+    school_urn="100001",
+    la_code="201",
+    upn=SAMPLE_UPN,
+    flag="persistent_absence",
+    academic_year=2026,
+    possible_sessions=20,
+    absent_sessions=3,
+    overall_absence_rate=15.0,
+    as_of=date(2026, 9, 18),
+)
+
+
+def mark_record(upn: str, day: date, session: str, code: str, urn: str = "100001") -> tuple[str, Event]:
+    """A first-revision mark as (topic, event), the pair a consumer's handler takes."""
+    mark = SessionMarkedV1(
+        school_urn=urn,
+        la_code="201",
+        upn=upn,
+        date=day,
+        session=session,
+        code=code,
+        revision=1,
+        recorded_at=datetime.now(UTC),
+    )
+    return "attendance.marks.v1", make_event(mark, source="/test", subject=pupil_key(urn, upn))
+
+
+# Cursors a client may send that no listing gave: parts past bigint, signs, other digits.
+CURSORS_OUT_OF_RANGE = (
+    "57534719351070734352.355",
+    "18446744073709551616.1",
+    "1.99999999999999999999",
+    "1.9223372036854775808",
+    "-1.2",
+)

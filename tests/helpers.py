@@ -8,6 +8,7 @@ from typing import TypeVar
 
 import httpx
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -67,6 +68,22 @@ async def read_topic(
         return records
     finally:
         await consumer.stop()
+
+
+async def delete_topics(bootstrap_servers: str) -> None:
+    """Delete every topic but Kafka's own, and wait until they are gone."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        left = [name for name in await admin.list_topics() if not name.startswith("__")]
+        if left:
+            await admin.delete_topics(left)
+            deadline = asyncio.get_running_loop().time() + 30
+            while set(left) & set(await admin.list_topics()):
+                assert asyncio.get_running_loop().time() < deadline, f"topics not deleted: {left}"
+                await asyncio.sleep(0.1)
+    finally:
+        await admin.close()
 
 
 def bearer(role: Role, subject: str | None = None, **scope: object) -> dict[str, str]:

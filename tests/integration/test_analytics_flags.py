@@ -1,7 +1,7 @@
 """analytics' flag list, read as a working list: one academic year at a time."""
 
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import httpx
 import pytest
@@ -12,13 +12,11 @@ from analytics_service.app import create_app
 from analytics_service.consumers.events import AnalyticsHandler
 from analytics_service.domain.flags import FlagRules
 from analytics_service.settings import Settings
-from attendance_shared import topics
 from attendance_shared.auth import Role
 from attendance_shared.clock import today_in_england
 from attendance_shared.db import make_sessionmaker
-from attendance_shared.events import SessionMarkedV1, make_event
 from attendance_shared.rules.figures import academic_year_of
-from tests.factories import make_upn
+from tests.factories import make_upn, mark_record
 from tests.helpers import app_client, bearer
 
 pytestmark = pytest.mark.integration
@@ -89,26 +87,7 @@ async def test_a_late_joiners_withheld_rate_flag_is_named_on_their_answer(
         for i, day in enumerate(days)
         for session in ("am", "pm")
     ]
-    events = [
-        (
-            topics.MARKS.name,
-            make_event(
-                SessionMarkedV1(
-                    school_urn=URN,
-                    la_code="201",
-                    upn=A,
-                    date=day,
-                    session=session,
-                    code=code,
-                    revision=1,
-                    recorded_at=datetime.now(UTC),
-                ),
-                source="/test",
-                subject=f"{URN}:{A}",
-            ),
-        )
-        for day, session, code in marks
-    ]
+    events = [mark_record(A, day, session, code) for day, session, code in marks]
     async with make_sessionmaker(engine).begin() as session:
         await AnalyticsHandler(rules=FlagRules())(session, events)
     period = {"from": str(days[0]), "to": str(days[-1])}

@@ -14,7 +14,7 @@ import os
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import orjson
 import pytest
@@ -33,9 +33,6 @@ from attendance_shared.consumer import BatchConsumer, consumer_group
 from attendance_shared.db import make_engine, make_sessionmaker
 from attendance_shared.events import (
     InvalidEvent,
-    PupilAdmittedV1,
-    RiskFlagRaisedV1,
-    SchoolUpsertedV1,
     SessionMarkedV1,
     make_event,
     parse_event,
@@ -47,46 +44,18 @@ from attendance_stack.kafka import KafkaCluster
 from la_returns_service.consumers.handler import handle as la_returns_handler
 from notification_service.consumers.handler import EventHandler
 from tests.conftest import _admin
-from tests.factories import make_upn
-from tests.helpers import read_topic
+from tests.factories import SAMPLE_FLAG, SAMPLE_MARK, SAMPLE_PUPIL, SAMPLE_SCHOOL, SAMPLE_UPN, make_upn
+from tests.helpers import delete_topics, read_topic
 
 pytestmark = pytest.mark.integration
 
 CONSUMED = (topics.SCHOOLS, topics.PUPILS, topics.MARKS, topics.RISK_FLAGS)
-UPN = make_upn(serial=77)
+UPN = SAMPLE_UPN
 TEMPLATES = {
-    topics.SCHOOLS: SchoolUpsertedV1(urn="100001", la_code="201", name="Oak Lane Primary"),
-    topics.PUPILS: PupilAdmittedV1(
-        school_urn="100001",
-        la_code="201",
-        upn=UPN,
-        legal_surname="Taylor",
-        legal_forename="Sam",
-        date_of_birth=date(2016, 3, 4),
-        year_group="5",
-        admission_date=date(2025, 9, 1),
-    ),
-    topics.MARKS: SessionMarkedV1(
-        school_urn="100001",
-        la_code="201",
-        upn=UPN,
-        date=date(2026, 9, 7),
-        session="am",
-        code="N",
-        revision=1,
-        recorded_at=datetime(2026, 9, 7, 8, 55, tzinfo=UTC),
-    ),
-    topics.RISK_FLAGS: RiskFlagRaisedV1(
-        school_urn="100001",
-        la_code="201",
-        upn=UPN,
-        flag="persistent_absence",
-        academic_year=2026,
-        possible_sessions=20,
-        absent_sessions=3,
-        overall_absence_rate=15.0,
-        as_of=date(2026, 9, 18),
-    ),
+    topics.SCHOOLS: SAMPLE_SCHOOL,
+    topics.PUPILS: SAMPLE_PUPIL,
+    topics.MARKS: SAMPLE_MARK,
+    topics.RISK_FLAGS: SAMPLE_FLAG,
 }
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
@@ -215,21 +184,6 @@ def _consumer(service: str, group_id: str, database_url: str, bootstrap_servers:
     )
 
 
-async def _delete_topics(bootstrap_servers: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    await admin.start()
-    try:
-        left = [name for name in await admin.list_topics() if not name.startswith("__")]
-        if left:
-            await admin.delete_topics(left)
-            deadline = asyncio.get_running_loop().time() + 30
-            while set(left) & set(await admin.list_topics()):
-                assert asyncio.get_running_loop().time() < deadline, f"topics not deleted: {left}"
-                await asyncio.sleep(0.1)
-    finally:
-        await admin.close()
-
-
 async def _caught_up(bootstrap_servers: str, service: str, group_id: str) -> bool:
     """The group has committed the end of every partition of every topic it reads."""
     reader = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers)
@@ -265,7 +219,7 @@ async def read_all(bootstrap_servers: str, topic: str) -> list:
 
 
 async def _throw(kafka: KafkaCluster, database_url: str, records: list[tuple[str, bytes]]) -> None:
-    await _delete_topics(kafka.bootstrap_servers)
+    await delete_topics(kafka.bootstrap_servers)
     await ensure_topics(kafka.bootstrap_servers, [topics.dead_letter_topic(s) for s in SERVICES])
     publisher = KafkaPublisher(kafka.bootstrap_servers, CONSUMED, client_id="hostile")
     # Every consumed topic gets a valid event last, so each partition read has an end to reach.

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from analytics_service.consumers.events import AnalyticsHandler
 from analytics_service.domain.flags import FlagRules
 from attendance_shared.events import SessionMarkedV1, make_event
-from tests.factories import make_upn
+from tests.factories import make_upn, mark_record
 from tests.helpers import scalar
 
 pytestmark = pytest.mark.integration
@@ -48,20 +48,6 @@ async def test_analytics_applies_a_batch_of_ten_thousand_marks_in_one_transactio
     assert await scalar(engine, "SELECT sum(possible) FROM analytics.pupil_years") == 10_000
 
 
-def _mark(upn: str, day: date, session: str, code: str) -> tuple[str, object]:
-    mark = SessionMarkedV1(
-        school_urn="100001",
-        la_code="201",
-        upn=upn,
-        date=day,
-        session=session,
-        code=code,
-        revision=1,
-        recorded_at=datetime.now(UTC),
-    )
-    return "attendance.marks.v1", make_event(mark, source="/test", subject=f"100001:{upn}")
-
-
 async def test_the_penalty_window_reaches_into_last_year_only_for_pupils_with_marks_there(
     engine: AsyncEngine,
 ) -> None:
@@ -72,8 +58,8 @@ async def test_the_penalty_window_reaches_into_last_year_only_for_pupils_with_ma
     july = [date(2026, 7, 13) + timedelta(days=d) for d in range(4)]  # Monday to Thursday
     september = [date(2026, 9, 7), date(2026, 9, 8)]
     handler = AnalyticsHandler(rules=FlagRules())
-    last_year = [_mark(carried, day, s, "G") for day in july for s in ("am", "pm")]
-    this_year = [_mark(upn, day, s, "O") for upn in (carried, new) for day in september for s in ("am", "pm")]
+    last_year = [mark_record(carried, day, s, "G") for day in july for s in ("am", "pm")]
+    this_year = [mark_record(upn, day, s, "O") for upn in (carried, new) for day in september for s in ("am", "pm")]
     for events in (last_year, this_year):
         async with async_sessionmaker(engine)() as session, session.begin():
             await handler(session, events)

@@ -20,59 +20,27 @@ from attendance_shared.consumer import MAX_DEAD_LETTER_VALUE_BYTES, dead_letter_
 from attendance_shared.events import (
     EVENT_TYPES,
     MAX_EVENT_BYTES,
-    Contact,
     EventTooLarge,
     InvalidEvent,
     MarkAmendedV1,
     NotificationOutcomeV1,
     PupilAdmittedV1,
-    RiskFlagRaisedV1,
-    SchoolUpsertedV1,
     SessionMarkedV1,
     make_event,
     parse_event,
     pupil_key,
 )
 from attendance_shared.outbox import add_envelopes_to_outbox
-from tests.factories import make_upn
+from tests.factories import SAMPLE_FLAG, SAMPLE_MARK, SAMPLE_PUPIL, SAMPLE_SCHOOL, SAMPLE_UPN
 
-UPN = make_upn(serial=1)
-MARK = SessionMarkedV1(
-    school_urn="100001",
-    la_code="201",
-    upn=UPN,
-    date=date(2026, 9, 7),
-    session="am",
-    code="N",
-    revision=1,
-    recorded_at=datetime(2026, 9, 7, 8, 55, tzinfo=UTC),
-)
+UPN = SAMPLE_UPN
+MARK = SAMPLE_MARK
 PAYLOADS = [
-    SchoolUpsertedV1(urn="100001", la_code="201", name="Oak Lane Primary"),
-    PupilAdmittedV1(
-        school_urn="100001",
-        la_code="201",
-        upn=UPN,
-        legal_surname="Taylor",
-        legal_forename="Sam",
-        date_of_birth=date(2016, 3, 4),
-        year_group="5",
-        admission_date=date(2025, 9, 1),
-        contacts=(Contact(name="Alex", email="alex@example.org"),),
-    ),
+    SAMPLE_SCHOOL,
+    SAMPLE_PUPIL,
     MARK,
     MarkAmendedV1(**{**MARK.model_dump(), "code": "I", "previous_code": "N", "revision": 2, "reason": "GP letter"}),
-    RiskFlagRaisedV1(
-        school_urn="100001",
-        la_code="201",
-        upn=UPN,
-        flag="persistent_absence",
-        academic_year=2026,
-        possible_sessions=20,
-        absent_sessions=3,
-        overall_absence_rate=15.0,
-        as_of=date(2026, 9, 18),
-    ),
+    SAMPLE_FLAG,
     NotificationOutcomeV1(
         message_id=7,
         school_urn="100001",
@@ -151,7 +119,7 @@ def test_payloads_that_do_not_validate_are_refused_with_the_reason(raw: bytes, r
 def test_an_envelope_written_from_values_parses_as_the_model_would_write_it() -> None:
     from datetime import UTC, date, datetime
 
-    from attendance_shared.events import SessionMarkedV1, envelope_bytes, make_event, new_event_ids, parse_event
+    from attendance_shared.events import envelope_bytes, make_event, new_event_ids, parse_event
 
     data = {
         "school_urn": "100001",

@@ -15,6 +15,7 @@ from attendance_shared.errors import Unprocessable
 from la_returns_service.app import create_app as la_returns_app
 from notification_service.app import create_app as notification_app
 from register_service.app import create_app as register_app
+from tests.factories import CURSORS_OUT_OF_RANGE
 
 APPS = {
     "register": register_app,
@@ -90,11 +91,7 @@ def test_every_value_an_api_takes_has_a_bound(service: str) -> None:
 @pytest.mark.parametrize(
     "cursor",
     [
-        "57534719351070734352.355",
-        "18446744073709551616.1",
-        "1.99999999999999999999",
-        "1.9223372036854775808",
-        "-1.2",
+        *CURSORS_OUT_OF_RANGE,
         "+1.2",
         "１.２",  # full-width digits: int() reads them, PostgreSQL never gave them out
         "1.2\x00",

@@ -1,7 +1,6 @@
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
 
-from attendance_shared.events import RiskFlagRaisedV1
 from attendance_shared.rules.calendar import Closure, SchoolCalendar, Term
 from notification_service.domain import rules
 from notification_service.domain.policy import (
@@ -13,7 +12,7 @@ from notification_service.domain.policy import (
 )
 from notification_service.domain.rules import Preference, PupilFacts, SchoolFacts
 from notification_service.domain.templates import TemplateKey, template_errors
-from tests.factories import make_upn
+from tests.factories import SAMPLE_FLAG, make_upn
 
 UPN = make_upn(serial=301)
 SCHOOL = SchoolFacts(urn="100001", name="Oak Lane Primary")
@@ -26,17 +25,7 @@ PUPIL = PupilFacts(
         {"name": "Jo", "email": "jo@example.org"},
     ),
 )
-FLAG = RiskFlagRaisedV1(
-    school_urn="100001",
-    la_code="201",
-    upn=UPN,
-    flag="persistent_absence",
-    academic_year=2026,
-    possible_sessions=20,
-    absent_sessions=3,
-    overall_absence_rate=15.0,
-    as_of=date(2026, 9, 18),
-)
+FLAG = SAMPLE_FLAG.model_copy(update={"upn": UPN})
 
 
 def test_each_reachable_parent_gets_one_message_on_their_preferred_channel() -> None:
