@@ -122,16 +122,10 @@ class AdmissionsResult(BaseModel):
     upns: list[str] = Field(description="In the order of the request, in their compact form")
 
 
+# What a record may lack (its fields that default to None), and so what a change may clear.
 CLEARABLE_FIELDS = frozenset(
-    {
-        "effective_from",
-        "preferred_surname",
-        "preferred_forename",
-        "social_worker",
-        "youth_offending_worker",
-        "virtual_school_contact",
-    }
-)
+    name for name, field in PupilRecord.model_fields.items() if not field.is_required() and field.default is None
+) | {"effective_from"}
 
 
 class PupilUpdateIn(BaseModel):
