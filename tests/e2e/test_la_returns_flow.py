@@ -72,35 +72,38 @@ async def test_every_kind_of_return_from_registers_to_the_la(stack: LocalStack) 
         assert summary["checksum"] == checksum_of(document["rows"])
         return summary, document["rows"]
 
-    # Sickness: one spell of 15 school days, returned once. Waits until every mark has arrived:
-    # the spell reaches 15 days (one row) before its last sessions are in.
-    expected_spell = [
-        {
-            "school_urn": URN,
-            "school_name": "Oak Lane Primary",
-            "upn": ILL,
-            "legal_surname": "Taylor",
-            "legal_forename": ILL[-3:],
-            "date_of_birth": "2016-03-04",
-            "year_group": "5",
-            "address": "12 Orchard Road, Leeds, LS6 2AB",
-            "spell_start": str(DAYS[0]),
-            "spell_last_day": str(DAYS[14]),
-            "illness_school_days": 15,
-            "illness_sessions": 30,
-            "reached_15_days_on": str(DAYS[14]),
-            "ongoing": False,
-        }
+    # Sickness: 15 school days ill in one spell, so the pupil qualifies both ways: one row for
+    # the consecutive spell and one for the year's illness together (reg 13: "consecutive or
+    # cumulative"). Waits until every mark has arrived: the spell reaches 15 days before its
+    # last sessions are in.
+    pupil = {
+        "school_urn": URN,
+        "school_name": "Oak Lane Primary",
+        "upn": ILL,
+        "legal_surname": "Taylor",
+        "legal_forename": ILL[-3:],
+        "date_of_birth": "2016-03-04",
+        "year_group": "5",
+        "address": "12 Orchard Road, Leeds, LS6 2AB",
+        "first_illness_day": str(DAYS[0]),
+        "last_illness_day": str(DAYS[14]),
+        "illness_school_days": 15,
+        "illness_sessions": 30,
+        "reached_15_days_on": str(DAYS[14]),
+    }
+    expected_sickness = [
+        {**pupil, "qualified_by": "consecutive", "ongoing": False},
+        {**pupil, "qualified_by": "cumulative", "ongoing": None},
     ]
 
     async def sickness_settled() -> tuple[dict, list[dict]]:
-        summary, rows = await compiled("sickness", 1)
-        assert rows == expected_spell
+        summary, rows = await compiled("sickness", 2)
+        assert rows == expected_sickness
         return summary, rows
 
     sickness, _ = await eventually(sickness_settled, timeout_s=60)
 
-    # Attendance: figures from analytics, the 10-day unauthorised run from la-returns' own marks.
+    # Attendance: figures and the 10-day unauthorised run, both from analytics.
     async def attendance_settled() -> list[dict]:
         _, rows = await compiled("attendance")
         assert {r["upn"] for r in rows} >= {REC, ILL, TRUANT, LEAVER}
@@ -186,7 +189,10 @@ async def test_every_kind_of_return_from_registers_to_the_la(stack: LocalStack) 
     assert response.headers["content-type"].startswith("text/csv")
     assert response.headers["x-checksum"] == sickness["checksum"]
     parsed = list(csv.DictReader(io.StringIO(response.text)))
-    assert [(r["upn"], r["illness_school_days"], r["ongoing"]) for r in parsed] == [(ILL, "15", "False")]
+    assert [(r["upn"], r["qualified_by"], r["illness_school_days"], r["ongoing"]) for r in parsed] == [
+        (ILL, "consecutive", "15", "False"),
+        (ILL, "cumulative", "15", ""),
+    ]
 
     # Polling: everything after a cursor, in order, and a cursor to keep.
     listed = (await la.get(f"/v1/las/{LA}/returns", params={"limit": 2})).json()
@@ -204,7 +210,7 @@ async def test_every_kind_of_return_from_registers_to_the_la(stack: LocalStack) 
     # Oldest first, the settled one last (waiting for the marks may have compiled earlier ones).
     assert own["items"][-1]["id"] == sickness["id"] and {r["kind"] for r in own["items"]} == {"sickness"}
     mine = (await la.get(f"/v1/schools/{URN}/returns/{sickness['id']}", headers=staff)).json()
-    assert [r["upn"] for r in mine["rows"]] == [ILL]
+    assert [r["upn"] for r in mine["rows"]] == [ILL, ILL]
     other = await la.get(f"/v1/schools/{URN}/returns", headers=bearer(Role.STAFF, schools=[OTHER_URN]))
     assert other.status_code == 404
 

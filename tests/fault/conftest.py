@@ -74,6 +74,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         for r in FAULT_TABLE
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    terminalreporter.section("faults: every accepted mark in analytics, la-returns and notification")
+    terminalreporter.section("faults: every accepted mark in analytics and notification, every admission in la-returns")
     for row in [header, tuple("-" * w for w in widths), *rows]:
         terminalreporter.write_line("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))

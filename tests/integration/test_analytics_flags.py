@@ -100,3 +100,65 @@ async def test_a_late_joiners_withheld_rate_flag_is_named_on_their_answer(
         20,
     )
     assert "20 possible sessions" in withheld["reason"]
+
+
+async def test_a_run_over_the_summer_and_an_unmarked_day_give_the_flag_and_the_return_one_answer(
+    analytics: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """Issue 22: la-returns counted a session left unmarked as attended and restarted runs in
+    September, where the flag skipped the one and carried the other over. Now the returns read
+    analytics' `absence-runs`, judged by the same rule as the flag: both say 11 days from July."""
+    july = [date(2025, 7, d) for d in (14, 15, 16, 17, 18, 21)]
+    september = [date(2025, 9, d) for d in (1, 2, 3, 4, 5, 8)]
+    unmarked = september[2]  # the pupil was left off both registers that day
+    events = [
+        mark_record(A, day, session, "O") for day in july + september if day != unmarked for session in ("am", "pm")
+    ]
+    events += [mark_record(B, day, session, "/") for day in july + september for session in ("am", "pm")]
+    async with make_sessionmaker(engine).begin() as session:
+        await AnalyticsHandler(rules=FlagRules())(session, events)
+    answer = (
+        await analytics.get(
+            f"/v1/schools/{URN}/pupils/{A}/attendance", params={"from": "2025-09-01", "to": "2025-09-08"}
+        )
+    ).json()
+    flag = next(f for f in answer["flags"] if f["flag"] == "continuous_absence_10_days")
+    assert (flag["evidence_count"], flag["evidence_since"]) == (11, "2025-07-14")
+    runs = (
+        await analytics.get(
+            f"/v1/schools/{URN}/absence-runs",
+            params={"from": "2025-09-01", "to": "2025-09-08", "runs": "continuous_unauthorised"},
+        )
+    ).json()
+    assert [(r["upn"], r["start"], r["end"], r["school_days"], r["reached_threshold_on"], r["ongoing"])
+            for r in runs["items"]] == [(A, "2025-07-14", "2025-09-08", 11, "2025-09-05", True)]  # fmt: skip
+    csv_answer = await analytics.get(
+        f"/v1/schools/{URN}/absence-runs",
+        params={"from": "2025-09-01", "to": "2025-09-08", "runs": "continuous_unauthorised"},
+        headers={"Accept": "text/csv"},
+    )
+    assert csv_answer.text.splitlines()[1].startswith(f"{A},continuous_unauthorised,2025-07-14,")
+
+
+async def test_illness_one_day_in_two_is_returned_as_cumulative_and_flagged(
+    analytics: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """Reg 13 asks for 15 school days of sickness, consecutive or cumulative; issue 22 found
+    pupils ill in a scattered pattern flagged and left off the return."""
+    days = [
+        date(2025, 9, 1) + timedelta(days=d) for d in range(60) if (date(2025, 9, 1) + timedelta(days=d)).weekday() < 5
+    ]
+    events = [
+        mark_record(A, day, session, "I" if i % 2 == 0 else "/")
+        for i, day in enumerate(days[:32])
+        for session in ("am", "pm")
+    ]
+    async with make_sessionmaker(engine).begin() as session:
+        await AnalyticsHandler(rules=FlagRules())(session, events)
+    period = {"from": "2025-09-01", "to": str(days[31])}
+    answer = (await analytics.get(f"/v1/schools/{URN}/pupils/{A}/attendance", params=period)).json()
+    assert "long_sickness" in {f["flag"] for f in answer["flags"]}
+    runs = (await analytics.get(f"/v1/schools/{URN}/absence-runs", params={**period, "runs": "sickness"})).json()
+    found = [(r["qualified_by"], r["start"], r["end"], r["school_days"], r["sessions"], r["reached_threshold_on"])
+             for r in runs["items"]]  # fmt: skip
+    assert found == [("sickness_cumulative", "2025-09-01", str(days[30]), 16, 32, str(days[28]))]

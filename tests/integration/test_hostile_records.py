@@ -149,7 +149,7 @@ HOSTILE_RECORDS = st.lists(
 SERVICES = {
     "analytics": (topics.SCHOOLS, topics.PUPILS, topics.MARKS),
     "notification": (topics.SCHOOLS, topics.PUPILS, topics.MARKS, topics.RISK_FLAGS),
-    "la-returns": (topics.SCHOOLS, topics.PUPILS, topics.MARKS),
+    "la-returns": (topics.SCHOOLS, topics.PUPILS),
 }
 
 

@@ -1,10 +1,11 @@
-"""la-returns on the real broker and database: the projections folded from the register's
-events (duplicates and stale revisions change nothing), and returns compiled from them."""
+"""la-returns on the real broker and database: the admission register folded from the
+register's events (duplicates change nothing), and the returns compiled from it alone. The
+returns built on analytics' figures and runs are tried end to end (tests/e2e)."""
 
 import asyncio
 import csv
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import orjson
 import pytest
@@ -22,7 +23,6 @@ from attendance_shared.events import (
     PupilDeletedV1,
     SchoolCalendarSetV1,
     SchoolUpsertedV1,
-    SessionMarkedV1,
     make_event,
     pupil_key,
 )
@@ -70,29 +70,12 @@ def admission(upn: str, year_group: str, admitted: date) -> Event:
     return event(payload, upn)
 
 
-def mark(upn: str, day: date, session: str, code: str, revision: int = 1, previous: str | None = None) -> Event:
-    payload = SessionMarkedV1(
-        school_urn=URN,
-        la_code=LA,
-        upn=upn,
-        date=day,
-        session=session,
-        code=code,
-        previous_code=previous,
-        revision=revision,
-        recorded_at=datetime.now(UTC),
-    )
-    return event(payload, upn)
-
-
 def topic_of(item: Event) -> str:
-    if isinstance(item.data, SessionMarkedV1):
-        return topics.MARKS.name
     return topics.PUPILS.name if isinstance(item.data, PupilAdmittedV1 | PupilDeletedV1) else topics.SCHOOLS.name
 
 
 async def publish(broker: KafkaCluster, items: list[Event]) -> None:
-    publisher = KafkaPublisher(broker.bootstrap_servers, [topics.SCHOOLS, topics.PUPILS, topics.MARKS], client_id="t")
+    publisher = KafkaPublisher(broker.bootstrap_servers, [topics.SCHOOLS, topics.PUPILS], client_id="t")
     batch = [(topic_of(item), item.key, item.to_bytes(), []) for item in items]
     await publisher.publish(batch)
     await publisher.close()
@@ -117,13 +100,6 @@ def register_events() -> list[Event]:
         school_urn=URN, la_code=LA, upn=LEAVER, left_on=DAYS[5], ground="a", destination_school_name="Elm School"
     )
     items.append(event(deletion, LEAVER))
-    for day in DAYS:
-        for session in ("am", "pm"):
-            items += [mark(RECEPTION, day, session, "/"), mark(ILL, day, session, "I" if day <= DAYS[15] else "/")]
-    # An illness later corrected to present ends the spell on day 8: two spells, neither 15
-    # days long, unless the stale first revision, delivered again after it, were to win.
-    corrected = mark(ILL, DAYS[7], "am", "/", revision=2, previous="I")
-    items += [corrected, mark(ILL, DAYS[7], "am", "I"), corrected]
     return items
 
 
@@ -135,11 +111,10 @@ def _duplicates_counted() -> float:
 
 
 async def test_school_and_pupil_events_applied_again_are_skipped_and_counted(database_url: str) -> None:
-    """Marks are idempotent by revision; the rest go through the inbox inside the handler,
-    which counts what it skips."""
+    """Every event goes through the inbox inside the handler, which counts what it skips."""
     engine = make_engine(database_url, service="la-returns")
     sessionmaker = make_sessionmaker(engine)
-    others = [(topic_of(i), i) for i in register_events() if not isinstance(i.data, SessionMarkedV1)]
+    others = [(topic_of(i), i) for i in register_events()]
     before = _duplicates_counted()
     async with sessionmaker.begin() as session:
         await handle(session, others)
@@ -166,7 +141,7 @@ async def test_projections_and_returns_from_the_register_events(database_url: st
     await publish(broker, items + items)  # everything delivered twice
     consumer = BatchConsumer(
         service="la-returns",
-        topics=[topics.SCHOOLS, topics.PUPILS, topics.MARKS],
+        topics=[topics.SCHOOLS, topics.PUPILS],
         group_id="la-returns-test",
         bootstrap_servers=broker.bootstrap_servers,
         sessionmaker=sessionmaker,
@@ -178,7 +153,7 @@ async def test_projections_and_returns_from_the_register_events(database_url: st
     try:
 
         async def settled() -> bool:
-            return await scalar(engine, "SELECT count(*) FROM la_returns.register_sessions") == 40 and (
+            return await scalar(engine, "SELECT count(*) FROM la_returns.pupils") == 4 and (
                 await scalar(engine, "SELECT count(*) FROM la_returns.pupils WHERE left_on IS NOT NULL") == 1
             )
 
@@ -186,12 +161,6 @@ async def test_projections_and_returns_from_the_register_events(database_url: st
     finally:
         consumer.stop()
         await task
-    # Only absences are stored: the illness sessions, and the corrected one (as present).
-    assert await scalar(engine, "SELECT count(*) FROM la_returns.absence_marks") == 32
-    assert (
-        await scalar(engine, "SELECT code FROM la_returns.absence_marks WHERE date = :d AND session = 'am'", d=DAYS[7])
-        == "/"
-    )
 
     analytics = AnalyticsClient(
         Settings(analytics_url=f"http://127.0.0.1:{free_port()}", analytics_retries=1, analytics_timeout_s=1)
@@ -201,9 +170,10 @@ async def test_projections_and_returns_from_the_register_events(database_url: st
             period = {"start": FIRST_DAY, "end": DAYS[-1], "today": TODAY}
             new = await returns.compile_return(session, analytics, la_code=LA, kind="new-pupils", **period)
             deletions = await returns.compile_return(session, analytics, la_code=LA, kind="deletions", **period)
-            sickness = await returns.compile_return(session, analytics, la_code=LA, kind="sickness", **period)
-            with pytest.raises(UpstreamUnavailable):
-                await returns.compile_return(session, analytics, la_code=LA, kind="attendance", **period)
+            # Runs, spells and figures come from analytics, which is down here.
+            for kind in ("attendance", "sickness"):
+                with pytest.raises(UpstreamUnavailable):
+                    await returns.compile_return(session, analytics, la_code=LA, kind=kind, **period)
             with pytest.raises(NotFound):
                 await returns.compile_return(session, analytics, la_code="999", kind="deletions", **period)
     finally:
@@ -220,48 +190,17 @@ async def test_projections_and_returns_from_the_register_events(database_url: st
     assert [(r["upn"], r["ground"], r["destination_school_name"], r["left_on"]) for r in gone] == [
         (LEAVER, "a", "Elm School", str(DAYS[5]))
     ]
-    # Days 1-7 ill, day 8 in school (the corrected mark), days 9-16 ill: 7 and 8 days, no case.
-    assert await rows_of(sessionmaker, sickness) == []
-    assert sickness.row_count == 0 and new.row_count == 3
-    # The attendance return failed part-way inside a transaction that went on and committed:
-    # nothing of it was kept.
-    assert await scalar(engine, "SELECT count(*) FROM la_returns.returns WHERE kind = 'attendance'") == 0
-    assert await scalar(engine, "SELECT count(*) FROM la_returns.returns") == 3
+    assert new.row_count == 3
+    # The attendance and sickness returns failed part-way inside a transaction that went on
+    # and committed: nothing of them was kept.
+    assert await scalar(engine, "SELECT count(*) FROM la_returns.returns WHERE kind IN ('attendance', 'sickness')") == 0
+    assert await scalar(engine, "SELECT count(*) FROM la_returns.returns") == 2
 
     async with sessionmaker() as session:
         summary = await returns.get_summary(session, LA, new.id)
     chunks = [chunk async for chunk in returns.stream_csv(sessionmaker, summary)]
     parsed = list(csv.DictReader(io.StringIO("".join(chunks))))
     assert [r["upn"] for r in parsed] == [LEAVER, ILL, MID_YEAR] and parsed[0]["address"] == "1 High Street, LS1 1AA"
-    await engine.dispose()
-
-
-async def test_a_sickness_spell_of_fifteen_days_is_returned_once(database_url: str) -> None:
-    engine = make_engine(database_url, service="la-returns")
-    sessionmaker = make_sessionmaker(engine)
-    items = [i for i in register_events() if not (isinstance(i.data, SessionMarkedV1) and i.data.revision == 2)]
-    async with sessionmaker.begin() as session:
-        await handle(session, [("t", i) for i in items])
-    analytics = AnalyticsClient(Settings(analytics_retries=1))
-    try:
-        async with sessionmaker.begin() as session:
-            sickness = await returns.compile_return(
-                session, analytics, la_code=LA, kind="sickness", start=DAYS[14], end=DAYS[-1], today=TODAY
-            )
-    finally:
-        await analytics.close()
-    rows = await rows_of(sessionmaker, sickness)
-    assert [
-        (
-            r["upn"],
-            r["spell_start"],
-            r["spell_last_day"],
-            r["illness_school_days"],
-            r["reached_15_days_on"],
-            r["ongoing"],
-        )
-        for r in rows
-    ] == [(ILL, str(FIRST_DAY), str(DAYS[15]), 16, str(DAYS[14]), False)]
     await engine.dispose()
 
 
@@ -273,7 +212,7 @@ async def test_a_scheduled_return_is_compiled_once_by_two_replicas_and_again_aft
     async with sessionmaker.begin() as session:
         await handle(session, [("t", i) for i in register_events()])
         await settings_service.put_schedule(
-            session, LA, Schedule(entries=[ScheduleEntry(kind="sickness", frequency="weekly")])
+            session, LA, Schedule(entries=[ScheduleEntry(kind="deletions", frequency="weekly")])
         )
     analytics = AnalyticsClient(Settings(analytics_retries=1))
 

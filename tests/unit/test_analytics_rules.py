@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from analytics_service.domain.absence_runs import YearRows, runs_of_school
 from analytics_service.domain.encoding import BYTE_OF_CODE, SLOTS, STORED_CODES, slot_of
 from analytics_service.domain.flags import FlagRules, PreviousYear, evaluate_flags, withheld_rate_flags
 from analytics_service.domain.pupil_year import PupilYear
@@ -13,7 +14,12 @@ from analytics_service.domain.reports import cohort_tallies, patterns, tally, we
 from analytics_service.domain.school_year import census_terms, easter_sunday, school_year
 from analytics_service.domain.year_matrix import YearMatrix, enrolment_mask
 from attendance_shared.events import SessionMarkedV1
-from attendance_shared.rules.absence_runs import continuous_unauthorised_runs
+from attendance_shared.rules.absence_runs import (
+    continuous_unauthorised_runs,
+    cumulative_sickness,
+    reportable,
+    sickness_spells,
+)
 from attendance_shared.rules.calendar import SchoolCalendar, Term, WeekdayCalendar
 from attendance_shared.rules.codes import ATTENDANCE_CODES
 
@@ -240,6 +246,53 @@ def test_continuous_absence_flags_follow_the_shared_rule(seed: int) -> None:
     assert got == (current if current >= 10 else 0)
     if current >= 10:
         assert flags["continuous_absence_10_days"].since == plain[-1].start
+
+
+def _random_codes(seed: int, days: list[date]) -> dict[tuple[date, str], str]:
+    rng = random.Random(seed)
+    choices = ["/", "\\", "N", "O", "G", "U", "I", "M", "#", "D"]
+    weights = [30, 30, 20, 10, 5, 5, 15, 3, 2, 2] if seed % 2 else [5, 5, 30, 20, 10, 5, 25, 3, 2, 2]
+    return {(day, s): rng.choices(choices, weights)[0] for day in days for s in ("am", "pm") if rng.random() > 0.05}
+
+
+def _marked(codes: dict[tuple[date, str], str]) -> list[tuple[date, list[str]]]:
+    return [
+        (day, [codes[(day, s)] for s in ("am", "pm") if (day, s) in codes]) for day in sorted({day for day, _ in codes})
+    ]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_the_flag_and_the_sickness_return_count_illness_alike(seed: int) -> None:
+    """Issue 22: seven pupils had a sickness return row and no long_sickness flag. With one
+    definition (two illness sessions to a day), a pupil has the flag exactly when the year's
+    illness reaches 15 days, and every spell that reaches 15 days is inside that total."""
+    days = school_days(random.Random(seed).randint(10, 80))
+    codes = _random_codes(seed, days)
+    marked = _marked(codes)
+    total = cumulative_sickness(marked)
+    reached = total is not None and total.reached_on is not None
+    assert ("long_sickness" in flags_of(codes)) == reached
+    if reportable(sickness_spells(marked), days[0]):
+        assert reached
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_schools_runs_are_the_shared_rule_on_each_pupils_marked_days(seed: int) -> None:
+    """Analytics' `absence-runs` (which the LA returns read) reads each pupil's marked sessions
+    out of the stored year and applies the shared rule to them, nothing more."""
+    days = school_days(random.Random(seed).randint(10, 80))
+    pupils = [_random_codes(seed * 7 + i, days) for i in range(4)]
+    years = [YearRows(YEAR, [f"P{i}" for i in range(4)], matrix(*pupils), SLOTS)]
+    for asked in ("continuous_unauthorised", "sickness"):
+        found, _ = runs_of_school(years, asked, days[0], None, 100)
+        for i, codes in enumerate(pupils):
+            marked = _marked(codes)
+            if asked == "continuous_unauthorised":
+                want = reportable(continuous_unauthorised_runs(marked), days[0])
+            else:
+                want = reportable([*sickness_spells(marked), cumulative_sickness(marked)], days[0])
+            got = [run for upn, _, run in found if upn == f"P{i}"]
+            assert sorted(got, key=repr) == sorted(want, key=repr)
 
 
 @pytest.mark.parametrize(

@@ -1,21 +1,10 @@
-"""The LA returns' own rules, written out plainly: due dates, exemptions, runs and spells."""
+"""The LA returns' own rules, written out plainly: due dates, exemptions, periods, rows."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
-from attendance_bench.data import school_days
-
-from attendance_shared.rules.absence_runs import (
-    Run,
-    continuous_unauthorised_runs,
-    reportable,
-    school_days_of,
-    sickness_spells,
-)
 from la_returns_service.domain import admissions
 from la_returns_service.domain.attendance_return import checksum, deletion_row, new_pupil_row, school_rows
-from la_returns_service.domain.periods import last_complete_period, period_problem, runs_window_start
-
-MONDAY = date(2026, 9, 7)
+from la_returns_service.domain.periods import last_complete_period, period_problem
 
 
 def test_new_pupil_return_is_due_by_the_end_of_the_fifth_day_after_entry() -> None:
@@ -71,58 +60,6 @@ def test_no_deletion_return_for_the_most_senior_class_leaving_at_the_end_of_its_
     )
 
 
-def test_ten_continuous_school_days_of_unauthorised_absence() -> None:
-    days = school_days(MONDAY, 14)
-    codes = {d: ["O", "O"] for d in days[1:11]}  # ten whole days O after one present day
-    codes[days[5]] = ["G", "#"]  # a closed afternoon neither ends nor extends the run
-    codes[days[11]] = ["O", "/"]  # attended in the afternoon: the run ends
-    pupil_days = [(d, codes.get(d, ["/", "\\"])) for d in days]
-    runs = continuous_unauthorised_runs(pupil_days)
-    assert runs[0] == Run(days[1], days[10], 10, 19, days[10], ongoing=False)
-    assert reportable(runs, days[10]) == [runs[0]]
-    assert reportable(runs, days[11]) == []  # ended before the period began
-
-
-def test_nine_days_is_not_a_case_and_authorised_absence_ends_a_run() -> None:
-    days = school_days(MONDAY, 12)
-    codes = {d: ["N", "N"] for d in days[:12]}
-    codes[days[9]] = ["N", "M"]  # a medical appointment is authorised: the run ends
-    runs = continuous_unauthorised_runs([(d, codes[d]) for d in days])
-    assert [(r.school_days, r.reached_on) for r in runs] == [(9, None), (2, None)]
-    assert reportable(runs, MONDAY) == []
-
-
-def test_a_sickness_spell_counts_once_it_reaches_fifteen_school_days() -> None:
-    days = school_days(MONDAY, 20)
-    codes = {d: ["I", "I"] for d in days[:16]}
-    codes[days[3]] = ["I", "M"]  # ill in the morning, at the doctor's in the afternoon: still ill
-    codes[days[6]] = ["M", "M"]  # no illness but not attended: neither ends nor extends
-    codes[days[16]] = ["/", "\\"]  # back in school: the spell ends
-    codes[days[17]] = ["I", "I"]  # a new spell
-    spells = sickness_spells([(d, codes.get(d, ["/", "\\"])) for d in days])
-    assert spells[0] == Run(days[0], days[15], 15, 29, days[15], ongoing=False)
-    assert spells[1] == Run(days[17], days[17], 1, 2, None, ongoing=False)
-    assert reportable(spells, MONDAY) == [spells[0]]
-
-
-def test_a_spell_spans_a_half_term_and_a_half_day_in_school_ends_it() -> None:
-    before, after = school_days(date(2026, 10, 12), 10), school_days(date(2026, 11, 2), 6)
-    days = [(d, ["I", "I"]) for d in before + after]  # half-term week has no register
-    spells = sickness_spells(days)
-    assert [(s.school_days, s.reached_on, s.ongoing) for s in spells] == [(16, after[4], True)]
-    days[3] = (days[3][0], ["/", "I"])
-    assert [s.school_days for s in sickness_spells(days)] == [3, 12]
-
-
-def test_school_days_are_registers_taken_while_on_roll_with_unmarked_sessions_attended() -> None:
-    register = {MONDAY: ["am", "pm"], MONDAY + timedelta(days=1): ["am"], MONDAY + timedelta(days=2): ["am", "pm"]}
-    marks = {(MONDAY + timedelta(days=1), "am"): "I"}
-    assert school_days_of(register, marks, MONDAY + timedelta(days=1), MONDAY + timedelta(days=1)) == [
-        (MONDAY + timedelta(days=1), ["I"])
-    ]
-    assert school_days_of(register, {}, None, None)[0] == (MONDAY, ["/", "/"])
-
-
 def test_periods() -> None:
     today = date(2026, 11, 18)  # a Wednesday
     assert period_problem(date(2026, 11, 2), date(2026, 11, 1), today) == "the period ends before it starts"
@@ -132,7 +69,6 @@ def test_periods() -> None:
     assert last_complete_period("weekly", today) == (date(2026, 11, 9), date(2026, 11, 15))
     assert last_complete_period("monthly", today) == (date(2026, 10, 1), date(2026, 10, 31))
     assert last_complete_period("monthly", date(2027, 1, 1)) == (date(2026, 12, 1), date(2026, 12, 31))
-    assert runs_window_start(date(2027, 3, 1)) == date(2026, 8, 1)
 
 
 RECORD = {

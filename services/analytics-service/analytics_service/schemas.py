@@ -4,6 +4,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from attendance_shared.events import RiskFlagType
+from attendance_shared.rules.absence_runs import Run, illness_school_days
 from attendance_shared.rules.codes import LATE_CODES
 from attendance_shared.rules.figures import AttendanceFigures
 from attendance_shared.rules.national_benchmarks import NationalBenchmark
@@ -151,6 +152,51 @@ class Patterns(BaseModel):
     period: Period
     by_session: list[PatternOut]
     code_counts: dict[str, int]
+
+
+def _days(illness_sessions: int) -> int | float:
+    """Whole days as whole numbers (15, not 15.0), half days as halves (15.5)."""
+    days = illness_school_days(illness_sessions)
+    return int(days) if days.is_integer() else days
+
+
+class AbsenceRunOut(BaseModel):
+    upn: str
+    qualified_by: Literal["continuous_unauthorised", "sickness_spell", "sickness_cumulative"] = Field(
+        description="A run of school days absent without authorisation; a continuous spell of illness; or "
+        "the school year's illness taken together, scattered or not"
+    )
+    start: date = Field(description="The first qualifying day")
+    end: date = Field(description="The last qualifying day up to the period's end")
+    school_days: int | float = Field(
+        description="Continuous absence: the school days absent for every possible session. Illness: the "
+        "school days missed through sickness, two illness sessions to a day (a morning is half a day)"
+    )
+    sessions: int = Field(description="Unauthorised or illness sessions in it")
+    reached_threshold_on: date = Field(description="The day it reached 10 school days (absence) or 15 (illness)")
+    ongoing: bool = Field(description="Nothing had ended it by the period's end (always false for a year's total)")
+
+    @classmethod
+    def of(cls, upn: str, qualified_by: str, run: Run) -> "AbsenceRunOut":
+        if run.reached_on is None:
+            raise ValueError("only a run that reached its threshold is reported")
+        return cls(
+            upn=upn,
+            qualified_by=qualified_by,  # type: ignore[arg-type]
+            start=run.start,
+            end=run.end,
+            school_days=run.school_days if qualified_by == "continuous_unauthorised" else _days(run.sessions),
+            sessions=run.sessions,
+            reached_threshold_on=run.reached_on,
+            ongoing=run.ongoing,
+        )
+
+
+class AbsenceRunPage(BaseModel):
+    period: Period
+    runs: Literal["continuous_unauthorised", "sickness"]
+    items: list[AbsenceRunOut]
+    next_cursor: str | None
 
 
 class FlagOut(BaseModel):

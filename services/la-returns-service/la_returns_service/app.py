@@ -18,12 +18,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
     def build_workers(ctx: ServiceContext) -> None:
-        # The inbox is applied inside the handler, to everything but marks: marks carry
-        # revisions, which make them idempotent without a row per event.
+        # The inbox is applied inside the handler, which folds a batch before writing it. Marks
+        # are not read: runs and spells come from analytics, which holds every mark.
         attach_consumer(
             ctx,
             service=SERVICE_NAME,
-            topics=[topics.SCHOOLS, topics.PUPILS, topics.MARKS],
+            topics=[topics.SCHOOLS, topics.PUPILS],
             inbox=None,
             handler=handle,
         )

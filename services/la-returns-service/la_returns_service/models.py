@@ -6,7 +6,6 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
-    SmallInteger,
     Table,
     Text,
     func,
@@ -60,28 +59,6 @@ pupils = Table(
     Column("deletion", JSONB),  # ground and destination, from the deletion event
     Index("ix_pupils_la_admission", "la_code", "admission_date"),
     Index("ix_pupils_la_left_on", "la_code", "left_on"),
-)
-
-# The marks projection, compact: only sessions whose code is, or replaced, an absence or a
-# not-possible code. A session the school registered with no row here was attended.
-absence_marks = Table(
-    "absence_marks",
-    metadata,
-    Column("school_urn", Text, primary_key=True),
-    Column("upn", Text, primary_key=True),
-    Column("date", Date, primary_key=True),
-    Column("session", Text, primary_key=True),
-    Column("code", Text, nullable=False),
-    Column("revision", SmallInteger, nullable=False),
-)
-
-# Which sessions each school has taken a register for: its school days, as the marks show them.
-register_sessions = Table(
-    "register_sessions",
-    metadata,
-    Column("school_urn", Text, primary_key=True),
-    Column("date", Date, primary_key=True),
-    Column("session", Text, primary_key=True),
 )
 
 la_settings = Table(

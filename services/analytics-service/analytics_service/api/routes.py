@@ -1,12 +1,13 @@
 """Routers only: parse, authorise, call a service, shape the response (JSON, or CSV on lists)."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from analytics_service.schemas import (
+    AbsenceRunPage,
     Benchmarks,
     CohortAttribute,
     FlagPage,
@@ -169,6 +170,36 @@ async def pupils_attendance(
     # Already in the response model's shape; serialised directly, as validating a page of
     # thousands of pupils again would cost more than working out their figures.
     return Response(orjson.dumps(page), media_type="application/json")
+
+
+@router.get(
+    "/absence-runs",
+    response_model=AbsenceRunPage,
+    responses=CSV_RESPONSE,
+    summary="Pupils absent 10 school days running, or missing 15 through sickness",
+)
+async def absence_runs(
+    urn: URNPath,
+    session: SessionDep,
+    actor: SchoolReader,
+    period: SchoolPeriod,
+    runs: Annotated[
+        Literal["continuous_unauthorised", "sickness"],
+        Query(
+            description="`continuous_unauthorised`: runs of 10 or more school days absent without authorisation "
+            "(reg 13 attendance return; 20 days is deletion ground 9(1)(i)). `sickness`: spells of illness and the "
+            "school year's illness taken together, each once it reaches 15 school days (reg 13 sickness return)"
+        ),
+    ],
+    cursor: UPNCursor = None,
+    limit: Annotated[int, Query(ge=1, le=5000, description="Pupils per page")] = 500,
+    accept: Accept = None,
+) -> AbsenceRunPage | StreamingResponse:
+    """Every run that reached its threshold by the period's end and reaches into the period, by
+    the one rule the risk flags use: an unmarked session neither ends nor extends a run, and a
+    run of absence carries over holidays and the summer."""
+    page = await queries.absence_runs(session, urn, period, runs, cursor=cursor, limit=limit)
+    return csv_response(page.items, f"absence-runs-{urn}.csv") if wants_csv(accept) else page
 
 
 def _flag_cursor(value: str | None) -> tuple[str, str] | None:

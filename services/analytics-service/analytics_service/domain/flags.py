@@ -4,11 +4,12 @@ Flags that look back over time (the penalty-notice window, continuous absence, o
 falling attendance) are judged as of the pupil's latest register, not the wall clock, so
 replaying the same events always gives the same flags.
 
-Continuous absence is the rule of `attendance_shared.rules.absence_runs` (the LA returns
-use it as written there; a unit test holds this array version to it): school days on which
-every possible session was unauthorised (G, N, O, U). A day with an attended or authorised
-session ends the run; a day with no possible session (not yet marked, or coded D, X, Q, Y, Z
-or #) neither ends nor extends it.
+Continuous absence and long sickness are the rules of `attendance_shared.rules.absence_runs`
+(analytics' `absence-runs`, which the LA returns read, applies them as written there; unit
+tests hold these array versions to them): school days on which every possible session was
+unauthorised (G, N, O, U), where a day with an attended or authorised session ends the run
+and a day with no possible session (not yet marked, or coded D, X, Q, Y, Z or #) neither ends
+nor extends it; and the year's illness sessions reaching 30 (two sessions to a school day).
 """
 
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from analytics_service.domain.encoding import (
 from analytics_service.domain.school_year import SchoolYear
 from analytics_service.domain.year_matrix import YearMatrix, absent_and_possible, prefix_sums, window_sums
 from attendance_shared.events import RiskFlagType
+from attendance_shared.rules.absence_runs import LONG_SICKNESS_SESSIONS
 from attendance_shared.rules.codes import ILLNESS_CODE, UNEXPLAINED_CODE
 from attendance_shared.rules.figures import AttendanceFigures
 from attendance_shared.rules.thresholds import (
@@ -35,11 +37,9 @@ from attendance_shared.rules.thresholds import (
     CONTINUOUS_ABSENCE_DELETION_SCHOOL_DAYS,
     CONTINUOUS_ABSENCE_RETURN_SCHOOL_DAYS,
     DEFAULT_MIN_POSSIBLE_SESSIONS_FOR_RATE_FLAGS,
-    LONG_SICKNESS_SCHOOL_DAYS,
     PENALTY_NOTICE_SCHOOL_WEEKS,
     PENALTY_NOTICE_SESSIONS,
     PERSISTENT_ABSENCE_PERCENT,
-    SESSIONS_PER_SCHOOL_DAY,
     SEVERE_ABSENCE_PERCENT,
     UNEXPLAINED_ABSENCE_MAX_SCHOOL_DAYS,
 )
@@ -209,7 +209,7 @@ def evaluate_flags(
         | severe
         | at_risk
         | (penalty.count >= PENALTY_NOTICE_SESSIONS)
-        | (illness_count >= LONG_SICKNESS_SCHOOL_DAYS * SESSIONS_PER_SCHOOL_DAY)
+        | (illness_count >= LONG_SICKNESS_SESSIONS)
         | (overdue_count > 0)
         | (run >= CONTINUOUS_ABSENCE_RETURN_SCHOOL_DAYS)
     )
@@ -227,7 +227,7 @@ def evaluate_flags(
         if penalty.count[i] >= PENALTY_NOTICE_SESSIONS:
             since = penalty.first_session(categories, i, year, previous)
             flags["penalty_notice_threshold"] = Evidence(int(penalty.count[i]), "sessions", since, until)
-        if illness_count[i] >= LONG_SICKNESS_SCHOOL_DAYS * SESSIONS_PER_SCHOOL_DAY:
+        if illness_count[i] >= LONG_SICKNESS_SESSIONS:
             slots = np.flatnonzero(illness[i])
             flags["long_sickness"] = Evidence(
                 int(illness_count[i]), "sessions", _day(year, slots[0] // 2), _day(year, slots[-1] // 2)

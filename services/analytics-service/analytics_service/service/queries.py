@@ -8,12 +8,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from analytics_service.domain.absence_runs import RunsAsked, YearRows, runs_of_school
 from analytics_service.domain.flags import FlagRules
 from analytics_service.domain.reports import Tally, cohort_tallies, patterns, tally, weekly, year_slices
 from analytics_service.domain.school_year import SchoolYear
 from analytics_service.domain.year_matrix import YearMatrix, enrolment_mask
 from analytics_service.repository import projections
 from analytics_service.schemas import (
+    AbsenceRunOut,
+    AbsenceRunPage,
     Benchmarks,
     CohortAttribute,
     CohortFigures,
@@ -262,6 +265,26 @@ async def pupils_attendance(
         "items": items,
         "next_cursor": page[-1] if len(upns) > limit else None,
     }
+
+
+async def absence_runs(
+    session: AsyncSession, urn: str, period: Period, asked: RunsAsked, *, cursor: str | None, limit: int
+) -> AbsenceRunPage:
+    """Pupils' runs of continuous unauthorised absence, or spells and totals of illness, that
+    reached their threshold by the period's end and reach into it. A run is followed from the
+    academic year before the period's, so one begun in July is seen whole in September."""
+    first_year = academic_year_of(period.start) - (1 if asked == "continuous_unauthorised" else 0)
+    followed = period.model_copy(update={"start": min(period.start, academic_year_start(first_year))})
+    years = [
+        YearRows(s.matrix.academic_year, s.upns, s.matrix, s.end_slot) for s in await _slices(session, urn, followed)
+    ]
+    found, next_cursor = runs_of_school(years, asked, period.start, cursor, limit)
+    return AbsenceRunPage(
+        period=period,
+        runs=asked,
+        items=[AbsenceRunOut.of(upn, qualified_by, run) for upn, qualified_by, run in found],
+        next_cursor=next_cursor,
+    )
 
 
 async def weekly_series(session: AsyncSession, urn: str, period: Period, upn: str | None = None) -> WeeklySeries:

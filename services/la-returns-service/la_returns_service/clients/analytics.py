@@ -57,14 +57,11 @@ class AnalyticsClient:
         async with self._client.stream("GET", path, params=params) as response:
             return response, b"".join([chunk async for chunk in response.aiter_bytes()])
 
-    async def pupil_figures(self, school_urn: str, start: date, end: date) -> AsyncIterator[dict[str, Any]]:
-        """Every pupil's figures for the period, page by page."""
+    async def _items(self, path: str, params: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """Every item of a cursor-paged listing, page by page (none when analytics has none)."""
         cursor: str | None = None
         while True:
-            params = {"from": start.isoformat(), "to": end.isoformat(), "limit": 2000}
-            if cursor:
-                params["cursor"] = cursor
-            page = await self._get(f"/v1/schools/{school_urn}/pupil-attendance", params)
+            page = await self._get(path, {**params, "limit": 2000} | ({"cursor": cursor} if cursor else {}))
             if page is None:
                 return
             for item in page["items"]:
@@ -72,3 +69,16 @@ class AnalyticsClient:
             cursor = page["next_cursor"]
             if not cursor:
                 return
+
+    def pupil_figures(self, school_urn: str, start: date, end: date) -> AsyncIterator[dict[str, Any]]:
+        """Every pupil's figures for the period."""
+        period = {"from": start.isoformat(), "to": end.isoformat()}
+        return self._items(f"/v1/schools/{school_urn}/pupil-attendance", period)
+
+    def absence_runs(self, school_urn: str, start: date, end: date, runs: str) -> AsyncIterator[dict[str, Any]]:
+        """The school's runs of continuous unauthorised absence, or its spells and totals of
+        illness, that reached their threshold by `end` and reach into the period: analytics
+        holds every mark, so it alone can tell an unmarked session from one attended, and
+        applies the one rule its flags use."""
+        period = {"from": start.isoformat(), "to": end.isoformat(), "runs": runs}
+        return self._items(f"/v1/schools/{school_urn}/absence-runs", period)

@@ -1,5 +1,6 @@
-"""Schools, calendars, the admission register and a compact marks projection, per LA, from
-the register's events; one fold per batch and one bulk write per table."""
+"""Schools, calendars and the admission register, per LA, from the register's events; one
+fold per batch and one bulk write per table. Marks are not kept here: runs of absence and
+spells of illness come from analytics, which holds every mark."""
 
 from collections.abc import Sequence
 from datetime import date
@@ -13,30 +14,12 @@ from attendance_shared.events import (
     PupilUpdatedV1,
     SchoolCalendarSetV1,
     SchoolUpsertedV1,
-    SessionMarkedV1,
-    latest_revisions,
 )
 from attendance_shared.inbox import claim_new_events
 from attendance_shared.rules.calendar import calendar_from_values
-from attendance_shared.rules.codes import category_of
 from la_returns_service.models import processed_events
 from la_returns_service.repository import store
 from la_returns_service.settings import SERVICE_NAME
-
-
-def _absence_relevant(data: SessionMarkedV1) -> bool:
-    """Stored only when the code, or the code it replaced, is not attendance: a later revision
-    back to attendance must still overwrite the absence it corrects, in any arrival order."""
-    codes = (data.code,) if data.previous_code is None else (data.code, data.previous_code)
-    return any(not category_of(code).counts_as_attendance for code in codes)
-
-
-def fold_marks(events: Sequence[tuple[str, Event]]) -> tuple[list[dict], set[tuple]]:
-    """The highest stored-worthy revision per session, and every session a register was taken."""
-    marks = [event.data for _, event in events if isinstance(event.data, SessionMarkedV1)]
-    taken = {(m.school_urn, m.date, m.session) for m in marks}
-    rows = [m.stored_row() for m in latest_revisions(m for m in marks if _absence_relevant(m)).values()]
-    return rows, taken
 
 
 def first_and_last_school_day(data: SchoolCalendarSetV1) -> tuple[date, date] | None:
@@ -65,9 +48,9 @@ def pupil_row(data: PupilAdmittedV1, event: Event) -> dict:
 
 
 async def handle(session: AsyncSession, events: Sequence[tuple[str, Event]]) -> None:
-    # Marks carry revisions, which make them idempotent; the rest go through the inbox, so a
-    # duplicate admission delivered after an update cannot put back the older record.
-    others = [(topic, event) for topic, event in events if not isinstance(event.data, SessionMarkedV1)]
+    # Through the inbox, so a duplicate admission delivered after an update cannot put back
+    # the older record.
+    others = list(events)
     claims = [(event.id, topic) for topic, event in others]
     fresh = await claim_new_events(session, processed_events, claims, service=SERVICE_NAME)
     schools: dict[str, dict] = {}
@@ -123,6 +106,3 @@ async def handle(session: AsyncSession, events: Sequence[tuple[str, Event]]) -> 
     await store.upsert_pupils(session, list(admitted.values()), admitted=True)
     await store.upsert_pupils(session, list(updated.values()), admitted=False)
     await store.record_deletions(session, list(deleted.values()))
-    rows, taken = fold_marks(events)
-    await store.upsert_absence_marks(session, rows)
-    await store.add_register_sessions(session, [{"school_urn": u, "date": d, "session": s} for u, d, s in taken])

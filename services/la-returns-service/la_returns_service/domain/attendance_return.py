@@ -7,10 +7,12 @@ from typing import Any
 
 import orjson
 
-from attendance_shared.rules.absence_runs import Run
 from attendance_shared.rules.deletion_grounds import DELETION_GROUNDS, DeletionGround
 
 Record = Mapping[str, Any]  # the pupil's admission-register record as the last event gave it
+# A run of continuous unauthorised absence, or a spell or year's total of illness, as
+# analytics' `absence-runs` gives it (judged there by `attendance_shared.rules.absence_runs`).
+RunItem = Mapping[str, Any]
 
 PUPIL_COLUMNS = ("school_urn", "school_name", "upn", "legal_surname", "legal_forename", "date_of_birth", "year_group")
 FIGURE_COLUMNS = (
@@ -75,13 +77,16 @@ DELETION_COLUMNS = (
 SICKNESS_COLUMNS = (
     *PUPIL_COLUMNS,
     "address",
-    "spell_start",
-    "spell_last_day",
+    "qualified_by",
+    "first_illness_day",
+    "last_illness_day",
     "illness_school_days",
     "illness_sessions",
     "reached_15_days_on",
     "ongoing",
 )
+# How a sickness row qualified: one continuous spell, or the school year's illness together.
+QUALIFIED_BY = {"sickness_spell": "consecutive", "sickness_cumulative": "cumulative"}
 SOCIAL_WORKER_COLUMNS = (
     *PUPIL_COLUMNS,
     "social_worker_name",
@@ -162,18 +167,18 @@ def cohort_columns(record: Record) -> dict[str, Any]:
     }
 
 
-def continuous_columns(runs: Sequence[Run]) -> dict[str, Any]:
+def continuous_columns(runs: Sequence[RunItem]) -> dict[str, Any]:
     """The latest reportable run of unauthorised absence, if any."""
     run = runs[-1] if runs else None
     return {
-        "continuous_unauthorised_school_days": run.school_days if run else 0,
-        "continuous_unauthorised_since": _text(run.start) if run else None,
-        "continuous_unauthorised_until": _text(run.end) if run else None,
+        "continuous_unauthorised_school_days": int(run["school_days"]) if run else 0,
+        "continuous_unauthorised_since": run["start"] if run else None,
+        "continuous_unauthorised_until": run["end"] if run else None,
     }
 
 
 def attendance_row(
-    school: Record, upn: str, record: Record | None, figures: Record, late_sessions: int, runs: Sequence[Run]
+    school: Record, upn: str, record: Record | None, figures: Record, late_sessions: int, runs: Sequence[RunItem]
 ) -> dict[str, Any]:
     record = record or {}
     return {
@@ -233,20 +238,25 @@ def deletion_row(school: Record, record: Record, deletion: Record) -> dict[str, 
     }
 
 
-def sickness_row(school: Record, upn: str, record: Record | None, spell: Run) -> dict[str, Any]:
+def sickness_row(school: Record, upn: str, record: Record | None, run: RunItem) -> dict[str, Any]:
+    """Reg 13: a pupil missing 15 school days through sickness, consecutive or cumulative; one
+    row per continuous spell, and one for the school year's illness taken together."""
     return {
         **pupil_columns(school, upn, record),
         "address": address_of(record or {}),
-        "spell_start": _text(spell.start),
-        "spell_last_day": _text(spell.end),
-        "illness_school_days": spell.school_days,
-        "illness_sessions": spell.sessions,
-        "reached_15_days_on": _text(spell.reached_on),
-        "ongoing": spell.ongoing,
+        "qualified_by": QUALIFIED_BY[run["qualified_by"]],
+        "first_illness_day": run["start"],
+        "last_illness_day": run["end"],
+        "illness_school_days": run["school_days"],
+        "illness_sessions": run["sessions"],
+        "reached_15_days_on": run["reached_threshold_on"],
+        "ongoing": run["ongoing"] if run["qualified_by"] == "sickness_spell" else None,
     }
 
 
-def social_worker_row(school: Record, upn: str, record: Record, figures: Record, runs: Sequence[Run]) -> dict[str, Any]:
+def social_worker_row(
+    school: Record, upn: str, record: Record, figures: Record, runs: Sequence[RunItem]
+) -> dict[str, Any]:
     worker = record.get("social_worker") or {}
     return {
         **pupil_columns(school, upn, record),

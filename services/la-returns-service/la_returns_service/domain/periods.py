@@ -3,13 +3,10 @@
 from datetime import date, timedelta
 from typing import Literal
 
-from attendance_shared.rules.figures import academic_year_of, academic_year_start
-
 Frequency = Literal["daily", "weekly", "monthly"]
 
 
-# Nothing older is held: the platform's registers start long after this, and runs are
-# followed from the academic year before the period, which must be a real date.
+# Nothing older is held: the platform's registers start long after this.
 EARLIEST_PERIOD_START = date(2000, 8, 1)
 
 
@@ -33,9 +30,3 @@ def last_complete_period(frequency: Frequency, today: date) -> tuple[date, date]
         return end - timedelta(days=6), end
     end = today.replace(day=1) - timedelta(days=1)
     return end.replace(day=1), end
-
-
-def runs_window_start(period_start: date) -> date:
-    """Runs of absence and spells of illness are followed from the start of the academic year
-    holding the period, so one that began before the period is seen whole."""
-    return academic_year_start(academic_year_of(period_start))

@@ -11,10 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance_shared.db import copy_rows
 from la_returns_service.models import (
-    absence_marks,
     la_settings,
     pupils,
-    register_sessions,
     return_rows,
     returns,
     schedules,
@@ -79,28 +77,6 @@ async def record_deletions(session: AsyncSession, rows: Sequence[dict]) -> None:
             }
             for r in rows
         ],
-    )
-
-
-async def upsert_absence_marks(session: AsyncSession, rows: Sequence[dict]) -> None:
-    """A stale or duplicate revision changes nothing."""
-    if not rows:
-        return
-    statement = insert(absence_marks)
-    statement = statement.on_conflict_do_update(
-        index_elements=["school_urn", "upn", "date", "session"],
-        set_={"code": statement.excluded.code, "revision": statement.excluded.revision},
-        where=absence_marks.c.revision < statement.excluded.revision,
-    )
-    await session.execute(statement, list(rows))
-
-
-async def add_register_sessions(session: AsyncSession, rows: Sequence[dict]) -> None:
-    if not rows:
-        return
-    await session.execute(
-        insert(register_sessions).on_conflict_do_nothing(index_elements=["school_urn", "date", "session"]),
-        sorted(rows, key=lambda r: (r["school_urn"], r["date"], r["session"])),
     )
 
 
@@ -195,61 +171,6 @@ async def deleted_between(session: AsyncSession, la_code: str, start: date, end:
             .order_by(pupils.c.school_urn, pupils.c.left_on, pupils.c.upn)
         )
     )
-
-
-async def pupils_with_sessions(
-    session: AsyncSession, urns: Sequence[str], start: date, end: date, codes: Sequence[str], min_days: int
-) -> list[tuple[str, str]]:
-    """Pupils with `codes` on at least `min_days` distinct days in the window: the only ones
-    whose day-by-day runs can reach the threshold."""
-    rows = await session.execute(
-        select(absence_marks.c.school_urn, absence_marks.c.upn)
-        .where(
-            absence_marks.c.school_urn.in_(urns),
-            absence_marks.c.date.between(start, end),
-            absence_marks.c.code.in_(codes),
-        )
-        .group_by(absence_marks.c.school_urn, absence_marks.c.upn)
-        .having(func.count(absence_marks.c.date.distinct()) >= min_days)
-    )
-    return [(r.school_urn, r.upn) for r in rows]
-
-
-async def absence_marks_of(
-    session: AsyncSession, keys: Sequence[tuple[str, str]], start: date, end: date
-) -> dict[tuple[str, str], dict[tuple[date, str], str]]:
-    found: dict[tuple[str, str], dict[tuple[date, str], str]] = {}
-    if not keys:
-        return found
-    rows = await session.execute(
-        select(
-            absence_marks.c.school_urn,
-            absence_marks.c.upn,
-            absence_marks.c.date,
-            absence_marks.c.session,
-            absence_marks.c.code,
-        ).where(
-            tuple_(absence_marks.c.school_urn, absence_marks.c.upn).in_(list(keys)),
-            absence_marks.c.date.between(start, end),
-        )
-    )
-    for urn, upn, day, session_name, code in rows:
-        found.setdefault((urn, upn), {})[(day, session_name)] = code
-    return found
-
-
-async def registers_taken(
-    session: AsyncSession, urns: Sequence[str], start: date, end: date
-) -> dict[str, dict[date, list[str]]]:
-    rows = await session.execute(
-        select(register_sessions)
-        .where(register_sessions.c.school_urn.in_(urns), register_sessions.c.date.between(start, end))
-        .order_by(register_sessions.c.school_urn, register_sessions.c.date, register_sessions.c.session)
-    )
-    found: dict[str, dict[date, list[str]]] = {}
-    for urn, day, session_name in rows:
-        found.setdefault(urn, {}).setdefault(day, []).append(session_name)
-    return found
 
 
 # --- LA settings and schedules ---------------------------------------------------------------

@@ -21,20 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from attendance_shared import cursors
 from attendance_shared.errors import NotFound, Unprocessable
 from attendance_shared.metrics import RETURN_COMPILE_SECONDS
-from attendance_shared.rules.absence_runs import (
-    Run,
-    continuous_unauthorised_runs,
-    reportable,
-    school_days_of,
-    sickness_spells,
-)
-from attendance_shared.rules.codes import ILLNESS_CODE, UNAUTHORISED_ABSENCE_CODES
 from attendance_shared.rules.figures import academic_year_of
-from attendance_shared.rules.thresholds import CONTINUOUS_ABSENCE_RETURN_SCHOOL_DAYS, LONG_SICKNESS_SCHOOL_DAYS
 from la_returns_service.clients.analytics import AnalyticsClient
 from la_returns_service.domain import admissions
 from la_returns_service.domain import attendance_return as kinds
-from la_returns_service.domain.periods import EARLIEST_PERIOD_START, period_problem, runs_window_start
+from la_returns_service.domain.attendance_return import RunItem
+from la_returns_service.domain.periods import EARLIEST_PERIOD_START, period_problem
 from la_returns_service.repository import store
 from la_returns_service.schemas import ReturnPage, ReturnSummary
 
@@ -83,44 +75,21 @@ class Compilation:
         return next(s for s in self.schools if s["urn"] == urn)
 
 
-# --- runs of absence and spells of illness, from the marks projection ------------------------
+# --- runs of absence and spells of illness, from analytics ----------------------------------
 
 
-async def _runs(
-    c: Compilation, codes: Sequence[str], min_days: int, rule: Callable[[Sequence], list[Run]]
-) -> dict[PupilKey, list[Run]]:
-    """Each pupil's reportable runs under `rule`, looking only at pupils with enough days."""
-    window = runs_window_start(c.start)
-    keys = await store.pupils_with_sessions(c.session, c.urns, window, c.end, codes, min_days)
-    if not keys:
-        return {}
-    marks = await store.absence_marks_of(c.session, keys, window, c.end)
-    registers = await store.registers_taken(c.session, sorted({urn for urn, _ in keys}), window, c.end)
-    roll = await store.pupil_records(c.session, sorted({urn for urn, _ in keys}), sorted({upn for _, upn in keys}))
-    found: dict[PupilKey, list[Run]] = {}
-    for key in keys:
-        pupil = roll.get(key)
-        days = school_days_of(
-            registers.get(key[0], {}),
-            marks.get(key, {}),
-            pupil.admission_date if pupil else None,
-            pupil.left_on if pupil else None,
-        )
-        if runs := reportable(rule(days), c.start):
-            found[key] = runs
+async def _school_runs(c: Compilation, urn: str, runs: str) -> dict[str, list[RunItem]]:
+    found: dict[str, list[RunItem]] = {}
+    async for item in c.analytics.absence_runs(urn, c.start, c.end, runs):
+        found.setdefault(item["upn"], []).append(item)
     return found
-
-
-async def continuous_runs(c: Compilation) -> dict[PupilKey, list[Run]]:
-    return await _runs(
-        c, sorted(UNAUTHORISED_ABSENCE_CODES), CONTINUOUS_ABSENCE_RETURN_SCHOOL_DAYS, continuous_unauthorised_runs
-    )
 
 
 # --- figures from analytics ---------------------------------------------------------------
 
 
-SchoolFigures = tuple[dict[str, Any], list[dict[str, Any]], dict[str, dict[str, Any]]]
+# A school, its pupils' figures, their records, and their runs of continuous absence.
+SchoolFigures = tuple[dict[str, Any], list[dict[str, Any]], dict[str, dict[str, Any]], dict[str, list[RunItem]]]
 
 
 async def school_figures(c: Compilation) -> AsyncIterator[SchoolFigures]:
@@ -131,8 +100,9 @@ async def school_figures(c: Compilation) -> AsyncIterator[SchoolFigures]:
 
     async def fetch(school: dict[str, Any]) -> SchoolFigures:
         items = [item async for item in c.analytics.pupil_figures(school["urn"], c.start, c.end)]
+        runs = await _school_runs(c, school["urn"], "continuous_unauthorised")
         async with c.reads() as session:
-            return school, items, await store.figure_return_records(session, school["urn"])
+            return school, items, await store.figure_return_records(session, school["urn"]), runs
 
     schools = iter(c.schools)
     ahead = deque(asyncio.create_task(fetch(school)) for school in islice(schools, c.concurrency))
@@ -148,22 +118,13 @@ async def school_figures(c: Compilation) -> AsyncIterator[SchoolFigures]:
         await asyncio.gather(*ahead, return_exceptions=True)
 
 
-async def _schools_with_figures(c: Compilation) -> AsyncIterator[tuple[SchoolFigures, dict[PupilKey, list[Run]]]]:
-    """Per school, its figures and records, with the LA's continuous-absence runs (found once
-    for the LA: few pupils have any)."""
-    runs = await continuous_runs(c)
-    async with aclosing(school_figures(c)) as figures:
-        async for fetched in figures:
-            yield fetched, runs
-
-
 def _record(records: dict, key: PupilKey) -> dict[str, Any] | None:
     row = records.get(key)
     return row.record if row else None
 
 
-def _attendance_rows(fetched: SchoolFigures, runs: dict[PupilKey, list[Run]]) -> list[dict[str, Any]]:
-    school, items, records = fetched
+def _attendance_rows(fetched: SchoolFigures) -> list[dict[str, Any]]:
+    school, items, records, runs = fetched
     return [
         kinds.attendance_row(
             school,
@@ -171,44 +132,50 @@ def _attendance_rows(fetched: SchoolFigures, runs: dict[PupilKey, list[Run]]) ->
             records.get(item["upn"]),
             item["figures"],
             item["late_sessions"],
-            runs.get((school["urn"], item["upn"]), []),
+            runs.get(item["upn"], []),
         )
         for item in items
     ]
 
 
 async def attendance_rows(c: Compilation) -> AsyncIterator[Rows]:
-    async for fetched, runs in _schools_with_figures(c):
-        rows = _attendance_rows(fetched, runs)
-        yield rows, [fetched[0]["urn"]] * len(rows)
+    async with aclosing(school_figures(c)) as figures:
+        async for fetched in figures:
+            rows = _attendance_rows(fetched)
+            yield rows, [fetched[0]["urn"]] * len(rows)
 
 
 async def school_attendance_rows(c: Compilation) -> AsyncIterator[Rows]:
-    async for fetched, runs in _schools_with_figures(c):
-        rows = kinds.school_rows(fetched[0], _attendance_rows(fetched, runs))
-        yield rows, [fetched[0]["urn"]] * len(rows)
+    async with aclosing(school_figures(c)) as figures:
+        async for fetched in figures:
+            rows = kinds.school_rows(fetched[0], _attendance_rows(fetched))
+            yield rows, [fetched[0]["urn"]] * len(rows)
 
 
 async def social_worker_rows(c: Compilation) -> AsyncIterator[Rows]:
-    async for (school, items, records), runs in _schools_with_figures(c):
-        rows = []
-        for item in items:
-            record = records.get(item["upn"])
-            if record and record.get("social_worker"):
-                runs_of_pupil = runs.get((school["urn"], item["upn"]), [])
-                rows.append(kinds.social_worker_row(school, item["upn"], record, item["figures"], runs_of_pupil))
-        yield rows, [school["urn"]] * len(rows)
+    async with aclosing(school_figures(c)) as figures:
+        async for school, items, records, runs in figures:
+            rows = []
+            for item in items:
+                record = records.get(item["upn"])
+                if record and record.get("social_worker"):
+                    pupil_runs = runs.get(item["upn"], [])
+                    rows.append(kinds.social_worker_row(school, item["upn"], record, item["figures"], pupil_runs))
+            yield rows, [school["urn"]] * len(rows)
 
 
 async def sickness_rows(c: Compilation) -> AsyncIterator[Rows]:
-    spells = await _runs(c, [ILLNESS_CODE], LONG_SICKNESS_SCHOOL_DAYS, sickness_spells)
-    records = await store.pupil_records(c.session, sorted({urn for urn, _ in spells}), sorted({u for _, u in spells}))
-    rows = [
-        kinds.sickness_row(c.school(urn), upn, _record(records, (urn, upn)), spell)
-        for (urn, upn), pupil_spells in sorted(spells.items())
-        for spell in pupil_spells
-    ]
-    yield rows, [r["school_urn"] for r in rows]
+    """Each school's pupils missing 15 school days through sickness, in a spell or in all."""
+    for school in c.schools:
+        runs = await _school_runs(c, school["urn"], "sickness")
+        async with c.reads() as session:  # the snapshot's own session is busy writing rows
+            records = await store.pupil_records(session, [school["urn"]], sorted(runs))
+        rows = [
+            kinds.sickness_row(school, upn, _record(records, (school["urn"], upn)), run)
+            for upn, pupil_runs in sorted(runs.items())
+            for run in pupil_runs
+        ]
+        yield rows, [school["urn"]] * len(rows)
 
 
 # --- the admission register --------------------------------------------------------------
