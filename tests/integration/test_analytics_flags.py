@@ -162,3 +162,52 @@ async def test_illness_one_day_in_two_is_returned_as_cumulative_and_flagged(
     found = [(r["qualified_by"], r["start"], r["end"], r["school_days"], r["sessions"], r["reached_threshold_on"])
              for r in runs["items"]]  # fmt: skip
     assert found == [("sickness_cumulative", "2025-09-01", str(days[30]), 16, 32, str(days[28]))]
+
+
+async def test_a_flag_row_shows_the_day_it_was_raised_and_today_beside_it(
+    analytics: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """Issue 22: a working list showed "10 sessions to 26 Nov" while the pupil had 44 by
+    19 Dec. A row keeps what the flag was raised with, and `today` has the figures now."""
+    calendar_days = (date(2025, 9, 1) + timedelta(days=d) for d in range(60))
+    days = [day for day in calendar_days if day.weekday() < 5][:30]
+
+    def marks(upn: str, span: list[date], absent: set[date]) -> list:
+        return [mark_record(upn, d, s, "O" if d in absent else "/") for d in span for s in ("am", "pm")]
+
+    handler = AnalyticsHandler(rules=FlagRules())
+    sessionmaker = make_sessionmaker(engine)
+    for span, absent in ((days[:10], days[:2]), (days[10:20], days[10:14]), (days[20:], days[20:22])):
+        async with sessionmaker.begin() as session:
+            await handler(session, marks(A, span, set(absent)))
+    listed = (await analytics.get(f"/v1/schools/{URN}/flags", params={"academic_year": 2025})).json()["items"]
+    rows = {f["flag"]: f for f in listed}
+    persistent, penalty = rows["persistent_absence"], rows["penalty_notice_threshold"]
+    # Raised after the first ten days (4 of 20 sessions missed), and still due on all thirty.
+    assert (persistent["as_of"], persistent["possible_sessions"], persistent["absent_sessions"]) == (
+        str(days[9]),
+        20,
+        4,
+    )
+    assert persistent["today"] == {
+        "possible_sessions": 60,
+        "absent_sessions": 16,
+        "overall_absence_rate": 26.67,
+        "still_due": True,
+        "evidence_count": None,
+        "evidence_unit": None,
+        "evidence_since": None,
+        "evidence_until": None,
+    }
+    # Raised at 12 unauthorised sessions on day 20; by day 30 the window holds 16.
+    assert (penalty["evidence_count"], penalty["evidence_until"]) == (12, str(days[19]))
+    today = penalty["today"]
+    assert (today["evidence_count"], today["evidence_since"], today["evidence_until"]) == (
+        16,
+        str(days[0]),
+        str(days[29]),
+    )
+    spreadsheet = await analytics.get(
+        f"/v1/schools/{URN}/flags", params={"academic_year": 2025}, headers={"Accept": "text/csv"}
+    )
+    assert "today.possible_sessions" in spreadsheet.text.splitlines()[0]

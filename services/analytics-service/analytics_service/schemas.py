@@ -199,18 +199,40 @@ class AbsenceRunPage(BaseModel):
     next_cursor: str | None
 
 
-class FlagOut(BaseModel):
-    upn: str
-    flag: RiskFlagType
-    academic_year: int
+class FlagToday(BaseModel):
+    """The pupil's year as it stands now, beside the figures the flag was raised with."""
+
     possible_sessions: int
     absent_sessions: int
     overall_absence_rate: float | None
-    evidence_count: int | None
+    still_due: bool = Field(
+        description="The flag's rule still holds on today's marks. False on an active row means the "
+        "consumer has not yet caught up with the marks that clear it, or (for a past year) that the "
+        "year's last marks no longer reach it"
+    )
+    evidence_count: int | None = Field(None, description="Today's evidence for the flag, in `evidence_unit`")
+    evidence_unit: str | None = None
+    evidence_since: date | None = None
+    evidence_until: date | None = None
+
+
+class FlagOut(BaseModel):
+    """A flag as it was raised, with `today` one field away. The top-level figures and evidence
+    are a snapshot of the day the flag was raised (`as_of`): a penalty-threshold row says "10
+    sessions to 26 Nov" for ever. Read `today` for where the pupil stands now."""
+
+    upn: str
+    flag: RiskFlagType
+    academic_year: int
+    possible_sessions: int = Field(description="On the day the flag was raised (`as_of`)")
+    absent_sessions: int = Field(description="On the day the flag was raised (`as_of`)")
+    overall_absence_rate: float | None = Field(description="On the day the flag was raised (`as_of`)")
+    evidence_count: int | None = Field(description="On the day the flag was raised (`as_of`)")
     evidence_unit: str | None
     evidence_since: date | None
     evidence_until: date | None
-    as_of: date | None
+    as_of: date | None = Field(description="The day the flag was raised: the pupil's latest register then")
+    today: FlagToday | None = Field(description="The same figures from the marks as they stand now")
 
 
 class FlagPage(BaseModel):

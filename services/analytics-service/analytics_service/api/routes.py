@@ -217,6 +217,7 @@ def _flag_cursor(value: str | None) -> tuple[str, str] | None:
 
 @router.get("/flags", response_model=FlagPage, responses=CSV_RESPONSE, summary="Pupils with an active risk flag")
 async def flags(
+    request: Request,
     urn: URNPath,
     session: SessionDep,
     actor: SchoolReader,
@@ -237,7 +238,14 @@ async def flags(
 ) -> FlagPage | StreamingResponse:
     year = academic_year if academic_year is not None else academic_year_of(today_in_england())
     page = await queries.flagged(
-        session, urn, academic_year=year, flag=type, year_group=year_group, cursor=_flag_cursor(cursor), limit=limit
+        session,
+        urn,
+        rules=request.app.state.settings.flag_rules(),
+        academic_year=year,
+        flag=type,
+        year_group=year_group,
+        cursor=_flag_cursor(cursor),
+        limit=limit,
     )
     return csv_response(page.items, f"flags-{urn}.csv") if wants_csv(accept) else page
 

@@ -7,11 +7,10 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_service.domain.encoding import SLOTS, day_of_slot
+from analytics_service.domain.encoding import day_of_slot
 from analytics_service.domain.flags import (
     Evidence,
     FlagRules,
-    PreviousYear,
     bits_to_flags,
     evaluate_flags,
     flags_to_bits,
@@ -21,7 +20,7 @@ from analytics_service.domain.pupil_year import PupilYear, PupilYearKey, group_m
 from analytics_service.domain.year_matrix import YearMatrix, category_counts, enrolment_mask
 from analytics_service.models import outbox
 from analytics_service.repository import projections
-from analytics_service.service.years import rules_of, year_of
+from analytics_service.service.years import previous_year, rules_of, year_of
 from attendance_shared import topics
 from attendance_shared.events import (
     Event,
@@ -150,7 +149,7 @@ class AnalyticsHandler:
             ).up_to_latest()
             previous = None
             if reaches_previous_year(matrix, school_year):
-                previous = await self._previous_year(session, keys, year, calendars, enrolments)
+                previous = await previous_year(session, keys, year, calendars, enrolments)
             due_flags = evaluate_flags(matrix, school_year, rules_of(schools.get(urn), self.rules), previous)
             counts = category_counts(matrix.categories)
             present, aea, authorised, unauthorised = counts[:, 1:5].T.tolist()
@@ -184,17 +183,6 @@ class AnalyticsHandler:
         await projections.save_pupil_years(session, rows)
         await projections.set_flags(session, flag_rows)
         await add_to_outbox(session, outbox, topics.RISK_FLAGS.name, events)
-
-    async def _previous_year(
-        self, session: AsyncSession, keys: list[PupilYearKey], year: int, calendars: dict, enrolments: dict
-    ) -> PreviousYear | None:
-        found = await projections.pupil_year_rows(session, [(urn, upn, year - 1) for urn, upn, _ in keys])
-        if not found:
-            return None  # no marks last year: the windows that reach back find nothing there
-        empty = bytes(SLOTS)
-        rows = [found[(urn, upn, year - 1)].codes if (urn, upn, year - 1) in found else empty for urn, upn, _ in keys]
-        masks = [enrolment_mask(enrolments.get((urn, upn)), year - 1) for urn, upn, _ in keys]
-        return PreviousYear(YearMatrix.of(year - 1, rows, masks), year_of(calendars, keys[0][0], year - 1))
 
     @staticmethod
     def _flag_changes(

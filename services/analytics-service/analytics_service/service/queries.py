@@ -24,6 +24,7 @@ from analytics_service.schemas import (
     FlagDetail,
     FlagOut,
     FlagPage,
+    FlagToday,
     LAAttendance,
     PatternOut,
     Patterns,
@@ -36,7 +37,7 @@ from analytics_service.schemas import (
     WeekOut,
     WithheldRateFlags,
 )
-from analytics_service.service.years import current_flags, year_of
+from analytics_service.service.years import PupilNow, pupils_now, year_of
 from attendance_shared.bounds import EARLIEST_DAY, LATEST_DAY
 from attendance_shared.errors import NotFound, Unprocessable
 from attendance_shared.rules import national_benchmarks
@@ -165,7 +166,8 @@ async def pupil_attendance(
     for s in slices:
         tally(s.upns, s.matrix, s.start_slot, s.end_slot, total)
     current_year = academic_year_of(period.end)
-    active, withheld = await current_flags(session, urn, upn, current_year, rules)
+    now = (await pupils_now(session, urn, [upn], current_year, rules)).get(upn)
+    active, withheld = (now.flags, now.withheld) if now else ({}, None)
     flags = [
         FlagDetail(
             flag=flag,
@@ -325,10 +327,27 @@ async def session_patterns(session: AsyncSession, urn: str, period: Period, upn:
     return Patterns(period=period, by_session=by_session, code_counts=total.code_counts())
 
 
+def _flag_today(now: PupilNow | None, flag: str) -> FlagToday | None:
+    if now is None:
+        return None
+    evidence = now.flags.get(flag)  # type: ignore[call-overload]
+    return FlagToday(
+        possible_sessions=now.possible,
+        absent_sessions=now.absent,
+        overall_absence_rate=now.overall_absence_rate,
+        still_due=flag in now.flags,
+        evidence_count=evidence.count if evidence else None,
+        evidence_unit=evidence.unit if evidence else None,
+        evidence_since=evidence.since if evidence else None,
+        evidence_until=evidence.until if evidence else None,
+    )
+
+
 async def flagged(
     session: AsyncSession,
     urn: str,
     *,
+    rules: FlagRules,
     academic_year: int,
     flag: str | None,
     year_group: str | None,
@@ -342,6 +361,7 @@ async def flagged(
     rows = await projections.flags_page(
         session, urn, academic_year=academic_year, flag=flag, upns=upns, after=cursor, limit=limit + 1
     )
+    now = await pupils_now(session, urn, sorted({r.upn for r in rows[:limit]}), academic_year, rules)
     items = [
         FlagOut(
             upn=r.upn,
@@ -355,6 +375,7 @@ async def flagged(
             evidence_since=r.evidence_since,
             evidence_until=r.evidence_until,
             as_of=r.as_of,
+            today=_flag_today(now.get(r.upn), r.flag),
         )
         for r in rows[:limit]
     ]

@@ -1,8 +1,12 @@
 """A school's academic year as the domain needs it: calendar arrays and flag rules."""
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from analytics_service.domain.encoding import SLOTS
 from analytics_service.domain.flags import (
     FlagRules,
     PreviousYear,
@@ -12,10 +16,12 @@ from analytics_service.domain.flags import (
     reaches_previous_year,
     withheld_rate_flags,
 )
+from analytics_service.domain.pupil_year import PupilYearKey
 from analytics_service.domain.school_year import WEEKDAYS_ONLY, SchoolYear, school_year
 from analytics_service.domain.year_matrix import YearMatrix, absent_and_possible, enrolment_mask
 from analytics_service.repository import projections
 from attendance_shared.rules.calendar import Calendar, calendar_from_values
+from attendance_shared.rules.figures import AttendanceFigures
 
 
 def calendar_of(row: Row | None) -> Calendar:
@@ -41,28 +47,64 @@ def rules_of(school: Row | None, defaults: FlagRules) -> FlagRules:
     )
 
 
-async def current_flags(
-    session: AsyncSession, urn: str, upn: str, year: int, defaults: FlagRules
-) -> tuple[PupilFlags, WithheldFlags | None]:
-    """One pupil's flags with their evidence as of now, evaluated as the consumer evaluates
-    them (a stored flag keeps the evidence of the batch that raised it), and the rate flags
-    the year's figures reach but the minimum of possible sessions withholds."""
-    this, last = (urn, upn, year), (urn, upn, year - 1)
-    rows = await projections.pupil_year_rows(session, [this, last])
-    if this not in rows:
-        return {}, None
+async def previous_year(
+    session: AsyncSession, keys: Sequence[PupilYearKey], year: int, calendars: dict, enrolments: dict
+) -> PreviousYear | None:
+    """Last year's rows for the same pupils, in the same order (zeros where a pupil has none),
+    for the windows and runs that reach back over the summer; None when nobody has any."""
+    found = await projections.pupil_year_rows(session, [(urn, upn, year - 1) for urn, upn, _ in keys])
+    if not found:
+        return None
+    empty = bytes(SLOTS)
+    rows = [found[(urn, upn, year - 1)].codes if (urn, upn, year - 1) in found else empty for urn, upn, _ in keys]
+    masks = [enrolment_mask(enrolments.get((urn, upn)), year - 1) for urn, upn, _ in keys]
+    return PreviousYear(YearMatrix.of(year - 1, rows, masks), year_of(calendars, keys[0][0], year - 1))
+
+
+@dataclass(frozen=True, slots=True)
+class PupilNow:
+    """One pupil's year as it stands: flags with today's evidence, the rate flags withheld for
+    too few sessions, and the year's absent and possible sessions."""
+
+    flags: PupilFlags
+    withheld: WithheldFlags | None
+    absent: int
+    possible: int
+
+    @property
+    def overall_absence_rate(self) -> float | None:
+        return AttendanceFigures(possible=self.possible, authorised=self.absent).overall_absence_rate
+
+
+async def pupils_now(
+    session: AsyncSession, urn: str, upns: Sequence[str], year: int, defaults: FlagRules
+) -> dict[str, PupilNow]:
+    """These pupils' flags and figures for the year as of now, evaluated as the consumer
+    evaluates them (a stored flag keeps the evidence of the batch that raised it; this is
+    today's). Pupils with no marks in the year are left out."""
+    rows = await projections.pupil_year_rows(session, [(urn, upn, year) for upn in upns])
+    keys = [(urn, upn, year) for upn in upns if (urn, upn, year) in rows]
+    if not keys:
+        return {}
     calendars = await projections.calendars(session, [(urn, year), (urn, year - 1)])
     school = (await projections.school_rows(session, [urn])).get(urn)
-    enrolments = (await projections.enrolments_of(session, [(urn, upn)])).get((urn, upn))
-    matrix = YearMatrix.of(year, [rows[this].codes], [enrolment_mask(enrolments, year)])
+    enrolments = await projections.enrolments_of(session, [(urn, upn) for _, upn, _ in keys])
+    matrix = YearMatrix.of(
+        year, [rows[k].codes for k in keys], [enrolment_mask(enrolments.get((urn, k[1])), year) for k in keys]
+    )
     calendar = year_of(calendars, urn, year)
     previous = None
-    if last in rows and reaches_previous_year(matrix, calendar):
-        previous = PreviousYear(
-            YearMatrix.of(year - 1, [rows[last].codes], [enrolment_mask(enrolments, year - 1)]),
-            year_of(calendars, urn, year - 1),
-        )
+    if reaches_previous_year(matrix, calendar):
+        previous = await previous_year(session, keys, year, calendars, enrolments)
     rules = rules_of(school, defaults)
     absent, possible = absent_and_possible(matrix.up_to_latest().categories)
-    withheld = withheld_rate_flags(int(absent[0]), int(possible[0]), rules)
-    return evaluate_flags(matrix, calendar, rules, previous)[0], withheld
+    flags = evaluate_flags(matrix, calendar, rules, previous)
+    return {
+        upn: PupilNow(
+            flags[i],
+            withheld_rate_flags(int(absent[i]), int(possible[i]), rules),
+            int(absent[i]),
+            int(possible[i]),
+        )
+        for i, (_, upn, _) in enumerate(keys)
+    }
