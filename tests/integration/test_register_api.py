@@ -400,6 +400,25 @@ async def test_unexplained_absences_past_the_limit_are_listed_not_changed(client
     assert {m["upn"]: m["code"] for m in register["marks"]}[A] == "N"  # listed, never changed
 
 
+async def test_an_n_left_standing_in_july_is_overdue_in_september(client: httpx.AsyncClient) -> None:
+    """Issue 22: on 5 September the list showed none of July's standing N marks, and later
+    counted only the new year's school days. School days count across the summer from both
+    years' calendars."""
+    last_year = {
+        "academic_year": 2025,
+        "terms": [{"name": "summer", "start": "2026-04-13", "end": "2026-07-17"}],
+        "closures": [],
+    }
+    assert (await client.put(f"/v1/schools/{URN}/calendar", json=last_year)).status_code == 200
+    await take(client, "2026-07-14", "am", [{"upn": A, "code": "N"}, *present(B, C)])
+    # 15-17 July, then 4 and 7 September (the 3rd is an INSET day): five school days.
+    listed = (await client.get(f"/v1/schools/{URN}/unexplained-absences", params={"on": "2026-09-08"})).json()
+    assert [(i["upn"], i["date"], i["school_days_outstanding"]) for i in listed["items"]] == [(A, "2026-07-14", 5)]
+    later = (await client.get(f"/v1/schools/{URN}/unexplained-absences", params={"on": "2026-11-02"})).json()
+    # September 4-30 (19), October less half-term (17), with July's three: 39.
+    assert [i["school_days_outstanding"] for i in later["items"]] == [3 + 19 + 17]
+
+
 async def test_a_parent_report_is_accepted_by_staff_and_amends_the_n_marks(
     client: httpx.AsyncClient, database_url: str
 ) -> None:

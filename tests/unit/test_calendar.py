@@ -11,6 +11,7 @@ from attendance_shared.rules.calendar import (
     SESSIONS,
     Calendar,
     CalendarError,
+    CalendarYears,
     Closure,
     DayKind,
     SchoolCalendar,
@@ -537,3 +538,16 @@ def test_every_error_is_reported_together() -> None:
     )
     fields = [error.field for error in validate_calendar(calendar)]
     assert fields == ["terms[0].half_term_end", "terms[1].start", "closures[0].day", "closures[1].day"]
+
+
+def test_school_days_are_counted_across_the_summer_from_both_years_calendars() -> None:
+    summer = SchoolCalendar(academic_year=2025, terms=(Term("Summer", date(2026, 4, 13), date(2026, 7, 17)),))
+    autumn = SchoolCalendar(academic_year=2026, terms=(Term("Autumn", date(2026, 9, 3), date(2026, 12, 18)),))
+    years = CalendarYears.spanning({2025: summer, 2026: autumn}, date(2026, 7, 1))
+    assert years.school_days(date(2026, 7, 15), date(2026, 9, 4)) == [
+        date(2026, 7, 15), date(2026, 7, 16), date(2026, 7, 17), date(2026, 9, 3), date(2026, 9, 4),
+    ]  # fmt: skip
+    assert years.school_days_before(date(2026, 9, 4), 3) == date(2026, 7, 16)
+    assert years.school_days_before(date(2026, 9, 4), 200) is None  # nothing before 1 August 2025 is walked
+    # A year with no calendar of its own counts every weekday, as the register accepts marks then.
+    assert CalendarYears.spanning({2026: autumn}, date(2026, 7, 1)).is_school_day(date(2026, 7, 20))

@@ -19,6 +19,7 @@ __all__ = [
     "SESSIONS",
     "Calendar",
     "CalendarError",
+    "CalendarYears",
     "Closure",
     "DayKind",
     "SchoolCalendar",
@@ -183,6 +184,39 @@ class SchoolCalendar:
 
     def covers(self, day: date) -> bool:
         return academic_year_of(day) == self.academic_year
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarYears:
+    """Several academic years' calendars read as one, so school days are counted across the
+    summer: an N from 3 July is 84 school days old in November, not the 71 of the new year
+    alone. A year without a calendar of its own counts every weekday, as the register accepts
+    marks then. Nothing before `earliest` is walked back over."""
+
+    years: Mapping[int, Calendar]
+    earliest: date
+
+    @classmethod
+    def spanning(cls, years: Mapping[int, Calendar], first: date) -> "CalendarYears":
+        return cls(years, academic_year_start(academic_year_of(first)))
+
+    def _of(self, day: date) -> Calendar:
+        return self.years.get(academic_year_of(day)) or WeekdayCalendar()
+
+    def day_kind(self, day: date) -> DayKind:
+        return self._of(day).day_kind(day)
+
+    def open_sessions(self, day: date) -> frozenset[Session]:
+        return self._of(day).open_sessions(day)
+
+    def is_school_day(self, day: date) -> bool:
+        return self._of(day).is_school_day(day)
+
+    def school_days(self, start: date, end: date) -> list[date]:
+        return _school_days(self, start, end)
+
+    def school_days_before(self, day: date, count: int) -> date | None:
+        return _school_day_before(self, day, count, self.earliest)
 
 
 def _day(value: date | str | None) -> date | None:

@@ -13,6 +13,7 @@ from attendance_shared.errors import NotFound, Unprocessable
 from attendance_shared.events import MarkAmendedV1, SessionMarkedV1
 from attendance_shared.rules.calendar import Calendar, check_mark_day
 from attendance_shared.rules.codes import UNEXPLAINED_CODE, UnknownAttendanceCode, lookup_code
+from attendance_shared.rules.figures import academic_year_of, academic_year_start
 from register_service.domain.register_rules import (
     MarkRow,
     RowError,
@@ -41,7 +42,7 @@ from register_service.schemas import (
     UnexplainedAbsencePage,
 )
 from register_service.service.events import publish_mark_events
-from register_service.service.schools import calendar_for, require_school
+from register_service.service.schools import calendar_for, calendars_between, require_school
 
 # An MIS that sends a whole register again with a changed code is amending those marks.
 RESUBMISSION_REASON = "register resubmitted"
@@ -311,11 +312,13 @@ async def unexplained_absences(
     to resolve (the register is never changed for it)."""
     school = await require_school(session, urn)
     days = older_than or school.unexplained_absence_days
-    calendar = await calendar_for(session, urn, today)
-    cutoff = calendar.school_days_before(today, days)
+    # School days count across the summer: an N left standing in July is overdue in September.
+    recent = await calendars_between(session, urn, academic_year_start(academic_year_of(today) - 1), today)
+    cutoff = recent.school_days_before(today, days)
     if cutoff is None:
         return UnexplainedAbsencePage(older_than_school_days=days, items=[])
     standing = await mark_repository.current_with_code(session, urn, UNEXPLAINED_CODE, on_or_before=cutoff)
+    calendar = await calendars_between(session, urn, standing[0].date, today) if standing else recent
     reports = await mark_repository.pending_reports_covering(session, urn, [(r.upn, r.date) for r in standing])
     items = [
         UnexplainedAbsence(

@@ -9,12 +9,13 @@ from attendance_shared.errors import NotFound, Unprocessable
 from attendance_shared.events import SchoolCalendarSetV1, SchoolUpsertedV1
 from attendance_shared.rules.calendar import (
     Calendar,
+    CalendarYears,
     SchoolCalendar,
     WeekdayCalendar,
     calendar_from_values,
     validate_calendar,
 )
-from attendance_shared.rules.figures import academic_year_of
+from attendance_shared.rules.figures import academic_year_of, academic_year_start
 from register_service.domain.register_rules import check_register_times
 from register_service.repository import schools as school_repository
 from register_service.schemas import CalendarIn, CalendarOut, SchoolIn, SchoolOut
@@ -108,3 +109,11 @@ async def calendar_for(session: AsyncSession, urn: str, day: date) -> Calendar:
     if row is None:
         return WeekdayCalendar()
     return _domain_calendar(CalendarIn(academic_year=year, terms=row.terms, closures=row.closures))
+
+
+async def calendars_between(session: AsyncSession, urn: str, first: date, last: date) -> CalendarYears:
+    """The school's calendars of every academic year from `first` to `last`, read as one, so
+    school days are counted across the summer."""
+    years = {year: await calendar_for(session, urn, academic_year_start(year)) for year in
+             range(academic_year_of(first), academic_year_of(last) + 1)}  # fmt: skip
+    return CalendarYears.spanning(years, first)
