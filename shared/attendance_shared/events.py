@@ -248,6 +248,9 @@ class FlagEvidence(Payload):
     unit: Literal["sessions", "school_days"]
     since: BoundedDate
     until: BoundedDate
+    # Penalty-notice threshold only: the day the rolling count rose to 10, when a notice must
+    # be considered (None when it was reached last year and has held since).
+    reached_on: BoundedDate | None = None
 
 
 class RiskFlagChangedV1(Payload):

@@ -198,16 +198,70 @@ async def test_a_flag_row_shows_the_day_it_was_raised_and_today_beside_it(
         "evidence_unit": None,
         "evidence_since": None,
         "evidence_until": None,
+        "evidence_reached_on": None,
     }
-    # Raised at 12 unauthorised sessions on day 20; by day 30 the window holds 16.
-    assert (penalty["evidence_count"], penalty["evidence_until"]) == (12, str(days[19]))
+    # Reached on day 13 (the tenth session), raised at 12 sessions with day 20's batch; by
+    # day 30 the window holds 16, and the day it was reached is the same.
+    assert (penalty["evidence_count"], penalty["evidence_until"], penalty["evidence_reached_on"]) == (
+        12,
+        str(days[19]),
+        str(days[12]),
+    )
     today = penalty["today"]
-    assert (today["evidence_count"], today["evidence_since"], today["evidence_until"]) == (
+    assert (
+        today["evidence_count"],
+        today["evidence_since"],
+        today["evidence_until"],
+        today["evidence_reached_on"],
+    ) == (
         16,
         str(days[0]),
         str(days[29]),
+        str(days[12]),
     )
     spreadsheet = await analytics.get(
         f"/v1/schools/{URN}/flags", params={"academic_year": 2025}, headers={"Accept": "text/csv"}
     )
     assert "today.possible_sessions" in spreadsheet.text.splitlines()[0]
+
+
+async def test_the_days_the_penalty_threshold_was_reached_outlive_the_flag(
+    analytics: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """Issue 22: the flag looks at the 10 school weeks ending with the latest register, so a
+    pupil who reached 10 sessions in September and stopped was unflagged by December with
+    nothing to say a notice should have been considered."""
+    calendar_days = (date(2025, 9, 1) + timedelta(days=d) for d in range(120))
+    days = [day for day in calendar_days if day.weekday() < 5][:75]
+    events = [
+        mark_record(A, day, session, "N" if 5 <= i < 10 else "/")
+        for i, day in enumerate(days)
+        for session in ("am", "pm")
+    ]
+    handler = AnalyticsHandler(rules=FlagRules())
+    async with make_sessionmaker(engine).begin() as session:
+        await handler(session, events[:20])  # to day 10: the threshold is reached on day 10
+        await handler(session, events[20:])
+    async with engine.connect() as conn:
+        raised = (
+            (
+                await conn.execute(
+                    text(
+                        "SELECT convert_from(envelope, 'UTF8') FROM analytics.outbox WHERE event_type ILIKE '%raised%'"
+                        " AND convert_from(envelope, 'UTF8') LIKE '%penalty_notice_threshold%'"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert len(raised) == 1 and f'"reached_on":"{days[9]}"' in raised[0]
+    answer = (await analytics.get(f"/v1/schools/{URN}/pupils/{A}/attendance", params={"to": str(days[-1])})).json()
+    assert "penalty_notice_threshold" not in {f["flag"] for f in answer["flags"]}  # ten school weeks on
+    assert answer["penalty_threshold_reached_on"] == [str(days[9])]
+    listed = (await analytics.get(f"/v1/schools/{URN}/penalty-thresholds", params={"academic_year": 2025})).json()
+    assert listed["items"] == [{"upn": A, "reached_on": [str(days[9])], "sessions_now": 0, "over_now": False}]
+    spreadsheet = await analytics.get(
+        f"/v1/schools/{URN}/penalty-thresholds", params={"academic_year": 2025}, headers={"Accept": "text/csv"}
+    )
+    assert spreadsheet.text.splitlines()[1] == f"{A},{days[9]},0,False"

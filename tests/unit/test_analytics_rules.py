@@ -8,7 +8,13 @@ import pytest
 
 from analytics_service.domain.absence_runs import YearRows, runs_of_school
 from analytics_service.domain.encoding import BYTE_OF_CODE, SLOTS, STORED_CODES, slot_of
-from analytics_service.domain.flags import FlagRules, PreviousYear, evaluate_flags, withheld_rate_flags
+from analytics_service.domain.flags import (
+    FlagRules,
+    PreviousYear,
+    evaluate_flags,
+    penalty_threshold_days,
+    withheld_rate_flags,
+)
 from analytics_service.domain.pupil_year import PupilYear
 from analytics_service.domain.reports import cohort_tallies, patterns, tally, weekly, year_slices
 from analytics_service.domain.school_year import census_terms, easter_sunday, school_year
@@ -135,6 +141,30 @@ def test_the_penalty_window_reaches_back_into_last_year() -> None:
     flags = flags_of(this_year, previous=previous)
     assert flags["penalty_notice_threshold"].count == 11
     assert flags["penalty_notice_threshold"].since == date(2025, 7, 14)
+
+
+def test_each_day_the_penalty_threshold_was_reached_is_kept_after_the_flag_clears() -> None:
+    """Issue 22: a pupil who reached 10 sessions in October and stopped was unflagged by
+    December with nothing left to say the threshold had been met."""
+    days = school_days(80)
+    codes = {**present(days), **sessions(days[20:25], "N")}  # 10 sessions in the fifth week
+    reached_at = flags_of({k: v for k, v in codes.items() if k[0] <= days[24]})["penalty_notice_threshold"]
+    assert (reached_at.count, reached_at.reached_on) == (10, days[24])
+    assert "penalty_notice_threshold" not in flags_of(codes)  # ten school weeks on, the window is clear
+    codes.update(sessions(days[70:75], "O"))  # and reached again in the fifteenth
+    history = penalty_threshold_days(matrix(codes).categories[0], WEEKDAYS, slot_of(days[79], "pm") // 2, None)
+    assert (history.reached_on, history.sessions_now) == ([days[24], days[74]], 10)
+    assert flags_of(codes)["penalty_notice_threshold"].reached_on == days[74]
+
+
+def test_the_threshold_reached_over_the_summer_is_reached_in_september() -> None:
+    last_year = school_year(WeekdayCalendar(), YEAR - 1)
+    july = school_days(4, date(2026 - 1, 7, 14))
+    previous = PreviousYear(matrix(sessions(july, "G"), year=YEAR - 1), last_year)  # 8 sessions in July
+    september = school_days(3)
+    codes = {**present(september), (september[1], "am"): "N", (september[2], "pm"): "U"}
+    flag = flags_of(codes, previous=previous)["penalty_notice_threshold"]
+    assert (flag.count, flag.since, flag.reached_on) == (10, july[0], september[2])
 
 
 def test_long_sickness_at_fifteen_school_days_of_illness() -> None:

@@ -108,6 +108,7 @@ risk_flags = Table(
     Column("evidence_unit", Text),
     Column("evidence_since", Date),
     Column("evidence_until", Date),
+    Column("evidence_reached_on", Date),  # penalty-notice threshold: the day the count rose to 10
     Column("as_of", Date),
     Column("raised_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),

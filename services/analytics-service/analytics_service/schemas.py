@@ -66,6 +66,9 @@ class FlagDetail(BaseModel):
     evidence_unit: str | None = None
     evidence_since: date | None = None
     evidence_until: date | None = None
+    evidence_reached_on: date | None = Field(
+        None, description="Penalty-notice threshold: the day the rolling count rose to 10 (null: last year)"
+    )
 
 
 class WithheldRateFlags(BaseModel):
@@ -90,6 +93,11 @@ class PupilAttendance(BaseModel):
     )
     flags_withheld: WithheldRateFlags | None = Field(
         None, description="Rate flags the year's figures reach but that wait for more possible sessions, and why"
+    )
+    penalty_threshold_reached_on: list[date] = Field(
+        default_factory=list,
+        description="Every day this academic year the pupil's unauthorised sessions in the rolling 10 school "
+        "weeks rose to 10, when a penalty notice must be considered: kept after the count falls back",
     )
 
 
@@ -214,6 +222,7 @@ class FlagToday(BaseModel):
     evidence_unit: str | None = None
     evidence_since: date | None = None
     evidence_until: date | None = None
+    evidence_reached_on: date | None = None
 
 
 class FlagOut(BaseModel):
@@ -231,8 +240,29 @@ class FlagOut(BaseModel):
     evidence_unit: str | None
     evidence_since: date | None
     evidence_until: date | None
+    evidence_reached_on: date | None = Field(
+        description="Penalty-notice threshold: the day the rolling count rose to 10 (null: reached last year)"
+    )
     as_of: date | None = Field(description="The day the flag was raised: the pupil's latest register then")
     today: FlagToday | None = Field(description="The same figures from the marks as they stand now")
+
+
+class PenaltyThresholdOut(BaseModel):
+    upn: str
+    reached_on: list[date] = Field(
+        description="Each day this academic year the count of G, N, O and U sessions in the rolling 10 school "
+        "weeks rose to 10: a penalty notice must be considered then (National Framework 2024)"
+    )
+    sessions_now: int = Field(
+        description="Unauthorised sessions in the 10 school weeks ending with the latest register"
+    )
+    over_now: bool = Field(description="The count is at or over 10 today (the `penalty_notice_threshold` flag)")
+
+
+class PenaltyThresholdPage(BaseModel):
+    academic_year: int
+    items: list[PenaltyThresholdOut]
+    next_cursor: str | None
 
 
 class FlagPage(BaseModel):

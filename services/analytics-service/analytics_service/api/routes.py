@@ -13,6 +13,7 @@ from analytics_service.schemas import (
     FlagPage,
     LAAttendance,
     Patterns,
+    PenaltyThresholdPage,
     Period,
     PeriodKind,
     PupilAttendance,
@@ -202,6 +203,17 @@ async def absence_runs(
     return csv_response(page.items, f"absence-runs-{urn}.csv") if wants_csv(accept) else page
 
 
+AcademicYear = Annotated[
+    int | None,
+    Query(
+        ge=EARLIEST_DAY.year,
+        le=LATEST_DAY.year,
+        description="The year it starts (2026 for 2026/27); default the current one. A flag of an earlier "
+        "year stays active (its year is over, so it can never clear): ask for it by year.",
+    ),
+]
+
+
 def _flag_cursor(value: str | None) -> tuple[str, str] | None:
     if value is None:
         return None
@@ -223,15 +235,7 @@ async def flags(
     actor: SchoolReader,
     type: Annotated[RiskFlagType | None, Query()] = None,  # noqa: A002
     year_group: Annotated[str | None, Query(max_length=4, pattern=r"^[A-Za-z0-9]+$")] = None,
-    academic_year: Annotated[
-        int | None,
-        Query(
-            ge=EARLIEST_DAY.year,
-            le=LATEST_DAY.year,
-            description="The year it starts (2026 for 2026/27); default the current one. A flag of an "
-            "earlier year stays active (its year is over, so it can never clear): ask for it by year.",
-        ),
-    ] = None,
+    academic_year: AcademicYear = None,
     cursor: Annotated[str | None, Query(max_length=80, description="`next_cursor` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     accept: Accept = None,
@@ -248,6 +252,29 @@ async def flags(
         limit=limit,
     )
     return csv_response(page.items, f"flags-{urn}.csv") if wants_csv(accept) else page
+
+
+@router.get(
+    "/penalty-thresholds",
+    response_model=PenaltyThresholdPage,
+    responses=CSV_RESPONSE,
+    summary="Pupils who reached the penalty-notice threshold, and on which days",
+)
+async def penalty_thresholds(
+    urn: URNPath,
+    session: SessionDep,
+    actor: SchoolReader,
+    academic_year: AcademicYear = None,
+    cursor: UPNCursor = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    accept: Accept = None,
+) -> PenaltyThresholdPage | StreamingResponse:
+    """Every pupil whose G, N, O and U sessions in the rolling 10 school weeks reached 10 this
+    year, with each day it happened: the framework says a notice must be considered then, so a
+    day stays listed after the count falls back (the flag clears; this does not)."""
+    year = academic_year if academic_year is not None else academic_year_of(today_in_england())
+    page = await queries.penalty_thresholds(session, urn, academic_year=year, cursor=cursor, limit=limit)
+    return csv_response(page.items, f"penalty-thresholds-{urn}.csv") if wants_csv(accept) else page
 
 
 @router.get("/benchmarks", response_model=Benchmarks, summary="The school against its LA and England")

@@ -213,6 +213,7 @@ class AnalyticsHandler:
                     "evidence_unit": evidence.unit if evidence else None,
                     "evidence_since": evidence.since if evidence else None,
                     "evidence_until": evidence.until if evidence else None,
+                    "evidence_reached_on": evidence.reached_on if evidence else None,
                     "as_of": as_of,
                 }
             )
@@ -228,7 +229,11 @@ class AnalyticsHandler:
                 overall_absence_rate=figures.overall_absence_rate,
                 as_of=as_of,
                 evidence=FlagEvidence(
-                    count=evidence.count, unit=evidence.unit, since=evidence.since, until=evidence.until
+                    count=evidence.count,
+                    unit=evidence.unit,
+                    since=evidence.since,
+                    until=evidence.until,
+                    reached_on=evidence.reached_on,
                 )
                 if evidence
                 else None,

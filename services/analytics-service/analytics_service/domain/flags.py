@@ -59,6 +59,9 @@ class Evidence:
     unit: str  # "sessions" or "school_days"
     since: date
     until: date
+    # The penalty-notice threshold: the day the count last rose to it (None when it was
+    # reached last year and has held since).
+    reached_on: date | None = None
 
 
 # Active flags of one pupil-year; rate-based flags carry no evidence beyond the year's figures.
@@ -226,7 +229,10 @@ def evaluate_flags(
         until = _day(year, latest_day[i])
         if penalty.count[i] >= PENALTY_NOTICE_SESSIONS:
             since = penalty.first_session(categories, i, year, previous)
-            flags["penalty_notice_threshold"] = Evidence(int(penalty.count[i]), "sessions", since, until)
+            reached = penalty_threshold_days(categories[i], year, int(latest_day[i]), previous_row(previous, i))
+            flags["penalty_notice_threshold"] = Evidence(
+                int(penalty.count[i]), "sessions", since, until, reached.reached_on[-1] if reached.reached_on else None
+            )
         if illness_count[i] >= LONG_SICKNESS_SESSIONS:
             slots = np.flatnonzero(illness[i])
             flags["long_sickness"] = Evidence(
@@ -281,6 +287,41 @@ class _Window:
                 return _day(previous.calendar, (self.previous_start[row] + earlier[0]) // 2)
         found = np.flatnonzero(categories[row, self.start[row] :] == UNAUTHORISED)
         return _day(year, (self.start[row] + found[0]) // 2) if len(found) else year.first_day
+
+
+def previous_row(previous: PreviousYear | None, row: int) -> PreviousYear | None:
+    """One pupil's row of last year, alone."""
+    if previous is None:
+        return None
+    alone = YearMatrix(previous.matrix.academic_year, previous.matrix.codes[row : row + 1])
+    return PreviousYear(alone, previous.calendar)
+
+
+@dataclass(frozen=True, slots=True)
+class PenaltyHistory:
+    reached_on: list[date]  # each day the count rose to the threshold
+    sessions_now: int  # the count in the window ending with the latest day
+
+
+def penalty_threshold_days(
+    categories: np.ndarray, year: SchoolYear, latest_day: int, previous: PreviousYear | None
+) -> PenaltyHistory:
+    """Every day of the year, up to `latest_day`, on which one pupil's count of unauthorised
+    sessions in the rolling 10 school weeks rose to the threshold: the framework says a
+    penalty notice must be *considered* then, so each such day is kept even after the count
+    falls back. The window is judged ending with each day in turn, exactly as the flag judges
+    it ending with the latest register; a count already over on 1 August was reached last
+    year. `categories` is the pupil's row; `previous` holds last year's row alone."""
+    days = np.arange(max(latest_day, 0) + 1)
+    rows = np.broadcast_to(categories, (len(days), categories.shape[-1]))
+    earlier = None
+    if previous is not None:
+        codes = np.broadcast_to(previous.matrix.codes, (len(days), previous.matrix.codes.shape[-1]))
+        earlier = PreviousYear(YearMatrix(previous.matrix.academic_year, codes), previous.calendar)
+    count = _penalty_window(rows, year, 2 * days + 1, earlier).count
+    over = count >= PENALTY_NOTICE_SESSIONS
+    rose = np.flatnonzero(over[1:] & ~over[:-1]) + 1
+    return PenaltyHistory([_day(year, int(d)) for d in rose], int(count[-1]))
 
 
 def _penalty_window(

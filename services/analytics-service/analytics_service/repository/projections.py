@@ -248,6 +248,9 @@ async def save_pupil_years(session: AsyncSession, rows: list[dict]) -> None:
             f"INSERT INTO analytics.pupil_years ({names}) SELECT {names} FROM pupil_years_batch"
             f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}, updated_at = now()"
         )
+        # Emptied now, not only at commit: a second batch in the same transaction (a rebuild,
+        # a test) must not meet this one's rows.
+        await connection.execute("TRUNCATE pupil_years_batch")
 
 
 async def school_year_rows(

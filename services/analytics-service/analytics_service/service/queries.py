@@ -28,6 +28,8 @@ from analytics_service.schemas import (
     LAAttendance,
     PatternOut,
     Patterns,
+    PenaltyThresholdOut,
+    PenaltyThresholdPage,
     Period,
     PeriodKind,
     PupilAttendance,
@@ -37,12 +39,13 @@ from analytics_service.schemas import (
     WeekOut,
     WithheldRateFlags,
 )
-from analytics_service.service.years import PupilNow, pupils_now, year_of
+from analytics_service.service.years import PupilNow, penalty_histories, pupils_now, year_of
 from attendance_shared.bounds import EARLIEST_DAY, LATEST_DAY
 from attendance_shared.errors import NotFound, Unprocessable
 from attendance_shared.rules import national_benchmarks
 from attendance_shared.rules.codes import LATE_CODES
 from attendance_shared.rules.figures import AttendanceFigures, academic_year_of, academic_year_start
+from attendance_shared.rules.thresholds import PENALTY_NOTICE_SESSIONS
 
 # Registers are kept six years; a period reaching far outside any register is a mistake, and
 # a bound keeps one request from touching centuries of empty years. (Dates the API takes
@@ -176,10 +179,12 @@ async def pupil_attendance(
             evidence_unit=evidence.unit if evidence else None,
             evidence_since=evidence.since if evidence else None,
             evidence_until=evidence.until if evidence else None,
+            evidence_reached_on=evidence.reached_on if evidence else None,
         )
         for flag, evidence in sorted(active.items())
     ]
     codes = total.code_counts()
+    penalty = (await penalty_histories(session, urn, current_year, [upn])).get(upn)
     return PupilAttendance(
         school_urn=urn,
         upn=upn,
@@ -188,6 +193,7 @@ async def pupil_attendance(
         code_counts=codes,
         late_sessions=_late(codes),
         flags=flags,
+        penalty_threshold_reached_on=penalty.reached_on if penalty else [],
         flags_withheld=None
         if withheld is None
         else WithheldRateFlags(
@@ -340,6 +346,29 @@ def _flag_today(now: PupilNow | None, flag: str) -> FlagToday | None:
         evidence_unit=evidence.unit if evidence else None,
         evidence_since=evidence.since if evidence else None,
         evidence_until=evidence.until if evidence else None,
+        evidence_reached_on=evidence.reached_on if evidence else None,
+    )
+
+
+async def penalty_thresholds(
+    session: AsyncSession, urn: str, *, academic_year: int, cursor: str | None, limit: int
+) -> PenaltyThresholdPage:
+    """Pupils who reached the penalty-notice threshold this year, on which days, and where
+    their count stands today: the list a school works through to consider a notice."""
+    histories = await penalty_histories(session, urn, academic_year)
+    upns = sorted(u for u, h in histories.items() if h.reached_on and (cursor is None or u > cursor))
+    page = upns[:limit]
+    items = [
+        PenaltyThresholdOut(
+            upn=upn,
+            reached_on=histories[upn].reached_on,
+            sessions_now=histories[upn].sessions_now,
+            over_now=histories[upn].sessions_now >= PENALTY_NOTICE_SESSIONS,
+        )
+        for upn in page
+    ]
+    return PenaltyThresholdPage(
+        academic_year=academic_year, items=items, next_cursor=page[-1] if len(upns) > limit else None
     )
 
 
@@ -374,6 +403,7 @@ async def flagged(
             evidence_unit=r.evidence_unit,
             evidence_since=r.evidence_since,
             evidence_until=r.evidence_until,
+            evidence_reached_on=r.evidence_reached_on,
             as_of=r.as_of,
             today=_flag_today(now.get(r.upn), r.flag),
         )

@@ -3,16 +3,20 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_service.domain.encoding import SLOTS
+from analytics_service.domain.encoding import SLOTS, UNAUTHORISED
 from analytics_service.domain.flags import (
     FlagRules,
+    PenaltyHistory,
     PreviousYear,
     PupilFlags,
     WithheldFlags,
     evaluate_flags,
+    penalty_threshold_days,
+    previous_row,
     reaches_previous_year,
     withheld_rate_flags,
 )
@@ -22,6 +26,7 @@ from analytics_service.domain.year_matrix import YearMatrix, absent_and_possible
 from analytics_service.repository import projections
 from attendance_shared.rules.calendar import Calendar, calendar_from_values
 from attendance_shared.rules.figures import AttendanceFigures
+from attendance_shared.rules.thresholds import PENALTY_NOTICE_SESSIONS
 
 
 def calendar_of(row: Row | None) -> Calendar:
@@ -108,3 +113,39 @@ async def pupils_now(
         )
         for i, (_, upn, _) in enumerate(keys)
     }
+
+
+async def penalty_histories(
+    session: AsyncSession, urn: str, year: int, upns: Sequence[str] | None = None
+) -> dict[str, PenaltyHistory]:
+    """Each pupil's days this year on which the penalty-notice threshold was reached, with
+    today's count: only pupils with an unauthorised session this year can have one."""
+    rows = await projections.school_year_rows(session, urn, year, upns)
+    if not rows:
+        return {}
+    enrolments = await projections.enrolments_of(session, [(urn, r.upn) for r in rows])
+    matrix = YearMatrix.of(
+        year, [r.codes for r in rows], [enrolment_mask(enrolments.get((urn, r.upn)), year) for r in rows]
+    ).up_to_latest()
+    unauthorised = np.count_nonzero(matrix.categories == UNAUTHORISED, axis=1)
+    chosen = np.flatnonzero(unauthorised > 0).tolist()
+    if not chosen:
+        return {}
+    keys = [(urn, rows[i].upn, year) for i in chosen]
+    calendars = await projections.calendars(session, [(urn, year), (urn, year - 1)])
+    calendar = year_of(calendars, urn, year)
+    previous = await previous_year(session, keys, year, calendars, enrolments)
+    before = (
+        np.count_nonzero(previous.matrix.categories == UNAUTHORISED, axis=1)
+        if previous is not None
+        else np.zeros(len(keys), dtype=np.int64)
+    )
+    latest_day = np.maximum(matrix.latest_slot(), 0) // 2
+    found = {}
+    for j, i in enumerate(chosen):
+        if unauthorised[i] + before[j] < PENALTY_NOTICE_SESSIONS:
+            continue  # not even a whole year's worth reaches the threshold
+        found[rows[i].upn] = penalty_threshold_days(
+            matrix.categories[i], calendar, int(latest_day[i]), previous_row(previous, j)
+        )
+    return found
