@@ -192,6 +192,9 @@ class PupilDeletedV1(Payload):
     upn: UPN
     left_on: BoundedDate
     ground: DeletionGround
+    # The day the ground was met, when earlier than the deletion: the deletion return is due
+    # from then. Absent from events written before it existed: `left_on` then.
+    ground_met_on: BoundedDate | None = None
     destination_school_urn: URN | None = None
     destination_school_name: OrganisationName | None = None
     destination_start_date: BoundedDate | None = None

@@ -262,14 +262,24 @@ async def test_a_deleted_pupil_keeps_their_record_and_takes_no_more_marks(
     assert (
         await client.post(f"/v1/schools/{URN}/pupils/{B}/deletion", json={"ground": "z", "date": "2026-11-03"})
     ).status_code == 422
-    early = await client.post(f"/v1/schools/{URN}/pupils/{B}/deletion", json={"ground": "k", "date": "2026-11-01"})
-    assert early.status_code == 409  # B has marks after that date
+    early = await client.post(f"/v1/schools/{URN}/pupils/{B}/deletion", json={"ground": "a", "date": "2026-11-01"})
+    # Issue 22: B has marks after that date. The answer says what to do, not "amend", as no
+    # code means "not on roll" and the registers are never changed to delete a pupil.
+    assert early.status_code == 409
+    assert "2026-11-03 or later" in early.json()["detail"] and "ground_met_on" in early.json()["detail"]
+    backwards = {"ground": "a", "date": "2026-11-03", "ground_met_on": "2026-11-04"}
+    refused = await client.post(f"/v1/schools/{URN}/pupils/{B}/deletion", json=backwards)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "ground_met_on"
+    followed = {"ground": "a", "date": "2026-11-03", "ground_met_on": "2026-11-01"}
+    advice = await client.post(f"/v1/schools/{URN}/pupils/{B}/deletion", json=followed)
+    assert advice.status_code == 200, advice.text
+    assert (advice.json()["left_on"], advice.json()["ground_met_on"]) == ("2026-11-03", "2026-11-01")
     assert (
         await scalar(engine, "SELECT count(*) FROM register.outbox WHERE event_type = 'uk.attendance.pupil.deleted.v1'")
-        == 1
+        == 2
     )
     on_roll = (await client.get(f"/v1/schools/{URN}/pupils", params={"on_roll_on": "2026-11-04"})).json()["items"]
-    assert {p["upn"] for p in on_roll} == {A, B}
+    assert {p["upn"] for p in on_roll} == {A}
 
 
 async def test_a_batch_of_admissions_is_entered_whole_with_a_version_and_an_event_each(

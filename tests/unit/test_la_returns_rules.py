@@ -102,6 +102,13 @@ def test_new_pupil_and_deletion_rows_carry_the_register_entry() -> None:
         "registered at another school",
         "2026-10-02",
     )
+    # The ground met before registers that marked the pupil: due from the day it was met.
+    earlier = deletion_row(SCHOOL, RECORD, {**deletion, "ground_met_on": "2026-09-28"})
+    assert (earlier["left_on"], earlier["ground_met_on"], earlier["due_on"]) == (
+        "2026-10-02",
+        "2026-09-28",
+        "2026-09-28",
+    )
 
 
 def test_school_lines_sum_each_cohort() -> None:

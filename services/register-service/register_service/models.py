@@ -90,6 +90,8 @@ pupils = Table(
     Column("youth_offending_worker", JSONB),
     Column("virtual_school_contact", JSONB),
     Column("deletion_ground", Text),
+    # The day the regulation-9 ground was met, when earlier than the deletion (`left_on`).
+    Column("ground_met_on", Date),
     Column("destination", JSONB),
     Column("deleted_by", Text),
     Column("deleted_at", DateTime(timezone=True)),

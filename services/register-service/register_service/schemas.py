@@ -180,7 +180,17 @@ class DeletionIn(BaseModel):
         description="Regulation 9(1) ground: "
         + "; ".join(f"`{g.value}` {text}" for g, text in DELETION_GROUNDS.items())
     )
-    date: IsoDate = Field(description="The last day the pupil is on roll")
+    date: IsoDate = Field(
+        description="The last day the pupil is on roll: the day the name comes off the register. It cannot be "
+        "before a register the pupil is already marked in, since neither register may be changed retrospectively "
+        "to delete a pupil"
+    )
+    ground_met_on: IsoDate | None = Field(
+        None,
+        description="The day the ground was met, when that was earlier than `date`: for instance the day the "
+        "pupil started at another school, learnt of after registers had been taken. The deletion return is due "
+        "from then. Default: `date`",
+    )
     destination: Destination | None = None
 
 
@@ -192,6 +202,7 @@ class PupilOut(PupilRecord):
     admission_date: date
     left_on: date | None = None
     deletion_ground: DeletionGround | None = None
+    ground_met_on: date | None = None
     destination: Destination | None = None
 
 

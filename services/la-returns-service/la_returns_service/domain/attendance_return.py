@@ -67,6 +67,7 @@ DELETION_COLUMNS = (
     "parents",
     "emergency_phones",
     "left_on",
+    "ground_met_on",
     "ground",
     "ground_description",
     "destination_school_urn",
@@ -222,19 +223,21 @@ def new_pupil_row(school: Record, record: Record, *, due_on: str, overdue: bool)
 
 
 def deletion_row(school: Record, record: Record, deletion: Record) -> dict[str, Any]:
+    ground_met_on = deletion.get("ground_met_on") or deletion["left_on"]
     return {
         **pupil_columns(school, record["upn"], record),
         "address": address_of(record),
         "parents": parents_of(record),
         "emergency_phones": emergency_phones_of(record),
         "left_on": _text(deletion["left_on"]),
+        "ground_met_on": _text(ground_met_on),
         "ground": deletion["ground"],
         "ground_description": DELETION_GROUNDS[DeletionGround(deletion["ground"])],
         "destination_school_urn": deletion.get("destination_school_urn"),
         "destination_school_name": deletion.get("destination_school_name"),
         "destination_start_date": _text(deletion.get("destination_start_date")),
         # Due as soon as the ground is met and no later than the deletion itself.
-        "due_on": _text(deletion["left_on"]),
+        "due_on": _text(ground_met_on),
     }
 
 

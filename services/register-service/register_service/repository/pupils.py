@@ -37,6 +37,7 @@ async def record_deletion(
     upn: str,
     *,
     left_on: date,
+    ground_met_on: date,
     ground: str,
     destination: dict | None,
     deleted_by: str,
@@ -46,6 +47,7 @@ async def record_deletion(
         .where(pupils.c.school_urn == school_urn, pupils.c.upn == upn)
         .values(
             left_on=left_on,
+            ground_met_on=ground_met_on,
             deletion_ground=ground,
             destination=destination,
             deleted_by=deleted_by,

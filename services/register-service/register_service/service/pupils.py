@@ -172,14 +172,25 @@ async def delete(session: AsyncSession, urn: str, upn: str, deletion: DeletionIn
         raise Unprocessable.of_field("date", "the pupil cannot leave before they were admitted")
     if deletion.date > today_in_england():
         raise Unprocessable.of_field("date", "a pupil is deleted once the ground is met, not in advance")
+    ground_met_on = deletion.ground_met_on or deletion.date
+    if ground_met_on > deletion.date:
+        raise Unprocessable.of_field("ground_met_on", "is after `date`: a name is deleted once the ground is met")
+    if ground_met_on < current.admission_date:
+        raise Unprocessable.of_field("ground_met_on", "is before the pupil was admitted")
     if (later := await mark_repository.last_marked_day(session, urn, upn)) is not None and later > deletion.date:
-        raise Conflict(f"pupil {upn} has marks up to {later}, after the deletion date; amend or keep the date")
+        raise Conflict(
+            f"pupil {upn} is marked in registers up to {later}, after the deletion date {deletion.date}. Neither "
+            "register may be changed retrospectively to delete a pupil, so those marks stay: give `date` as "
+            f"{later} or later (the day the name comes off the register) and the day the ground was met as "
+            "`ground_met_on`, and amend any N marks after that day to the code your enquiries establish"
+        )
     destination = deletion.destination.model_dump(mode="json") if deletion.destination else None
     await pupil_repository.record_deletion(
         session,
         urn,
         upn,
         left_on=deletion.date,
+        ground_met_on=ground_met_on,
         ground=deletion.ground.value,
         destination=destination,
         deleted_by=deleted_by,
@@ -189,6 +200,7 @@ async def delete(session: AsyncSession, urn: str, upn: str, deletion: DeletionIn
         la_code=school.la_code,
         upn=upn,
         left_on=deletion.date,
+        ground_met_on=ground_met_on,
         ground=deletion.ground,
         destination_school_urn=deletion.destination.school_urn if deletion.destination else None,
         destination_school_name=deletion.destination.school_name if deletion.destination else None,
