@@ -456,8 +456,9 @@ async def _fresh(
     return freshness(accepted, watcher, started)
 
 
-OTHER_MARK_CONSUMERS = ("notification", "la-returns")
-PUPIL_CONSUMERS = ("analytics", *OTHER_MARK_CONSUMERS)
+# la-returns reads no marks: it asks analytics for runs and spells.
+OTHER_MARK_CONSUMERS = ("notification",)
+PUPIL_CONSUMERS = ("analytics", *OTHER_MARK_CONSUMERS, "la-returns")
 
 
 def _cpu(target: Target) -> dict[str, float]:
@@ -553,7 +554,7 @@ async def main_async(args: argparse.Namespace, target: Target) -> dict[str, obje
         if not others_done:
             _warn(
                 results,
-                f"notification and la-returns had not applied the replay's {events:,} mark events after "
+                f"{' and '.join(OTHER_MARK_CONSUMERS)} had not applied the replay's {events:,} mark events after "
                 f"{args.freshness_timeout:g} s",
             )
         if not others_done or (e2e and "marks_not_applied" in e2e):
