@@ -168,7 +168,7 @@ async def tally(stack: LocalStack) -> Tally:
             "SELECT school_urn, upn, academic_year, present, approved_educational_activity, authorised, unauthorised "
             "FROM analytics.pupil_years"
         )
-        admitted = await conn.fetch("SELECT school_urn, upn, admission_date, left_on FROM register.pupils")
+        admitted = await conn.fetch("SELECT school_urn, upn, admission_date, left_on FROM register.enrolments")
         la_returns = await conn.fetch("SELECT school_urn, upn, admission_date, left_on FROM la_returns.pupils")
         absences = await conn.fetch("SELECT school_urn, upn, date, session, code FROM notification.absences")
         alerts = await conn.fetch(
@@ -226,12 +226,12 @@ async def tally(stack: LocalStack) -> Tally:
         {key: latest[key] for key, codes in ever.items() if any(c in UNAUTHORISED for c in codes) or len(codes) > 1},
         {(r["school_urn"], r["upn"], r["date"], r["session"]): r["code"] for r in absences},
     )
-    # la-returns (which takes its runs from analytics): every pupil of the admission register,
-    # with the register's dates.
+    # la-returns (which takes its runs from analytics): every enrolment of the admission
+    # register, with the register's leaving date.
     compare(
-        "la-returns pupils",
-        {(r["school_urn"], r["upn"]): (r["admission_date"], r["left_on"]) for r in admitted},
-        {(r["school_urn"], r["upn"]): (r["admission_date"], r["left_on"]) for r in la_returns},
+        "la-returns enrolments",
+        {(r["school_urn"], r["upn"], r["admission_date"]): r["left_on"] for r in admitted},
+        {(r["school_urn"], r["upn"], r["admission_date"]): r["left_on"] for r in la_returns},
     )
 
     # notification's plans: one first-day alert per pupil absent (N) this morning, per contact.

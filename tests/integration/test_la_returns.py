@@ -228,3 +228,38 @@ async def test_a_scheduled_return_is_compiled_once_by_two_replicas_and_again_aft
     assert sorted([first is None, second is None]) == [False, True] and after_restart is None
     assert await scalar(engine, "SELECT count(*) FROM la_returns.returns WHERE trigger = 'schedule'") == 1
     await engine.dispose()
+
+
+async def test_a_pupil_admitted_again_is_returned_for_each_stay(database_url: str) -> None:
+    """Issue 22: each enrolment keeps its own dates and returns, so a pupil who left and came
+    back is in the new-pupils return twice and the deletions return for each leaving."""
+    engine = make_engine(database_url, service="la-returns")
+    sessionmaker = make_sessionmaker(engine)
+    school = event(SchoolUpsertedV1(urn=URN, la_code=LA, name="Oak Lane Primary"))
+
+    def deletion(left_on: date, ground: str) -> Event:
+        return event(PupilDeletedV1(school_urn=URN, la_code=LA, upn=LEAVER, left_on=left_on, ground=ground), LEAVER)
+
+    # Left and back within one batch: the deletion still ends the first stay.
+    first = [school, admission(LEAVER, "3", FIRST_DAY), deletion(DAYS[5], "g"), admission(LEAVER, "3", DAYS[12])]
+    async with sessionmaker.begin() as session:
+        await handle(session, [(topic_of(i), i) for i in first])
+    async with sessionmaker.begin() as session:
+        await handle(session, [(topic_of(i), i) for i in [deletion(DAYS[18], "a")]])
+    analytics = AnalyticsClient(Settings(analytics_retries=1))
+    try:
+        async with sessionmaker.begin() as session:
+            period = {"start": FIRST_DAY, "end": DAYS[-1], "today": TODAY}
+            new = await returns.compile_return(session, analytics, la_code=LA, kind="new-pupils", **period)
+            gone = await returns.compile_return(session, analytics, la_code=LA, kind="deletions", **period)
+    finally:
+        await analytics.close()
+    assert [(r["upn"], r["admission_date"]) for r in await rows_of(sessionmaker, new)] == [
+        (LEAVER, str(FIRST_DAY)),
+        (LEAVER, str(DAYS[12])),
+    ]
+    assert [(r["upn"], r["left_on"], r["ground"]) for r in await rows_of(sessionmaker, gone)] == [
+        (LEAVER, str(DAYS[5]), "g"),
+        (LEAVER, str(DAYS[18]), "a"),
+    ]
+    await engine.dispose()

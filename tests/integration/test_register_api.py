@@ -282,6 +282,54 @@ async def test_a_deleted_pupil_keeps_their_record_and_takes_no_more_marks(
     assert {p["upn"] for p in on_roll} == {A}
 
 
+async def test_a_pupil_who_left_may_be_admitted_again_and_each_stay_keeps_its_dates(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """Issue 22: a pupil deleted on ground g (moved away) and back a month later was refused
+    as "already on the admission register"."""
+    await take(client, MONDAY, "am", present(A, B, C))
+    gone = {"ground": "g", "date": "2026-11-02"}
+    assert (await client.post(f"/v1/schools/{URN}/pupils/{C}/deletion", json=gone)).status_code == 200
+    overlapping = pupil_body(C) | {"admission_date": "2026-11-02"}
+    refused = await client.post(f"/v1/schools/{URN}/pupils", json=overlapping)
+    assert refused.status_code == 422 and "on roll until 2026-11-02" in refused.text
+    back = await client.post(f"/v1/schools/{URN}/pupils", json=pupil_body(C) | {"admission_date": "2026-11-09"})
+    assert back.status_code == 201, back.text
+    again = await client.post(f"/v1/schools/{URN}/pupils", json=pupil_body(C) | {"admission_date": "2026-11-10"})
+    assert again.status_code == 409  # on roll now: the register holds one open stay at a time
+    pupil = (await client.get(f"/v1/schools/{URN}/pupils/{C}")).json()
+    assert (pupil["admission_date"], pupil["left_on"], pupil["deletion_ground"]) == ("2026-11-09", None, None)
+    assert [(e["admission_date"], e["left_on"], e["deletion_ground"]) for e in pupil["enrolments"]] == [
+        ("2025-09-01", "2026-11-02", "g"),
+        ("2026-11-09", None, None),
+    ]
+    # Marks in either stay are taken (an amendment of the first stay too); none in between.
+    assert (await take(client, "2026-11-09", "am", present(A, B, C))).status_code == 200
+    between = await take(client, "2026-11-04", "am", present(A, B, C))
+    assert between.status_code == 422 and between.json()["errors"][0]["index"] == 2
+    amended = await client.patch(
+        f"/v1/schools/{URN}/registers/{MONDAY}/am/marks/{C}",
+        json={"code": "M", "reason": "letter from the GP", "made_by": MADE_BY},
+    )
+    assert amended.status_code == 200, amended.text
+    on_roll = await client.get(f"/v1/schools/{URN}/pupils", params={"on_roll_on": "2026-11-04"})
+    assert C not in {p["upn"] for p in on_roll.json()["items"]}
+    # A later deletion ends the second stay, not the first.
+    ended = await client.post(f"/v1/schools/{URN}/pupils/{C}/deletion", json={"ground": "a", "date": "2026-11-10"})
+    assert ended.status_code == 200, ended.text
+    enrolments = (await client.get(f"/v1/schools/{URN}/pupils/{C}")).json()["enrolments"]
+    assert [(e["left_on"], e["deletion_ground"]) for e in enrolments] == [("2026-11-02", "g"), ("2026-11-10", "a")]
+    events = "SELECT count(*) FROM register.outbox WHERE event_type = :t"
+    assert await scalar(engine, events, t="uk.attendance.pupil.admitted.v1") == 4  # A, B, C, and C again
+    assert await scalar(engine, events, t="uk.attendance.pupil.deleted.v1") == 2
+    # In a batch, a returning pupil is entered again beside new ones.
+    fresh = make_upn(serial=790)
+    batch = {"pupils": [pupil_body(C) | {"admission_date": "2026-11-12"}, pupil_body(fresh)]}
+    entered = await client.post(f"/v1/schools/{URN}/admissions", json=batch)
+    assert entered.status_code == 201, entered.text
+    assert len((await client.get(f"/v1/schools/{URN}/pupils/{C}")).json()["enrolments"]) == 3
+
+
 async def test_a_batch_of_admissions_is_entered_whole_with_a_version_and_an_event_each(
     client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:

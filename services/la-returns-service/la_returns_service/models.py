@@ -39,17 +39,19 @@ school_years = Table(
     Column("last_day", Date, nullable=False),
 )
 
+# One row per enrolment: a pupil deleted and later admitted again is in the new-pupils and
+# deletions returns once for each stay.
 pupils = Table(
     "pupils",
     metadata,
     Column("school_urn", Text, primary_key=True),
     Column("upn", Text, primary_key=True),
+    Column("admission_date", Date, primary_key=True),
     Column("la_code", Text, nullable=False),
     Column("legal_surname", Text, nullable=False),
     Column("legal_forename", Text, nullable=False),
     Column("date_of_birth", Date, nullable=False),
     Column("year_group", Text, nullable=False),
-    Column("admission_date", Date, nullable=False),
     # The whole admission-register record as the latest admitted/updated event gave it.
     Column("record", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     # When the admission reached the register (the event's time): an LA's opt-in to

@@ -101,6 +101,25 @@ pupils = Table(
 )
 
 # Every version of a pupil's admission record, from the date it took effect.
+# Every enrolment of a pupil at the school: a pupil deleted on a regulation-9 ground may be
+# admitted again later, and each stay keeps its own dates, deletion and returns. The pupil's
+# row above holds the latest enrolment's; this holds them all (rows are never deleted).
+enrolments = Table(
+    "enrolments",
+    metadata,
+    Column("school_urn", Text, primary_key=True),
+    Column("upn", Text, primary_key=True),
+    Column("admission_date", Date, primary_key=True),
+    Column("left_on", Date),
+    Column("deletion_ground", Text),
+    Column("ground_met_on", Date),
+    Column("destination", JSONB),
+    Column("admitted_by", Text),
+    Column("deleted_by", Text),
+    Column("deleted_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
 pupil_versions = Table(
     "pupil_versions",
     metadata,

@@ -194,16 +194,31 @@ class DeletionIn(BaseModel):
     destination: Destination | None = None
 
 
-class PupilOut(PupilRecord):
-    model_config = ConfigDict(extra="ignore")  # built from table rows, which carry audit columns too
+class Enrolment(BaseModel):
+    """One stay on the admission register: a pupil deleted and later admitted again has two."""
 
-    school_urn: str
-    upn: str
+    model_config = ConfigDict(extra="ignore")
+
     admission_date: date
     left_on: date | None = None
     deletion_ground: DeletionGround | None = None
     ground_met_on: date | None = None
     destination: Destination | None = None
+
+
+class PupilOut(PupilRecord):
+    model_config = ConfigDict(extra="ignore")  # built from table rows, which carry audit columns too
+
+    school_urn: str
+    upn: str
+    admission_date: date = Field(description="The latest enrolment's")
+    left_on: date | None = Field(None, description="The latest enrolment's; null while on roll")
+    deletion_ground: DeletionGround | None = None
+    ground_met_on: date | None = None
+    destination: Destination | None = None
+    enrolments: list[Enrolment] = Field(
+        default_factory=list, description="Every stay at the school, oldest first (on a single pupil's answer)"
+    )
 
 
 class PupilVersion(BaseModel):

@@ -70,17 +70,18 @@ async def handle(session: AsyncSession, events: Sequence[tuple[str, Event]]) -> 
             }
     await store.upsert_schools(session, list(schools.values()))
     await store.upsert_school_years(session, list(years.values()))
-    # Folded per pupil in delivery order (one pupil's events share a partition): the last
-    # record wins, an admission clears an earlier deletion, a deletion lands after both.
-    admitted: dict[tuple[str, str], dict] = {}
-    updated: dict[tuple[str, str], dict] = {}
-    deleted: dict[tuple[str, str], dict] = {}
+    # Folded per enrolment in delivery order (one pupil's events share a partition): the last
+    # record wins, an admission clears an earlier deletion of the same enrolment, and the
+    # deletions land after both, each on the enrolment begun by its leaving day.
+    admitted: dict[tuple[str, str, date], dict] = {}
+    updated: dict[tuple[str, str, date], dict] = {}
+    deleted: list[dict] = []
     for _, event in others:
         data = event.data
         if event.id not in fresh:
             continue
         if isinstance(data, PupilAdmittedV1):
-            key = (data.school_urn, data.upn)
+            key = (data.school_urn, data.upn, data.admission_date)
             row = pupil_row(data, event)
             if isinstance(data, PupilUpdatedV1):
                 if key in admitted:  # keeps when the admission itself was recorded
@@ -95,14 +96,15 @@ async def handle(session: AsyncSession, events: Sequence[tuple[str, Event]]) -> 
             else:
                 admitted[key] = {**row, "left_on": None, "deletion": None}
                 updated.pop(key, None)
-                deleted.pop(key, None)
         elif isinstance(data, PupilDeletedV1):
-            deleted[(data.school_urn, data.upn)] = {
-                "school_urn": data.school_urn,
-                "upn": data.upn,
-                "left_on": data.left_on,
-                "deletion": data.model_dump(mode="json"),
-            }
+            deleted.append(
+                {
+                    "school_urn": data.school_urn,
+                    "upn": data.upn,
+                    "left_on": data.left_on,
+                    "deletion": data.model_dump(mode="json"),
+                }
+            )
     await store.upsert_pupils(session, list(admitted.values()), admitted=True)
     await store.upsert_pupils(session, list(updated.values()), admitted=False)
-    await store.record_deletions(session, list(deleted.values()))
+    await store.record_deletions(session, deleted)

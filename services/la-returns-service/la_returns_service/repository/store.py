@@ -44,15 +44,18 @@ async def upsert_school_years(session: AsyncSession, rows: Sequence[dict]) -> No
     await session.execute(statement, list(rows))
 
 
+ENROLMENT_KEY = ("school_urn", "upn", "admission_date")
+
+
 async def upsert_pupils(session: AsyncSession, rows: Sequence[dict], *, admitted: bool) -> None:
-    """An admission replaces the whole row; an update keeps when the pupil was first recorded
-    and any deletion."""
+    """An admission replaces its enrolment's whole row; an update (which carries the current
+    enrolment's admission date) keeps when the pupil was first recorded and any deletion."""
     if not rows:
         return
     statement = insert(pupils)
-    kept = {"school_urn", "upn"} if admitted else {"school_urn", "upn", "recorded_at", "left_on", "deletion"}
+    kept = {*ENROLMENT_KEY} if admitted else {*ENROLMENT_KEY, "recorded_at", "left_on", "deletion"}
     statement = statement.on_conflict_do_update(
-        index_elements=["school_urn", "upn"],
+        index_elements=list(ENROLMENT_KEY),
         set_={c: statement.excluded[c] for c in rows[0] if c not in kept},
     )
     await session.execute(statement, list(rows))
@@ -61,9 +64,23 @@ async def upsert_pupils(session: AsyncSession, rows: Sequence[dict], *, admitted
 async def record_deletions(session: AsyncSession, rows: Sequence[dict]) -> None:
     if not rows:
         return
+    # The enrolment the deletion ends: the latest begun by the leaving day.
+    begun = (
+        select(func.max(pupils.c.admission_date))
+        .where(
+            pupils.c.school_urn == bindparam("key_urn"),
+            pupils.c.upn == bindparam("key_upn"),
+            pupils.c.admission_date <= bindparam("new_left_on"),
+        )
+        .scalar_subquery()
+    )
     statement = (
         pupils.update()
-        .where(pupils.c.school_urn == bindparam("key_urn"), pupils.c.upn == bindparam("key_upn"))
+        .where(
+            pupils.c.school_urn == bindparam("key_urn"),
+            pupils.c.upn == bindparam("key_upn"),
+            pupils.c.admission_date == begun,
+        )
         .values(left_on=bindparam("new_left_on"), deletion=bindparam("new_deletion", type_=JSONB))
     )
     await session.execute(
@@ -117,7 +134,8 @@ async def pupil_records(session: AsyncSession, urns: Sequence[str], upns: Sequen
     )
     if upns is not None:
         query = query.where(pupils.c.upn.in_(upns))
-    return {(r.school_urn, r.upn): r for r in await session.execute(query)}
+    # Oldest enrolment first, so a pupil who came back is known by the latest.
+    return {(r.school_urn, r.upn): r for r in await session.execute(query.order_by(pupils.c.admission_date))}
 
 
 async def figure_return_records(session: AsyncSession, urn: str) -> dict[str, dict[str, Any]]:
@@ -145,7 +163,7 @@ async def figure_return_records(session: AsyncSession, urn: str) -> dict[str, di
         part("youth_offending_worker"),
         part("virtual_school_contact"),
     ).where(pupils.c.school_urn == urn)
-    result = await session.execute(query)
+    result = await session.execute(query.order_by(pupils.c.admission_date))  # the latest enrolment last, and kept
     names = list(result.keys())[1:]
     return {
         upn: {name: value for name, value in zip(names, values, strict=True) if value is not None}

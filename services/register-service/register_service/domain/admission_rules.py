@@ -1,5 +1,5 @@
 """Rules an admission must meet before it is entered on the admission register. Pure: no I/O.
-Whether the pupil is already on the register is the database's to say."""
+Whether the pupil is already on the register is read (or, in a race, the database's to say)."""
 
 from collections.abc import Sequence
 from datetime import date
@@ -27,6 +27,19 @@ def check_admission(
     if admission_date > today:
         problems.append(("admission_date", "a pupil is entered on the register on or after the first day they attend"))
     return compact, problems
+
+
+def readmission_problem(upn: str, urn: str, *, left_on: date | None, admission_date: date) -> Problem | None:
+    """Why a pupil already on the school's admission register cannot be admitted again on
+    `admission_date`, or None when they can: a pupil deleted on a regulation-9 ground (moved
+    away, say) may come back later, and each enrolment keeps its own dates and returns."""
+    if left_on is None:
+        return "upn", f"pupil {upn} is already on the admission register of school {urn}"
+    if admission_date <= left_on:
+        return "admission_date", (
+            f"pupil {upn} was on roll until {left_on}; a re-admission starts after the last day of the last stay"
+        )
+    return None
 
 
 def repeated_pupils(upns: Sequence[str | None]) -> list[RowError]:

@@ -1,12 +1,12 @@
 from datetime import date
 
 import orjson
-from sqlalchemy import ARRAY, Row, Table, Text, any_, bindparam, func, or_, select, update
+from sqlalchemy import ARRAY, Row, Table, Text, any_, bindparam, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance_shared.db import copy_rows
-from register_service.models import pupil_versions, pupils
+from register_service.models import enrolments, pupil_versions, pupils
 
 
 async def enter_pupils(session: AsyncSession, rows: list[dict]) -> None:
@@ -16,11 +16,32 @@ async def enter_pupils(session: AsyncSession, rows: list[dict]) -> None:
     await _copy(session, pupils, rows)
 
 
-async def already_admitted(session: AsyncSession, school_urn: str, upns: list[str]) -> set[str]:
-    """Which of `upns` are on this school's admission register, on roll or not."""
+async def enter_enrolments(session: AsyncSession, rows: list[dict]) -> None:
+    """Each admission's enrolment: (school_urn, upn, admission_date, admitted_by)."""
+    await _copy(session, enrolments, rows)
+
+
+async def already_admitted(session: AsyncSession, school_urn: str, upns: list[str]) -> dict[str, Row]:
+    """Those of `upns` on this school's admission register, on roll or not, with the dates
+    of their latest enrolment (`admission_date`, `left_on`)."""
     wanted = bindparam("upns", upns, type_=ARRAY(Text))
-    query = select(pupils.c.upn).where(pupils.c.school_urn == school_urn, pupils.c.upn == any_(wanted))
-    return set((await session.execute(query)).scalars())
+    query = (
+        select(pupils.c.upn, pupils.c.admission_date, pupils.c.left_on)
+        .where(pupils.c.school_urn == school_urn, pupils.c.upn == any_(wanted))
+        .with_for_update()  # two re-admissions of one pupil at once: the second waits, then sees the first
+    )
+    return {row.upn: row for row in await session.execute(query)}
+
+
+async def readmit(session: AsyncSession, school_urn: str, upn: str, values: dict) -> None:
+    """A pupil who left comes back: the row holds the new enrolment's record and dates, and no
+    deletion (the last one stays with its enrolment)."""
+    cleared = dict.fromkeys(("left_on", "deletion_ground", "ground_met_on", "destination", "deleted_by", "deleted_at"))
+    await session.execute(
+        update(pupils)
+        .where(pupils.c.school_urn == school_urn, pupils.c.upn == upn)
+        .values(**values, **cleared, updated_at=func.now())
+    )
 
 
 async def update_pupil(session: AsyncSession, school_urn: str, upn: str, values: dict) -> None:
@@ -36,24 +57,35 @@ async def record_deletion(
     school_urn: str,
     upn: str,
     *,
+    admission_date: date,
     left_on: date,
     ground_met_on: date,
     ground: str,
     destination: dict | None,
     deleted_by: str,
 ) -> None:
+    deletion = {
+        "left_on": left_on,
+        "ground_met_on": ground_met_on,
+        "deletion_ground": ground,
+        "destination": destination,
+        "deleted_by": deleted_by,
+        "deleted_at": func.now(),
+    }
+    # The pupil's row (their latest enrolment's dates) and the enrolment it ends.
     await session.execute(
         update(pupils)
         .where(pupils.c.school_urn == school_urn, pupils.c.upn == upn)
-        .values(
-            left_on=left_on,
-            ground_met_on=ground_met_on,
-            deletion_ground=ground,
-            destination=destination,
-            deleted_by=deleted_by,
-            deleted_at=func.now(),
-            updated_at=func.now(),
+        .values(**deletion, updated_at=func.now())
+    )
+    await session.execute(
+        update(enrolments)
+        .where(
+            enrolments.c.school_urn == school_urn,
+            enrolments.c.upn == upn,
+            enrolments.c.admission_date == admission_date,
         )
+        .values(**deletion)
     )
 
 
@@ -116,7 +148,28 @@ async def get(session: AsyncSession, school_urn: str, upn: str) -> Row | None:
 
 
 def _on_roll(day: date):
+    """On roll on `day` in the latest enrolment."""
     return (pupils.c.admission_date <= day) & or_(pupils.c.left_on.is_(None), pupils.c.left_on >= day)
+
+
+def _enrolled_on(day: date):
+    """On roll on `day` in any enrolment."""
+    e = enrolments
+    return exists().where(
+        e.c.school_urn == pupils.c.school_urn,
+        e.c.upn == pupils.c.upn,
+        e.c.admission_date <= day,
+        or_(e.c.left_on.is_(None), e.c.left_on >= day),
+    )
+
+
+async def enrolments_of(session: AsyncSession, school_urn: str, upn: str) -> list[Row]:
+    query = (
+        select(enrolments)
+        .where(enrolments.c.school_urn == school_urn, enrolments.c.upn == upn)
+        .order_by(enrolments.c.admission_date)
+    )
+    return list(await session.execute(query))
 
 
 async def page(
@@ -124,7 +177,7 @@ async def page(
 ) -> list[Row]:
     query = select(pupils).where(pupils.c.school_urn == school_urn).order_by(pupils.c.upn).limit(limit)
     if on_roll_on is not None:
-        query = query.where(_on_roll(on_roll_on))
+        query = query.where(_enrolled_on(on_roll_on))
     if after_upn:
         query = query.where(pupils.c.upn > after_upn)
     return list((await session.execute(query)).all())
@@ -135,4 +188,14 @@ async def on_roll(session: AsyncSession, school_urn: str, day: date, upns: list[
     # compile 2,000 bind parameters.
     wanted = bindparam("upns", upns, type_=ARRAY(Text))
     query = select(pupils.c.upn).where(pupils.c.school_urn == school_urn, pupils.c.upn == any_(wanted), _on_roll(day))
-    return set((await session.execute(query)).scalars())
+    found = set((await session.execute(query)).scalars())
+    if len(found) < len(set(upns)):
+        # Only then an earlier enrolment may hold the day: a pupil who left and came back,
+        # marked (or amended) for a day of their first stay. Rare, so the usual register
+        # reads one table.
+        rest = bindparam("rest", sorted(set(upns) - found), type_=ARRAY(Text))
+        earlier = select(pupils.c.upn).where(
+            pupils.c.school_urn == school_urn, pupils.c.upn == any_(rest), _enrolled_on(day)
+        )
+        found |= set((await session.execute(earlier)).scalars())
+    return found

@@ -13,7 +13,7 @@ from attendance_shared.clock import today_in_england
 from attendance_shared.db import UNIQUE_VIOLATION, sqlstate_of
 from attendance_shared.errors import Conflict, NotFound, Unprocessable
 from attendance_shared.events import PupilAdmittedV1, PupilDeletedV1, PupilUpdatedV1
-from register_service.domain.admission_rules import check_admission, repeated_pupils
+from register_service.domain.admission_rules import check_admission, readmission_problem, repeated_pupils
 from register_service.domain.register_rules import RowError
 from register_service.repository import marks as mark_repository
 from register_service.repository import pupils as pupil_repository
@@ -43,8 +43,14 @@ async def admit(session: AsyncSession, urn: str, pupil: PupilIn, *, recorded_by:
     if problems:
         raise Unprocessable.of_fields(problems)
     assert upn is not None  # a UPN that did not validate is a problem
-    await _enter(session, school, [(upn, pupil)], recorded_by=recorded_by)
-    return PupilOut(school_urn=urn, upn=upn, **pupil.model_dump(exclude={"upn"}))  # just inserted: not read back
+    entered = await pupil_repository.already_admitted(session, urn, [upn])
+    if upn in entered and (problem := _readmission_problem(upn, urn, entered[upn], pupil)):
+        field, message = problem
+        if field == "upn":
+            raise Conflict(message)
+        raise Unprocessable.of_field(field, message)
+    await _enter(session, school, [(upn, pupil)], returning=set(entered), recorded_by=recorded_by)
+    return PupilOut(school_urn=urn, upn=upn, **pupil.model_dump(exclude={"upn"}))  # just written: not read back
 
 
 async def admit_many(session: AsyncSession, urn: str, batch: AdmissionsIn, *, recorded_by: str) -> AdmissionsResult:
@@ -60,9 +66,9 @@ async def admit_many(session: AsyncSession, urn: str, batch: AdmissionsIn, *, re
     errors += repeated_pupils(upns)
     entered = await pupil_repository.already_admitted(session, urn, [u for u in upns if u is not None])
     errors += [
-        RowError(index, "upn", f"pupil {upn} is already on the admission register of school {urn}")
-        for index, upn in enumerate(upns)
-        if upn in entered
+        RowError(index, *problem)
+        for index, (upn, pupil) in enumerate(zip(upns, batch.pupils, strict=True))
+        if upn in entered and (problem := _readmission_problem(upn, urn, entered[upn], pupil))
     ]
     if errors:
         errors.sort(key=lambda e: e.index)
@@ -70,8 +76,12 @@ async def admit_many(session: AsyncSession, urn: str, batch: AdmissionsIn, *, re
             [e.as_dict() for e in errors], total=len(batch.pupils), what="admissions are refused"
         )
     admissions = [(upn, pupil) for upn, pupil in zip(upns, batch.pupils, strict=True) if upn is not None]
-    await _enter(session, school, admissions, recorded_by=recorded_by)
+    await _enter(session, school, admissions, returning=set(entered), recorded_by=recorded_by)
     return AdmissionsResult(school_urn=urn, admitted=len(admissions), upns=[upn for upn, _ in admissions])
+
+
+def _readmission_problem(upn: str, urn: str, latest: Row, pupil: PupilIn) -> tuple[str, str] | None:
+    return readmission_problem(upn, urn, left_on=latest.left_on, admission_date=pupil.admission_date)
 
 
 def _checked(pupil: PupilIn, today: date) -> tuple[str | None, list[tuple[str, str]]]:
@@ -81,24 +91,51 @@ def _checked(pupil: PupilIn, today: date) -> tuple[str | None, list[tuple[str, s
 
 
 async def _enter(
-    session: AsyncSession, school: Row, admissions: list[tuple[str, PupilIn]], *, recorded_by: str
+    session: AsyncSession,
+    school: Row,
+    admissions: list[tuple[str, PupilIn]],
+    *,
+    returning: set[str],
+    recorded_by: str,
 ) -> None:
-    """Insert the pupils with their first version and their events, or refuse them all if
-    one is already on the register. A slice at a time: what each pupil becomes on the way
-    (rows, record, event) is about 10 kB, and a whole roll of it at once would stay in the
-    process's memory long after the request."""
+    """Insert the pupils (or, for those `returning` after a deletion, enter them again) with
+    an enrolment, a version and an event each, or refuse them all if one is already on the
+    register. A slice at a time: what each pupil becomes on the way (rows, record, event) is
+    about 10 kB, and a whole roll of it at once would stay in the process's memory long after
+    the request."""
     for start in range(0, len(admissions), ADMISSIONS_PER_WRITE):
-        await _enter_slice(session, school, admissions[start : start + ADMISSIONS_PER_WRITE], recorded_by=recorded_by)
+        part = admissions[start : start + ADMISSIONS_PER_WRITE]
+        await _enter_slice(session, school, part, returning=returning, recorded_by=recorded_by)
 
 
 async def _enter_slice(
-    session: AsyncSession, school: Row, admissions: list[tuple[str, PupilIn]], *, recorded_by: str
+    session: AsyncSession,
+    school: Row,
+    admissions: list[tuple[str, PupilIn]],
+    *,
+    returning: set[str],
+    recorded_by: str,
 ) -> None:
     urn = school.urn
     records = [pupil.model_dump(mode="json", exclude={"upn"}) for _, pupil in admissions]
+    for upn, pupil in admissions:
+        if upn in returning:
+            await pupil_repository.readmit(session, urn, upn, pupil.model_dump(exclude={"upn"}))
     try:
         await pupil_repository.enter_pupils(
-            session, [{**pupil.model_dump(exclude={"upn"}), "upn": upn, "school_urn": urn} for upn, pupil in admissions]
+            session,
+            [
+                {**pupil.model_dump(exclude={"upn"}), "upn": upn, "school_urn": urn}
+                for upn, pupil in admissions
+                if upn not in returning
+            ],
+        )
+        await pupil_repository.enter_enrolments(
+            session,
+            [
+                {"school_urn": urn, "upn": upn, "admission_date": pupil.admission_date, "admitted_by": recorded_by}
+                for upn, pupil in admissions
+            ],
         )
     except DBAPIError as exc:
         if sqlstate_of(exc) != UNIQUE_VIOLATION:
@@ -189,6 +226,7 @@ async def delete(session: AsyncSession, urn: str, upn: str, deletion: DeletionIn
         session,
         urn,
         upn,
+        admission_date=current.admission_date,
         left_on=deletion.date,
         ground_met_on=ground_met_on,
         ground=deletion.ground.value,
@@ -220,6 +258,7 @@ async def get(session: AsyncSession, urn: str, upn: str, *, as_on: date | None =
         if version is None:
             raise NotFound(f"pupil {upn} was not on the register of school {urn} on {as_on}")
         current |= version.record
+    current["enrolments"] = [r._asdict() for r in await pupil_repository.enrolments_of(session, urn, upn)]
     return PupilOut.model_validate(current)
 
 
