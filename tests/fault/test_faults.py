@@ -213,7 +213,7 @@ async def tally(stack: LocalStack) -> Tally:
         result.details.append(f"analytics off by {analytics_off}")
 
     def compare(name: str, expected: dict, held: dict) -> None:
-        missing = sum(1 for key, value in expected.items() if held.get(key) != value)
+        missing = sum(1 for key, value in expected.items() if key not in held or held[key] != value)
         extra = len(held.keys() - expected.keys())
         result.lost += missing
         result.twice += extra

@@ -15,8 +15,9 @@ from analytics_service.settings import Settings
 from attendance_shared.auth import Role
 from attendance_shared.clock import today_in_england
 from attendance_shared.db import make_sessionmaker
+from attendance_shared.events import Event, PupilDeletedV1, make_event, pupil_key
 from attendance_shared.rules.figures import academic_year_of
-from tests.factories import make_upn, mark_record
+from tests.factories import SAMPLE_PUPIL, make_upn, mark_record
 from tests.helpers import app_client, bearer
 
 pytestmark = pytest.mark.integration
@@ -265,3 +266,38 @@ async def test_the_days_the_penalty_threshold_was_reached_outlive_the_flag(
         f"/v1/schools/{URN}/penalty-thresholds", params={"academic_year": 2025}, headers={"Accept": "text/csv"}
     )
     assert spreadsheet.text.splitlines()[1] == f"{A},{days[9]},0,False"
+
+
+async def test_two_stays_in_one_year_are_two_enrolments_with_their_own_figures(
+    analytics: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """Issue 22: a pupil deleted and admitted again keeps each stay's figures; the DfE counts
+    enrolments, so persistent absence is judged for each stay on its own sessions."""
+
+    def weekdays(first: date) -> list[date]:
+        return [first + timedelta(days=d) for d in range(14) if (first + timedelta(days=d)).weekday() < 5]
+
+    first_stay, second_stay = weekdays(date(2025, 9, 1)), weekdays(date(2025, 10, 6))
+
+    def pupil_event(data) -> tuple[str, Event]:
+        return "attendance.pupils.v1", make_event(data, source="/test", subject=pupil_key(URN, A))
+
+    admitted = SAMPLE_PUPIL.model_copy(update={"upn": A, "admission_date": date(2025, 9, 1)})
+    events = [
+        pupil_event(admitted),
+        pupil_event(PupilDeletedV1(school_urn=URN, la_code="201", upn=A, left_on=first_stay[-1], ground="g")),
+        pupil_event(admitted.model_copy(update={"admission_date": second_stay[0]})),
+    ]
+    events += [mark_record(A, d, s, "O" if i < 4 else "/") for i, d in enumerate(first_stay) for s in ("am", "pm")]
+    events += [mark_record(A, d, s, "/") for d in second_stay for s in ("am", "pm")]
+    async with make_sessionmaker(engine).begin() as session:
+        await AnalyticsHandler(rules=FlagRules())(session, events)
+    period = {"from": "2025-09-01", "to": str(second_stay[-1])}
+    listed = (await analytics.get(f"/v1/schools/{URN}/pupil-attendance", params=period)).json()["items"]
+    assert [(i["upn"], i["admitted_on"], i["figures"]["possible_sessions"], i["figures"]["persistent_absence"])
+            for i in listed] == [(A, "2025-09-01", 20, True), (A, str(second_stay[0]), 20, False)]  # fmt: skip
+    school = (await analytics.get(f"/v1/schools/{URN}/attendance", params=period)).json()
+    assert (school["pupils"], school["persistent_absence_pupils"]) == (2, 1)
+    # The pupil's own answer covers both stays; the gap between them holds no session.
+    pupil = (await analytics.get(f"/v1/schools/{URN}/pupils/{A}/attendance", params=period)).json()
+    assert pupil["figures"]["possible_sessions"] == 40

@@ -103,6 +103,12 @@ class PupilAttendance(BaseModel):
 
 class PupilRow(BaseModel):
     upn: str
+    admitted_on: date | None = Field(
+        None,
+        description="For a pupil with two stays at the school in one academic year (deleted, then admitted "
+        "again): the day this stay began. Each stay is an enrolment with its own row and figures, as the DfE "
+        "counts them; null for a pupil with one stay",
+    )
     figures: Figures
     late_sessions: int
 

@@ -16,7 +16,7 @@ from analytics_service.domain.encoding import (
     byte_set,
 )
 from analytics_service.domain.school_year import SchoolYear
-from analytics_service.domain.year_matrix import YearMatrix, category_counts
+from analytics_service.domain.year_matrix import YearMatrix, category_counts, upn_of
 from attendance_shared.rules.codes import LATE_CODES
 from attendance_shared.rules.figures import AttendanceFigures, academic_year_of, academic_year_start
 from attendance_shared.rules.thresholds import PERSISTENT_ABSENCE_PERCENT, SEVERE_ABSENCE_PERCENT
@@ -140,7 +140,7 @@ def cohort_tallies(
     labels: list[str] = []
     label_index = np.zeros((len(upns), SLOTS), dtype=np.int16)
     for row, upn in enumerate(upns):
-        history = versions.get(upn) or []
+        history = versions.get(upn_of(upn)) or []
         if not history:
             label_index[row, :] = _index(labels, "unknown")
             continue

@@ -29,15 +29,46 @@ def enrolment_mask(enrolments: list[Enrolment] | None, academic_year: int) -> On
     """The sessions on which the pupil was on roll. With no admission known yet (its event
     not arrived) every session counts, so marks are never lost to ordering. A pupil admitted
     once and still on roll needs no mask: the register refuses marks before admission."""
-    first = academic_year_start(academic_year)
     if enrolments is None or (len(enrolments) == 1 and enrolments[0][1] is None):
         return None
+    return stay_slots(enrolments, academic_year)
+
+
+def stay_slots(enrolments: list[Enrolment], academic_year: int) -> list[tuple[int, int]]:
+    """The slots of the year inside these enrolments, as [start, end) ranges."""
+    first = academic_year_start(academic_year)
     ranges = []
     for admitted, left in enrolments:
         start = 0 if admitted < first else slot_of(admitted, "am")
         end_day = (left - first).days + 1 if left is not None else DAYS_IN_LAYOUT
         ranges.append((start, max(0, min(2 * end_day, SLOTS))))
     return ranges
+
+
+# A pupil with two stays at the school in one academic year (deleted, then admitted again)
+# is two enrolments, as the DfE counts them: each has its own row, labelled with the day it
+# began. A pupil with one stay is labelled by their UPN alone.
+STAY = "@"
+
+
+def stay_label(upn: str, admitted: date) -> str:
+    return f"{upn}{STAY}{admitted.isoformat()}"
+
+
+def upn_of(label: str) -> str:
+    return label.partition(STAY)[0]
+
+
+def admitted_of(label: str) -> date | None:
+    _, _, admitted = label.partition(STAY)
+    return date.fromisoformat(admitted) if admitted else None
+
+
+def stays_in_year(enrolments: list[Enrolment] | None, academic_year: int) -> list[Enrolment]:
+    """The enrolments that overlap the academic year."""
+    first = academic_year_start(academic_year)
+    last = academic_year_start(academic_year + 1)
+    return [(a, left) for a, left in enrolments or [] if a < last and (left is None or left >= first)]
 
 
 @dataclass(eq=False)

@@ -12,7 +12,15 @@ from analytics_service.domain.absence_runs import RunsAsked, YearRows, runs_of_s
 from analytics_service.domain.flags import FlagRules
 from analytics_service.domain.reports import Tally, cohort_tallies, patterns, tally, weekly, year_slices
 from analytics_service.domain.school_year import SchoolYear
-from analytics_service.domain.year_matrix import YearMatrix, enrolment_mask
+from analytics_service.domain.year_matrix import (
+    YearMatrix,
+    admitted_of,
+    enrolment_mask,
+    stay_label,
+    stay_slots,
+    stays_in_year,
+    upn_of,
+)
 from analytics_service.repository import projections
 from analytics_service.schemas import (
     AbsenceRunOut,
@@ -102,7 +110,7 @@ async def resolve_period(
 
 @dataclass
 class YearSlice:
-    upns: list[str]
+    upns: list[str]  # a row's label: the UPN, or `stay_label` for each of a pupil's two stays
     matrix: YearMatrix
     year: SchoolYear
     start_slot: int
@@ -111,8 +119,11 @@ class YearSlice:
 
 
 async def _slices(
-    session: AsyncSession, urn: str, period: Period, upns: Sequence[str] | None = None
+    session: AsyncSession, urn: str, period: Period, upns: Sequence[str] | None = None, *, by_stay: bool = True
 ) -> list[YearSlice]:
+    """Each academic year of the period: the school's pupils as one matrix. With `by_stay`, a
+    pupil with two stays in a year has a row for each (figures count enrolments); without,
+    one row for the pupil (runs of absence follow the pupil over both)."""
     slices = []
     enrolments: dict | None = None  # read once, for whichever years hold rows
     for academic_year, start_slot, end_slot in year_slices(period.start, period.end):
@@ -122,12 +133,22 @@ async def _slices(
         if enrolments is None:
             enrolments = await projections.school_enrolments(session, urn)
         calendars = await projections.calendars(session, [(urn, academic_year)])
-        matrix = YearMatrix.of(
-            academic_year, [r.codes for r in rows], [enrolment_mask(enrolments.get(r.upn), academic_year) for r in rows]
-        )
+        labels, codes, masks = [], [], []
+        for r in rows:
+            stays = stays_in_year(enrolments.get(r.upn), academic_year)
+            if len(stays) < 2 or not by_stay:
+                labels.append(r.upn)
+                codes.append(r.codes)
+                masks.append(enrolment_mask(enrolments.get(r.upn), academic_year))
+                continue
+            for stay in stays:  # each stay an enrolment of its own, as the DfE counts them
+                labels.append(stay_label(r.upn, stay[0]))
+                codes.append(r.codes)
+                masks.append(stay_slots([stay], academic_year))
+        matrix = YearMatrix.of(academic_year, codes, masks)
         slices.append(
             YearSlice(
-                [r.upn for r in rows],
+                labels,
                 matrix,
                 year_of(calendars, urn, academic_year),
                 start_slot,
@@ -261,13 +282,22 @@ async def pupils_attendance(
     for s in await _slices(session, urn, period):
         tally(s.upns, s.matrix, s.start_slot, s.end_slot, total)
     rows = total.pupil_rows()
-    upns = sorted(u for u in rows if cursor is None or u > cursor)
+    upns = sorted({upn_of(label) for label in rows if cursor is None or upn_of(label) > cursor})
     page = upns[:limit]
+    shown = set(page)
     items = []
-    for upn in page:
-        lates, present, aea, auth, unauth = rows[upn].tolist()
+    for label in sorted(label for label in rows if upn_of(label) in shown):
+        lates, present, aea, auth, unauth = rows[label].tolist()
         figures = AttendanceFigures(present + aea + auth + unauth, present, aea, auth, unauth)
-        items.append({"upn": upn, "figures": Figures.values_of(figures), "late_sessions": lates})
+        admitted = admitted_of(label)
+        items.append(
+            {
+                "upn": upn_of(label),
+                "admitted_on": admitted.isoformat() if admitted else None,
+                "figures": Figures.values_of(figures),
+                "late_sessions": lates,
+            }
+        )
     return {
         "period": period.model_dump(mode="json"),
         "items": items,
@@ -284,7 +314,8 @@ async def absence_runs(
     first_year = academic_year_of(period.start) - (1 if asked == "continuous_unauthorised" else 0)
     followed = period.model_copy(update={"start": min(period.start, academic_year_start(first_year))})
     years = [
-        YearRows(s.matrix.academic_year, s.upns, s.matrix, s.end_slot) for s in await _slices(session, urn, followed)
+        YearRows(s.matrix.academic_year, s.upns, s.matrix, s.end_slot)
+        for s in await _slices(session, urn, followed, by_stay=False)
     ]
     found, next_cursor = runs_of_school(years, asked, period.start, cursor, limit)
     return AbsenceRunPage(

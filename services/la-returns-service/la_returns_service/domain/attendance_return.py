@@ -33,6 +33,7 @@ CONTINUOUS_COLUMNS = (
 )
 ATTENDANCE_COLUMNS = (
     *PUPIL_COLUMNS,
+    "admitted_on",
     *FIGURE_COLUMNS,
     "late_sessions",
     *CONTINUOUS_COLUMNS,
@@ -179,11 +180,19 @@ def continuous_columns(runs: Sequence[RunItem]) -> dict[str, Any]:
 
 
 def attendance_row(
-    school: Record, upn: str, record: Record | None, figures: Record, late_sessions: int, runs: Sequence[RunItem]
+    school: Record,
+    upn: str,
+    record: Record | None,
+    figures: Record,
+    late_sessions: int,
+    runs: Sequence[RunItem],
+    admitted_on: str | None = None,
 ) -> dict[str, Any]:
     record = record or {}
     return {
         **pupil_columns(school, upn, record),
+        # A pupil with two stays in the year has a row for each, as analytics counts them.
+        "admitted_on": admitted_on,
         **{name: figures[name] for name in FIGURE_COLUMNS},
         "late_sessions": late_sessions,
         **continuous_columns(runs),

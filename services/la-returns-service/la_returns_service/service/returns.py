@@ -133,6 +133,7 @@ def _attendance_rows(fetched: SchoolFigures) -> list[dict[str, Any]]:
             item["figures"],
             item["late_sessions"],
             runs.get(item["upn"], []),
+            item.get("admitted_on"),
         )
         for item in items
     ]
