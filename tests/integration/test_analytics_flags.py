@@ -15,7 +15,7 @@ from analytics_service.settings import Settings
 from attendance_shared.auth import Role
 from attendance_shared.clock import today_in_england
 from attendance_shared.db import make_sessionmaker
-from attendance_shared.events import Event, PupilDeletedV1, make_event, pupil_key
+from attendance_shared.events import Event, PupilDeletedV1, SchoolCalendarSetV1, make_event, pupil_key
 from attendance_shared.rules.figures import academic_year_of
 from tests.factories import SAMPLE_PUPIL, make_upn, mark_record
 from tests.helpers import app_client, bearer
@@ -301,3 +301,34 @@ async def test_two_stays_in_one_year_are_two_enrolments_with_their_own_figures(
     # The pupil's own answer covers both stays; the gap between them holds no session.
     pupil = (await analytics.get(f"/v1/schools/{URN}/pupils/{A}/attendance", params=period)).json()
     assert pupil["figures"]["possible_sessions"] == 40
+
+
+async def test_an_n_left_in_july_stays_overdue_in_november(analytics: httpx.AsyncClient, engine: AsyncEngine) -> None:
+    """Issue 22: the register's list counted July's standing N in the autumn, the flag did
+    not. In November the penalty window no longer reaches back, so the consumer finds last
+    year's row through the years that hold an N."""
+    calendars = [
+        SchoolCalendarSetV1(
+            school_urn=URN, la_code="201", academic_year=2025,
+            terms=({"name": "summer", "start": date(2026, 4, 13), "end": date(2026, 7, 17)},),
+        ),
+        SchoolCalendarSetV1(
+            school_urn=URN, la_code="201", academic_year=2026,
+            terms=({"name": "autumn", "start": date(2026, 9, 3), "end": date(2026, 12, 18)},),
+        ),
+    ]  # fmt: skip
+    events = [("attendance.schools.v1", make_event(c, source="/test", subject=URN)) for c in calendars]
+    july = [date(2026, 7, d) for d in (14, 15, 16, 17)]
+    events += [mark_record(A, d, s, "N" if (d, s) == (july[0], "am") else "/") for d in july for s in ("am", "pm")]
+    handler = AnalyticsHandler(rules=FlagRules())
+    sessionmaker = make_sessionmaker(engine)
+    async with sessionmaker.begin() as session:
+        await handler(session, events)
+    november = [date(2026, 11, d) for d in (16, 17)]
+    async with sessionmaker.begin() as session:
+        await handler(session, [mark_record(A, d, s, "/") for d in november for s in ("am", "pm")])
+    answer = (await analytics.get(f"/v1/schools/{URN}/pupils/{A}/attendance", params={"to": "2026-11-17"})).json()
+    flag = next(f for f in answer["flags"] if f["flag"] == "unexplained_absence_overdue")
+    assert (flag["evidence_count"], flag["evidence_since"]) == (1, "2026-07-14")
+    listed = (await analytics.get(f"/v1/schools/{URN}/flags", params={"academic_year": 2026})).json()["items"]
+    assert [(f["upn"], f["flag"]) for f in listed] == [(A, "unexplained_absence_overdue")]

@@ -167,6 +167,24 @@ def test_the_threshold_reached_over_the_summer_is_reached_in_september() -> None
     assert (flag.count, flag.since, flag.reached_on) == (10, july[0], september[2])
 
 
+def test_an_n_left_standing_in_july_is_overdue_in_september_as_the_register_counts() -> None:
+    """Issue 22: school days count over the summer from both calendars, for the flag as for the
+    register's own list: 16-18 July, then 1 and 2 September, make five."""
+    summer = SchoolCalendar(academic_year=YEAR - 1, terms=(Term("Summer", date(2025, 4, 22), date(2025, 7, 18)),))
+    last_year = school_year(summer, YEAR - 1)
+    july = school_days(3, date(2025, 7, 16))
+    previous = PreviousYear(matrix({**present(july), (july[0], "am"): "N"}, year=YEAR - 1), last_year)
+    autumn = school_year(
+        SchoolCalendar(academic_year=YEAR, terms=(Term("Autumn", FIRST_MONDAY, date(2025, 12, 19)),)), YEAR
+    )
+    september = school_days(3)
+    assert "unexplained_absence_overdue" not in flags_of(present(september[:2]), autumn, previous=previous)
+    flag = flags_of(present(september), autumn, previous=previous)["unexplained_absence_overdue"]
+    assert (flag.count, flag.since, flag.until) == (1, july[0], july[0])
+    resolved = PreviousYear(matrix({**present(july), (july[0], "am"): "O"}, year=YEAR - 1), last_year)
+    assert "unexplained_absence_overdue" not in flags_of(present(september), autumn, previous=resolved)
+
+
 def test_long_sickness_at_fifteen_school_days_of_illness() -> None:
     days = school_days(40)
     codes = {**present(days), **sessions(days[3:17], "I")}  # 14 days

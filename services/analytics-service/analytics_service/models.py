@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     func,
+    text,
 )
 
 from attendance_shared.calendar_projection import school_calendars_table
@@ -87,7 +88,17 @@ pupil_years = Table(
     Column("unauthorised", Integer, nullable=False),
     Column("latest_date", Date),
     Column("flags", Integer, nullable=False, server_default="0"),
+    # N (reason not yet established) sessions standing in the year: next year's flags look
+    # back at a year only when it has some, for an N left from July is overdue in September.
+    Column("unexplained", Integer, nullable=False, server_default="0"),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index(
+        "ix_pupil_years_unexplained",
+        "school_urn",
+        "upn",
+        "academic_year",
+        postgresql_where=text("unexplained > 0"),
+    ),
     # No (school, year) index: the primary key's prefix serves a school's rows, and with one
     # the planner looked pupils up through it, reading a whole school per pupil.
     Index("ix_pupil_years_la_year", "la_code", "academic_year"),

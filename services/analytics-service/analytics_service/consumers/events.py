@@ -14,13 +14,12 @@ from analytics_service.domain.flags import (
     bits_to_flags,
     evaluate_flags,
     flags_to_bits,
-    reaches_previous_year,
 )
 from analytics_service.domain.pupil_year import PupilYear, PupilYearKey, group_marks
-from analytics_service.domain.year_matrix import YearMatrix, category_counts, enrolment_mask
+from analytics_service.domain.year_matrix import YearMatrix, category_counts, enrolment_mask, unexplained_counts
 from analytics_service.models import outbox
 from analytics_service.repository import projections
-from analytics_service.service.years import previous_year, rules_of, year_of
+from analytics_service.service.years import looks_back, previous_year, rules_of, year_of
 from attendance_shared import topics
 from attendance_shared.events import (
     Event,
@@ -148,10 +147,11 @@ class AnalyticsHandler:
                 [enrolment_mask(enrolments.get((k[0], k[1])), year) for k in keys],
             ).up_to_latest()
             previous = None
-            if reaches_previous_year(matrix, school_year):
+            if await looks_back(session, matrix, school_year, keys):
                 previous = await previous_year(session, keys, year, calendars, enrolments)
             due_flags = evaluate_flags(matrix, school_year, rules_of(schools.get(urn), self.rules), previous)
             counts = category_counts(matrix.categories)
+            unexplained = unexplained_counts(matrix).tolist()
             present, aea, authorised, unauthorised = counts[:, 1:5].T.tolist()
             latest = matrix.latest_slot().tolist()
             for i, key in enumerate(keys):
@@ -173,6 +173,7 @@ class AnalyticsHandler:
                         "unauthorised": unauthorised[i],
                         "latest_date": latest_date,
                         "flags": bits,
+                        "unexplained": unexplained[i],
                     }
                 )
                 if bits != state.flags:

@@ -199,6 +199,13 @@ def evaluate_flags(
     illness_count = np.count_nonzero(illness, axis=1)
     overdue = _overdue_unexplained(matrix, year, latest_day, rules.unexplained_absence_days) & has_marks[:, None]
     overdue_count = np.count_nonzero(overdue, axis=1)
+    # An N left standing last year (in July, say) is overdue now too, counted in school days
+    # over the summer from both calendars, as the register's own list counts them.
+    overdue_before = None
+    if previous is not None:
+        overdue_before = _overdue_last_year(previous, year, latest_day, rules.unexplained_absence_days)
+        overdue_before &= has_marks[:, None]
+        overdue_count = overdue_count + np.count_nonzero(overdue_before, axis=1)
 
     qualifying, breaking = _day_runs(categories)
     run, last_break = _current_runs(qualifying, breaking)
@@ -239,10 +246,10 @@ def evaluate_flags(
                 int(illness_count[i]), "sessions", _day(year, slots[0] // 2), _day(year, slots[-1] // 2)
             )
         if overdue_count[i]:
-            slots = np.flatnonzero(overdue[i])
-            flags["unexplained_absence_overdue"] = Evidence(
-                int(overdue_count[i]), "sessions", _day(year, slots[0] // 2), _day(year, slots[-1] // 2)
-            )
+            days = [_day(year, int(slot) // 2) for slot in np.flatnonzero(overdue[i])]
+            if previous is not None and overdue_before is not None:
+                days = [_day(previous.calendar, int(slot) // 2) for slot in np.flatnonzero(overdue_before[i])] + days
+            flags["unexplained_absence_overdue"] = Evidence(int(overdue_count[i]), "sessions", days[0], days[-1])
         if run[i] >= CONTINUOUS_ABSENCE_RETURN_SCHOOL_DAYS:
             since = _run_start(qualifying[i], last_break[i], year, previous, i)
             evidence = Evidence(int(run[i]), "school_days", since, until)
@@ -352,6 +359,17 @@ def _overdue_unexplained(matrix: YearMatrix, year: SchoolYear, latest_day: np.nd
     passed_by_latest = year.school_days_before[latest_day]
     slot_days_before = np.repeat(year.school_days_before, 2)[: matrix.codes.shape[1]]
     return unexplained & (passed_by_latest[:, None] - slot_days_before[None, :] >= limit)
+
+
+def _overdue_last_year(previous: PreviousYear, year: SchoolYear, latest_day: np.ndarray, limit: int) -> np.ndarray:
+    """bool[P, SLOTS] of last year's N marks with at least `limit` school days passed since by
+    each pupil's latest register this year: the rest of last year's, then this year's."""
+    before = previous.calendar
+    in_last_year = int(before.school_days_before[-1]) + int(before.school_day[-1])
+    unexplained = previous.matrix.codes == BYTE_OF_CODE[UNEXPLAINED_CODE]
+    left_of_last_year = in_last_year - np.repeat(before.school_days_before, 2)[: unexplained.shape[1]]
+    passed = left_of_last_year[None, :] + year.school_days_before[latest_day][:, None]
+    return unexplained & (passed >= limit)
 
 
 def _run_start(

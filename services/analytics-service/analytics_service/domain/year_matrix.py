@@ -9,6 +9,7 @@ import numpy as np
 
 from analytics_service.domain.encoding import (
     AUTHORISED,
+    BYTE_OF_CODE,
     CATEGORY_OF_BYTE,
     DAYS_IN_LAYOUT,
     NO_MARK,
@@ -16,6 +17,7 @@ from analytics_service.domain.encoding import (
     UNAUTHORISED,
     slot_of,
 )
+from attendance_shared.rules.codes import UNEXPLAINED_CODE
 from attendance_shared.rules.figures import academic_year_start
 
 Enrolment = tuple[date, date | None]  # admitted on, left on (inclusive; None while on roll)
@@ -131,6 +133,11 @@ def absent_and_possible(categories: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     possible = np.count_nonzero(categories, axis=1)
     absent = np.count_nonzero((categories == AUTHORISED) | (categories == UNAUTHORISED), axis=1)
     return absent, possible
+
+
+def unexplained_counts(matrix: YearMatrix) -> np.ndarray:
+    """N (reason not yet established) sessions in each row."""
+    return np.count_nonzero(matrix.codes == BYTE_OF_CODE[UNEXPLAINED_CODE], axis=1)
 
 
 def prefix_sums(indicator: np.ndarray) -> np.ndarray:

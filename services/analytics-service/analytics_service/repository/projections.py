@@ -207,23 +207,37 @@ async def lock_schools(session: AsyncSession, urns: Iterable[str]) -> None:
         await session.execute(select(func.pg_advisory_xact_lock(ANALYTICS_LOCK_SPACE, func.hashtext(urn))))
 
 
+def _pupil_years_among(keys: Iterable[PupilYearKey]):
+    """Rows whose (school, UPN, year) is one of `keys`: three array parameters, whatever the count."""
+    ordered = sorted(set(keys))
+    return text(
+        "(pupil_years.school_urn, pupil_years.upn, pupil_years.academic_year) IN "
+        "(SELECT * FROM unnest(:urns, :upns, :years))"
+    ).bindparams(
+        bindparam("urns", [k[0] for k in ordered], type_=ARRAY(Text)),
+        bindparam("upns", [k[1] for k in ordered], type_=ARRAY(Text)),
+        bindparam("years", [k[2] for k in ordered], type_=ARRAY(Integer)),
+    )
+
+
 async def pupil_year_rows(session: AsyncSession, keys: Iterable[PupilYearKey]) -> dict[PupilYearKey, Row]:
     """The stored years of these pupils."""
     if not keys:
         return {}
-    ordered = sorted(set(keys))
     t = pupil_years
     query = select(t.c.school_urn, t.c.upn, t.c.academic_year, t.c.la_code, t.c.codes, t.c.revisions, t.c.flags).where(
-        text(
-            "(pupil_years.school_urn, pupil_years.upn, pupil_years.academic_year) IN "
-            "(SELECT * FROM unnest(:urns, :upns, :years))"
-        ).bindparams(
-            bindparam("urns", [k[0] for k in ordered], type_=ARRAY(Text)),
-            bindparam("upns", [k[1] for k in ordered], type_=ARRAY(Text)),
-            bindparam("years", [k[2] for k in ordered], type_=ARRAY(Integer)),
-        )
+        _pupil_years_among(keys)
     )
     return {(r.school_urn, r.upn, r.academic_year): r for r in await session.execute(query)}
+
+
+async def with_unexplained(session: AsyncSession, keys: Iterable[PupilYearKey]) -> set[PupilYearKey]:
+    """Which of these pupil-years hold an N still standing (a probe of a small partial index)."""
+    if not keys:
+        return set()
+    t = pupil_years
+    query = select(t.c.school_urn, t.c.upn, t.c.academic_year).where(t.c.unexplained > 0, _pupil_years_among(keys))
+    return {(r.school_urn, r.upn, r.academic_year) for r in await session.execute(query)}
 
 
 async def save_pupil_years(session: AsyncSession, rows: list[dict]) -> None:

@@ -52,6 +52,16 @@ def rules_of(school: Row | None, defaults: FlagRules) -> FlagRules:
     )
 
 
+async def looks_back(
+    session: AsyncSession, matrix: YearMatrix, calendar: SchoolYear, keys: Sequence[PupilYearKey]
+) -> bool:
+    """Whether these pupils' flags need last year's rows: the penalty window reaches back (the
+    first ten school weeks), or one of them left an N standing last year."""
+    if reaches_previous_year(matrix, calendar):
+        return True
+    return bool(await projections.with_unexplained(session, [(urn, upn, year - 1) for urn, upn, year in keys]))
+
+
 async def previous_year(
     session: AsyncSession, keys: Sequence[PupilYearKey], year: int, calendars: dict, enrolments: dict
 ) -> PreviousYear | None:
@@ -99,7 +109,7 @@ async def pupils_now(
     )
     calendar = year_of(calendars, urn, year)
     previous = None
-    if reaches_previous_year(matrix, calendar):
+    if await looks_back(session, matrix, calendar, keys):
         previous = await previous_year(session, keys, year, calendars, enrolments)
     rules = rules_of(school, defaults)
     absent, possible = absent_and_possible(matrix.up_to_latest().categories)
