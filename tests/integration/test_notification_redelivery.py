@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from attendance_shared import topics
 from attendance_shared.consumer import BatchConsumer
-from attendance_shared.events import Event, PupilUpdatedV1, SocialWorker
+from attendance_shared.events import Event, PupilDeletedV1, PupilUpdatedV1, SocialWorker
 from attendance_shared.kafka import KafkaPublisher
 from attendance_stack.kafka import KafkaCluster
 from notification_service.consumers.handler import EventHandler
@@ -182,3 +182,39 @@ async def test_a_redelivered_admission_does_not_put_back_the_contacts_an_update_
     query = "SELECT contacts FROM notification.pupil_contacts WHERE school_urn = :urn AND upn = :upn"
     contacts = await scalar(engine, query, urn=URN, upn=upn)
     assert [c["name"] for c in contacts] == ["Jo Taylor"]
+
+
+async def test_a_change_to_a_left_pupils_record_keeps_them_left_and_a_readmission_brings_them_back(
+    sessionmaker, engine: AsyncEngine
+) -> None:
+    """A record may be corrected up to the day a pupil left; that must not put them back on
+    roll here (only an admission does, now that a pupil who left may be admitted again)."""
+    upn = make_upn(serial=844)
+    clock = Clock(england(MONDAY, 10))
+    admitted = pupil(upn, (ALEX,))
+    record = admitted.data.model_dump(exclude={"contacts"})
+    deleted = event(PupilDeletedV1(school_urn=URN, la_code="201", upn=upn, left_on=date(2026, 9, 30), ground="g"), upn)
+    corrected = event(PupilUpdatedV1(**record, contacts=(JO,), effective_from=date(2026, 9, 1)), upn)
+    query = "SELECT left_on FROM notification.pupil_contacts WHERE school_urn = :urn AND upn = :upn"
+    await apply(sessionmaker, clock, school(), admitted, deleted)
+    await apply(sessionmaker, clock, corrected)  # in a batch of its own
+    assert await scalar(engine, query, urn=URN, upn=upn) == date(2026, 9, 30)
+    upn_two = make_upn(serial=845)
+    first = pupil(upn_two, (ALEX,))
+    gone = event(
+        PupilDeletedV1(school_urn=URN, la_code="201", upn=upn_two, left_on=date(2026, 9, 30), ground="g"), upn_two
+    )
+    fixed = event(
+        PupilUpdatedV1(
+            **first.data.model_dump(exclude={"contacts", "upn"}),
+            upn=upn_two,
+            contacts=(JO,),
+            effective_from=date(2026, 9, 1),
+        ),
+        upn_two,
+    )
+    await apply(sessionmaker, clock, first, gone, fixed)  # all in one batch
+    assert await scalar(engine, query, urn=URN, upn=upn_two) == date(2026, 9, 30)
+    back = event(admitted.data.model_copy(update={"admission_date": date(2026, 11, 2)}), upn)
+    await apply(sessionmaker, clock, back)
+    assert await scalar(engine, query, urn=URN, upn=upn) is None

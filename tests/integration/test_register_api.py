@@ -314,6 +314,10 @@ async def test_a_pupil_who_left_may_be_admitted_again_and_each_stay_keeps_its_da
     assert amended.status_code == 200, amended.text
     on_roll = await client.get(f"/v1/schools/{URN}/pupils", params={"on_roll_on": "2026-11-04"})
     assert C not in {p["upn"] for p in on_roll.json()["items"]}
+    between_stays = await client.get(f"/v1/schools/{URN}/pupils/{C}", params={"as_on": "2026-11-04"})
+    assert between_stays.status_code == 404 and "was not on the register" in between_stays.text
+    first_stay = await client.get(f"/v1/schools/{URN}/pupils/{C}", params={"as_on": "2026-10-01"})
+    assert first_stay.status_code == 200
     # A later deletion ends the second stay, not the first.
     ended = await client.post(f"/v1/schools/{URN}/pupils/{C}/deletion", json={"ground": "a", "date": "2026-11-10"})
     assert ended.status_code == 200, ended.text

@@ -12,6 +12,7 @@ from attendance_shared.events import (
     Event,
     PupilAdmittedV1,
     PupilDeletedV1,
+    PupilUpdatedV1,
     RiskFlagRaisedV1,
     SchoolCalendarSetV1,
     SchoolUpsertedV1,
@@ -75,23 +76,23 @@ class EventHandler:
 
     async def _pupils(self, session: AsyncSession, payloads: list) -> None:
         contacts: dict[tuple[str, str], dict] = {}
+        # A change to the record of a pupil who has left keeps them left; only an admission
+        # (the first, or one after a deletion) puts them on roll.
+        changed: dict[tuple[str, str], dict] = {}
         left: dict[tuple[str, str], dict] = {}
         for data in payloads:
-            if isinstance(data, PupilAdmittedV1):
+            if isinstance(data, PupilUpdatedV1):
+                key = (data.school_urn, data.upn)
+                row = _contact_row(data)
+                if key in contacts:
+                    contacts[key] = {**row, "left_on": contacts[key]["left_on"]}
+                else:
+                    changed[key] = row
+            elif isinstance(data, PupilAdmittedV1):
                 key = (data.school_urn, data.upn)
                 left.pop(key, None)
-                contacts[key] = {
-                    "school_urn": data.school_urn,
-                    "upn": data.upn,
-                    "la_code": data.la_code,
-                    "forename": data.preferred_forename or data.legal_forename,
-                    "contacts": [c.model_dump() for c in data.contacts],
-                    "social_worker": _person(data.social_worker),
-                    "youth_offending_worker": _person(data.youth_offending_worker),
-                    "virtual_school_contact": _person(data.virtual_school_contact),
-                    "looked_after": data.looked_after,
-                    "left_on": None,
-                }
+                changed.pop(key, None)
+                contacts[key] = _contact_row(data)
             elif isinstance(data, PupilDeletedV1):
                 key = (data.school_urn, data.upn)
                 if key in contacts:
@@ -99,6 +100,7 @@ class EventHandler:
                 else:
                     left[key] = {"school_urn": data.school_urn, "upn": data.upn, "left_on": data.left_on}
         await store.upsert_contacts(session, list(contacts.values()))
+        await store.upsert_contacts(session, list(changed.values()), keep_left_on=True)
         await store.mark_left(session, list(left.values()))
 
     async def _marks(self, session: AsyncSession, marks: list[SessionMarkedV1], now: datetime) -> list[PlannedMessage]:
@@ -154,6 +156,22 @@ class EventHandler:
             pupil = pupils.get((flag.school_urn, flag.upn)) or unknown_pupil(flag.school_urn, flag.upn)
             planned += rules.risk_flag_messages(schools[flag.school_urn], pupil, flag)
         return planned
+
+
+def _contact_row(data: PupilAdmittedV1) -> dict:
+    """What this service keeps of a pupil's record: who to write to, and about whom."""
+    return {
+        "school_urn": data.school_urn,
+        "upn": data.upn,
+        "la_code": data.la_code,
+        "forename": data.preferred_forename or data.legal_forename,
+        "contacts": [c.model_dump() for c in data.contacts],
+        "social_worker": _person(data.social_worker),
+        "youth_offending_worker": _person(data.youth_offending_worker),
+        "virtual_school_contact": _person(data.virtual_school_contact),
+        "looked_after": data.looked_after,
+        "left_on": None,
+    }
 
 
 def _person(person: object) -> dict | None:

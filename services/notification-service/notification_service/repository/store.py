@@ -71,8 +71,10 @@ async def _upsert(session: AsyncSession, table: Any, keys: list[str], rows: Sequ
 # --- projections -------------------------------------------------------------------------------
 
 
-async def upsert_contacts(session: AsyncSession, rows: Sequence[dict]) -> None:
-    await _upsert(session, pupil_contacts, ["school_urn", "upn"], rows, CONTACT_COLUMNS)
+async def upsert_contacts(session: AsyncSession, rows: Sequence[dict], *, keep_left_on: bool = False) -> None:
+    """With `keep_left_on` (a change to the record), a pupil who has left stays left."""
+    columns = [c for c in CONTACT_COLUMNS if not (keep_left_on and c == "left_on")]
+    await _upsert(session, pupil_contacts, ["school_urn", "upn"], rows, columns)
 
 
 async def mark_left(session: AsyncSession, rows: Sequence[dict]) -> None:

@@ -253,12 +253,14 @@ async def get(session: AsyncSession, urn: str, upn: str, *, as_on: date | None =
     if row is None:
         raise NotFound(f"pupil {upn} not found at school {urn}")
     current = row._asdict()
+    stays = [r._asdict() for r in await pupil_repository.enrolments_of(session, urn, upn)]
     if as_on is not None:
         version = await pupil_repository.version_on(session, urn, upn, as_on)
-        if version is None:
+        on_roll = any(s["admission_date"] <= as_on and (s["left_on"] is None or as_on <= s["left_on"]) for s in stays)
+        if version is None or not on_roll:
             raise NotFound(f"pupil {upn} was not on the register of school {urn} on {as_on}")
         current |= version.record
-    current["enrolments"] = [r._asdict() for r in await pupil_repository.enrolments_of(session, urn, upn)]
+    current["enrolments"] = stays
     return PupilOut.model_validate(current)
 
 
