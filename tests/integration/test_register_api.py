@@ -481,6 +481,31 @@ async def test_an_n_left_standing_in_july_is_overdue_in_september(client: httpx.
     assert [i["school_days_outstanding"] for i in later["items"]] == [3 + 19 + 17]
 
 
+async def test_registers_not_taken_by_their_close_are_listed_for_the_school_and_its_la(
+    client: httpx.AsyncClient,
+) -> None:
+    """Issue 23 (missing registers): the morning of 2 November was taken (today, so after it
+    closed: late); the afternoon never was."""
+    await take(client, MONDAY, "am", present(A, B, C))
+    listed = await client.get(f"/v1/schools/{URN}/missing-registers", params={"from": MONDAY, "to": MONDAY})
+    assert listed.status_code == 200, listed.text
+    items = listed.json()["items"]
+    assert [(i["date"], i["session"], i["taken_at"] is None) for i in items] == [
+        (MONDAY, "am", False),
+        (MONDAY, "pm", True),
+    ]
+    assert items[0]["closes_at"].startswith(f"{MONDAY}T09:00:00")
+    la = (await client.get("/v1/las/201/missing-registers", params={"on": MONDAY})).json()
+    assert [(i["school_urn"], i["session"]) for i in la["items"]] == [(URN, "am"), (URN, "pm")]
+    # The half-term week (26-30 October) and its weekend: nothing was due.
+    quiet = await client.get(f"/v1/schools/{URN}/missing-registers", params={"from": "2026-10-24", "to": "2026-11-01"})
+    assert quiet.json()["items"] == []
+    future = await client.get(f"/v1/schools/{URN}/missing-registers", params={"from": MONDAY, "to": "2099-01-01"})
+    assert future.status_code == 422 and future.json()["errors"][0]["field"] == "to"
+    backwards = await client.get(f"/v1/schools/{URN}/missing-registers", params={"from": "2026-11-03", "to": MONDAY})
+    assert backwards.status_code == 422
+
+
 async def test_a_parent_report_is_accepted_by_staff_and_amends_the_n_marks(
     client: httpx.AsyncClient, database_url: str
 ) -> None:

@@ -377,6 +377,24 @@ class UnexplainedAbsencePage(BaseModel):
     items: list[UnexplainedAbsence]
 
 
+class MissingRegisterOut(BaseModel):
+    school_urn: str
+    date: date
+    session: Literal["am", "pm"]
+    closes_at: datetime = Field(description="When the school's register for the session closed")
+    taken_at: datetime | None = Field(
+        description="When its first mark was recorded, after it closed; null while no mark has been taken"
+    )
+
+
+class MissingRegisterPage(BaseModel):
+    start: date
+    end: date
+    items: list[MissingRegisterOut] = Field(
+        description="Registers not taken by the time they closed, by school, date and session"
+    )
+
+
 class AbsenceReportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -1,15 +1,16 @@
 """Routers only: parse, authorise, call a service, shape the response."""
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
 
 from attendance_shared.access import Scope, allow
-from attendance_shared.api_types import IsoDate, UPNCursor, UPNPath, UPNQuery, URNPath
+from attendance_shared.api_types import IsoDate, LACodePath, UPNCursor, UPNPath, UPNQuery, URNPath
 from attendance_shared.auth import Actor, Role
 from attendance_shared.bounds import INT64_MAX, Moment
-from attendance_shared.clock import today_in_england
+from attendance_shared.clock import SCHOOL_TIME_ZONE, today_in_england
 from attendance_shared.db import SessionDep
 from attendance_shared.errors import PROBLEM_RESPONSES, Unprocessable
 from attendance_shared.idempotency import Once, once_per_key
@@ -33,6 +34,7 @@ from register_service.schemas import (
     EventLogPage,
     MarkChangePage,
     MarkEntry,
+    MissingRegisterPage,
     PupilHistory,
     PupilIn,
     PupilMarks,
@@ -64,6 +66,7 @@ PupilReader = Annotated[
 ]
 AbsenceReporter = Annotated[Actor, allow(Role.PARENT, Role.MIS, Role.STAFF, Role.ADMIN, scope=Scope.PUPIL)]
 BulkWriter = Annotated[Actor, allow(Role.MIS, Role.ADMIN, scope=Scope.BODY)]
+LAReader = Annotated[Actor, allow(Role.LA, Role.ADMIN, scope=Scope.LA)]
 # Every school's events: the platform's operators and its own services (a rebuild) only.
 LogReader = Annotated[Actor, allow(Role.ADMIN, Role.SERVICE, scope=Scope.PLATFORM)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -345,6 +348,28 @@ async def unexplained(
     return await registers.unexplained_absences(session, urn=urn, older_than=older_than_school_days, today=on or today)
 
 
+@router.get(
+    "/missing-registers",
+    response_model=MissingRegisterPage,
+    tags=["registers"],
+    summary="Registers not taken by the time they closed: still missing, or taken late",
+)
+async def missing_registers(
+    urn: URNPath,
+    session: SessionDep,
+    actor: SchoolReader,
+    start: Annotated[IsoDate | None, Query(alias="from", description="First day (default: today)")] = None,
+    end: Annotated[IsoDate | None, Query(alias="to", description="Last day, inclusive (default: `from`)")] = None,
+) -> MissingRegisterPage:
+    """Each session the school's calendar opened whose register had no mark when it closed
+    (the school's `am_register_closes` / `pm_register_closes`), with when it was taken if it
+    was taken later. A closed session is never missing; today's count only sessions closed by
+    now."""
+    now = datetime.now(SCHOOL_TIME_ZONE)
+    first = start or now.date()
+    return await registers.missing_registers(session, urn, start=first, end=end or first, now=now)
+
+
 @router.post(
     "/pupils/{upn}/absence-reports",
     status_code=status.HTTP_201_CREATED,
@@ -437,6 +462,22 @@ async def decline_report(
     return await once(
         lambda: absence_reports.decline(session, urn, report_id, body.note, decided_by=actor.subject),
     )
+
+
+@bulk_router.get(
+    "/las/{la_code}/missing-registers",
+    response_model=MissingRegisterPage,
+    tags=["registers"],
+    summary="Every school of an LA: registers of a day not taken by the time they closed",
+)
+async def missing_registers_of_la(
+    la_code: LACodePath,
+    session: SessionDep,
+    actor: LAReader,
+    on: Annotated[IsoDate | None, Query(description="The day (default: today)")] = None,
+) -> MissingRegisterPage:
+    now = datetime.now(SCHOOL_TIME_ZONE)
+    return await registers.missing_registers_of_la(session, la_code, on=on or now.date(), now=now)
 
 
 @bulk_router.put(

@@ -1,7 +1,7 @@
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ARRAY, Row, Text, any_, bindparam, cast, func, select, tuple_
+from sqlalchemy import ARRAY, Date, Row, Text, any_, bindparam, cast, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -164,3 +164,22 @@ async def current_in_range(
         .ext(distinct_on(marks.c.date, marks.c.session, marks.c.upn))
     )
     return list((await session.execute(query)).all())
+
+
+async def first_marked(
+    session: AsyncSession, school_urn: str, registers: list[tuple[date, str]]
+) -> dict[tuple[date, str], datetime]:
+    """When each of these registers got its first mark (registers with none are left out): one
+    probe of the (school, date, session) index per register."""
+    if not registers:
+        return {}
+    statement = text(
+        "SELECT r.day, r.session, (SELECT min(m.recorded_at) FROM register.marks m"
+        " WHERE m.school_urn = :urn AND m.date = r.day AND m.session = r.session) AS first"
+        " FROM unnest(:days, :sessions) AS r(day, session)"
+    ).bindparams(
+        bindparam("urn", school_urn),
+        bindparam("days", [day for day, _ in registers], type_=ARRAY(Date)),
+        bindparam("sessions", [name for _, name in registers], type_=ARRAY(Text)),
+    )
+    return {(r.day, r.session): r.first for r in await session.execute(statement) if r.first is not None}

@@ -22,6 +22,10 @@ async def la_code_of(session: AsyncSession, urn: str) -> str | None:
     return await session.scalar(select(schools.c.la_code).where(schools.c.urn == urn))
 
 
+async def of_la(session: AsyncSession, la_code: str) -> list[Row]:
+    return list(await session.execute(select(schools).where(schools.c.la_code == la_code).order_by(schools.c.urn)))
+
+
 async def upsert_calendar(
     session: AsyncSession, urn: str, academic_year: int, *, terms: list, closures: list, updated_by: str
 ) -> None:

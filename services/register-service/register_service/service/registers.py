@@ -14,6 +14,7 @@ from attendance_shared.events import MarkAmendedV1, SessionMarkedV1
 from attendance_shared.rules.calendar import Calendar, check_mark_day
 from attendance_shared.rules.codes import UNEXPLAINED_CODE, UnknownAttendanceCode, lookup_code
 from attendance_shared.rules.figures import academic_year_of, academic_year_start
+from register_service.domain.missing_registers import due_registers, not_taken_on_time
 from register_service.domain.register_rules import (
     MarkRow,
     RowError,
@@ -24,6 +25,7 @@ from register_service.domain.register_rules import (
 )
 from register_service.repository import marks as mark_repository
 from register_service.repository import pupils as pupil_repository
+from register_service.repository import schools as school_repository
 from register_service.schemas import (
     AmendmentIn,
     BulkRegistersIn,
@@ -32,6 +34,8 @@ from register_service.schemas import (
     MarkChangePage,
     MarkEntry,
     MarkOut,
+    MissingRegisterOut,
+    MissingRegisterPage,
     Person,
     PupilMarks,
     RegisterIn,
@@ -348,3 +352,53 @@ def valid_code(code: str) -> str:
         return lookup_code(code.strip().upper()).code
     except UnknownAttendanceCode as exc:
         raise Unprocessable.of_field("code", str(exc)) from None
+
+
+# A longer span would probe a register per session for years; a year is what a review reads.
+MAX_MISSING_REGISTER_DAYS = 366
+
+
+def check_missing_register_span(start: date, end: date, today: date) -> None:
+    if end < start:
+        raise Unprocessable.of_field("from", "is after `to`")
+    if end > today:
+        raise Unprocessable.of_field("to", "is in the future: a register is missing only once it has closed")
+    if (end - start).days >= MAX_MISSING_REGISTER_DAYS:
+        raise Unprocessable.of_field("from", f"the span may be at most {MAX_MISSING_REGISTER_DAYS} days")
+
+
+async def _missing_at(session: AsyncSession, school: Row, start: date, end: date, now: datetime) -> list:
+    calendar = await calendars_between(session, school.urn, start, end)
+    closes = {"am": school.am_register_closes, "pm": school.pm_register_closes}
+    due = due_registers(calendar, closes, start, end, now)
+    first = await mark_repository.first_marked(session, school.urn, [(r.date, r.session) for r in due])
+    return [
+        MissingRegisterOut(
+            school_urn=school.urn,
+            date=m.register.date,
+            session=m.register.session,
+            closes_at=m.register.closes_at,
+            taken_at=m.taken_at,
+        )
+        for m in not_taken_on_time(due, first)
+    ]
+
+
+async def missing_registers(
+    session: AsyncSession, urn: str, *, start: date, end: date, now: datetime
+) -> MissingRegisterPage:
+    """The school's registers not taken by the time they closed, from `start` to `end`."""
+    check_missing_register_span(start, end, now.date())
+    school = await require_school(session, urn)
+    return MissingRegisterPage(start=start, end=end, items=await _missing_at(session, school, start, end, now))
+
+
+async def missing_registers_of_la(
+    session: AsyncSession, la_code: str, *, on: date, now: datetime
+) -> MissingRegisterPage:
+    """Every school of the LA: its registers of the day `on` not taken by the time they closed."""
+    check_missing_register_span(on, on, now.date())
+    items = []
+    for school in await school_repository.of_la(session, la_code):
+        items += await _missing_at(session, school, on, on, now)
+    return MissingRegisterPage(start=on, end=on, items=items)
