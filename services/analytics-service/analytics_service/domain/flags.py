@@ -318,29 +318,32 @@ def penalty_threshold_days(
     penalty notice must be *considered* then, so each such day is kept even after the count
     falls back. The window is judged ending with each day in turn, exactly as the flag judges
     it ending with the latest register; a count already over on 1 August was reached last
-    year. `categories` is the pupil's row; `previous` holds last year's row alone."""
+    year. `categories` is the pupil's row; `previous` holds last year's row alone. Cheap
+    enough for every flagged pupil of a batch: one running total and a lookup per day."""
     days = np.arange(max(latest_day, 0) + 1)
-    rows = np.broadcast_to(categories, (len(days), categories.shape[-1]))
-    earlier = None
-    if previous is not None:
-        codes = np.broadcast_to(previous.matrix.codes, (len(days), previous.matrix.codes.shape[-1]))
-        earlier = PreviousYear(YearMatrix(previous.matrix.academic_year, codes), previous.calendar)
-    count = _penalty_window(rows, year, 2 * days + 1, earlier).count
+    # The one row judged once per day: its running totals are summed once, not per day.
+    count = _penalty_window(categories[None, :], year, 2 * days + 1, previous, rows=np.zeros_like(days)).count
     over = count >= PENALTY_NOTICE_SESSIONS
     rose = np.flatnonzero(over[1:] & ~over[:-1]) + 1
     return PenaltyHistory([_day(year, int(d)) for d in rose], int(count[-1]))
 
 
 def _penalty_window(
-    categories: np.ndarray, year: SchoolYear, latest: np.ndarray, previous: PreviousYear | None
+    categories: np.ndarray,
+    year: SchoolYear,
+    latest: np.ndarray,
+    previous: PreviousYear | None,
+    rows: np.ndarray | None = None,
 ) -> _Window:
     """Unauthorised sessions in the rolling window of school weeks ending with each pupil's
-    latest register, reaching into last year when this year has fewer school weeks so far."""
+    latest register, reaching into last year when this year has fewer school weeks so far.
+    `rows` says which row (of this year's and last year's) each entry of `latest` is judged
+    on; by default, row i for entry i."""
     latest_day = np.maximum(latest, 0) // 2
     first_position = _positions_in_school_weeks(year, latest_day) - PENALTY_NOTICE_SCHOOL_WEEKS + 1
     start = _week_start_slots(year, first_position)
     unauthorised = prefix_sums(categories == UNAUTHORISED)
-    count = np.where(latest >= 0, window_sums(unauthorised, start, np.maximum(latest, 0) + 1), 0)
+    count = np.where(latest >= 0, window_sums(unauthorised, start, np.maximum(latest, 0) + 1, rows), 0)
     missing = np.where(first_position < 0, -first_position, 0)
     if previous is None or not missing.any() or not len(previous.calendar.school_weeks):
         return _Window(count, start, None)
@@ -348,7 +351,7 @@ def _penalty_window(
     prev_start = _week_start_slots(prev_year, np.maximum(len(prev_year.school_weeks) - missing, 0))
     prev_start = np.where(missing > 0, prev_start, SLOTS)
     prev_sums = prefix_sums(previous.matrix.categories == UNAUTHORISED)
-    count = count + window_sums(prev_sums, prev_start, np.full_like(prev_start, SLOTS))
+    count = count + window_sums(prev_sums, prev_start, np.full_like(prev_start, SLOTS), rows)
     return _Window(count, start, prev_start)
 
 

@@ -147,7 +147,7 @@ def prefix_sums(indicator: np.ndarray) -> np.ndarray:
     return sums
 
 
-def window_sums(sums: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Per row, the total over slots [start, end)."""
-    rows = np.arange(sums.shape[0])
+def window_sums(sums: np.ndarray, start: np.ndarray, end: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """The total over slots [start, end): per row, or for each entry of `rows`, of that row."""
+    rows = np.arange(sums.shape[0]) if rows is None else rows
     return sums[rows, end] - sums[rows, start]
