@@ -42,6 +42,7 @@ from attendance_shared.kafka import KafkaPublisher, ensure_topics
 from attendance_shared.migrations import SERVICE_PACKAGES, migrations_dir, upgrade_to_head
 from attendance_stack.kafka import KafkaCluster
 from la_returns_service.consumers.handler import handle as la_returns_handler
+from la_returns_service.models import processed_events as la_returns_inbox
 from notification_service.consumers.handler import EventHandler
 from tests.conftest import _admin
 from tests.factories import SAMPLE_FLAG, SAMPLE_MARK, SAMPLE_PUPIL, SAMPLE_SCHOOL, SAMPLE_UPN, make_upn
@@ -178,7 +179,7 @@ def _consumer(service: str, group_id: str, database_url: str, bootstrap_servers:
         group_id=group_id,
         bootstrap_servers=bootstrap_servers,
         sessionmaker=make_sessionmaker(make_engine(database_url, service=f"{service}-hostile")),
-        inbox=None,
+        inbox=la_returns_inbox if service == "la-returns" else None,  # as each service's app wires it
         handler=handlers[service],
         session_timeout_ms=6_000,
     )

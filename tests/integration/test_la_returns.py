@@ -32,6 +32,7 @@ from attendance_stack.processes import free_port
 from la_returns_service.clients.analytics import AnalyticsClient
 from la_returns_service.consumers.handler import handle
 from la_returns_service.domain.attendance_return import checksum
+from la_returns_service.models import processed_events
 from la_returns_service.schemas import ReturnSummary, Schedule, ScheduleEntry
 from la_returns_service.service import returns
 from la_returns_service.service import settings as settings_service
@@ -111,17 +112,23 @@ def _duplicates_counted() -> float:
 
 
 async def test_school_and_pupil_events_applied_again_are_skipped_and_counted(database_url: str) -> None:
-    """Every event goes through the inbox inside the handler, which counts what it skips."""
+    """Every event goes through the consumer's inbox, which counts what it skips."""
     engine = make_engine(database_url, service="la-returns")
-    sessionmaker = make_sessionmaker(engine)
-    others = [(topic_of(i), i) for i in register_events()]
+    consumer = BatchConsumer(
+        service="la-returns",
+        topics=[topics.SCHOOLS, topics.PUPILS],
+        group_id="la-returns-test",
+        bootstrap_servers="127.0.0.1:1",
+        sessionmaker=make_sessionmaker(engine),
+        inbox=processed_events,
+        handler=handle,
+    )
+    events = [(topic_of(i), i) for i in register_events()]
     before = _duplicates_counted()
-    async with sessionmaker.begin() as session:
-        await handle(session, others)
+    await consumer.apply(events)
     assert _duplicates_counted() == before
-    async with sessionmaker.begin() as session:
-        await handle(session, others)
-    assert _duplicates_counted() - before == len(others) == 7
+    await consumer.apply(events)
+    assert _duplicates_counted() - before == len(events) == 7
     assert await scalar(engine, "SELECT count(*) FROM la_returns.pupils") == 4
     await engine.dispose()
 
@@ -145,7 +152,7 @@ async def test_projections_and_returns_from_the_register_events(database_url: st
         group_id="la-returns-test",
         bootstrap_servers=broker.bootstrap_servers,
         sessionmaker=sessionmaker,
-        inbox=None,
+        inbox=processed_events,
         handler=handle,
         session_timeout_ms=6_000,
     )

@@ -9,6 +9,7 @@ from attendance_shared.platform import Periodic, ServiceContext, create_service_
 from la_returns_service.api.routes import router, school_router
 from la_returns_service.clients.analytics import AnalyticsClient
 from la_returns_service.consumers.handler import handle
+from la_returns_service.models import processed_events
 from la_returns_service.repository.store import school_la_code
 from la_returns_service.service.scheduler import compile_one_due
 from la_returns_service.settings import SERVICE_NAME, Settings
@@ -18,13 +19,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
     def build_workers(ctx: ServiceContext) -> None:
-        # The inbox is applied inside the handler, which folds a batch before writing it. Marks
-        # are not read: runs and spells come from analytics, which holds every mark.
+        # Every event goes through the consumer's inbox. Marks are not read: runs and spells
+        # come from analytics, which holds every mark.
         attach_consumer(
             ctx,
             service=SERVICE_NAME,
             topics=[topics.SCHOOLS, topics.PUPILS],
-            inbox=None,
+            inbox=processed_events,
             handler=handle,
         )
         analytics = AnalyticsClient(settings)

@@ -15,11 +15,8 @@ from attendance_shared.events import (
     SchoolCalendarSetV1,
     SchoolUpsertedV1,
 )
-from attendance_shared.inbox import claim_new_events
 from attendance_shared.rules.calendar import calendar_from_values
-from la_returns_service.models import processed_events
 from la_returns_service.repository import store
-from la_returns_service.settings import SERVICE_NAME
 
 
 def first_and_last_school_day(data: SchoolCalendarSetV1) -> tuple[date, date] | None:
@@ -48,16 +45,11 @@ def pupil_row(data: PupilAdmittedV1, event: Event) -> dict:
 
 
 async def handle(session: AsyncSession, events: Sequence[tuple[str, Event]]) -> None:
-    # Through the inbox, so a duplicate admission delivered after an update cannot put back
-    # the older record.
-    others = list(events)
-    claims = [(event.id, topic) for topic, event in others]
-    fresh = await claim_new_events(session, processed_events, claims, service=SERVICE_NAME)
+    """Apply a batch the consumer's inbox has already cleared of events applied before (so a
+    duplicate admission delivered after an update cannot put back the older record)."""
     schools: dict[str, dict] = {}
     years: dict[tuple[str, int], dict] = {}
-    for _, event in others:
-        if event.id not in fresh:
-            continue
+    for _, event in events:
         data = event.data
         if isinstance(data, SchoolUpsertedV1):
             schools[data.urn] = {"urn": data.urn, "la_code": data.la_code, "name": data.name}
@@ -76,10 +68,8 @@ async def handle(session: AsyncSession, events: Sequence[tuple[str, Event]]) -> 
     admitted: dict[tuple[str, str, date], dict] = {}
     updated: dict[tuple[str, str, date], dict] = {}
     deleted: list[dict] = []
-    for _, event in others:
+    for _, event in events:
         data = event.data
-        if event.id not in fresh:
-            continue
         if isinstance(data, PupilAdmittedV1):
             key = (data.school_urn, data.upn, data.admission_date)
             row = pupil_row(data, event)
