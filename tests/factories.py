@@ -1,11 +1,12 @@
 """Test data factories: valid identifiers and request bodies, varied by a counter."""
 
 import itertools
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from stdnum.gb import upn as stdnum_upn
 
+from attendance_shared.clock import today_in_england
 from attendance_shared.events import (
     Contact,
     Event,
@@ -16,6 +17,8 @@ from attendance_shared.events import (
     make_event,
     pupil_key,
 )
+from attendance_shared.rules.calendar import calendar_from_values
+from attendance_shared.rules.figures import academic_year_of
 
 _serials = itertools.count(1)
 # Who made an amendment, as the register must keep it.
@@ -81,6 +84,18 @@ def calendar_body() -> dict[str, Any]:
             {"day": f"{y + 1}-05-03", "kind": "planned_closure", "reason": "bank holiday"},
         ],
     }
+
+
+def school_day_ahead(days: int = 14) -> date:
+    """A school day at least `days` ahead of today in `calendar_body`'s calendar (a weekday once
+    past it, as a school without a calendar counts them): leave and part-time timetables are
+    agreed only ahead, so tests over the whole stack, on the real clock, plan there."""
+    body = calendar_body()
+    calendar = calendar_from_values(body["academic_year"], body["terms"], body["closures"])
+    day = today_in_england() + timedelta(days=days)
+    while not (calendar.is_school_day(day) if academic_year_of(day) == 2026 else day.weekday() < 5):
+        day += timedelta(days=1)
+    return day
 
 
 # One valid payload of each kind the consumers read, for tests that start from a real event.

@@ -48,6 +48,7 @@ from attendance_shared.rules.identifiers import (
     UPN_SHAPE_PATTERN,
     URN_PATTERN,
 )
+from attendance_shared.rules.leave import LeaveOutcome, LeaveReason, LeaveSessions, PartTimeReason, WeekSession
 from attendance_shared.rules.thresholds import MAX_MINUTES_LATE, UNEXPLAINED_ABSENCE_MAX_SCHOOL_DAYS
 
 URN = Annotated[str, StringConstraints(pattern=URN_PATTERN)]
@@ -305,6 +306,76 @@ class NotificationOutcomeV1(Payload):
     occurred_at: datetime
 
 
+class PlannedSession(Payload):
+    date: BoundedDate
+    session: Session
+
+
+# A leave may cover at most a school year's sessions; the school's own limit is far lower.
+MAX_PLANNED_SESSIONS = 400
+
+
+class LeaveRequestedV1(Payload):
+    """A parent or staff asked in advance for leave of absence (attendance.pupils.v1, keyed by
+    pupil, so it follows the pupil's admission)."""
+
+    school_urn: URN
+    la_code: LACode
+    upn: UPN
+    request_id: uuid.UUID
+    first_day: BoundedDate
+    last_day: BoundedDate
+    sessions: LeaveSessions
+    reason: LeaveReason
+    requested_by_role: Literal["parent", "staff"]
+    requested_at: Moment
+
+
+class LeaveDecidedV1(Payload):
+    """What the school decided on a leave request, and each later change (reduced, cancelled):
+    `decision` counts them, so each is told to the parents once. `sessions` are the sessions
+    now agreed (none when refused or cancelled); each is a planned mark with `code`."""
+
+    school_urn: URN
+    la_code: LACode
+    upn: UPN
+    request_id: uuid.UUID
+    decision: int = Field(ge=1, le=1000)
+    outcome: LeaveOutcome
+    reason: LeaveReason
+    code: AttendanceCodeStr | None = None
+    first_day: BoundedDate
+    last_day: BoundedDate
+    sessions: tuple[PlannedSession, ...] = Field((), max_length=MAX_PLANNED_SESSIONS)
+    decision_reason: ReasonText | None = None
+    decided_by_role: Literal["parent", "staff"]
+    decided_at: Moment
+
+
+class PartTimeTimetableSetV1(Payload):
+    """A part-time timetable as it now stands: agreed, extended, reviewed or ended. Carries no
+    free text (the reason note stays in the register); `status` says whether it is current."""
+
+    school_urn: URN
+    la_code: LACode
+    upn: UPN
+    timetable_id: uuid.UUID
+    version: int = Field(ge=1, le=MAX_REVISION)
+    reason: PartTimeReason
+    attended_sessions: tuple[WeekSession, ...] = Field(min_length=1, max_length=9)
+    start_date: BoundedDate
+    end_date: BoundedDate
+    next_review_on: BoundedDate | None = None
+    last_reviewed_on: BoundedDate | None = None
+    extensions: int = Field(0, ge=0, le=INT32_MAX)
+    parents_consent_on: BoundedDate | None = None
+    la_notified_on: BoundedDate | None = None
+    social_worker_told: bool = False
+    virtual_school_told: bool = False
+    status: Literal["active", "ended"]
+    ended_on: BoundedDate | None = None
+
+
 EVENT_TYPES: dict[str, type[Payload]] = {
     "uk.attendance.school.upserted.v1": SchoolUpsertedV1,
     "uk.attendance.pupil.admitted.v1": PupilAdmittedV1,
@@ -313,6 +384,9 @@ EVENT_TYPES: dict[str, type[Payload]] = {
     "uk.attendance.school.calendar-set.v1": SchoolCalendarSetV1,
     "uk.attendance.session.marked.v1": SessionMarkedV1,
     "uk.attendance.mark.amended.v1": MarkAmendedV1,
+    "uk.attendance.leave.requested.v1": LeaveRequestedV1,
+    "uk.attendance.leave.decided.v1": LeaveDecidedV1,
+    "uk.attendance.part-time-timetable.set.v1": PartTimeTimetableSetV1,
     "uk.attendance.risk-flag.raised.v1": RiskFlagRaisedV1,
     "uk.attendance.risk-flag.cleared.v1": RiskFlagClearedV1,
     "uk.attendance.notification.outcome.v1": NotificationOutcomeV1,

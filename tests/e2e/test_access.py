@@ -27,7 +27,7 @@ from la_returns_service.app import create_app as la_returns_app
 from notification_service.app import create_app as notification_app
 from register_service.app import create_app as register_app
 from tests.e2e.conftest import start_stack
-from tests.factories import calendar_body, make_upn, pupil_body, school_body
+from tests.factories import calendar_body, make_upn, pupil_body, school_body, school_day_ahead
 from tests.helpers import bearer
 
 pytestmark = pytest.mark.e2e
@@ -82,6 +82,8 @@ class Seeded:
     returns: dict[str, str]  # LA code -> the id of a return compiled for it
     reports: dict[str, str]  # URN -> the id of an absence reported there
     messages: dict[str, str]  # URN -> the id of a message about one of its pupils
+    leave: dict[str, str]  # UPN -> the id of a leave request for that pupil
+    timetables: dict[str, str]  # UPN -> the id of a part-time timetable of that pupil
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +118,18 @@ def seeded(stack: LocalStack) -> Iterator[Seeded]:
             response = client.post(f"{stack.url('register')}/v1/schools/{urn}/pupils/{upn}/absence-reports", json=body)
             assert response.status_code == 201, response.text
             reports[urn] = response.json()["id"]
+        leave, timetables = {}, {}
+        ahead = school_day_ahead().isoformat()
+        for urn, upn in ((OWN_URN, OWN_PUPIL), (OWN_URN, SIBLING), (OTHER_URN, OTHER_PUPIL)):
+            pupil = f"{stack.url('register')}/v1/schools/{urn}/pupils/{upn}"
+            body = {"first_day": ahead, "last_day": ahead, "reason": "medical"}
+            response = client.post(f"{pupil}/leave-requests", json=body)
+            assert response.status_code == 201, response.text
+            leave[upn] = response.json()["id"]
+            body = {"reason": "medical", "attended_sessions": ["mon_am"], "start_date": ahead}
+            response = client.post(f"{pupil}/part-time-timetables", json=body)
+            assert response.status_code == 201, response.text
+            timetables[upn] = response.json()["id"]
 
         analytics = stack.url("analytics")
         deadline = time.monotonic() + 30
@@ -143,7 +157,7 @@ def seeded(stack: LocalStack) -> Iterator[Seeded]:
             response = client.post(f"{stack.url('la-returns')}/v1/las/{la}/returns", json=body)
             assert response.status_code == 201, response.text
             returns[la] = response.json()["id"]
-    yield Seeded(returns, reports, messages)
+    yield Seeded(returns, reports, messages, leave, timetables)
 
 
 def path_values(variant: str, seeded: Seeded) -> dict[str, str]:
@@ -154,11 +168,14 @@ def path_values(variant: str, seeded: Seeded) -> dict[str, str]:
         "return_id": seeded.returns[OWN_LA],
         "report_id": seeded.reports[OWN_URN],
         "message_id": seeded.messages[OWN_URN],
+        "request_id": seeded.leave[OWN_PUPIL],
+        "timetable_id": seeded.timetables[OWN_PUPIL],
     }
     if variant == "own":
         return own
     if variant == "other pupil, same school":
-        return {**own, "upn": SIBLING}
+        # The sibling's own objects: a parent of the first child must not reach them.
+        return {**own, "upn": SIBLING, "request_id": seeded.leave[SIBLING], "timetable_id": seeded.timetables[SIBLING]}
     return {
         "urn": OTHER_URN,
         "upn": OTHER_PUPIL,
@@ -166,6 +183,8 @@ def path_values(variant: str, seeded: Seeded) -> dict[str, str]:
         "return_id": seeded.returns[OTHER_LA],
         "report_id": seeded.reports[OTHER_URN],
         "message_id": seeded.messages[OTHER_URN],
+        "request_id": seeded.leave[OTHER_PUPIL],
+        "timetable_id": seeded.timetables[OTHER_PUPIL],
     }
 
 

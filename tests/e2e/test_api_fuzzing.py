@@ -23,7 +23,7 @@ from schemathesis.specs.openapi import checks as openapi_checks
 
 from attendance_shared.auth import Role
 from attendance_stack import LocalStack
-from tests.factories import calendar_body, make_upn, pupil_body, school_body
+from tests.factories import calendar_body, make_upn, pupil_body, school_body, school_day_ahead
 from tests.helpers import bearer
 
 pytestmark = pytest.mark.e2e
@@ -53,7 +53,8 @@ UPNS = [make_upn(serial=600 + i) for i in range(5)]
 
 @pytest.fixture(scope="module")
 def real_objects(stack: LocalStack) -> dict[str, str]:
-    """A school with a calendar, pupils, a register taken and an absence reported: the path
+    """A school with a calendar, pupils, a register taken, an absence reported, leave asked for
+    and a part-time timetable: the path
     parameters a generated request may name, so that it reaches the logic behind a route
     rather than its 404."""
     with httpx.Client(base_url=stack.url("register"), headers=ADMIN, timeout=30) as register:
@@ -71,6 +72,17 @@ def real_objects(stack: LocalStack) -> dict[str, str]:
             json={"first_day": DAY, "last_day": DAY, "reason": "ill with a cold"},
         )
         assert report.status_code == 201, report.text
+        ahead = school_day_ahead().isoformat()
+        leave = register.post(
+            f"/v1/schools/{URN}/pupils/{UPNS[0]}/leave-requests",
+            json={"first_day": ahead, "last_day": ahead, "reason": "interview"},
+        )
+        assert leave.status_code == 201, leave.text
+        timetable = register.post(
+            f"/v1/schools/{URN}/pupils/{UPNS[0]}/part-time-timetables",
+            json={"reason": "reintegration", "attended_sessions": ["mon_am", "tue_am"], "start_date": ahead},
+        )
+        assert timetable.status_code == 201, timetable.text
     return {
         "urn": URN,
         "la_code": LA_CODE,
@@ -78,6 +90,8 @@ def real_objects(stack: LocalStack) -> dict[str, str]:
         "day": DAY,
         "session_name": "am",
         "report_id": report.json()["id"],
+        "request_id": leave.json()["id"],
+        "timetable_id": timetable.json()["id"],
     }
 
 

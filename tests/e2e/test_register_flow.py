@@ -15,7 +15,7 @@ from attendance_shared import topics
 from attendance_shared.auth import Role, pupil_scope_key
 from attendance_shared.kafka import partition_of
 from attendance_stack import LocalStack
-from tests.factories import MADE_BY, calendar_body, make_upn, pupil_body, school_body
+from tests.factories import MADE_BY, calendar_body, make_upn, pupil_body, school_body, school_day_ahead
 from tests.helpers import bearer, eventually
 
 pytestmark = pytest.mark.e2e
@@ -70,6 +70,67 @@ async def test_a_week_in_bulk_then_a_parent_report_reaches_analytics(stack: Loca
             figures = response.json()["figures"]
             assert figures["possible_sessions"] == 8
             assert (figures["authorised_absence_sessions"], figures["unauthorised_absence_sessions"]) == (2, 0)
+
+        await eventually(counted)
+
+
+async def test_a_leave_decision_reaches_the_parent_and_a_planned_c2_counts_as_authorised(stack: LocalStack) -> None:
+    urn, la = "100010", "210"
+    first, second = make_upn(la_code=la, serial=910), make_upn(la_code=la, serial=911)
+    staff = bearer(Role.STAFF, subject="head-teacher", schools=[urn])
+    mis = bearer(Role.MIS, schools=[urn])
+    async with httpx.AsyncClient(base_url=stack.url("register"), headers=mis, timeout=30) as register:
+        assert (await register.put(f"/v1/schools/{urn}", json=school_body(la_code=la))).status_code == 200
+        assert (await register.put(f"/v1/schools/{urn}/calendar", json=calendar_body())).status_code == 200
+        for upn in (first, second):
+            assert (await register.post(f"/v1/schools/{urn}/pupils", json=pupil_body(upn))).status_code == 201
+
+        # A parent asks from their app; the head agrees. The decision is an event.
+        parent = bearer(Role.PARENT, subject="parent-2", pupils=[pupil_scope_key(urn, first)])
+        ahead = school_day_ahead().isoformat()
+        body = {"first_day": ahead, "last_day": ahead, "sessions": "am", "reason": "interview"}
+        asked = await register.post(f"/v1/schools/{urn}/pupils/{first}/leave-requests", json=body, headers=parent)
+        assert asked.status_code == 201, asked.text
+        decision = f"/v1/schools/{urn}/leave-requests/{asked.json()['id']}/decision"
+        decided = await register.post(decision, json={"outcome": "agreed"}, headers=staff)
+        assert decided.status_code == 200, decided.text
+
+        # A part-time timetable recorded after it began: mornings only from Monday 16 November.
+        # Its afternoon C2 stands when that register is taken, and is authorised absence.
+        timetable = {"reason": "reintegration", "attended_sessions": ["mon_am"], "start_date": WEEK[0]}
+        timetables = f"/v1/schools/{urn}/pupils/{second}/part-time-timetables"
+        agreed = await register.post(timetables, json=timetable, headers=staff)
+        assert agreed.status_code == 201, agreed.text
+        marks = {"marks": [{"upn": first, "code": "\\"}]}
+        taken = await register.put(f"/v1/schools/{urn}/registers/{WEEK[0]}/pm", json=marks)
+        assert taken.status_code == 200 and taken.json()["planned"] == 1, taken.text
+        morning = {"marks": [{"upn": u, "code": "/"} for u in (first, second)]}
+        assert (await register.put(f"/v1/schools/{urn}/registers/{WEEK[0]}/am", json=morning)).status_code == 200
+
+    async with httpx.AsyncClient(base_url=stack.url("notification"), headers=staff, timeout=10) as notification:
+
+        async def told() -> dict:
+            params = {"rule": "leave-decision"}
+            items = (await notification.get(f"/v1/schools/{urn}/notifications", params=params)).json()["items"]
+            assert [(m["upn"], m["status"]) for m in items] == [(first, "sent")]
+            return items[0]
+
+        message = await eventually(told)
+        assert message["subject"] == "Leave of absence for Sam: agreed"
+        detail = (await notification.get(f"/v1/schools/{urn}/notifications/{message['id']}")).json()
+        assert "an interview has been agreed" in detail["body"] and "morning" in detail["body"]
+        assert detail["recipient"] == "alex@example.org"
+
+    async with httpx.AsyncClient(base_url=stack.url("analytics"), headers=staff, timeout=10) as analytics:
+
+        async def counted() -> None:
+            response = await analytics.get(
+                f"/v1/schools/{urn}/pupils/{second}/attendance", params={"from": WEEK[0], "to": WEEK[0]}
+            )
+            assert response.status_code == 200, response.text
+            figures = response.json()["figures"]
+            assert (figures["possible_sessions"], figures["attended_sessions"]) == (2, 1)
+            assert (figures["authorised_absence_sessions"], figures["unauthorised_absence_sessions"]) == (1, 0)
 
         await eventually(counted)
 

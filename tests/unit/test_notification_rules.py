@@ -1,6 +1,8 @@
+import uuid
 from dataclasses import replace
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
+from attendance_shared.events import LeaveDecidedV1, PlannedSession
 from attendance_shared.rules.calendar import Closure, SchoolCalendar, Term
 from notification_service.domain import rules
 from notification_service.domain.policy import (
@@ -138,3 +140,41 @@ def test_templates_refuse_unknown_placeholders_and_format_tricks() -> None:
     assert template_errors(TemplateKey.FIRST_DAY_ABSENCE, "body", "{forename.__class__}")
     assert template_errors(TemplateKey.FIRST_DAY_ABSENCE, "body", "{forename!r}")
     assert template_errors(TemplateKey.FIRST_DAY_ABSENCE, "body", "oops {")
+
+
+def _decision(outcome: str, sessions: int, decision: int = 1, reason: str | None = None) -> LeaveDecidedV1:
+    days = [date(2026, 11, 10) + timedelta(days=i // 2) for i in range(sessions)]
+    return LeaveDecidedV1(
+        school_urn="100001",
+        la_code="201",
+        upn=UPN,
+        request_id=uuid.UUID(int=7),
+        decision=decision,
+        outcome=outcome,
+        reason="medical",
+        code="M" if sessions else None,
+        first_day=date(2026, 11, 10),
+        last_day=date(2026, 11, 16),
+        sessions=tuple(PlannedSession(date=d, session="am" if i % 2 == 0 else "pm") for i, d in enumerate(days)),
+        decision_reason=reason,
+        decided_by_role="staff",
+        decided_at=datetime(2026, 11, 3, 10, tzinfo=UTC),
+    )
+
+
+def test_each_leave_decision_goes_to_every_parent_once_in_plain_words() -> None:
+    agreed, to_jo = rules.leave_decision_messages(SCHOOL, PUPIL, _decision("agreed", 2))
+    assert (agreed.channel, to_jo.recipient) == ("sms", "jo@example.org")
+    assert agreed.rule == "leave-decision" and agreed.recipient_role == "parent"
+    assert agreed.idempotency_key.endswith(f"{uuid.UUID(int=7)}:1:parent0")
+    assert agreed.subject == "Leave of absence for Sam: agreed"
+    assert "a medical or dental appointment has been agreed by Oak Lane Primary" in agreed.body
+    assert "Agreed (2 sessions): Tue 10 Nov morning, Tue 10 Nov afternoon." in agreed.body
+
+    reduced, _ = rules.leave_decision_messages(SCHOOL, PUPIL, _decision("partly_agreed", 30, 2, "one day only"))
+    assert reduced.idempotency_key != agreed.idempotency_key  # a later decision is a new message
+    assert "and 20 more" in reduced.body and reduced.body.endswith("Reason: one day only")
+    refused, _ = rules.leave_decision_messages(SCHOOL, PUPIL, _decision("refused", 0, reason="no grounds"))
+    assert "would be unauthorised" in refused.body
+    quiet = replace(SCHOOL, settings=SchoolNotificationSettings(leave_decisions=False))
+    assert rules.leave_decision_messages(quiet, PUPIL, _decision("agreed", 2)) == []

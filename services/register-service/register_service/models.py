@@ -25,7 +25,7 @@ from sqlalchemy.types import UserDefinedType
 from attendance_shared.db import service_metadata
 from attendance_shared.idempotency import idempotency_table
 from attendance_shared.outbox import outbox_table
-from attendance_shared.rules.thresholds import UNEXPLAINED_ABSENCE_MAX_SCHOOL_DAYS
+from attendance_shared.rules.thresholds import LEAVE_MAX_SCHOOL_DAYS, UNEXPLAINED_ABSENCE_MAX_SCHOOL_DAYS
 
 metadata = service_metadata("register")
 
@@ -58,6 +58,7 @@ schools = Table(
         nullable=False,
         server_default=str(UNEXPLAINED_ABSENCE_MAX_SCHOOL_DAYS),
     ),
+    Column("leave_max_school_days", Integer, nullable=False, server_default=str(LEAVE_MAX_SCHOOL_DAYS)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_schools_la_code", "la_code"),
@@ -167,6 +168,116 @@ absence_reports = Table(
     CheckConstraint("sessions IN ('am', 'pm', 'both')", name="absence_report_sessions"),
     ForeignKeyConstraint(["school_urn", "upn"], ["register.pupils.school_urn", "register.pupils.upn"]),
     Index("ix_absence_reports_school_status", "school_urn", "status", "first_day"),
+)
+
+# Leave of absence asked for in advance, and the school's decision (reg 11). A decision may be
+# changed later (reduced or cancelled); `decision` counts the decisions made.
+leave_requests = Table(
+    "leave_requests",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("school_urn", Text, nullable=False),
+    Column("upn", Text, nullable=False),
+    Column("first_day", Date, nullable=False),
+    Column("last_day", Date, nullable=False),
+    Column("sessions", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("note", Text),
+    Column("requested_by", Text, nullable=False),
+    Column("requested_by_role", Text, nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("status", Text, nullable=False, server_default="pending"),
+    Column("decision", Integer, nullable=False, server_default="0"),
+    Column("agreed_sessions", JSONB, nullable=False, server_default="[]"),
+    Column("decision_reason", Text),
+    Column("decided_by", Text),
+    Column("decided_at", DateTime(timezone=True)),
+    CheckConstraint(
+        "status IN ('pending', 'agreed', 'partly_agreed', 'refused', 'cancelled')", name="leave_request_status"
+    ),
+    CheckConstraint("sessions IN ('am', 'pm', 'both')", name="leave_request_sessions"),
+    ForeignKeyConstraint(["school_urn", "upn"], ["register.pupils.school_urn", "register.pupils.upn"]),
+    Index("ix_leave_requests_school_status", "school_urn", "status", "first_day"),
+    Index("ix_leave_requests_pupil", "school_urn", "upn", "first_day"),
+)
+
+# A part-time timetable (C2): temporary, time-limited, agreed with the parents and reviewed.
+# Every version is kept in `part_time_timetable_versions`; this row is the current one.
+part_time_timetables = Table(
+    "part_time_timetables",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("school_urn", Text, nullable=False),
+    Column("upn", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("reason_note", Text),
+    Column("attended_sessions", JSONB, nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("next_review_on", Date),
+    Column("reviews", JSONB, nullable=False, server_default="[]"),
+    Column("extensions", JSONB, nullable=False, server_default="[]"),
+    Column("parents_consent", JSONB),
+    Column("social_worker_told", Boolean, nullable=False, server_default="false"),
+    Column("virtual_school_told", Boolean, nullable=False, server_default="false"),
+    Column("la_notified_on", Date),
+    Column("status", Text, nullable=False, server_default="active"),
+    Column("ended_on", Date),
+    Column("end_reason", Text),
+    Column("created_by", Text, nullable=False),
+    Column("updated_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("status IN ('active', 'ended')", name="part_time_timetable_status"),
+    CheckConstraint("end_date >= start_date", name="part_time_timetable_dates"),
+    ForeignKeyConstraint(["school_urn", "upn"], ["register.pupils.school_urn", "register.pupils.upn"]),
+    Index("ix_part_time_timetables_pupil", "school_urn", "upn", "start_date"),
+)
+
+part_time_timetable_versions = Table(
+    "part_time_timetable_versions",
+    metadata,
+    Column("timetable_id", UUID(as_uuid=True), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("record", JSONB, nullable=False),
+    Column("change", Text, nullable=False),
+    Column("recorded_by", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# A mark written before its session from an agreed leave or a part-time timetable. It becomes
+# a register entry when that session's register is taken; until then it is only a plan. A
+# withdrawn plan (leave cancelled or reduced, timetable ended) keeps its rows, with
+# `withdrawn_at` set, so the history of what was planned stays.
+planned_marks = Table(
+    "planned_marks",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("school_urn", Text, nullable=False),
+    Column("upn", Text, nullable=False),
+    Column("date", Date, nullable=False),
+    Column("session", Text, nullable=False),
+    Column("code", Text, nullable=False),
+    Column("leave_request_id", UUID(as_uuid=True)),
+    Column("timetable_id", UUID(as_uuid=True)),
+    Column("planned_by", Text, nullable=False),
+    Column("planned_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("withdrawn_at", DateTime(timezone=True)),
+    CheckConstraint("session IN ('am', 'pm')", name="planned_session_am_pm"),
+    CheckConstraint("(leave_request_id IS NULL) <> (timetable_id IS NULL)", name="planned_mark_has_one_source"),
+    # One standing plan per pupil and session; the register reads a session's plans at once.
+    Index(
+        "ux_planned_marks_standing",
+        "school_urn",
+        "date",
+        "session",
+        "upn",
+        unique=True,
+        postgresql_where=text("withdrawn_at IS NULL"),
+    ),
+    Index("ix_planned_marks_leave", "leave_request_id", postgresql_where=text("leave_request_id IS NOT NULL")),
+    Index("ix_planned_marks_timetable", "timetable_id", postgresql_where=text("timetable_id IS NOT NULL")),
 )
 
 marks = Table(

@@ -21,7 +21,18 @@ from attendance_shared.events import (
 )
 from attendance_shared.rules.deletion_grounds import DELETION_GROUNDS, DeletionGround
 from attendance_shared.rules.identifiers import ESTABLISHMENT_NUMBER_PATTERN, LA_CODE_PATTERN, URN_PATTERN
-from attendance_shared.rules.thresholds import MAX_MINUTES_LATE, UNEXPLAINED_ABSENCE_MAX_SCHOOL_DAYS
+from attendance_shared.rules.leave import (
+    LEAVE_GROUNDS,
+    LeaveReason,
+    LeaveSessions,
+    PartTimeReason,
+    WeekSession,
+)
+from attendance_shared.rules.thresholds import (
+    LEAVE_MAX_SCHOOL_DAYS,
+    MAX_MINUTES_LATE,
+    UNEXPLAINED_ABSENCE_MAX_SCHOOL_DAYS,
+)
 
 Session = Literal["am", "pm"]
 Name = text(PERSON_NAME_MAX, strip=True, min_length=1)
@@ -46,6 +57,9 @@ class SchoolIn(BaseModel):
     pm_register_closes: LocalTime = time(13, 30)
     unexplained_absence_days: int = Field(
         UNEXPLAINED_ABSENCE_MAX_SCHOOL_DAYS, ge=1, le=20, description="School days an N may stand before it is overdue"
+    )
+    leave_max_school_days: int = Field(
+        LEAVE_MAX_SCHOOL_DAYS, ge=1, le=60, description="The most school days one leave-of-absence request may cover"
     )
 
 
@@ -264,6 +278,7 @@ class RegisterResult(BaseModel):
     session: Session
     recorded: int = Field(description="Marks stored: new marks and changed codes (each a new revision).")
     unchanged: int = Field(description="Marks that already had this code: nothing stored, no event.")
+    planned: int = Field(0, description="Planned marks that became register entries with this register.")
 
 
 class SchoolRegisterIn(RegisterIn):
@@ -284,6 +299,22 @@ class BulkRegistersResult(BaseModel):
     registers: list[RegisterResult]
 
 
+class PlannedMarkOut(BaseModel):
+    """A mark written before its session by an agreed leave or a part-time timetable."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    upn: str
+    date: date
+    session: Session
+    code: str
+    leave_request_id: uuid.UUID | None = None
+    timetable_id: uuid.UUID | None = None
+    planned_by: str
+    planned_at: datetime
+    withdrawn_at: datetime | None = None
+
+
 class MarkOut(BaseModel):
     upn: str
     code: str
@@ -292,6 +323,7 @@ class MarkOut(BaseModel):
     note: str | None = None
     recorded_at: datetime
     recorded_by: str
+    planned: bool = Field(False, description="The mark is the session's planned mark (leave or part-time timetable)")
 
 
 class RegisterOut(BaseModel):
@@ -300,6 +332,11 @@ class RegisterOut(BaseModel):
     session: Session
     as_at: datetime | None = Field(None, description="The register as it stood at this time, if asked")
     marks: list[MarkOut]
+    planned: list[PlannedMarkOut] = Field(
+        default_factory=list,
+        description="Every standing planned mark of the session: it becomes the pupil's mark when the register "
+        "is taken, unless the register says the pupil came in (/ \\ L U)",
+    )
 
 
 class Person(BaseModel):
@@ -449,3 +486,196 @@ class DeclineReportIn(BaseModel):
 class AcceptedReport(BaseModel):
     report: AbsenceReportOut
     amended: list[MarkEntry]
+
+
+LEAVE_REASONS_DOC = "; ".join(
+    f"`{g.reason}`: {g.meaning} ({g.code if g.code else 'cannot be agreed'})" for g in LEAVE_GROUNDS.values()
+)
+
+
+class LeaveRequestIn(BaseModel):
+    """Leave of absence asked for in advance (reg 11)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    first_day: IsoDate
+    last_day: IsoDate
+    sessions: LeaveSessions = Field("both", description="Which sessions of each day: am, pm or both")
+    reason: LeaveReason = Field(description=f"The ground, and the code an agreed leave gives: {LEAVE_REASONS_DOC}")
+    note: Note | None = None
+
+
+class PlannedSessionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    date: IsoDate
+    session: Session
+
+
+class LeaveDecisionIn(BaseModel):
+    """Staff decide: agreed (every session asked for), partly agreed (the sessions listed), or
+    refused. A decision already made may later be reduced (partly agreed, fewer sessions)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["agreed", "partly_agreed", "refused"]
+    sessions: list[PlannedSessionIn] | None = Field(
+        None, max_length=400, description="partly_agreed only: the sessions agreed"
+    )
+    reason: Reason | None = Field(None, description="Why; required when refused or partly agreed")
+
+    @model_validator(mode="after")
+    def _reasoned(self) -> "LeaveDecisionIn":
+        if self.outcome != "agreed" and self.reason is None:
+            raise ValueError(f"reason: a decision of {self.outcome} must say why")
+        if self.outcome == "partly_agreed" and not self.sessions:
+            raise ValueError("sessions: partly_agreed must list the sessions agreed")
+        if self.outcome != "partly_agreed" and self.sessions is not None:
+            raise ValueError("sessions: only partly_agreed lists sessions")
+        return self
+
+
+class LeaveCancelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason
+
+
+class LeaveRequestOut(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: uuid.UUID
+    school_urn: str
+    upn: str
+    first_day: date
+    last_day: date
+    sessions: LeaveSessions
+    reason: LeaveReason
+    code: str | None = Field(description="The code an agreed leave writes; null for a family holiday")
+    note: str | None
+    requested_by: str
+    requested_by_role: Literal["parent", "staff"]
+    requested_at: datetime
+    status: Literal["pending", "agreed", "partly_agreed", "refused", "cancelled"]
+    decision: int = Field(description="How many decisions have been made on the request")
+    agreed_sessions: list[PlannedSessionIn] = Field(description="The sessions agreed, each a planned mark")
+    decision_reason: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+
+
+class LeaveRequestPage(BaseModel):
+    items: list[LeaveRequestOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR)
+
+
+class ParentsConsent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    given_on: IsoDate
+
+
+class PartTimeTimetableIn(BaseModel):
+    """A part-time timetable: temporary, time-limited, agreed with the parents, reviewed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: PartTimeReason
+    reason_note: Note | None = None
+    attended_sessions: list[WeekSession] = Field(
+        min_length=1, max_length=9, description="The sessions of the school week the pupil attends, e.g. mon_am"
+    )
+    start_date: IsoDate
+    end_date: IsoDate | None = Field(None, description="Default: the end of the 6th school week")
+    first_review_on: IsoDate | None = Field(None, description="Default: the end of the 2nd school week")
+    parents_consent: ParentsConsent | None = None
+    social_worker_told: bool = False
+    virtual_school_told: bool = False
+    la_notified_on: IsoDate | None = None
+
+
+class PartTimeTimetableChangeIn(BaseModel):
+    """Change a timetable: extend it (a new end date and the reason), record a review, record
+    consent or the LA notification, or end it early."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    extend_to: IsoDate | None = None
+    extension_reason: Reason | None = None
+    review_held_on: IsoDate | None = None
+    review_notes: Note | None = None
+    next_review_on: IsoDate | None = None
+    parents_consent: ParentsConsent | None = None
+    social_worker_told: bool | None = None
+    virtual_school_told: bool | None = None
+    la_notified_on: IsoDate | None = None
+    end_on: IsoDate | None = Field(None, description="End early: the pupil is full time from the next day")
+    end_reason: Reason | None = None
+
+    @model_validator(mode="after")
+    def _paired(self) -> "PartTimeTimetableChangeIn":
+        if (self.extend_to is None) != (self.extension_reason is None):
+            raise ValueError("extension_reason: an extension needs both extend_to and extension_reason")
+        if (self.end_on is None) != (self.end_reason is None):
+            raise ValueError("end_reason: ending a timetable needs both end_on and end_reason")
+        if self.review_notes is not None and self.review_held_on is None:
+            raise ValueError("review_held_on: review notes need the day the review was held")
+        if not self.model_fields_set:
+            raise ValueError("nothing to change")
+        return self
+
+
+class PartTimeReview(BaseModel):
+    held_on: date
+    notes: str | None = None
+    recorded_by: str
+
+
+class PartTimeExtension(BaseModel):
+    previous_end: date
+    new_end: date
+    reason: str
+    recorded_by: str
+
+
+class PartTimeTimetableOut(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: uuid.UUID
+    school_urn: str
+    upn: str
+    version: int
+    reason: PartTimeReason
+    reason_note: str | None
+    attended_sessions: list[WeekSession]
+    start_date: date
+    end_date: date
+    next_review_on: date | None
+    reviews: list[PartTimeReview]
+    extensions: list[PartTimeExtension]
+    parents_consent: ParentsConsent | None
+    social_worker_told: bool
+    virtual_school_told: bool
+    la_notified_on: date | None
+    status: Literal["active", "ended"]
+    ended_on: date | None
+    end_reason: str | None
+    review_overdue: bool = Field(description="The next review date has passed")
+    past_end: bool = Field(description="Still active after its end date: the pupil should be full time")
+    planned_sessions: int = Field(description="Standing planned C2 marks")
+
+
+class PartTimeTimetablePage(BaseModel):
+    items: list[PartTimeTimetableOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR)
+
+
+class PartTimeTimetableVersion(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    version: int
+    change: str
+    recorded_by: str
+    recorded_at: datetime
+    record: dict[str, Any]

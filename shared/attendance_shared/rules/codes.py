@@ -101,6 +101,10 @@ CLOSURE_CODE = "#"
 NOTE_REQUIRED_CODES = frozenset({"B", "K", "Y7"})
 # Reason not yet established: must be followed up and replaced (see thresholds).
 UNEXPLAINED_CODE = "N"
+# The pupil came into school: the only codes a register may put over a planned mark (leave
+# agreed in advance, a part-time timetable's C2), which the pupil's arrival overrides. U is
+# unauthorised, but the pupil is in the building, so the planned absence did not happen.
+ATTENDED_CODES = frozenset({"/", "\\", "L", "U"})
 # Illness: the code behind the long-sickness flag and the LA sickness return.
 ILLNESS_CODE = "I"
 

@@ -39,3 +39,11 @@ SESSIONS_PER_SCHOOL_DAY = 2
 # Minutes late an L or U may record: past the end of the longest morning session, it is not
 # lateness any more.
 MAX_MINUTES_LATE = 300
+
+# Leave of absence: the most school days one request may cover unless the school sets its own
+# (the head decides the number of days; reg 11).
+LEAVE_MAX_SCHOOL_DAYS = 10
+# Part-time timetables: first review within 2 school weeks, end within 6 (common LA practice,
+# e.g. LBHF and Plymouth); a longer one needs an extension with a reason.
+PART_TIME_FIRST_REVIEW_SCHOOL_WEEKS = 2
+PART_TIME_MAX_SCHOOL_WEEKS = 6

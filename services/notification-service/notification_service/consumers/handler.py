@@ -1,5 +1,5 @@
-"""The consumer's handler: schools, calendars, pupils, marks and risk flags, one batch at a
-time. Facts are folded per batch and written in bulk, and the messages they call for are stored
+"""The consumer's handler: schools, calendars, pupils, marks, risk flags and leave decisions, one
+batch at a time. Facts are folded per batch and written in bulk, and the messages they call for are stored
 in the same transaction as what makes a redelivery harmless: each session's revision for marks,
 the inbox for everything else. So a redelivered batch plans nothing twice."""
 
@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance_shared.events import (
     Event,
+    LeaveDecidedV1,
     PupilAdmittedV1,
     PupilDeletedV1,
     PupilUpdatedV1,
@@ -53,6 +54,7 @@ class EventHandler:
         now = self._clock()
         planned = await self._marks(session, [e.data for _, e in events if isinstance(e.data, SessionMarkedV1)], now)
         planned += await self._flags(session, [data for data in payloads if isinstance(data, RiskFlagRaisedV1)])
+        planned += await self._leave(session, [data for data in payloads if isinstance(data, LeaveDecidedV1)])
         await save_planned(session, planned, now)
 
     async def _schools(self, session: AsyncSession, payloads: list) -> None:
@@ -155,6 +157,17 @@ class EventHandler:
         for flag in flags:
             pupil = pupils.get((flag.school_urn, flag.upn)) or unknown_pupil(flag.school_urn, flag.upn)
             planned += rules.risk_flag_messages(schools[flag.school_urn], pupil, flag)
+        return planned
+
+    async def _leave(self, session: AsyncSession, decisions: list[LeaveDecidedV1]) -> list[PlannedMessage]:
+        if not decisions:
+            return []
+        schools = await store.school_facts(session, {d.school_urn for d in decisions})
+        pupils = await store.pupil_facts(session, {(d.school_urn, d.upn) for d in decisions})
+        planned: list[PlannedMessage] = []
+        for decision in decisions:
+            pupil = pupils.get((decision.school_urn, decision.upn)) or unknown_pupil(decision.school_urn, decision.upn)
+            planned += rules.leave_decision_messages(schools[decision.school_urn], pupil, decision)
         return planned
 
 

@@ -43,6 +43,9 @@ class SchoolNotificationSettings(BaseModel):
         default_factory=lambda: list(DEFAULT_LEAD_FLAGS), max_length=len(RISK_FLAG_TYPES)
     )
     early_support: bool = True
+    # Each decision on a leave-of-absence request (agreed, partly agreed, refused, reduced,
+    # cancelled) is written to the parents.
+    leave_decisions: bool = True
     attendance_lead: Person | None = None
     # Sender identity: the name parents see on e-mails, where replies go, and the Notify SMS
     # sender id registered for the school (Notify's `sms_sender_id`).

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
-from attendance_shared.events import FlagEvidence, RiskFlagRaisedV1
+from attendance_shared.events import FlagEvidence, LeaveDecidedV1, RiskFlagRaisedV1
 from attendance_shared.rules.codes import ATTENDANCE_CODES
+from attendance_shared.rules.leave import LEAVE_GROUNDS
 from notification_service.domain.policy import SchoolNotificationSettings, register_closes_at
 from notification_service.domain.templates import DEFAULT_TEMPLATES, Template, TemplateKey, render
 
@@ -20,6 +21,7 @@ LEAD_UNRESOLVED = "unresolved-absence-lead"
 WORKER_NOTICE = "worker-absence-notice"
 LEAD_FLAG = "risk-flag-lead"
 EARLY_SUPPORT = "persistent-absence-early-support"
+LEAVE_DECISION = "leave-decision"
 # Rules about an N that an explanation makes moot; a worker notice stands while the
 # session stays unauthorised (N to O, say) and goes only when it is explained.
 UNEXPLAINED_RULES = (FIRST_DAY, CHASE, LEAD_UNRESOLVED)
@@ -333,3 +335,50 @@ def risk_flag_messages(school: SchoolFacts, pupil: PupilFacts, flag: RiskFlagRai
             values={"attendance_rate": rate},
         )
     return planned
+
+
+OUTCOME_WORDING = {
+    "agreed": "agreed",
+    "partly_agreed": "partly agreed",
+    "refused": "refused",
+    "cancelled": "cancelled",
+}
+_SESSION_WORD = {"am": "morning", "pm": "afternoon"}
+# A long leave's sessions are summarised past this many, so a message stays readable.
+SESSIONS_LISTED = 10
+
+
+def _sessions_text(decision: LeaveDecidedV1) -> str:
+    if not decision.sessions:
+        if decision.outcome == "cancelled":
+            return "No sessions are now agreed: we expect your child in school."
+        return "No sessions are agreed: an absence on those days would be unauthorised."
+    named = [
+        f"{s.date.strftime('%a %d %b')} {'morning' if s.session == 'am' else 'afternoon'}" for s in decision.sessions
+    ]
+    more = len(named) - SESSIONS_LISTED
+    listed = ", ".join(named[:SESSIONS_LISTED]) + (f" and {more} more" if more > 0 else "")
+    return f"Agreed ({len(named)} session{'s' if len(named) != 1 else ''}): {listed}."
+
+
+def leave_decision_messages(school: SchoolFacts, pupil: PupilFacts, decision: LeaveDecidedV1) -> list[PlannedMessage]:
+    """Each decision on a leave request (and each later reduction or cancellation) goes to
+    every parent once: the key names the request and the decision's number."""
+    if not school.settings.leave_decisions:
+        return []
+    return to_parents(
+        school,
+        pupil,
+        rule=LEAVE_DECISION,
+        template=TemplateKey.LEAVE_DECISION,
+        about_date=decision.first_day,
+        key_part=f"{decision.request_id}:{decision.decision}",
+        values={
+            "outcome": OUTCOME_WORDING[decision.outcome],
+            "leave_reason": LEAVE_GROUNDS[decision.reason].meaning,
+            "first_day": decision.first_day.strftime("%A %d %B %Y"),
+            "last_day": decision.last_day.strftime("%A %d %B %Y"),
+            "sessions": _sessions_text(decision),
+            "decision_reason": f"Reason: {decision.decision_reason}" if decision.decision_reason else "",
+        },
+    )

@@ -13,6 +13,7 @@ class TemplateKey(StrEnum):
     WORKER_ABSENCE_NOTICE = "worker_absence_notice"
     LEAD_RISK_FLAG = "lead_risk_flag"
     EARLY_SUPPORT = "early_support"
+    LEAVE_DECISION = "leave_decision"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,9 @@ PLACEHOLDERS: dict[TemplateKey, frozenset[str]] = {
     TemplateKey.WORKER_ABSENCE_NOTICE: frozenset(_SCHOOL | {"worker_name", "upn", "session", "code", "code_meaning"}),
     TemplateKey.LEAD_RISK_FLAG: frozenset(_SCHOOL | {"lead_name", "upn", "flag", "evidence"}),
     TemplateKey.EARLY_SUPPORT: frozenset(_SCHOOL | {"contact_name", "attendance_rate"}),
+    TemplateKey.LEAVE_DECISION: frozenset(
+        _SCHOOL | {"contact_name", "outcome", "leave_reason", "first_day", "last_day", "sessions", "decision_reason"}
+    ),
 }
 
 DEFAULT_TEMPLATES: dict[TemplateKey, Template] = {
@@ -62,6 +66,11 @@ DEFAULT_TEMPLATES: dict[TemplateKey, Template] = {
         "Dear {contact_name}, {forename}'s attendance this school year is {attendance_rate}%. Every day in "
         "school counts, and we would like to talk with you about any barriers and how we can help. Please "
         "contact the attendance lead at {school_name}.",
+    ),
+    TemplateKey.LEAVE_DECISION: Template(
+        "Leave of absence for {forename}: {outcome}",
+        "Dear {contact_name}, the request for {forename} to be absent from school from {first_day} to "
+        "{last_day} for {leave_reason} has been {outcome} by {school_name}. {sessions} {decision_reason}",
     ),
 }
 

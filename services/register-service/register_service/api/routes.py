@@ -11,6 +11,7 @@ from attendance_shared.api_types import IsoDate, LACodePath, UPNCursor, UPNPath,
 from attendance_shared.auth import Actor, Role
 from attendance_shared.bounds import INT64_MAX, Moment
 from attendance_shared.clock import SCHOOL_TIME_ZONE, today_in_england
+from attendance_shared.csv_export import CSV_RESPONSE, AcceptHeader, csv_response, wants_csv
 from attendance_shared.db import SessionDep
 from attendance_shared.errors import PROBLEM_RESPONSES, Unprocessable
 from attendance_shared.idempotency import Once, once_per_key
@@ -32,9 +33,19 @@ from register_service.schemas import (
     DeclineReportIn,
     DeletionIn,
     EventLogPage,
+    LeaveCancelIn,
+    LeaveDecisionIn,
+    LeaveRequestIn,
+    LeaveRequestOut,
+    LeaveRequestPage,
     MarkChangePage,
     MarkEntry,
     MissingRegisterPage,
+    PartTimeTimetableChangeIn,
+    PartTimeTimetableIn,
+    PartTimeTimetableOut,
+    PartTimeTimetablePage,
+    PartTimeTimetableVersion,
     PupilHistory,
     PupilIn,
     PupilMarks,
@@ -49,14 +60,14 @@ from register_service.schemas import (
     Session,
     UnexplainedAbsencePage,
 )
-from register_service.service import absence_reports, events, pupils, registers, schools
+from register_service.service import absence_reports, events, leave, part_time, pupils, registers, schools
 
 router = APIRouter(prefix="/v1/schools/{urn}", responses=PROBLEM_RESPONSES)
 bulk_router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES)
 
 # Who may call what (see attendance_shared.access). A school's own people write its
 # registers; its LA reads them; a parent or social worker reads only the children they hold,
-# and a parent may report their child's absence.
+# and a parent may report their child's absence or ask for leave (decided by staff).
 SchoolOwner = Annotated[Actor, allow(Role.MIS, Role.ADMIN, scope=Scope.SCHOOL)]
 SchoolWriter = Annotated[Actor, allow(Role.MIS, Role.STAFF, Role.ADMIN, scope=Scope.SCHOOL)]
 SchoolReader = Annotated[Actor, allow(Role.MIS, Role.STAFF, Role.LA, Role.ADMIN, scope=Scope.SCHOOL)]
@@ -462,6 +473,256 @@ async def decline_report(
     return await once(
         lambda: absence_reports.decline(session, urn, report_id, body.note, decided_by=actor.subject),
     )
+
+
+@router.post(
+    "/pupils/{upn}/leave-requests",
+    status_code=status.HTTP_201_CREATED,
+    response_model=LeaveRequestOut,
+    tags=["leave of absence"],
+    summary="Ask in advance for leave of absence (a parent for their own child, or staff)",
+)
+async def request_leave(
+    urn: URNPath, upn: UPNPath, body: LeaveRequestIn, session: SessionDep, actor: AbsenceReporter, once: Idempotent
+) -> Any:
+    return await once(
+        lambda: leave.request_leave(session, urn, upn, body, actor=actor, today=today_in_england()),
+        status.HTTP_201_CREATED,
+    )
+
+
+@router.get(
+    "/pupils/{upn}/leave-requests",
+    response_model=LeaveRequestPage,
+    tags=["leave of absence"],
+    summary="One pupil's leave requests and their decisions",
+)
+async def pupil_leave_requests(
+    urn: URNPath,
+    upn: UPNPath,
+    session: SessionDep,
+    actor: PupilReader,
+    cursor: Annotated[str | None, Query(max_length=60)] = None,
+    limit: Limit = 100,
+) -> LeaveRequestPage:
+    return await leave.list_requests(session, urn, status=None, upn=upn, cursor=cursor, limit=limit)
+
+
+@router.get(
+    "/pupils/{upn}/leave-requests/{request_id}",
+    response_model=LeaveRequestOut,
+    tags=["leave of absence"],
+    summary="One leave request and its decision",
+)
+async def pupil_leave_request(
+    urn: URNPath, upn: UPNPath, request_id: uuid.UUID, session: SessionDep, actor: PupilReader
+) -> LeaveRequestOut:
+    return await leave.get_request(session, urn, upn, request_id)
+
+
+@router.post(
+    "/pupils/{upn}/leave-requests/{request_id}/cancel",
+    response_model=LeaveRequestOut,
+    tags=["leave of absence"],
+    summary="Withdraw a request or an agreed leave: planned marks of sessions not yet taken are removed",
+)
+async def cancel_leave(
+    urn: URNPath,
+    upn: UPNPath,
+    request_id: uuid.UUID,
+    body: LeaveCancelIn,
+    session: SessionDep,
+    actor: AbsenceReporter,
+    once: Idempotent,
+) -> Any:
+    return await once(
+        lambda: leave.cancel(session, urn, upn, request_id, body.reason, actor=actor, today=today_in_england()),
+    )
+
+
+@router.get(
+    "/leave-requests",
+    response_model=LeaveRequestPage,
+    tags=["leave of absence"],
+    summary="Leave requests to decide (pending by default), by first day",
+)
+async def school_leave_requests(
+    urn: URNPath,
+    session: SessionDep,
+    actor: SchoolWriter,
+    status_filter: Annotated[
+        Literal["pending", "agreed", "partly_agreed", "refused", "cancelled"] | None, Query(alias="status")
+    ] = "pending",
+    upn: UPNQuery = None,
+    cursor: Annotated[str | None, Query(max_length=60)] = None,
+    limit: Limit = 100,
+) -> LeaveRequestPage:
+    return await leave.list_requests(session, urn, status=status_filter, upn=upn, cursor=cursor, limit=limit)
+
+
+@router.post(
+    "/leave-requests/{request_id}/decision",
+    response_model=LeaveRequestOut,
+    tags=["leave of absence"],
+    summary="Agree, partly agree or refuse a leave request (or reduce an agreed one), with the reason",
+)
+async def decide_leave(
+    urn: URNPath,
+    request_id: uuid.UUID,
+    body: LeaveDecisionIn,
+    session: SessionDep,
+    actor: SchoolWriter,
+    once: Idempotent,
+) -> Any:
+    return await once(
+        lambda: leave.decide(session, urn, request_id, body, actor=actor, today=today_in_england()),
+    )
+
+
+TimetableStatus = Annotated[Literal["active", "ended"] | None, Query(alias="status")]
+TimetableAttention = Annotated[
+    Literal["review_overdue", "past_end"] | None,
+    Query(description="Only active timetables whose review is overdue, or that ran past their end date"),
+]
+
+
+@router.post(
+    "/pupils/{upn}/part-time-timetables",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PartTimeTimetableOut,
+    tags=["part-time timetables"],
+    summary="Agree a part-time timetable: the sessions not attended become planned C2 marks",
+)
+async def agree_part_time_timetable(
+    urn: URNPath, upn: UPNPath, body: PartTimeTimetableIn, session: SessionDep, actor: PupilWriter, once: Idempotent
+) -> Any:
+    return await once(
+        lambda: part_time.create(session, urn, upn, body, actor=actor, today=today_in_england()),
+        status.HTTP_201_CREATED,
+    )
+
+
+@router.patch(
+    "/pupils/{upn}/part-time-timetables/{timetable_id}",
+    response_model=PartTimeTimetableOut,
+    tags=["part-time timetables"],
+    summary="Extend (with the reason), review, record consent or the LA notification, or end a timetable",
+)
+async def change_part_time_timetable(
+    urn: URNPath,
+    upn: UPNPath,
+    timetable_id: uuid.UUID,
+    body: PartTimeTimetableChangeIn,
+    session: SessionDep,
+    actor: PupilWriter,
+    once: Idempotent,
+) -> Any:
+    return await once(
+        lambda: part_time.change(session, urn, upn, timetable_id, body, actor=actor, today=today_in_england()),
+    )
+
+
+@router.get(
+    "/pupils/{upn}/part-time-timetables",
+    response_model=PartTimeTimetablePage,
+    tags=["part-time timetables"],
+    summary="A pupil's part-time timetables",
+)
+async def pupil_part_time_timetables(
+    urn: URNPath,
+    upn: UPNPath,
+    session: SessionDep,
+    actor: PupilReader,
+    cursor: Annotated[str | None, Query(max_length=80)] = None,
+    limit: Limit = 100,
+) -> PartTimeTimetablePage:
+    return await part_time.list_timetables(
+        session, urn=urn, upn=upn, status=None, attention=None, cursor=cursor, limit=limit, today=today_in_england()
+    )
+
+
+@router.get(
+    "/pupils/{upn}/part-time-timetables/{timetable_id}",
+    response_model=PartTimeTimetableOut,
+    tags=["part-time timetables"],
+    summary="One part-time timetable as it stands",
+)
+async def pupil_part_time_timetable(
+    urn: URNPath, upn: UPNPath, timetable_id: uuid.UUID, session: SessionDep, actor: PupilReader
+) -> PartTimeTimetableOut:
+    return await part_time.get(session, urn, upn, timetable_id, today_in_england())
+
+
+@router.get(
+    "/pupils/{upn}/part-time-timetables/{timetable_id}/versions",
+    response_model=list[PartTimeTimetableVersion],
+    tags=["part-time timetables"],
+    summary="Every version of a part-time timetable: what changed, who and when",
+)
+async def part_time_timetable_versions(
+    urn: URNPath, upn: UPNPath, timetable_id: uuid.UUID, session: SessionDep, actor: PupilReader
+) -> list[PartTimeTimetableVersion]:
+    return await part_time.versions(session, urn, upn, timetable_id)
+
+
+@router.get(
+    "/part-time-timetables",
+    response_model=PartTimeTimetablePage,
+    responses=CSV_RESPONSE,
+    tags=["part-time timetables"],
+    summary="The school's part-time timetables: active, ended, overdue for review, past their end",
+)
+async def school_part_time_timetables(
+    urn: URNPath,
+    session: SessionDep,
+    actor: SchoolReader,
+    accept: AcceptHeader = None,
+    status_filter: TimetableStatus = "active",
+    attention: TimetableAttention = None,
+    upn: UPNQuery = None,
+    cursor: Annotated[str | None, Query(max_length=80)] = None,
+    limit: Limit = 100,
+) -> Any:
+    page = await part_time.list_timetables(
+        session,
+        urn=urn,
+        upn=upn,
+        status=status_filter,
+        attention=attention,
+        cursor=cursor,
+        limit=limit,
+        today=today_in_england(),
+    )
+    return csv_response(page.items, f"part-time-timetables-{urn}.csv") if wants_csv(accept) else page
+
+
+@bulk_router.get(
+    "/las/{la_code}/part-time-timetables",
+    response_model=PartTimeTimetablePage,
+    responses=CSV_RESPONSE,
+    tags=["part-time timetables"],
+    summary="Every part-time timetable of the LA's schools (active by default)",
+)
+async def la_part_time_timetables(
+    la_code: LACodePath,
+    session: SessionDep,
+    actor: LAReader,
+    accept: AcceptHeader = None,
+    status_filter: TimetableStatus = "active",
+    attention: TimetableAttention = None,
+    cursor: Annotated[str | None, Query(max_length=80)] = None,
+    limit: Limit = 100,
+) -> Any:
+    page = await part_time.list_timetables(
+        session,
+        la_code=la_code,
+        status=status_filter,
+        attention=attention,
+        cursor=cursor,
+        limit=limit,
+        today=today_in_england(),
+    )
+    return csv_response(page.items, f"part-time-timetables-la-{la_code}.csv") if wants_csv(accept) else page
 
 
 @bulk_router.get(

@@ -14,7 +14,6 @@ from attendance_shared.rules.thresholds import REGISTER_OPEN_MAX_MINUTES
 from register_service.domain.register_rules import MarkRow, check_mark
 from register_service.repository import absence_reports as report_repository
 from register_service.repository import marks as mark_repository
-from register_service.repository import pupils as pupil_repository
 from register_service.schemas import (
     AbsenceReportIn,
     AbsenceReportOut,
@@ -24,7 +23,7 @@ from register_service.schemas import (
     Person,
 )
 from register_service.service.registers import amend, valid_code
-from register_service.service.schools import require_school
+from register_service.service.schools import require_pupil, require_school
 
 # A parent may tell the school ahead of a known absence, but not for a far future.
 MAX_DAYS_AHEAD = 28
@@ -34,9 +33,7 @@ MAX_DAYS_LONG = 60
 async def report(
     session: AsyncSession, urn: str, upn: str, body: AbsenceReportIn, *, reported_by: str, today: date
 ) -> AbsenceReportOut:
-    pupil = await pupil_repository.get(session, urn, upn)
-    if pupil is None:
-        raise NotFound(f"pupil {upn} not found at school {urn}")
+    pupil = await require_pupil(session, urn, upn)
     if body.last_day < body.first_day:
         raise Unprocessable.of_field("last_day", "last_day is before first_day")
     if (body.last_day - body.first_day).days >= MAX_DAYS_LONG:

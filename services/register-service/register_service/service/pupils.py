@@ -16,6 +16,7 @@ from attendance_shared.events import PupilAdmittedV1, PupilDeletedV1, PupilUpdat
 from register_service.domain.admission_rules import check_admission, readmission_problem, repeated_pupils
 from register_service.domain.register_rules import RowError
 from register_service.repository import marks as mark_repository
+from register_service.repository import planned_marks as planned_repository
 from register_service.repository import pupils as pupil_repository
 from register_service.schemas import (
     AdmissionsIn,
@@ -28,8 +29,9 @@ from register_service.schemas import (
     PupilUpdateIn,
     PupilVersion,
 )
+from register_service.service import part_time
 from register_service.service.events import publish_pupil_events
-from register_service.service.schools import require_school
+from register_service.service.schools import require_pupil, require_school
 
 # Pupils a batch of admissions writes at a time (see `_enter`).
 ADMISSIONS_PER_WRITE = 200
@@ -161,9 +163,7 @@ async def _enter_slice(
 
 async def update(session: AsyncSession, urn: str, upn: str, changes: PupilUpdateIn, *, recorded_by: str) -> PupilOut:
     school = await require_school(session, urn)
-    current = await pupil_repository.get(session, urn, upn)
-    if current is None:
-        raise NotFound(f"pupil {upn} not found at school {urn}")
+    current = await require_pupil(session, urn, upn)
     effective_from = changes.effective_from or today_in_england()
     if effective_from < current.admission_date:
         raise Unprocessable.of_field("effective_from", "a change cannot take effect before the pupil was admitted")
@@ -200,9 +200,7 @@ async def update(session: AsyncSession, urn: str, upn: str, changes: PupilUpdate
 async def delete(session: AsyncSession, urn: str, upn: str, deletion: DeletionIn, *, deleted_by: str) -> PupilOut:
     """Off the admission register from the day after `deletion.date`; the record stays."""
     school = await require_school(session, urn)
-    current = await pupil_repository.get(session, urn, upn)
-    if current is None:
-        raise NotFound(f"pupil {upn} not found at school {urn}")
+    current = await require_pupil(session, urn, upn)
     if current.left_on is not None:
         raise Conflict(f"pupil {upn} was already deleted from the register (on roll until {current.left_on})")
     if deletion.date < current.admission_date:
@@ -233,6 +231,9 @@ async def delete(session: AsyncSession, urn: str, upn: str, deletion: DeletionIn
         destination=destination,
         deleted_by=deleted_by,
     )
+    # Plans for sessions after the pupil left never stand; a part-time timetable ends with the stay.
+    await planned_repository.withdraw_after(session, urn, upn, deletion.date)
+    await part_time.end_on_leaving(session, school, upn, deletion.date, ended_by=deleted_by)
     event = PupilDeletedV1(
         school_urn=urn,
         la_code=school.la_code,
@@ -249,9 +250,7 @@ async def delete(session: AsyncSession, urn: str, upn: str, deletion: DeletionIn
 
 
 async def get(session: AsyncSession, urn: str, upn: str, *, as_on: date | None = None) -> PupilOut:
-    row = await pupil_repository.get(session, urn, upn)
-    if row is None:
-        raise NotFound(f"pupil {upn} not found at school {urn}")
+    row = await require_pupil(session, urn, upn)
     current = row._asdict()
     stays = [r._asdict() for r in await pupil_repository.enrolments_of(session, urn, upn)]
     if as_on is not None:

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +15,7 @@ from attendance_shared.rules.calendar import Calendar, check_mark_day
 from attendance_shared.rules.codes import UNEXPLAINED_CODE, UnknownAttendanceCode, lookup_code
 from attendance_shared.rules.figures import academic_year_of, academic_year_start
 from register_service.domain.missing_registers import due_registers, not_taken_on_time
+from register_service.domain.planned_marks import may_replace, reconcile, refusal
 from register_service.domain.register_rules import (
     MarkRow,
     RowError,
@@ -24,6 +25,7 @@ from register_service.domain.register_rules import (
     minutes_open,
 )
 from register_service.repository import marks as mark_repository
+from register_service.repository import planned_marks as planned_repository
 from register_service.repository import pupils as pupil_repository
 from register_service.repository import schools as school_repository
 from register_service.schemas import (
@@ -37,6 +39,7 @@ from register_service.schemas import (
     MissingRegisterOut,
     MissingRegisterPage,
     Person,
+    PlannedMarkOut,
     PupilMarks,
     RegisterIn,
     RegisterOut,
@@ -46,7 +49,7 @@ from register_service.schemas import (
     UnexplainedAbsencePage,
 )
 from register_service.service.events import publish_mark_events
-from register_service.service.schools import calendar_for, calendars_between, require_school
+from register_service.service.schools import calendar_for, calendars_between, require_pupil, require_school
 
 # An MIS that sends a whole register again with a changed code is amending those marks.
 RESUBMISSION_REASON = "register resubmitted"
@@ -65,24 +68,64 @@ def _rows_of(register: RegisterIn) -> list[MarkRow]:
     return [MarkRow(m.upn.strip().upper(), m.code.strip().upper(), m.minutes_late, m.note) for m in register.marks]
 
 
+class _Standing(NamedTuple):
+    """A planned mark that has just become the pupil's first entry, read as the current mark."""
+
+    code: str
+    revision: int = 1
+    minutes_late: int | None = None
+    note: str | None = None
+
+
+def _change(
+    school: Row, row: MarkRow, day: date, session_name: Session, existing: Any, now: datetime, reason: str | None
+) -> MarkChange:
+    return {
+        "school_urn": school.urn,
+        "la_code": school.la_code,
+        "upn": row.upn,
+        "date": day,
+        "session": session_name,
+        "code": row.code,
+        "previous_code": None if existing is None else existing.code,
+        "revision": 1 if existing is None else existing.revision + 1,
+        "recorded_at": now,
+        "reason": reason,
+        "minutes_late": row.minutes_late,
+        "note": row.note,
+        "made_by_name": None,
+        "made_by_position": None,
+    }
+
+
 async def _validated_changes(
     session: AsyncSession, school: Row, day: date, session_name: Session, rows: list[MarkRow], now: datetime
-) -> tuple[list[MarkChange], list[RowError]]:
-    """The marks that change this register (nothing for a mark resubmitted unchanged), or
-    every reason the register is refused."""
+) -> tuple[list[MarkChange], list[RowError], int]:
+    """The marks that change this register (nothing for a mark resubmitted unchanged), with
+    the planned marks that stand as first entries, or every reason the register is refused;
+    and how many planned marks stood."""
     urn = school.urn
     calendar = await calendar_for(session, urn, day)
-    on_roll = await pupil_repository.on_roll(session, urn, day, [r.upn for r in rows])
+    planned = await planned_repository.standing_for_register(session, urn, day, session_name)
+    upns = [r.upn for r in rows]
+    on_roll = await pupil_repository.on_roll(session, urn, day, [*upns, *planned.keys() - set(upns)])
     errors = check_register_rows(
         rows,
         on_roll,
         open_minutes=_open_minutes(school, session_name),
         day_problem=lambda code: check_mark_day(calendar, day, session_name, code),
     )
+    current: dict[str, Any] = dict(await mark_repository.current(session, urn, day, session_name))
+    outcome = reconcile(rows, planned, current.keys(), on_roll) if planned else None
+    if outcome is not None:
+        errors = sorted([*errors, *outcome.errors], key=lambda e: e.index)
     if errors:
-        return [], errors
-    current = await mark_repository.current(session, urn, day, session_name)
+        return [], errors, 0
     changes: list[MarkChange] = []
+    for plan in outcome.stand if outcome else ():
+        changes.append(_change(school, MarkRow(plan.upn, plan.code), day, session_name, None, now, plan.stands_reason))
+        current[plan.upn] = _Standing(plan.code)
+    replaced = outcome.replaced if outcome else {}
     for row in rows:
         existing = current.get(row.upn)
         if existing is not None and (existing.code, existing.minutes_late, existing.note) == (
@@ -91,25 +134,9 @@ async def _validated_changes(
             row.note,
         ):
             continue
-        changes.append(
-            {
-                "school_urn": urn,
-                "la_code": school.la_code,
-                "upn": row.upn,
-                "date": day,
-                "session": session_name,
-                "code": row.code,
-                "previous_code": None if existing is None else existing.code,
-                "revision": 1 if existing is None else existing.revision + 1,
-                "recorded_at": now,
-                "reason": None if existing is None else RESUBMISSION_REASON,
-                "minutes_late": row.minutes_late,
-                "note": row.note,
-                "made_by_name": None,
-                "made_by_position": None,
-            }
-        )
-    return changes, []
+        reason = None if existing is None else replaced.get(row.upn, RESUBMISSION_REASON)
+        changes.append(_change(school, row, day, session_name, existing, now, reason))
+    return changes, [], len(outcome.stand) if outcome else 0
 
 
 def _check_date(day: date) -> None:
@@ -125,12 +152,18 @@ async def record_register(
     _check_date(day)
     rows = _rows_of(register)
     await mark_repository.lock_registers(session, [(urn, day, session_name)])
-    changes, errors = await _validated_changes(session, school, day, session_name, rows, datetime.now(UTC))
+    changes, errors, stood = await _validated_changes(session, school, day, session_name, rows, datetime.now(UTC))
     if errors:
         raise Unprocessable.of_rows([e.as_dict() for e in errors], total=len(rows), what="rows are invalid")
     await _store_marks(session, changes, SessionMarkedV1, recorded_by=recorded_by)
+    recorded = len(changes) - stood
     return RegisterResult(
-        school_urn=urn, date=day, session=session_name, recorded=len(changes), unchanged=len(rows) - len(changes)
+        school_urn=urn,
+        date=day,
+        session=session_name,
+        recorded=recorded,
+        unchanged=len(rows) - recorded,
+        planned=stood,
     )
 
 
@@ -160,16 +193,20 @@ async def record_registers(
             continue
         school = await require_school(session, register.urn)
         rows = _rows_of(register)
-        changes, row_errors = await _validated_changes(session, school, register.date, register.session, rows, now)
+        changes, row_errors, stood = await _validated_changes(
+            session, school, register.date, register.session, rows, now
+        )
         errors.extend({**where, **e.as_dict()} for e in row_errors)
         all_changes.extend(changes)
+        recorded = len(changes) - stood
         results.append(
             RegisterResult(
                 school_urn=register.urn,
                 date=register.date,
                 session=register.session,
-                recorded=len(changes),
-                unchanged=len(rows) - len(changes),
+                recorded=recorded,
+                unchanged=len(rows) - recorded,
+                planned=stood,
             )
         )
     if errors:
@@ -187,12 +224,15 @@ async def read_register(
 ) -> RegisterOut:
     await require_school(session, urn)
     current = await mark_repository.current(session, urn, day, session_name, as_at=as_at)
+    planned = await planned_repository.of_register(session, urn, day, session_name)
+    planned_code = {p.upn: p.code for p in planned}
     return RegisterOut(
         school_urn=urn,
         date=day,
         session=session_name,
         as_at=as_at,
-        marks=[MarkOut.model_validate(r._asdict()) for r in current.values()],
+        marks=[MarkOut(**r._asdict(), planned=planned_code.get(r.upn) == r.code) for r in current.values()],
+        planned=[PlannedMarkOut.model_validate(p._asdict()) for p in planned],
     )
 
 
@@ -215,6 +255,11 @@ async def amend_mark(
     if problems:
         raise Unprocessable.of_fields(problems)
     await mark_repository.lock_registers(session, [(urn, day, session_name)])
+    plan = (await planned_repository.standing_for_pupil(session, urn, upn, [(day, session_name)])).get(
+        (day, session_name)
+    )
+    if plan is not None and not may_replace(plan, row.code):
+        raise Unprocessable.of_field("code", refusal(plan, row.code))
     existing = (await mark_repository.current(session, urn, day, session_name, [upn])).get(upn)
     if existing is None:
         raise NotFound(f"no mark for pupil {upn} on {day.isoformat()} {session_name}")
@@ -280,8 +325,7 @@ async def _store_marks(
 
 
 async def pupil_marks(session: AsyncSession, *, urn: str, upn: str, start: date | None, end: date | None) -> PupilMarks:
-    if await pupil_repository.get(session, urn, upn) is None:
-        raise NotFound(f"pupil {upn} not found at school {urn}")
+    await require_pupil(session, urn, upn)
     rows = await mark_repository.history(session, urn, upn, start, end)
     return PupilMarks(school_urn=urn, upn=upn, entries=[MarkEntry.model_validate(r._asdict()) for r in rows])
 

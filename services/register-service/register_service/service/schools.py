@@ -17,6 +17,7 @@ from attendance_shared.rules.calendar import (
 )
 from attendance_shared.rules.figures import academic_year_of, academic_year_start
 from register_service.domain.register_rules import check_register_times
+from register_service.repository import pupils as pupil_repository
 from register_service.repository import schools as school_repository
 from register_service.schemas import CalendarIn, CalendarOut, SchoolIn, SchoolOut
 from register_service.service.events import publish_school_event
@@ -45,6 +46,14 @@ async def put_school(session: AsyncSession, urn: str, school: SchoolIn) -> Schoo
 
 async def get_school(session: AsyncSession, urn: str) -> SchoolOut:
     return SchoolOut.model_validate((await require_school(session, urn))._asdict())
+
+
+async def require_pupil(session: AsyncSession, urn: str, upn: str) -> Row:
+    """The pupil's row on the school's admission register, or a 404."""
+    row = await pupil_repository.get(session, urn, upn)
+    if row is None:
+        raise NotFound(f"pupil {upn} not found at school {urn}")
+    return row
 
 
 async def require_school(session: AsyncSession, urn: str) -> Row:
