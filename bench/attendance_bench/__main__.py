@@ -53,6 +53,7 @@ from attendance_bench.measures import (
     resident_mb,
 )
 from attendance_shared.auth import Role, mint_token
+from attendance_shared.rules.leave import week_session
 from attendance_shared.settings import CommonSettings
 from attendance_shared.topics import MARKS, PUPILS, TopicSpec
 from attendance_stack import LocalStack, StackConfig
@@ -261,11 +262,12 @@ async def run_calls(
 
 
 def _mark_events(response: httpx.Response) -> int:
-    """Mark events the request caused: a register's changed marks, or one amendment."""
+    """Mark events the request caused: a register's changed marks and the planned marks that
+    stood with it, or one amendment."""
     body = response.json()
     if "registers" in body:
-        return sum(r["recorded"] for r in body["registers"])
-    return body.get("recorded", 1)
+        return sum(r["recorded"] + r.get("planned", 0) for r in body["registers"])
+    return body.get("recorded", 1) + body.get("planned", 0)
 
 
 @dataclass
@@ -510,10 +512,64 @@ def _warn(results: dict[str, object], warning: str) -> None:
     results.setdefault("warnings", []).append(warning)  # type: ignore[union-attr]
 
 
+# The one session a bench pupil on a part-time timetable attends: every other is a planned C2.
+PART_TIME_ATTENDS = "mon_am"
+
+
+def part_time_pupils(year: Replay, per_school: int) -> dict[str, list[str]]:
+    """Per school, the first `per_school` pupils (by UPN) admitted before the replay (at set-up)
+    and on roll to its end."""
+    days = [d.day for d in (*year.flat, *year.paced)]
+    if not per_school or not days:
+        return {}
+    return {
+        s.urn: sorted(p.upn for p in s.pupils if p.admission_date < days[0] and p.on_roll(days[-1]))[:per_school]
+        for s in year.schools
+    }
+
+
+def with_part_time(year: Replay, pupils: dict[str, list[str]]) -> Replay:
+    """The replay as an MIS that knows the part-time timetables sends it: C2 in each open
+    session the pupil is not timetabled for (the planned mark), and no amendment of those."""
+
+    def planned(urn: str, upn: str, day: date, session: str) -> bool:
+        return upn in chosen.get(urn, ()) and week_session(day, session) != PART_TIME_ATTENDS
+
+    def school_day(d: SchoolDay) -> SchoolDay:
+        registers = [
+            replace(
+                r,
+                marks=[
+                    {"upn": m["upn"], "code": "C2"}
+                    if m["code"] != "#" and planned(r.urn, str(m["upn"]), r.day, r.session)
+                    else m
+                    for m in r.marks
+                ],
+            )
+            for r in d.registers
+        ]
+        amendments = [a for a in d.amendments if not planned(a.urn, a.upn, a.day, a.session)]
+        return replace(d, registers=registers, amendments=amendments)
+
+    chosen = {urn: set(upns) for urn, upns in pupils.items()}
+    return replace(year, flat=[school_day(d) for d in year.flat], paced=[school_day(d) for d in year.paced])
+
+
+def part_time_calls(pupils: dict[str, list[str]], start: date) -> list[Call]:
+    body = {"reason": "reintegration", "attended_sessions": [PART_TIME_ATTENDS], "start_date": start.isoformat()}
+    return [
+        _call("POST", f"/v1/schools/{urn}/pupils/{upn}/part-time-timetables", body, 201)
+        for urn, upns in pupils.items()
+        for upn in upns
+    ]
+
+
 async def main_async(args: argparse.Namespace, target: Target) -> dict[str, object]:
     schools = make_schools(args.schools, args.pupils, args.seed)
     start = date.fromisoformat(args.start) if args.start else None
     year = cut_year(schools, args.seed, start, args.days, args.paced_days if args.rate else 0)
+    part_time = part_time_pupils(year, args.planned)
+    year = with_part_time(year, part_time)
     flat = [plan_day(d, args.bulk) for d in year.flat]
     paced = [plan_day(d, args.bulk) for d in year.paced]
     # One MIS vendor's token for all its schools, as a hosted MIS integration holds.
@@ -526,6 +582,13 @@ async def main_async(args: argparse.Namespace, target: Target) -> dict[str, obje
     ) as client:
         pupils_before = await _consumed(target, PUPIL_CONSUMERS, PUPILS)
         pupil_events = await set_up(client, year, args.concurrency, args.bulk)
+        if part_time:
+            # Recorded before the first replayed day's registers, from that day: every session
+            # of the replay but Monday mornings is a planned C2 for these pupils.
+            calls = part_time_calls(part_time, year.flat[0].day)
+            await run_calls(client, calls, args.concurrency, Progress("part-time", len(calls)), [])
+            pupil_events += len(calls)
+            results["planned_marks_per_register"] = args.planned
         # The set-up's admissions go in batches, faster than the consumers apply their events:
         # the replay starts once they have, so none of the set-up's work is measured with it.
         waited = time.monotonic()
@@ -729,6 +792,13 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
         "--register-only",
         action="store_true",
         help="start only PostgreSQL, the broker and register-service (its relay still publishes every event)",
+    )
+    parser.add_argument(
+        "--planned",
+        type=int,
+        default=0,
+        help="pupils per school on a part-time timetable (Monday mornings only): each other register of the "
+        "replay stands that many planned C2 marks",
     )
     parser.add_argument("--register-url", help="use this running register-service instead of starting a stack")
     parser.add_argument("--out", type=Path, default=Path(".bench/result.json"))
