@@ -41,6 +41,7 @@ from attendance_shared.bounds import (
     Town,
 )
 from attendance_shared.rules.codes import ATTENDANCE_CODES
+from attendance_shared.rules.cohorts import EthnicityCode
 from attendance_shared.rules.deletion_grounds import DeletionGround
 from attendance_shared.rules.identifiers import (
     ESTABLISHMENT_NUMBER_PATTERN,
@@ -55,6 +56,8 @@ URN = Annotated[str, StringConstraints(pattern=URN_PATTERN)]
 LACode = Annotated[str, StringConstraints(pattern=LA_CODE_PATTERN)]
 UPN = Annotated[str, StringConstraints(pattern=UPN_SHAPE_PATTERN)]
 Session = Literal["am", "pm"]
+# A registration (form) group as the school names it: "7B", "Oak", "11X2".
+RegistrationGroup = Annotated[str, StringConstraints(min_length=1, max_length=20, strip_whitespace=True)]
 
 
 def _known_code(value: str) -> str:
@@ -176,6 +179,13 @@ class PupilAdmittedV1(Payload):
     looked_after: bool = False
     youth_offending_worker: SocialWorker | None = None
     virtual_school_contact: SocialWorker | None = None
+    # The cohort fields of the DfE's daily collection (attendance_shared.rules.cohorts).
+    ethnicity: EthnicityCode | None = None
+    previously_looked_after: bool = False
+    child_in_need: bool = False
+    child_protection_plan: bool = False
+    registration_group: RegistrationGroup | None = None
+    expected_leaving_date: BoundedDate | None = None
 
 
 class PupilUpdatedV1(PupilAdmittedV1):

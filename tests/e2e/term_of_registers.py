@@ -8,6 +8,7 @@ code with analytics, so a mistake in either shows up as a difference.
 """
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -86,6 +87,10 @@ class Pupil:
     sex: str = "F"
     fsm: bool = False
     fsm_from: date | None = None  # becomes eligible on this date
+    ethnicity: str | None = None
+    # Aged 4 on 31 August 2025 for a reception pupil (below compulsory school age), else 7 to 10.
+    date_of_birth: date = date(2016, 1, 15)
+    boarder: bool = False
     codes: dict[tuple[date, str], str] = field(default_factory=dict)
 
     def on_roll(self, day: date) -> bool:
@@ -166,6 +171,12 @@ def generate(seed: int, pupils_per_school: int = 140) -> list[School]:
                 pupil.left = days[rng.randint(25, 60)]  # deleted mid-term
             if not pupil.fsm and serial % 11 == 3:
                 pupil.fsm_from = days[rng.randint(15, 50)]  # becomes eligible mid-term
+            # Cohorts of the DfE's collection, set from the serial so the random stream is unchanged.
+            pupil.ethnicity = ETHNICITIES_SEEN[serial % len(ETHNICITIES_SEEN)]
+            if serial % 9 == 4:
+                pupil.year_group = "R"
+            pupil.date_of_birth = date(2021 if pupil.year_group == "R" else 2020 - int(pupil.year_group), 1, 15)
+            pupil.boarder = serial % 23 == 5  # not in the DfE's statistics population
             pupils.append(pupil)
         school = School(urn, la_code, with_calendar, pupils)
         for day_index, day in enumerate(days):
@@ -300,18 +311,38 @@ def expected_flags(school: School, pupil: Pupil) -> set[str]:
     return flags
 
 
+ETHNICITIES_SEEN = ("WBRI", "APKN", "BAFR", "MWBC", None)
+ETHNIC_GROUP = {"WBRI": "White", "APKN": "Asian", "BAFR": "Black", "MWBC": "Mixed", None: "unknown"}
+
+
+def age_on_31_august_2025(pupil: Pupil) -> int:
+    born = pupil.date_of_birth
+    return 2025 - born.year - ((born.month, born.day) > (8, 31))
+
+
 def fsm_on(pupil: Pupil, day: date) -> bool:
     return pupil.fsm or (pupil.fsm_from is not None and day >= pupil.fsm_from)
 
 
-def expected_cohorts(school: School, start: date, end: date) -> dict[str, dict]:
-    """By FSM eligibility as it was on each date: sessions, pupils, PA and SA per group."""
+def expected_cohorts(
+    school: School,
+    start: date,
+    end: date,
+    label_of: Callable[[Pupil, date], str] = lambda p, day: "yes" if fsm_on(p, day) else "no",
+    *,
+    compulsory_school_age: bool = False,
+) -> dict[str, dict]:
+    """By FSM eligibility as it was on each date (or another label): sessions, pupils, PA and
+    SA per group; over the DfE's statistics population if asked (aged 5 to 15 on 31 August
+    2025, boarders excluded)."""
     groups: dict[str, dict] = {}
     for pupil in school.pupils:
+        if compulsory_school_age and (pupil.boarder or not 5 <= age_on_31_august_2025(pupil) <= 15):
+            continue
         parts: dict[str, Counts] = {}
         for (day, _), code in final_codes(school, pupil).items():
             if start <= day <= end:
-                parts.setdefault("yes" if fsm_on(pupil, day) else "no", Counts()).add(code)
+                parts.setdefault(label_of(pupil, day), Counts()).add(code)
         for label, counts in parts.items():
             if not counts.possible:
                 continue

@@ -32,6 +32,7 @@ from attendance_stack import LocalStack
 from tests.e2e.conftest import start_stack
 from tests.e2e.term_of_registers import (
     CLOSED_AFTERNOON,
+    ETHNIC_GROUP,
     NEEDS_NOTE,
     TERM_START,
     School,
@@ -66,6 +67,17 @@ def mark(upn: str, code: str) -> dict:
     return body
 
 
+def cohort_counts(group: dict) -> dict:
+    figures = group["figures"]
+    return {
+        "pupils": group["pupils"],
+        "possible": figures["possible_sessions"],
+        "absent": figures["authorised_absence_sessions"] + figures["unauthorised_absence_sessions"],
+        "persistent": group["persistent_absence_pupils"],
+        "severe": group["severe_absence_pupils"],
+    }
+
+
 async def send_term(register: httpx.AsyncClient, school: School) -> None:
     assert (await register.put(f"/v1/schools/{school.urn}", json={"la_code": LA, "name": "T"})).status_code == 200
     if school.with_calendar:
@@ -78,6 +90,9 @@ async def send_term(register: httpx.AsyncClient, school: School) -> None:
             year_group=pupil.year_group,
             sex=pupil.sex,
             fsm_eligible=pupil.fsm,
+            date_of_birth=str(pupil.date_of_birth),
+            boarder=pupil.boarder,
+            **({"ethnicity": pupil.ethnicity} if pupil.ethnicity else {}),
         )
         response = await register.post(f"/v1/schools/{school.urn}/pupils", json=body)
         assert response.status_code == 201, response.text
@@ -233,17 +248,34 @@ async def test_every_figure_and_flag_equals_a_plain_recomputation(stack: LocalSt
         summary = (
             await analytics.get(f"/v1/schools/{school.urn}/attendance", params={**TERM, "group_by": "fsm_eligible"})
         ).json()
-        got_groups = {
-            g["group"]: {
-                "pupils": g["pupils"],
-                "possible": g["figures"]["possible_sessions"],
-                "absent": g["figures"]["authorised_absence_sessions"] + g["figures"]["unauthorised_absence_sessions"],
-                "persistent": g["persistent_absence_pupils"],
-                "severe": g["severe_absence_pupils"],
-            }
-            for g in summary["groups"]
-        }
+        got_groups = {g["group"]: cohort_counts(g) for g in summary["groups"]}
         assert got_groups == expected_cohorts(school, date(2025, 8, 1), date(2025, 12, 19))
+
+        # The DfE's cohorts: ethnicity and its major group, over everyone on roll and over the
+        # statistics population (compulsory school age, boarders excluded).
+        for attribute, label_of in (
+            ("ethnicity", lambda p, day: p.ethnicity or "unknown"),
+            ("ethnic_group", lambda p, day: ETHNIC_GROUP[p.ethnicity]),
+        ):
+            for population in ("on_roll", "compulsory_school_age"):
+                params = {**TERM, "group_by": attribute, "population": population}
+                split = (await analytics.get(f"/v1/schools/{school.urn}/attendance", params=params)).json()
+                assert split["population"] == population
+                want = expected_cohorts(
+                    school,
+                    date(2025, 8, 1),
+                    date(2025, 12, 19),
+                    label_of,
+                    compulsory_school_age=population == "compulsory_school_age",
+                )
+                assert {g["group"]: cohort_counts(g) for g in split["groups"]} == want, (attribute, population)
+        everyone = (await analytics.get(f"/v1/schools/{school.urn}/attendance", params=TERM)).json()
+        statistics = (
+            await analytics.get(
+                f"/v1/schools/{school.urn}/attendance", params={**TERM, "population": "compulsory_school_age"}
+            )
+        ).json()
+        assert everyone["population"] == "on_roll" and statistics["pupils"] < everyone["pupils"]
 
         # Weekly series and the weekday pattern.
         weekly = (await analytics.get(f"/v1/schools/{school.urn}/attendance/weekly", params=TERM)).json()

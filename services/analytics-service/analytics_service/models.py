@@ -65,6 +65,14 @@ pupil_versions = Table(
     Column("eal", Boolean, nullable=False),
     Column("looked_after", Boolean, nullable=False),
     Column("has_social_worker", Boolean, nullable=False),
+    # The DfE's cohort fields, and what decides the statistics population (age, boarding).
+    Column("ethnicity", Text),
+    Column("previously_looked_after", Boolean, nullable=False, server_default="false"),
+    Column("child_in_need", Boolean, nullable=False, server_default="false"),
+    Column("child_protection_plan", Boolean, nullable=False, server_default="false"),
+    Column("registration_group", Text),
+    Column("date_of_birth", Date),
+    Column("boarder", Boolean, nullable=False, server_default="false"),
 )
 
 # One row per pupil per school per academic year: every session's code (domain/encoding.py),

@@ -6,12 +6,26 @@ from pydantic import BaseModel, Field
 from attendance_shared.events import RiskFlagType
 from attendance_shared.rules.absence_runs import Run, illness_school_days
 from attendance_shared.rules.codes import LATE_CODES
+from attendance_shared.rules.cohorts import Population
 from attendance_shared.rules.figures import AttendanceFigures
 from attendance_shared.rules.national_benchmarks import NationalBenchmark
 
 PeriodKind = Literal["week", "half_term", "term", "year"]
 CohortAttribute = Literal[
-    "year_group", "sex", "fsm_eligible", "pupil_premium", "sen_status", "eal", "looked_after", "has_social_worker"
+    "year_group",
+    "sex",
+    "fsm_eligible",
+    "pupil_premium",
+    "sen_status",
+    "eal",
+    "looked_after",
+    "has_social_worker",
+    "ethnicity",
+    "ethnic_group",
+    "previously_looked_after",
+    "child_in_need",
+    "child_protection_plan",
+    "registration_group",
 ]
 
 
@@ -135,6 +149,11 @@ class SchoolAttendance(CohortFigures):
     code_counts: dict[str, int]
     late_sessions: int
     group_by: CohortAttribute | None = None
+    population: Population = Field(
+        "on_roll",
+        description="on_roll: every pupil on the register. compulsory_school_age: as DfE statistics count, pupils "
+        "aged 5 to 15 on 31 August before the academic year, boarders excluded",
+    )
     groups: list[CohortFigures] = Field(
         default_factory=list, description="Per cohort, each session under the pupil's attributes on its date"
     )

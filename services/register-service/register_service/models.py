@@ -90,6 +90,12 @@ pupils = Table(
     Column("looked_after", Boolean, nullable=False, server_default="false"),
     Column("youth_offending_worker", JSONB),
     Column("virtual_school_contact", JSONB),
+    Column("ethnicity", Text),
+    Column("previously_looked_after", Boolean, nullable=False, server_default="false"),
+    Column("child_in_need", Boolean, nullable=False, server_default="false"),
+    Column("child_protection_plan", Boolean, nullable=False, server_default="false"),
+    Column("registration_group", Text),
+    Column("expected_leaving_date", Date),
     Column("deletion_ground", Text),
     # The day the regulation-9 ground was met, when earlier than the deletion (`left_on`).
     Column("ground_met_on", Date),

@@ -14,11 +14,13 @@ from attendance_shared.events import (
     CalendarTerm,
     Contact,
     PreviousSchool,
+    RegistrationGroup,
     SchoolPhase,
     SENStatus,
     Sex,
     SocialWorker,
 )
+from attendance_shared.rules.cohorts import EthnicityCode
 from attendance_shared.rules.deletion_grounds import DELETION_GROUNDS, DeletionGround
 from attendance_shared.rules.identifiers import ESTABLISHMENT_NUMBER_PATTERN, LA_CODE_PATTERN, URN_PATTERN
 from attendance_shared.rules.leave import (
@@ -111,6 +113,12 @@ class PupilRecord(BaseModel):
     social_worker: SocialWorker | None = None
     youth_offending_worker: SocialWorker | None = None
     virtual_school_contact: SocialWorker | None = None
+    ethnicity: EthnicityCode | None = Field(None, description="The DfE's main ethnicity code (REFU: refused)")
+    previously_looked_after: bool = False
+    child_in_need: bool = False
+    child_protection_plan: bool = False
+    registration_group: RegistrationGroup | None = Field(None, description="The form or tutor group")
+    expected_leaving_date: IsoDate | None = None
 
 
 class PupilIn(PupilRecord):
@@ -166,6 +174,12 @@ class PupilUpdateIn(BaseModel):
     social_worker: SocialWorker | None = None
     youth_offending_worker: SocialWorker | None = None
     virtual_school_contact: SocialWorker | None = None
+    ethnicity: EthnicityCode | None = None
+    previously_looked_after: bool | None = None
+    child_in_need: bool | None = None
+    child_protection_plan: bool | None = None
+    registration_group: RegistrationGroup | None = None
+    expected_leaving_date: IsoDate | None = None
 
     @model_validator(mode="after")
     def _null_only_clears_what_may_be_empty(self) -> "PupilUpdateIn":

@@ -32,6 +32,7 @@ from attendance_shared.csv_export import CSV_RESPONSE, AcceptHeader, csv_respons
 from attendance_shared.db import SessionDep
 from attendance_shared.errors import PROBLEM_RESPONSES, Unprocessable
 from attendance_shared.events import RISK_FLAG_TYPES, RiskFlagType
+from attendance_shared.rules.cohorts import Population
 from attendance_shared.rules.figures import academic_year_of
 from attendance_shared.rules.national_benchmarks import NATIONAL_BENCHMARKS, NationalBenchmark
 
@@ -115,6 +116,10 @@ async def school_attendance(
     actor: SchoolReader,
     period: SchoolPeriod,
     group_by: Annotated[CohortAttribute | None, Query(description="Split by a cohort attribute")] = None,
+    population: Annotated[
+        Population,
+        Query(description="on_roll (everyone on the register) or compulsory_school_age (as DfE statistics count)"),
+    ] = "on_roll",
     accept: Accept = None,
 ) -> SchoolAttendance | StreamingResponse:
     summary = await queries.school_attendance(
@@ -123,6 +128,7 @@ async def school_attendance(
         period,
         group_by,
         request.app.state.settings.min_possible_sessions_for_flags,
+        population=population,
     )
     if wants_csv(accept):
         return csv_response(summary.groups or [summary], f"attendance-{urn}.csv")

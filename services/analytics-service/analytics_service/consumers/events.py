@@ -61,6 +61,13 @@ def _version_row(pupil: PupilAdmittedV1, effective_from: date) -> dict:
         "eal": pupil.eal,
         "looked_after": pupil.looked_after,
         "has_social_worker": pupil.social_worker is not None,
+        "ethnicity": pupil.ethnicity,
+        "previously_looked_after": pupil.previously_looked_after,
+        "child_in_need": pupil.child_in_need,
+        "child_protection_plan": pupil.child_protection_plan,
+        "registration_group": pupil.registration_group,
+        "date_of_birth": pupil.date_of_birth,
+        "boarder": pupil.boarder,
     }
 
 

@@ -2,7 +2,7 @@
 flagged pupils, an LA's schools, and benchmarks."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -52,6 +52,7 @@ from attendance_shared.bounds import EARLIEST_DAY, LATEST_DAY
 from attendance_shared.errors import NotFound, Unprocessable
 from attendance_shared.rules import national_benchmarks
 from attendance_shared.rules.codes import LATE_CODES
+from attendance_shared.rules.cohorts import ETHNICITIES, Population, in_population
 from attendance_shared.rules.figures import AttendanceFigures, academic_year_of, academic_year_start
 from attendance_shared.rules.thresholds import PENALTY_NOTICE_SESSIONS
 
@@ -228,6 +229,9 @@ async def pupil_attendance(
 
 def _version_label(attribute: CohortAttribute):
     def label(version: object) -> str:
+        if attribute == "ethnic_group":
+            code = version.ethnicity
+            return ETHNICITIES[code].group if code in ETHNICITIES else "unknown"
         value = getattr(version, attribute)
         if value is None:
             return "unknown"
@@ -238,13 +242,35 @@ def _version_label(attribute: CohortAttribute):
     return label
 
 
+def _in_population(s: YearSlice, versions: dict[str, list], population: Population) -> YearSlice:
+    """The slice's rows of pupils in the population, by their latest record (a birth date does
+    not change; boarding is taken as it now stands)."""
+    if population == "on_roll":
+        return s
+    keep = []
+    for index, label in enumerate(s.upns):
+        history = versions.get(upn_of(label))
+        latest = history[-1] if history else None
+        if latest is not None and in_population(population, latest.date_of_birth, latest.boarder, s.year.academic_year):
+            keep.append(index)
+    matrix = YearMatrix(s.matrix.academic_year, s.matrix.codes[keep])
+    return replace(s, upns=[s.upns[i] for i in keep], matrix=matrix, flag_bits=[s.flag_bits[i] for i in keep])
+
+
 async def school_attendance(
-    session: AsyncSession, urn: str, period: Period, group_by: CohortAttribute | None, min_possible: int
+    session: AsyncSession,
+    urn: str,
+    period: Period,
+    group_by: CohortAttribute | None,
+    min_possible: int,
+    *,
+    population: Population = "on_roll",
 ) -> SchoolAttendance:
-    slices = await _slices(session, urn, period)
+    needs_versions = group_by is not None or population != "on_roll"
+    versions = await projections.school_versions(session, urn) if needs_versions else {}
+    slices = [_in_population(s, versions, population) for s in await _slices(session, urn, period)]
     total = Tally()
     groups: dict[str, Tally] = {}
-    versions = await projections.school_versions(session, urn) if group_by else {}
     for s in slices:
         tally(s.upns, s.matrix, s.start_slot, s.end_slot, total)
         if group_by:
@@ -264,6 +290,7 @@ async def school_attendance(
         code_counts=codes,
         late_sessions=_late(codes),
         group_by=group_by,
+        population=population,
         groups=[_cohort(name, groups[name]) for name in sorted(groups, key=_natural)],
         minimum_possible_sessions_note=note,
     )
