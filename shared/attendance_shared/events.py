@@ -300,7 +300,7 @@ class NotificationOutcomeV1(Payload):
 
     message_id: int
     school_urn: URN
-    upn: UPN
+    upn: UPN | None = None  # None: a message about the school, not a pupil
     rule: str
     about_date: date
     session: Session | None = None
@@ -314,6 +314,18 @@ class NotificationOutcomeV1(Payload):
     attempts: int
     resent_from: int | None = None
     occurred_at: datetime
+
+
+class RegisterMissingV1(Payload):
+    """A session's register still had no mark a set time after it closed (attendance.schools.v1,
+    keyed by URN): once per school, day and session, for the attendance lead to be reminded."""
+
+    school_urn: URN
+    la_code: LACode
+    date: BoundedDate
+    session: Session
+    closes_at: Moment
+    checked_at: Moment
 
 
 class PlannedSession(Payload):
@@ -394,6 +406,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
     "uk.attendance.school.calendar-set.v1": SchoolCalendarSetV1,
     "uk.attendance.session.marked.v1": SessionMarkedV1,
     "uk.attendance.mark.amended.v1": MarkAmendedV1,
+    "uk.attendance.register.missing.v1": RegisterMissingV1,
     "uk.attendance.leave.requested.v1": LeaveRequestedV1,
     "uk.attendance.leave.decided.v1": LeaveDecidedV1,
     "uk.attendance.part-time-timetable.set.v1": PartTimeTimetableSetV1,

@@ -5,7 +5,8 @@ absence from their app, staff accept it, and analytics counts the amended mark."
 import asyncio
 import subprocess
 import sys
-from datetime import date
+from collections.abc import Iterator
+from datetime import date, datetime, time
 
 import httpx
 import pytest
@@ -13,8 +14,10 @@ from attendance_bench.data import school_days
 
 from attendance_shared import topics
 from attendance_shared.auth import Role, pupil_scope_key
+from attendance_shared.clock import SCHOOL_TIME_ZONE
 from attendance_shared.kafka import partition_of
 from attendance_stack import LocalStack
+from tests.e2e.conftest import start_stack
 from tests.factories import MADE_BY, calendar_body, make_upn, pupil_body, school_body, school_day_ahead
 from tests.helpers import bearer, eventually
 
@@ -23,6 +26,18 @@ pytestmark = pytest.mark.e2e
 URN, LA = "100009", "209"
 PUPILS = [make_upn(la_code=LA, serial=900 + i) for i in range(3)]
 WEEK = [d.isoformat() for d in school_days(date(2026, 11, 16), 5)]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    # Registers still missing are looked for every second here (every minute by default), and
+    # reminded a minute after they close (half an hour by default).
+    env = {"REGISTER_MISSING_REGISTER_CHECK_INTERVAL_S": "1", "REGISTER_MISSING_REGISTER_REMINDER_MINUTES": "1"}
+    stack = start_stack(tmp_path_factory.mktemp("stack"), env)
+    try:
+        yield stack
+    finally:
+        stack.stop()
 
 
 async def test_a_week_in_bulk_then_a_parent_report_reaches_analytics(stack: LocalStack) -> None:
@@ -133,6 +148,50 @@ async def test_a_leave_decision_reaches_the_parent_and_a_planned_c2_counts_as_au
             assert (figures["authorised_absence_sessions"], figures["unauthorised_absence_sessions"]) == (1, 0)
 
         await eventually(counted)
+
+
+async def test_a_register_not_taken_is_listed_and_its_lead_reminded(stack: LocalStack) -> None:
+    """A school whose registers close just after midnight: by the time this runs on a weekday
+    both have closed untaken, and the stack (checking every second, a minute after closing)
+    reminds the attendance lead of each."""
+    now = datetime.now(SCHOOL_TIME_ZONE)
+    if now.weekday() >= 5 or now.time() < time(1, 5):
+        pytest.skip("no register of today has closed a minute ago: a weekend, or just after midnight")
+    urn, la = "100011", "211"
+    mis = bearer(Role.MIS, schools=[urn])
+    times = {
+        "am_register_opens": "00:01",
+        "am_register_closes": "00:31",
+        "pm_register_opens": "00:32",
+        "pm_register_closes": "01:02",
+    }
+    async with httpx.AsyncClient(base_url=stack.url("notification"), headers=mis, timeout=10) as notification:
+        lead = {"attendance_lead": {"name": "Kim Lee", "email": "kim@school.example"}}
+        response = await notification.put(f"/v1/schools/{urn}/notification-settings", json=lead)
+        assert response.status_code == 200, response.text
+    async with httpx.AsyncClient(base_url=stack.url("register"), headers=mis, timeout=30) as register:
+        response = await register.put(f"/v1/schools/{urn}", json={**school_body(la_code=la), **times})
+        assert response.status_code == 200, response.text
+        missing = (await register.get(f"/v1/schools/{urn}/missing-registers")).json()["items"]
+        assert [(m["date"], m["session"], m["taken_at"]) for m in missing] == [
+            (now.date().isoformat(), "am", None),
+            (now.date().isoformat(), "pm", None),
+        ]
+
+    async with httpx.AsyncClient(base_url=stack.url("notification"), headers=mis, timeout=10) as notification:
+
+        async def reminded() -> list[dict]:
+            params = {"rule": "missing-register-lead"}
+            items = (await notification.get(f"/v1/schools/{urn}/notifications", params=params)).json()["items"]
+            assert sorted((m["session"], m["upn"], m["status"]) for m in items) == [
+                ("am", None, "sent"),
+                ("pm", None, "sent"),
+            ]
+            return items
+
+        items = await eventually(reminded)
+        detail = (await notification.get(f"/v1/schools/{urn}/notifications/{items[0]['id']}")).json()
+        assert detail["recipient"] == "kim@school.example" and "has not been taken" in detail["body"]
 
 
 async def kafka_tool(*args: str) -> str:

@@ -5,16 +5,18 @@ writes and Idempotency-Key. Its relay points at no broker: these tests read the 
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import httpx
+import orjson
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from attendance_shared.auth import Role, pupil_scope_key
 from attendance_shared.events import pupil_key
 from register_service.app import create_app
+from register_service.service.reminders import remind_missing_registers
 from register_service.settings import Settings
 from tests.factories import MADE_BY, calendar_body, make_upn, pupil_body, school_body
 from tests.helpers import app_client, bearer, scalar, wait_until
@@ -28,7 +30,10 @@ MONDAY = "2026-11-02"
 
 @pytest.fixture
 async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(database_url=database_url, kafka_bootstrap_servers="127.0.0.1:1")
+    # No reminder worker: the tests below check registers of their own days, not of today.
+    settings = Settings(
+        database_url=database_url, kafka_bootstrap_servers="127.0.0.1:1", missing_register_reminder_minutes=0
+    )
     async with app_client(create_app(settings), bearer(Role.ADMIN, subject="mis-vendor")) as client:
         assert (await client.put(f"/v1/schools/{URN}", json=school_body())).status_code == 200
         assert (await client.put(f"/v1/schools/{URN}/calendar", json=calendar_body())).status_code == 200
@@ -617,7 +622,10 @@ async def test_a_retried_write_with_the_same_key_changes_nothing(
 
 
 async def test_no_register_for_a_school_without_a_calendar_at_the_weekend(database_url: str) -> None:
-    settings = Settings(database_url=database_url, kafka_bootstrap_servers="127.0.0.1:1")
+    # No reminder worker: the tests below check registers of their own days, not of today.
+    settings = Settings(
+        database_url=database_url, kafka_bootstrap_servers="127.0.0.1:1", missing_register_reminder_minutes=0
+    )
     async with app_client(create_app(settings), bearer(Role.ADMIN)) as client:
         await client.put(f"/v1/schools/{OTHER_URN}", json=school_body())
         upn = make_upn(serial=5)
@@ -662,3 +670,76 @@ async def test_the_event_log_pages_through_every_published_event_in_order(client
     assert marks_only["next_after"] is None
     unknown = await client.get("/v1/events", params={"topic": "analytics.risk-flags.v1"})
     assert unknown.status_code == 422
+
+
+async def test_the_dfe_cohort_fields_are_kept_versioned_and_carried_on_the_pupil_events(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    upn = make_upn(serial=790)
+    cohort = {
+        "ethnicity": "BAFR",
+        "previously_looked_after": True,
+        "child_in_need": True,
+        "registration_group": "5B",
+        "sen_status": "ehcp",
+        "expected_leaving_date": "2028-07-21",
+    }
+    unknown = await client.post(f"/v1/schools/{URN}/pupils", json=pupil_body(upn, **{**cohort, "ethnicity": "AFRICAN"}))
+    assert unknown.status_code == 422 and "ethnicity" in unknown.text
+    admitted = await client.post(f"/v1/schools/{URN}/pupils", json=pupil_body(upn, **cohort))
+    assert admitted.status_code == 201, admitted.text
+    assert {k: admitted.json()[k] for k in cohort} == cohort
+
+    change = {"child_protection_plan": True, "registration_group": "6B", "effective_from": "2026-11-02"}
+    changed = await client.patch(f"/v1/schools/{URN}/pupils/{upn}", json=change)
+    assert changed.status_code == 200, changed.text
+    before = (await client.get(f"/v1/schools/{URN}/pupils/{upn}", params={"as_on": "2026-10-01"})).json()
+    assert (before["registration_group"], before["child_protection_plan"]) == ("5B", False)
+    assert (changed.json()["registration_group"], changed.json()["child_protection_plan"]) == ("6B", True)
+    assert (await client.patch(f"/v1/schools/{URN}/pupils/{upn}", json={"child_in_need": None})).status_code == 422
+
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT envelope FROM register.outbox WHERE key = :key ORDER BY id"), {"key": pupil_key(URN, upn)}
+        )
+        events = [orjson.loads(r.envelope)["data"] for r in rows]
+    assert [(e["ethnicity"], e["child_in_need"], e["registration_group"]) for e in events] == [
+        ("BAFR", True, "5B"),
+        ("BAFR", True, "6B"),
+    ]
+    assert events[1]["child_protection_plan"] is True
+
+
+async def test_a_register_still_missing_after_the_reminder_time_is_published_once(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """Monday 2 November: the morning register taken, the afternoon not. 30 minutes after the
+    afternoon closed (13:30) it is reminded, once; half-term days and taken registers never."""
+    await take(client, MONDAY, "am", present(A, B, C))
+    sessions = async_sessionmaker(engine)
+    after = timedelta(minutes=30)
+
+    async def remind(moment: str) -> int:
+        async with sessions.begin() as session:
+            return await remind_missing_registers(session, after=after, now=datetime.fromisoformat(moment))
+
+    assert await remind("2026-11-02T13:59:00+00:00") == 0  # the afternoon closed 29 minutes ago
+    assert await remind("2026-11-02T14:00:00+00:00") == 1
+    assert await remind("2026-11-02T16:00:00+00:00") == 0  # already reminded
+    assert await remind("2026-10-27T16:00:00+00:00") == 0  # half-term: nothing was due
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT envelope FROM register.outbox WHERE event_type = 'uk.attendance.register.missing.v1'")
+        )
+        reminded = [orjson.loads(r.envelope)["data"] for r in rows]
+        checks = await conn.execute(
+            text("SELECT date, session, due, missing FROM register.register_checks ORDER BY date, session")
+        )
+        assert [tuple(c) for c in checks] == [
+            (date(2026, 10, 27), "am", False, False),
+            (date(2026, 10, 27), "pm", False, False),
+            (date(2026, 11, 2), "am", True, False),
+            (date(2026, 11, 2), "pm", True, True),
+        ]
+    assert [(r["school_urn"], r["date"], r["session"]) for r in reminded] == [(URN, MONDAY, "pm")]
+    assert reminded[0]["closes_at"].startswith("2026-11-02T13:30:00")

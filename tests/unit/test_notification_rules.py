@@ -2,10 +2,11 @@ import uuid
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from attendance_shared.events import LeaveDecidedV1, PlannedSession
+from attendance_shared.events import LeaveDecidedV1, PlannedSession, RegisterMissingV1
 from attendance_shared.rules.calendar import Closure, SchoolCalendar, Term
 from notification_service.domain import rules
 from notification_service.domain.policy import (
+    Person,
     SchoolNotificationSettings,
     YearCalendars,
     after_quiet_hours,
@@ -178,3 +179,28 @@ def test_each_leave_decision_goes_to_every_parent_once_in_plain_words() -> None:
     assert "would be unauthorised" in refused.body
     quiet = replace(SCHOOL, settings=SchoolNotificationSettings(leave_decisions=False))
     assert rules.leave_decision_messages(quiet, PUPIL, _decision("agreed", 2)) == []
+
+
+def test_a_missing_register_is_reminded_to_the_lead_once_and_is_about_the_school() -> None:
+    missing = RegisterMissingV1(
+        school_urn="100001",
+        la_code="201",
+        date=date(2026, 11, 2),
+        session="pm",
+        closes_at=datetime(2026, 11, 2, 13, 30, tzinfo=UTC),
+        checked_at=datetime(2026, 11, 2, 14, 0, tzinfo=UTC),
+    )
+    [nobody] = rules.missing_register_reminder(SCHOOL, missing)
+    assert (nobody.upn, nobody.channel, nobody.recipient_role) == (None, "none", "attendance_lead")
+    assert nobody.undeliverable_reason == "no attendance lead for the school is set"
+    lead = Person(name="Kim Lee", email="kim@school.example")
+    school = replace(SCHOOL, settings=SchoolNotificationSettings(attendance_lead=lead))
+    [told] = rules.missing_register_reminder(school, missing)
+    assert (told.recipient, told.idempotency_key) == (
+        "kim@school.example",
+        "missing-register-lead:100001:2026-11-02:pm:lead",
+    )
+    assert told.subject == "Register not taken: Monday 02 November 2026 afternoon"
+    assert "closed at 13:30" in told.body  # England's time: GMT in November
+    quiet = replace(SCHOOL, settings=SchoolNotificationSettings(missing_register_reminders=False))
+    assert rules.missing_register_reminder(quiet, missing) == []

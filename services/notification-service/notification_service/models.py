@@ -98,7 +98,7 @@ messages = Table(
     Column("id", BigInteger, primary_key=True, autoincrement=True),
     Column("idempotency_key", Text, nullable=False, unique=True),
     Column("school_urn", Text, nullable=False),
-    Column("upn", Text, nullable=False),
+    Column("upn", Text),  # null: a message about the school (a register still missing)
     Column("rule", Text, nullable=False),
     Column("about_date", Date, nullable=False),
     Column("session", Text),

@@ -11,7 +11,7 @@ MessageStatus = Literal["queued", "sending", "sent", "delivered", "failed", "can
 class MessageOut(BaseModel):
     id: int
     school_urn: str
-    upn: str
+    upn: str | None = Field(description="Null for a message about the school (a register still missing)")
     rule: str
     about_date: date
     session: str | None

@@ -12,6 +12,7 @@ from attendance_shared.platform import Periodic, ServiceContext, create_service_
 from register_service.api.routes import bulk_router, router
 from register_service.models import idempotency_keys, outbox
 from register_service.repository.schools import la_code_of
+from register_service.service.reminders import remind_missing_registers
 from register_service.settings import SERVICE_NAME, Settings
 
 PUBLISHED_TOPICS = (topics.SCHOOLS, topics.PUPILS, topics.MARKS)
@@ -34,6 +35,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ctx.workers.add(
             "idempotency-janitor", Periodic("idempotency-janitor", ctx.sessionmaker, forget_old_keys, interval_s=3600)
         )
+
+        if settings.missing_register_reminder_minutes:
+            after = timedelta(minutes=settings.missing_register_reminder_minutes)
+
+            async def remind(session: AsyncSession) -> int:
+                return await remind_missing_registers(session, after=after, now=datetime.now(UTC))
+
+            interval = settings.missing_register_check_interval_s
+            ctx.workers.add(
+                "missing-registers", Periodic("missing-registers", ctx.sessionmaker, remind, interval_s=interval)
+            )
 
     return create_service_app(
         service=SERVICE_NAME,

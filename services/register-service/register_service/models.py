@@ -315,5 +315,20 @@ marks = Table(
     Index("ix_marks_school_changes", "school_urn", "txid", "id"),
 )
 
+# Each (school, day, session) the reminder job has looked at once its register should have been
+# taken: whether the session was due (the calendar opened it) and whether it was missing then.
+# Its key makes the reminder once only, however many register pods run the job.
+register_checks = Table(
+    "register_checks",
+    metadata,
+    Column("school_urn", Text, primary_key=True),
+    Column("date", Date, primary_key=True),
+    Column("session", Text, primary_key=True),
+    Column("due", Boolean, nullable=False),
+    Column("missing", Boolean, nullable=False),
+    Column("checked_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_register_checks_date", "date"),
+)
+
 outbox = outbox_table(metadata)
 idempotency_keys = idempotency_table(metadata)

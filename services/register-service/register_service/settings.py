@@ -1,3 +1,4 @@
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from attendance_shared.settings import CommonSettings
@@ -13,3 +14,7 @@ class Settings(CommonSettings):
     # How long a retry with the same Idempotency-Key still gets the first answer.
     idempotency_key_ttl_hours: int = 24
     relay_batch_size: int = 5000
+    # A register still without a mark this long after it closed is reminded (an event for
+    # notification-service); 0 turns the reminder off.
+    missing_register_reminder_minutes: int = Field(30, ge=0, le=24 * 60)
+    missing_register_check_interval_s: float = Field(60, gt=0)

@@ -12,7 +12,7 @@ class Outgoing:
     id: int
     idempotency_key: str
     school_urn: str
-    upn: str
+    upn: str | None
     recipient: str
     subject: str
     body: str

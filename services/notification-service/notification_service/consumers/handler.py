@@ -14,6 +14,7 @@ from attendance_shared.events import (
     PupilAdmittedV1,
     PupilDeletedV1,
     PupilUpdatedV1,
+    RegisterMissingV1,
     RiskFlagRaisedV1,
     SchoolCalendarSetV1,
     SchoolUpsertedV1,
@@ -55,6 +56,7 @@ class EventHandler:
         planned = await self._marks(session, [e.data for _, e in events if isinstance(e.data, SessionMarkedV1)], now)
         planned += await self._flags(session, [data for data in payloads if isinstance(data, RiskFlagRaisedV1)])
         planned += await self._leave(session, [data for data in payloads if isinstance(data, LeaveDecidedV1)])
+        planned += await self._missing(session, [data for data in payloads if isinstance(data, RegisterMissingV1)])
         await save_planned(session, planned, now)
 
     async def _schools(self, session: AsyncSession, payloads: list) -> None:
@@ -158,6 +160,12 @@ class EventHandler:
             pupil = pupils.get((flag.school_urn, flag.upn)) or unknown_pupil(flag.school_urn, flag.upn)
             planned += rules.risk_flag_messages(schools[flag.school_urn], pupil, flag)
         return planned
+
+    async def _missing(self, session: AsyncSession, registers: list[RegisterMissingV1]) -> list[PlannedMessage]:
+        if not registers:
+            return []
+        schools = await store.school_facts(session, {r.school_urn for r in registers})
+        return [m for r in registers for m in rules.missing_register_reminder(schools[r.school_urn], r)]
 
     async def _leave(self, session: AsyncSession, decisions: list[LeaveDecidedV1]) -> list[PlannedMessage]:
         if not decisions:

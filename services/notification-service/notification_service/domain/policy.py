@@ -46,6 +46,9 @@ class SchoolNotificationSettings(BaseModel):
     # Each decision on a leave-of-absence request (agreed, partly agreed, refused, reduced,
     # cancelled) is written to the parents.
     leave_decisions: bool = True
+    # A register still not taken a while after it closed (register-service's setting) is
+    # reminded to the attendance lead.
+    missing_register_reminders: bool = True
     attendance_lead: Person | None = None
     # Sender identity: the name parents see on e-mails, where replies go, and the Notify SMS
     # sender id registered for the school (Notify's `sms_sender_id`).

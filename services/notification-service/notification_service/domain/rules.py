@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
-from attendance_shared.events import FlagEvidence, LeaveDecidedV1, RiskFlagRaisedV1
+from attendance_shared.clock import SCHOOL_TIME_ZONE
+from attendance_shared.events import FlagEvidence, LeaveDecidedV1, RegisterMissingV1, RiskFlagRaisedV1
 from attendance_shared.rules.codes import ATTENDANCE_CODES
 from attendance_shared.rules.leave import LEAVE_GROUNDS
 from notification_service.domain.policy import SchoolNotificationSettings, register_closes_at
@@ -22,6 +23,7 @@ WORKER_NOTICE = "worker-absence-notice"
 LEAD_FLAG = "risk-flag-lead"
 EARLY_SUPPORT = "persistent-absence-early-support"
 LEAVE_DECISION = "leave-decision"
+MISSING_REGISTER = "missing-register-lead"
 # Rules about an N that an explanation makes moot; a worker notice stands while the
 # session stays unauthorised (N to O, say) and goes only when it is explained.
 UNEXPLAINED_RULES = (FIRST_DAY, CHASE, LEAD_UNRESOLVED)
@@ -87,7 +89,7 @@ class PupilFacts:
 @dataclass(frozen=True, slots=True)
 class PlannedMessage:
     school_urn: str
-    upn: str
+    upn: str | None  # None: about the school, not a pupil
     about_date: date
     idempotency_key: str
     rule: str
@@ -382,3 +384,25 @@ def leave_decision_messages(school: SchoolFacts, pupil: PupilFacts, decision: Le
             "decision_reason": f"Reason: {decision.decision_reason}" if decision.decision_reason else "",
         },
     )
+
+
+def missing_register_reminder(school: SchoolFacts, missing: RegisterMissingV1) -> list[PlannedMessage]:
+    """A register still not taken a while after it closed: the school's attendance lead, once
+    per register (undeliverable, with the reason, when the school has named no lead)."""
+    if not school.settings.missing_register_reminders:
+        return []
+    lead = school.settings.attendance_lead
+    text = render(
+        school.template(TemplateKey.MISSING_REGISTER),
+        {
+            "school_name": school.name,
+            "date": missing.date.strftime("%A %d %B %Y"),
+            "lead_name": lead.name if lead else "attendance lead",
+            "session": _SESSION_WORD[missing.session],
+            "closes_at": missing.closes_at.astimezone(SCHOOL_TIME_ZONE).strftime("%H:%M"),
+        },
+    )
+    address = person_address(lead.model_dump() if lead else None, "attendance lead for the school")
+    base = {"school_urn": missing.school_urn, "upn": None, "about_date": missing.date, "rule": MISSING_REGISTER}
+    key = f"{MISSING_REGISTER}:{missing.school_urn}:{missing.date}:{missing.session}:lead"
+    return [_message(base, key, "attendance_lead", address, text, session=missing.session)]

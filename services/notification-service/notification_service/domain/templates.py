@@ -14,6 +14,7 @@ class TemplateKey(StrEnum):
     LEAD_RISK_FLAG = "lead_risk_flag"
     EARLY_SUPPORT = "early_support"
     LEAVE_DECISION = "leave_decision"
+    MISSING_REGISTER = "missing_register"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,7 @@ PLACEHOLDERS: dict[TemplateKey, frozenset[str]] = {
     TemplateKey.WORKER_ABSENCE_NOTICE: frozenset(_SCHOOL | {"worker_name", "upn", "session", "code", "code_meaning"}),
     TemplateKey.LEAD_RISK_FLAG: frozenset(_SCHOOL | {"lead_name", "upn", "flag", "evidence"}),
     TemplateKey.EARLY_SUPPORT: frozenset(_SCHOOL | {"contact_name", "attendance_rate"}),
+    TemplateKey.MISSING_REGISTER: frozenset({"school_name", "date", "lead_name", "session", "closes_at"}),
     TemplateKey.LEAVE_DECISION: frozenset(
         _SCHOOL | {"contact_name", "outcome", "leave_reason", "first_day", "last_day", "sessions", "decision_reason"}
     ),
@@ -66,6 +68,11 @@ DEFAULT_TEMPLATES: dict[TemplateKey, Template] = {
         "Dear {contact_name}, {forename}'s attendance this school year is {attendance_rate}%. Every day in "
         "school counts, and we would like to talk with you about any barriers and how we can help. Please "
         "contact the attendance lead at {school_name}.",
+    ),
+    TemplateKey.MISSING_REGISTER: Template(
+        "Register not taken: {date} {session}",
+        "Dear {lead_name}, the {session} register of {school_name} for {date} has not been taken; it closed at "
+        "{closes_at}. Every pupil must be marked: please make sure it is taken now.",
     ),
     TemplateKey.LEAVE_DECISION: Template(
         "Leave of absence for {forename}: {outcome}",

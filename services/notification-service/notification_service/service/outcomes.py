@@ -49,7 +49,7 @@ async def record(session: AsyncSession, changed: Iterable[Row | None], at: datet
     """Outcome events for the messages whose status just changed to a final one (a message
     queued again for a retry is not an outcome yet)."""
     events = [
-        make_event(outcome_of(m, at), source=SOURCE, subject=pupil_key(m.school_urn, m.upn))
+        make_event(outcome_of(m, at), source=SOURCE, subject=pupil_key(m.school_urn, m.upn) if m.upn else m.school_urn)
         for m in changed
         if m is not None and m.status in OUTCOMES
     ]

@@ -41,3 +41,8 @@ async def upsert_calendar(
 async def get_calendar(session: AsyncSession, urn: str, academic_year: int) -> Row | None:
     query = select(calendars).where(calendars.c.school_urn == urn, calendars.c.academic_year == academic_year)
     return (await session.execute(query)).first()
+
+
+async def calendars_of(session: AsyncSession, urns: list[str], academic_year: int) -> dict[str, Row]:
+    query = select(calendars).where(calendars.c.school_urn.in_(urns), calendars.c.academic_year == academic_year)
+    return {row.school_urn: row for row in await session.execute(query)}

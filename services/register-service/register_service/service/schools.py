@@ -120,6 +120,18 @@ async def calendar_for(session: AsyncSession, urn: str, day: date) -> Calendar:
     return _domain_calendar(CalendarIn(academic_year=year, terms=row.terms, closures=row.closures))
 
 
+async def calendars_on(session: AsyncSession, urns: list[str], day: date) -> dict[str, Calendar]:
+    """Each school's calendar for the academic year of `day` (every weekday without one)."""
+    year = academic_year_of(day)
+    rows = await school_repository.calendars_of(session, urns, year)
+    return {
+        urn: _domain_calendar(CalendarIn(academic_year=year, terms=rows[urn].terms, closures=rows[urn].closures))
+        if urn in rows
+        else WeekdayCalendar()
+        for urn in urns
+    }
+
+
 async def calendars_between(session: AsyncSession, urn: str, first: date, last: date) -> CalendarYears:
     """The school's calendars of every academic year from `first` to `last`, read as one, so
     school days are counted across the summer."""
