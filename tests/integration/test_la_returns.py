@@ -5,6 +5,7 @@ returns built on analytics' figures and runs are tried end to end (tests/e2e).""
 import asyncio
 import csv
 import io
+import uuid
 from datetime import date, timedelta
 
 import orjson
@@ -19,6 +20,7 @@ from attendance_shared.db import make_engine, make_sessionmaker
 from attendance_shared.errors import NotFound, UpstreamUnavailable
 from attendance_shared.events import (
     Event,
+    PartTimeTimetableSetV1,
     PupilAdmittedV1,
     PupilDeletedV1,
     SchoolCalendarSetV1,
@@ -269,4 +271,74 @@ async def test_a_pupil_admitted_again_is_returned_for_each_stay(database_url: st
         (LEAVER, str(DAYS[5]), "g"),
         (LEAVER, str(DAYS[18]), "a"),
     ]
+    await engine.dispose()
+
+
+async def test_the_part_time_timetables_return_lists_each_timetable_and_says_none_for_a_school_without(
+    database_url: str,
+) -> None:
+    """Issue 23: every timetable that ran in the period, as its latest version stands (an
+    older version delivered late changes nothing), and a school with none says so."""
+    engine = make_engine(database_url, service="la-returns")
+    sessionmaker = make_sessionmaker(engine)
+    other_urn = "100002"
+    timetable_id = uuid.uuid4()
+
+    def version(number: int, **changes: object) -> Event:
+        fields: dict = {
+            "school_urn": URN,
+            "la_code": LA,
+            "upn": ILL,
+            "timetable_id": timetable_id,
+            "version": number,
+            "reason": "medical",
+            "attended_sessions": ("mon_am", "tue_am"),
+            "start_date": DAYS[2],
+            "end_date": DAYS[12],
+            "next_review_on": DAYS[8],
+            "social_worker_told": True,
+            "status": "active",
+        }
+        payload = PartTimeTimetableSetV1(**{**fields, **changes})
+        return event(payload, ILL)
+
+    items = [
+        event(SchoolUpsertedV1(urn=URN, la_code=LA, name="Oak Lane Primary")),
+        event(SchoolUpsertedV1(urn=other_urn, la_code=LA, name="Elm Primary"), None),
+        admission(ILL, "6", FIRST_DAY),
+        version(1),
+        version(2, end_date=DAYS[19], extensions=1, la_notified_on=DAYS[3]),
+    ]
+    async with sessionmaker.begin() as session:
+        await handle(session, [(topics.PUPILS.name, i) for i in items])
+    async with sessionmaker.begin() as session:
+        await handle(session, [(topics.PUPILS.name, version(1))])  # late and older: ignored
+    analytics = AnalyticsClient(Settings(analytics_retries=1))
+    try:
+        async with sessionmaker.begin() as session:
+            compiled = await returns.compile_return(
+                session, analytics, la_code=LA, kind="part-time-timetables", start=DAYS[0], end=DAYS[-1], today=TODAY
+            )
+            before = await returns.compile_return(
+                session, analytics, la_code=LA, kind="part-time-timetables", start=DAYS[0], end=DAYS[1], today=TODAY
+            )
+    finally:
+        await analytics.close()
+    rows = await rows_of(sessionmaker, compiled)
+    assert [(r["school_urn"], r["upn"], r["timetable"]) for r in rows] == [
+        (URN, ILL, str(timetable_id)),
+        (other_urn, None, "none this period"),
+    ]
+    mine = rows[0]
+    assert (mine["end_date"], mine["extensions"], mine["la_notified_on"]) == (str(DAYS[19]), 1, str(DAYS[3]))
+    assert (mine["attended_sessions"], mine["legal_surname"], mine["social_worker_told"]) == (
+        "mon_am;tue_am",
+        "Shah",
+        True,
+    )
+    # 20 November: the review of DAYS[8] was missed, and the end date (DAYS[19]) has passed.
+    assert (mine["review_overdue"], mine["past_end"]) == (True, True)
+    assert compiled.columns[:3] == ["school_urn", "school_name", "upn"]
+    # Before it started, both schools make a zero return.
+    assert [r["timetable"] for r in await rows_of(sessionmaker, before)] == ["none this period"] * 2
     await engine.dispose()

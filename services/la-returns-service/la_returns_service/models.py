@@ -63,6 +63,23 @@ pupils = Table(
     Index("ix_pupils_la_left_on", "la_code", "left_on"),
 )
 
+# Each part-time timetable as its latest version stands (register-service's
+# PartTimeTimetableSetV1): only a higher version replaces a row, so redelivery and reordering
+# change nothing.
+part_time_timetables = Table(
+    "part_time_timetables",
+    metadata,
+    Column("timetable_id", UUID(as_uuid=True), primary_key=True),
+    Column("school_urn", Text, nullable=False),
+    Column("upn", Text, nullable=False),
+    Column("la_code", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("timetable", JSONB, nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("last_day", Date, nullable=False),  # the end date, or the day it ended early
+    Index("ix_part_time_timetables_la", "la_code", "start_date"),
+)
+
 la_settings = Table(
     "la_settings",
     metadata,

@@ -7,13 +7,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from attendance_shared.api_types import IsoDate
 from la_returns_service.domain.periods import Frequency
 
-ReturnKind = Literal["new-pupils", "deletions", "attendance", "school-attendance", "sickness", "social-worker"]
+ReturnKind = Literal[
+    "new-pupils", "deletions", "attendance", "school-attendance", "sickness", "social-worker", "part-time-timetables"
+]
 KIND_DESCRIPTION = (
     "new-pupils (admitted in the period, with due date and status), deletions (left in the period, with the "
     "regulation-9 ground and destination), attendance (every pupil's figures, persistent and severe absence, "
     "10 continuous school days unauthorised, cohorts), school-attendance (per school and cohort), sickness (one "
     "row per continuous illness reaching 15 school days), social-worker (children with a social worker and "
-    "their attendance)"
+    "their attendance), part-time-timetables (every part-time timetable that ran in the period, with its "
+    'reviews, extensions, consent and notification; a school with none has a "none this period" row)'
 )
 
 

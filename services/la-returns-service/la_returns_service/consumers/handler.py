@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance_shared.events import (
     Event,
+    PartTimeTimetableSetV1,
     PupilAdmittedV1,
     PupilDeletedV1,
     PupilUpdatedV1,
@@ -41,6 +42,19 @@ def pupil_row(data: PupilAdmittedV1, event: Event) -> dict:
         "admission_date": data.admission_date,
         "record": data.model_dump(mode="json", exclude={"effective_from"}),
         "recorded_at": event.time,
+    }
+
+
+def part_time_row(data: PartTimeTimetableSetV1) -> dict:
+    return {
+        "timetable_id": data.timetable_id,
+        "school_urn": data.school_urn,
+        "upn": data.upn,
+        "la_code": data.la_code,
+        "version": data.version,
+        "timetable": data.model_dump(mode="json"),
+        "start_date": data.start_date,
+        "last_day": data.ended_on or data.end_date,
     }
 
 
@@ -95,6 +109,13 @@ async def handle(session: AsyncSession, events: Sequence[tuple[str, Event]]) -> 
                     "deletion": data.model_dump(mode="json"),
                 }
             )
+    timetables: dict[str, dict] = {}
+    for _, event in events:
+        if isinstance(data := event.data, PartTimeTimetableSetV1):
+            row = part_time_row(data)
+            if row["timetable_id"] not in timetables or timetables[row["timetable_id"]]["version"] < row["version"]:
+                timetables[row["timetable_id"]] = row
+    await store.save_part_time_timetables(session, list(timetables.values()))
     await store.upsert_pupils(session, list(admitted.values()), admitted=True)
     await store.upsert_pupils(session, list(updated.values()), admitted=False)
     await store.record_deletions(session, deleted)

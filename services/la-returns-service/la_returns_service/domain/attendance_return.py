@@ -3,6 +3,7 @@ Pure: no I/O. Rows hold flat values only, so JSON and CSV read the same."""
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
 from typing import Any
 
 import orjson
@@ -324,6 +325,70 @@ def school_rows(school: Record, pupil_rows: Iterable[Record]) -> list[dict[str, 
     return lines
 
 
+PART_TIME_COLUMNS = (
+    *PUPIL_COLUMNS,
+    "timetable",  # the timetable's id, or "none this period" on a school's zero return
+    "reason",
+    "attended_sessions",
+    "start_date",
+    "end_date",
+    "status",
+    "ended_on",
+    "extensions",
+    "next_review_on",
+    "last_reviewed_on",
+    "review_overdue",
+    "past_end",
+    "parents_consent_on",
+    "la_notified_on",
+    "social_worker_told",
+    "virtual_school_told",
+)
+NONE_THIS_PERIOD = "none this period"
+
+
+def part_time_row(school: Record, record: Record | None, timetable: Record, today: date) -> dict[str, Any]:
+    """One timetable that ran in the period, as it stands (its latest version)."""
+    record = record or {}
+    active = timetable["status"] == "active"
+    next_review = timetable.get("next_review_on")
+    return {
+        "school_urn": school["urn"],
+        "school_name": school["name"],
+        "upn": timetable["upn"],
+        "legal_surname": record.get("legal_surname"),
+        "legal_forename": record.get("legal_forename"),
+        "date_of_birth": record.get("date_of_birth"),
+        "year_group": record.get("year_group"),
+        "timetable": timetable["timetable_id"],
+        "reason": timetable["reason"],
+        "attended_sessions": ";".join(timetable["attended_sessions"]),
+        "start_date": timetable["start_date"],
+        "end_date": timetable["end_date"],
+        "status": timetable["status"],
+        "ended_on": timetable.get("ended_on"),
+        "extensions": timetable["extensions"],
+        "next_review_on": next_review,
+        "last_reviewed_on": timetable.get("last_reviewed_on"),
+        "review_overdue": active and next_review is not None and date.fromisoformat(next_review) < today,
+        "past_end": active and date.fromisoformat(timetable["end_date"]) < today,
+        "parents_consent_on": timetable.get("parents_consent_on"),
+        "la_notified_on": timetable.get("la_notified_on"),
+        "social_worker_told": timetable["social_worker_told"],
+        "virtual_school_told": timetable["virtual_school_told"],
+    }
+
+
+def none_this_period_row(school: Record) -> dict[str, Any]:
+    """A school's zero return: no pupil was on a part-time timetable in the period, which
+    several LAs want said rather than left to silence."""
+    return {column: None for column in PART_TIME_COLUMNS} | {
+        "school_urn": school["urn"],
+        "school_name": school["name"],
+        "timetable": NONE_THIS_PERIOD,
+    }
+
+
 COLUMNS_OF_KIND: dict[str, tuple[str, ...]] = {
     "new-pupils": NEW_PUPIL_COLUMNS,
     "deletions": DELETION_COLUMNS,
@@ -331,6 +396,7 @@ COLUMNS_OF_KIND: dict[str, tuple[str, ...]] = {
     "school-attendance": SCHOOL_ATTENDANCE_COLUMNS,
     "sickness": SICKNESS_COLUMNS,
     "social-worker": SOCIAL_WORKER_COLUMNS,
+    "part-time-timetables": PART_TIME_COLUMNS,
 }
 
 

@@ -6,12 +6,13 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, Text, and_, bindparam, cast, func, select, text, tuple_
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.dialects.postgresql import JSONB, distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance_shared.db import copy_rows
 from la_returns_service.models import (
     la_settings,
+    part_time_timetables,
     pupils,
     return_rows,
     returns,
@@ -334,3 +335,37 @@ async def stream_row_texts(
     """The rows' JSON as stored (`json` keeps the text), to pass on without decoding."""
     async for (text_of_row,) in await session.stream(_rows_of(return_id, school_urn, cast(return_rows.c.data, Text))):
         yield text_of_row
+
+
+async def save_part_time_timetables(session: AsyncSession, rows: Sequence[dict]) -> None:
+    """Each timetable's latest version: an older version arriving late changes nothing."""
+    if not rows:
+        return
+    t = part_time_timetables
+    statement = insert(t)
+    statement = statement.on_conflict_do_update(
+        index_elements=["timetable_id"],
+        set_={c: statement.excluded[c] for c in rows[0] if c != "timetable_id"},
+        where=t.c.version < statement.excluded.version,
+    )
+    await session.execute(statement, list(rows))
+
+
+async def part_time_timetables_between(session: AsyncSession, la_code: str, start: date, end: date) -> list[Row]:
+    """The LA's timetables that ran on any day from `start` to `end`, with the pupil's latest
+    record (names, date of birth, year group)."""
+    t, p = part_time_timetables, pupils
+    latest = (
+        select(p.c.school_urn, p.c.upn, p.c.record)
+        .where(p.c.la_code == la_code)
+        .order_by(p.c.school_urn, p.c.upn, p.c.admission_date.desc())
+        .ext(distinct_on(p.c.school_urn, p.c.upn))
+        .subquery()
+    )
+    query = (
+        select(t, latest.c.record)
+        .outerjoin(latest, (latest.c.school_urn == t.c.school_urn) & (latest.c.upn == t.c.upn))
+        .where(t.c.la_code == la_code, t.c.start_date <= end, t.c.last_day >= start)
+        .order_by(t.c.school_urn, t.c.upn, t.c.start_date)
+    )
+    return list((await session.execute(query)).all())

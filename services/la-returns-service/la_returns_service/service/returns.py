@@ -238,6 +238,22 @@ async def deletion_rows(c: Compilation) -> AsyncIterator[Rows]:
     yield rows, [r["school_urn"] for r in rows]
 
 
+async def part_time_rows(c: Compilation) -> AsyncIterator[Rows]:
+    """Every timetable that ran in the period, and a "none this period" row for each school
+    that had none."""
+    known = set(c.urns)
+    found = [
+        t
+        for t in await store.part_time_timetables_between(c.session, c.la_code, c.start, c.end)
+        if t.school_urn in known
+    ]
+    rows = [kinds.part_time_row(c.school(t.school_urn), t.record, t.timetable, c.today) for t in found]
+    with_any = {t.school_urn for t in found}
+    rows += [kinds.none_this_period_row(c.school(urn)) for urn in c.urns if urn not in with_any]
+    rows.sort(key=lambda r: (r["school_urn"], r["upn"] or "", r["start_date"] or ""))
+    yield rows, [r["school_urn"] for r in rows]
+
+
 # Each yields its rows a batch at a time (a school's, for those built from analytics' figures).
 BUILDERS: dict[str, Callable[[Compilation], AsyncIterator[Rows]]] = {
     "new-pupils": new_pupil_rows,
@@ -246,6 +262,7 @@ BUILDERS: dict[str, Callable[[Compilation], AsyncIterator[Rows]]] = {
     "school-attendance": school_attendance_rows,
     "sickness": sickness_rows,
     "social-worker": social_worker_rows,
+    "part-time-timetables": part_time_rows,
 }
 
 
