@@ -743,3 +743,45 @@ async def test_a_register_still_missing_after_the_reminder_time_is_published_onc
         ]
     assert [(r["school_urn"], r["date"], r["session"]) for r in reminded] == [(URN, MONDAY, "pm")]
     assert reminded[0]["closes_at"].startswith("2026-11-02T13:30:00")
+
+
+async def test_missing_registers_by_class_follow_each_pupils_group_on_the_day(client: httpx.AsyncClient) -> None:
+    oak, elm = make_upn(serial=791), make_upn(serial=792)
+    for upn, group in ((oak, "5 Oak"), (elm, "5 Elm")):
+        body = pupil_body(upn, registration_group=group)
+        assert (await client.post(f"/v1/schools/{URN}/pupils", json=body)).status_code == 201
+    moved = {"registration_group": "5 Oak", "effective_from": "2026-11-03"}
+    assert (await client.patch(f"/v1/schools/{URN}/pupils/{elm}", json=moved)).status_code == 200
+    # Monday: 5 Oak and the pupils with no class are marked; 5 Elm's register is never taken.
+    await take(client, MONDAY, "am", present(A, oak))
+    await take(client, "2026-11-03", "am", present(A, oak))
+    url = f"/v1/schools/{URN}/missing-registers"
+    by_class = await client.get(url, params={"from": MONDAY, "to": "2026-11-03", "by": "registration_group"})
+    assert by_class.status_code == 200, by_class.text
+    assert by_class.json()["by"] == "registration_group"
+    # Registers of past days taken now are late (taken_at set); those never taken have none.
+    items = by_class.json()["items"]
+    late = {(m["date"], m["session"], m["registration_group"]) for m in items if m["taken_at"]}
+    never = [(m["date"], m["session"], m["registration_group"], m["pupils"]) for m in items if not m["taken_at"]]
+    assert late == {
+        (MONDAY, "am", "5 Oak"),
+        (MONDAY, "am", None),
+        ("2026-11-03", "am", "5 Oak"),
+        ("2026-11-03", "am", None),
+    }
+    # 5 Elm's register is never taken on Monday; by Tuesday its only pupil has moved to 5 Oak.
+    assert never == [
+        (MONDAY, "am", "5 Elm", 1),
+        (MONDAY, "pm", "5 Elm", 1),
+        (MONDAY, "pm", "5 Oak", 1),
+        (MONDAY, "pm", None, 3),
+        ("2026-11-03", "pm", "5 Oak", 2),
+        ("2026-11-03", "pm", None, 3),
+    ]
+    whole = (await client.get(url, params={"from": MONDAY, "to": "2026-11-03"})).json()
+    assert [(m["session"], m["taken_at"] is None) for m in whole["items"]] == [
+        ("am", False),
+        ("pm", True),
+        ("am", False),
+        ("pm", True),
+    ]

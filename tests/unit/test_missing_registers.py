@@ -4,7 +4,13 @@ from datetime import date, datetime, time
 
 from attendance_shared.clock import SCHOOL_TIME_ZONE
 from attendance_shared.rules.calendar import Closure, SchoolCalendar, Term
-from register_service.domain.missing_registers import DueRegister, due_registers, not_taken_on_time
+from register_service.domain.missing_registers import (
+    DueRegister,
+    Membership,
+    classes_not_taken_on_time,
+    due_registers,
+    not_taken_on_time,
+)
 
 CALENDAR = SchoolCalendar(
     academic_year=2026,
@@ -37,3 +43,23 @@ def test_taken_by_the_close_is_on_time_later_is_late_and_none_is_missing() -> No
     assert not_taken_on_time(due, {(day, "am"): at(day, 8, 55), (day, "pm"): at(day, 13, 30)}) == []
     late = not_taken_on_time(due, {(day, "am"): at(day, 9, 20)})
     assert [(m.register.session, m.taken_at) for m in late] == [("am", at(day, 9, 20)), ("pm", None)]
+
+
+def test_a_class_register_is_taken_once_any_of_its_pupils_on_roll_that_day_is_marked() -> None:
+    monday, tuesday = date(2026, 11, 9), date(2026, 11, 10)
+    due = [DueRegister(day, "am", at(day, 9)) for day in (monday, tuesday)]
+    members = {
+        "A": Membership(((date(2025, 9, 1), None),), ((date(2025, 9, 1), "5A"),)),
+        "B": Membership(((date(2025, 9, 1), None),), ((date(2025, 9, 1), "5B"), (tuesday, "5A"))),  # moves class
+        "C": Membership(((date(2025, 9, 1), monday),), ((date(2025, 9, 1), "5C"),)),  # leaves on Monday
+        "D": Membership(((date(2025, 9, 1), None),), ((date(2025, 9, 1), None),)),  # no class recorded
+    }
+    first = {("A", monday, "am"): at(monday, 8, 50), ("C", monday, "am"): at(monday, 9, 10)}
+    missing = classes_not_taken_on_time(due, members, first)
+    assert [(m.register.date, m.registration_group, m.pupils, m.taken_at) for m in missing] == [
+        (monday, "5B", 1, None),
+        (monday, "5C", 1, at(monday, 9, 10)),  # taken late
+        (monday, None, 1, None),
+        (tuesday, "5A", 2, None),
+        (tuesday, None, 1, None),
+    ]

@@ -436,11 +436,19 @@ class MissingRegisterOut(BaseModel):
     taken_at: datetime | None = Field(
         description="When its first mark was recorded, after it closed; null while no mark has been taken"
     )
+    registration_group: str | None = Field(
+        None, description="by=registration_group: the class (null for pupils with no group recorded)"
+    )
+    pupils: int | None = Field(None, description="by=registration_group: the class's pupils on roll that day")
+
+
+MissingRegistersBy = Literal["school", "registration_group"]
 
 
 class MissingRegisterPage(BaseModel):
     start: date
     end: date
+    by: MissingRegistersBy = "school"
     items: list[MissingRegisterOut] = Field(
         description="Registers not taken by the time they closed, by school, date and session"
     )

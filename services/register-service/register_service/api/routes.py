@@ -41,6 +41,7 @@ from register_service.schemas import (
     MarkChangePage,
     MarkEntry,
     MissingRegisterPage,
+    MissingRegistersBy,
     PartTimeTimetableChangeIn,
     PartTimeTimetableIn,
     PartTimeTimetableOut,
@@ -371,14 +372,18 @@ async def missing_registers(
     actor: SchoolReader,
     start: Annotated[IsoDate | None, Query(alias="from", description="First day (default: today)")] = None,
     end: Annotated[IsoDate | None, Query(alias="to", description="Last day, inclusive (default: `from`)")] = None,
+    by: Annotated[
+        MissingRegistersBy,
+        Query(description="school, or registration_group: each class's register (its pupils on roll that day)"),
+    ] = "school",
 ) -> MissingRegisterPage:
     """Each session the school's calendar opened whose register had no mark when it closed
     (the school's `am_register_closes` / `pm_register_closes`), with when it was taken if it
     was taken later. A closed session is never missing; today's count only sessions closed by
-    now."""
+    now. By registration group, a class's register is taken once any of its pupils is marked."""
     now = datetime.now(SCHOOL_TIME_ZONE)
     first = start or now.date()
-    return await registers.missing_registers(session, urn, start=first, end=end or first, now=now)
+    return await registers.missing_registers(session, urn, start=first, end=end or first, now=now, by=by)
 
 
 @router.post(

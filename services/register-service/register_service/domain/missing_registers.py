@@ -53,3 +53,49 @@ def not_taken_on_time(
         if taken_at is None or taken_at > register.closes_at:
             found.append(MissingRegister(register, taken_at))
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """A pupil's stays and registration groups, to tell which class they were in on a day."""
+
+    stays: tuple[tuple[date, date | None], ...]  # (admitted, left on), oldest first
+    groups: tuple[tuple[date, str | None], ...]  # (effective from, group), oldest first
+
+    def on(self, day: date) -> tuple[bool, str | None]:
+        on_roll = any(start <= day and (end is None or day <= end) for start, end in self.stays)
+        group = None
+        for effective_from, name in self.groups:
+            if effective_from <= day:
+                group = name
+        return on_roll, group
+
+
+@dataclass(frozen=True, slots=True)
+class MissingClassRegister:
+    register: DueRegister
+    registration_group: str | None  # None: pupils with no registration group recorded
+    pupils: int
+    taken_at: datetime | None
+
+
+def classes_not_taken_on_time(
+    due: Iterable[DueRegister],
+    members: dict[str, Membership],
+    first_marked: dict[tuple[str, date, str], datetime],
+) -> list[MissingClassRegister]:
+    """Each class's register of each due session is taken once any of its pupils on roll that
+    day has a mark; the classes whose first mark came after the close, or not at all."""
+    found = []
+    for register in due:
+        classes: dict[str | None, list[str]] = {}
+        for upn, membership in members.items():
+            on_roll, group = membership.on(register.date)
+            if on_roll:
+                classes.setdefault(group, []).append(upn)
+        for group in sorted(classes, key=lambda g: (g is None, g or "")):
+            times = [t for u in classes[group] if (t := first_marked.get((u, register.date, register.session)))]
+            taken_at = min(times) if times else None
+            if taken_at is None or taken_at > register.closes_at:
+                found.append(MissingClassRegister(register, group, len(classes[group]), taken_at))
+    return found

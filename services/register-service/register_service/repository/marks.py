@@ -183,3 +183,15 @@ async def first_marked(
         bindparam("sessions", [name for _, name in registers], type_=ARRAY(Text)),
     )
     return {(r.day, r.session): r.first for r in await session.execute(statement) if r.first is not None}
+
+
+async def first_marks_of_pupils(
+    session: AsyncSession, school_urn: str, first_day: date, last_day: date
+) -> dict[tuple[str, date, str], datetime]:
+    """When each pupil's mark for each session from `first_day` to `last_day` was first recorded."""
+    query = (
+        select(marks.c.upn, marks.c.date, marks.c.session, func.min(marks.c.recorded_at).label("first"))
+        .where(marks.c.school_urn == school_urn, marks.c.date >= first_day, marks.c.date <= last_day)
+        .group_by(marks.c.upn, marks.c.date, marks.c.session)
+    )
+    return {(r.upn, r.date, r.session): r.first for r in await session.execute(query)}

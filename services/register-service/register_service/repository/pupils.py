@@ -199,3 +199,26 @@ async def on_roll(session: AsyncSession, school_urn: str, day: date, upns: list[
         )
         found |= set((await session.execute(earlier)).scalars())
     return found
+
+
+async def memberships(session: AsyncSession, school_urn: str, first_day: date, last_day: date) -> list[Row]:
+    """Every stay overlapping the days, with each version's registration group of its pupil:
+    (upn, admission_date, left_on, effective_from, registration_group), oldest first."""
+    e, v = enrolments, pupil_versions
+    query = (
+        select(
+            e.c.upn,
+            e.c.admission_date,
+            e.c.left_on,
+            v.c.effective_from,
+            v.c.record["registration_group"].astext.label("registration_group"),
+        )
+        .join(v, (v.c.school_urn == e.c.school_urn) & (v.c.upn == e.c.upn))
+        .where(
+            e.c.school_urn == school_urn,
+            e.c.admission_date <= last_day,
+            (e.c.left_on.is_(None)) | (e.c.left_on >= first_day),
+        )
+        .order_by(e.c.upn, e.c.admission_date, v.c.effective_from, v.c.id)
+    )
+    return list((await session.execute(query)).all())

@@ -14,7 +14,12 @@ from attendance_shared.events import MarkAmendedV1, SessionMarkedV1
 from attendance_shared.rules.calendar import Calendar, check_mark_day
 from attendance_shared.rules.codes import UNEXPLAINED_CODE, UnknownAttendanceCode, lookup_code
 from attendance_shared.rules.figures import academic_year_of, academic_year_start
-from register_service.domain.missing_registers import due_registers, not_taken_on_time
+from register_service.domain.missing_registers import (
+    Membership,
+    classes_not_taken_on_time,
+    due_registers,
+    not_taken_on_time,
+)
 from register_service.domain.planned_marks import may_replace, reconcile, refusal
 from register_service.domain.register_rules import (
     MarkRow,
@@ -38,6 +43,7 @@ from register_service.schemas import (
     MarkOut,
     MissingRegisterOut,
     MissingRegisterPage,
+    MissingRegistersBy,
     Person,
     PlannedMarkOut,
     PupilMarks,
@@ -428,13 +434,43 @@ async def _missing_at(session: AsyncSession, school: Row, start: date, end: date
     ]
 
 
+async def _missing_classes_at(session: AsyncSession, school: Row, start: date, end: date, now: datetime) -> list:
+    calendar = await calendars_between(session, school.urn, start, end)
+    closes = {"am": school.am_register_closes, "pm": school.pm_register_closes}
+    due = due_registers(calendar, closes, start, end, now)
+    if not due:
+        return []
+    stays: dict[str, set[tuple[date, date | None]]] = {}
+    groups: dict[str, list[tuple[date, str | None]]] = {}
+    for row in await pupil_repository.memberships(session, school.urn, start, end):
+        stays.setdefault(row.upn, set()).add((row.admission_date, row.left_on))
+        if (row.effective_from, row.registration_group) not in groups.setdefault(row.upn, []):
+            groups[row.upn].append((row.effective_from, row.registration_group))
+    members = {upn: Membership(tuple(sorted(stays[upn])), tuple(groups[upn])) for upn in stays}
+    first = await mark_repository.first_marks_of_pupils(session, school.urn, start, end)
+    return [
+        MissingRegisterOut(
+            school_urn=school.urn,
+            date=m.register.date,
+            session=m.register.session,
+            closes_at=m.register.closes_at,
+            taken_at=m.taken_at,
+            registration_group=m.registration_group,
+            pupils=m.pupils,
+        )
+        for m in classes_not_taken_on_time(due, members, first)
+    ]
+
+
 async def missing_registers(
-    session: AsyncSession, urn: str, *, start: date, end: date, now: datetime
+    session: AsyncSession, urn: str, *, start: date, end: date, now: datetime, by: MissingRegistersBy = "school"
 ) -> MissingRegisterPage:
-    """The school's registers not taken by the time they closed, from `start` to `end`."""
+    """The school's registers not taken by the time they closed, from `start` to `end`: the
+    school's, or each class's (a class's register is taken once any of its pupils is marked)."""
     check_missing_register_span(start, end, now.date())
     school = await require_school(session, urn)
-    return MissingRegisterPage(start=start, end=end, items=await _missing_at(session, school, start, end, now))
+    found = _missing_classes_at if by == "registration_group" else _missing_at
+    return MissingRegisterPage(start=start, end=end, by=by, items=await found(session, school, start, end, now))
 
 
 async def missing_registers_of_la(
