@@ -12,7 +12,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError, NoOffsetForPartitionError, OffsetOutOfRangeError
@@ -96,6 +96,8 @@ class BatchConsumer:
 
     async def run(self) -> None:
         consumer = await self._start_consumer()
+        if consumer is None:
+            return  # told to stop before the broker could be reached
         try:
             while not self._stopping.is_set():
                 try:
@@ -117,7 +119,9 @@ class BatchConsumer:
             await consumer.stop()
             await self._dead_letter_publisher.close()
 
-    async def _start_consumer(self) -> AIOKafkaConsumer:
+    async def _start_consumer(self) -> AIOKafkaConsumer | None:
+        """The started consumer, or None if told to stop while the broker was unreachable (a
+        pod shutting down then stops at once, not at the end of its grace period)."""
         backoff = 0.2
         while True:
             try:
@@ -144,7 +148,10 @@ class BatchConsumer:
                 return consumer
             except KafkaError as exc:
                 log.warning("broker not reachable, retrying in %.1fs: %r", backoff, exc)
-                await asyncio.sleep(backoff)
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), backoff)
+                if self._stopping.is_set():
+                    return None
                 backoff = min(backoff * 2, 5.0)
 
     async def _start_from_beginning(self, consumer: AIOKafkaConsumer, partition: TopicPartition) -> None:

@@ -213,3 +213,28 @@ async def test_a_position_past_the_log_end_reads_the_partition_again_without_cou
     assert await totals(engine) == (3, 1, 1, 1)
     assert resets("past-log-end") == before + 1
     assert "is past the log's end 3" in caplog.text
+
+
+async def test_a_consumer_told_to_stop_while_the_broker_is_unreachable_stops_at_once(database_url: str) -> None:
+    """It used to retry the broker until its supervisor gave up (20 s later on every shutdown,
+    and on every integration test's teardown)."""
+
+    async def handler(session, events) -> None:
+        raise AssertionError("no broker, no batch")
+
+    engine = make_engine(database_url, service="stop-test")
+    consumer = BatchConsumer(
+        service="stop-test",
+        topics=[topics.MARKS],
+        group_id="stop-test",
+        bootstrap_servers="127.0.0.1:1",
+        sessionmaker=make_sessionmaker(engine),
+        inbox=None,
+        handler=handler,
+    )
+    running = asyncio.create_task(consumer.run())
+    await asyncio.sleep(1.0)  # a few refused connections, and a backoff under way
+    assert not running.done()
+    consumer.stop()
+    await asyncio.wait_for(running, timeout=5)
+    await engine.dispose()
