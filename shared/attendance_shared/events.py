@@ -251,6 +251,8 @@ RiskFlagType = Literal[
     "unexplained_absence_overdue",  # an N still standing after the school-day limit
     "continuous_absence_10_days",  # 10 continuous school days unauthorised: attendance-return candidate
     "continuous_absence_20_days",  # 20 continuous school days: the deletion ground 9(1)(i) warning
+    "part_time_review_overdue",  # a part-time timetable whose review date has passed without a review
+    "part_time_past_end",  # a part-time timetable still running after its end date
 ]
 RISK_FLAG_TYPES: tuple[RiskFlagType, ...] = get_args(RiskFlagType)
 

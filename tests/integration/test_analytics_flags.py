@@ -1,5 +1,6 @@
 """analytics' flag list, read as a working list: one academic year at a time."""
 
+import uuid
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
@@ -15,7 +16,14 @@ from analytics_service.settings import Settings
 from attendance_shared.auth import Role
 from attendance_shared.clock import today_in_england
 from attendance_shared.db import make_sessionmaker
-from attendance_shared.events import Event, PupilDeletedV1, SchoolCalendarSetV1, make_event, pupil_key
+from attendance_shared.events import (
+    Event,
+    PartTimeTimetableSetV1,
+    PupilDeletedV1,
+    SchoolCalendarSetV1,
+    make_event,
+    pupil_key,
+)
 from attendance_shared.rules.figures import academic_year_of
 from tests.factories import SAMPLE_PUPIL, make_upn, mark_record
 from tests.helpers import app_client, bearer
@@ -332,3 +340,50 @@ async def test_an_n_left_in_july_stays_overdue_in_november(analytics: httpx.Asyn
     assert (flag["evidence_count"], flag["evidence_since"]) == (1, "2026-07-14")
     listed = (await analytics.get(f"/v1/schools/{URN}/flags", params={"academic_year": 2026})).json()["items"]
     assert [(f["upn"], f["flag"]) for f in listed] == [(A, "unexplained_absence_overdue")]
+
+
+async def test_a_part_time_timetable_past_its_review_or_end_is_flagged_until_reviewed_and_ended(
+    analytics: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """Issue 23: a timetable's review is due 18 September and its end 2 October. Judged at the
+    pupil's latest register: on 22 September the review is overdue; once the review is
+    recorded (version 2) it is not, and by 5 October the end date has passed."""
+    timetable_id = uuid.uuid4()
+
+    def version(number: int, **changes: object) -> tuple[str, Event]:
+        fields: dict = {
+            "school_urn": URN,
+            "la_code": "201",
+            "upn": A,
+            "timetable_id": timetable_id,
+            "version": number,
+            "reason": "medical",
+            "attended_sessions": ("mon_am",),
+            "start_date": date(2026, 9, 7),
+            "end_date": date(2026, 10, 2),
+            "next_review_on": date(2026, 9, 18),
+            "status": "active",
+        }
+        payload = PartTimeTimetableSetV1(**{**fields, **changes})
+        return "attendance.pupils.v1", make_event(payload, source="/test", subject=pupil_key(URN, A))
+
+    handler = AnalyticsHandler(rules=FlagRules())
+    sessions = make_sessionmaker(engine)
+
+    async def apply(*events: tuple[str, Event]) -> set[str]:
+        async with sessions.begin() as session:
+            await handler(session, list(events))
+        answer = (await analytics.get(f"/v1/schools/{URN}/pupils/{A}/attendance")).json()
+        return {f["flag"] for f in answer["flags"]} & {"part_time_review_overdue", "part_time_past_end"}
+
+    assert await apply(version(1), mark_record(A, date(2026, 9, 14), "am", "/")) == set()
+    assert await apply(mark_record(A, date(2026, 9, 22), "am", "/")) == {"part_time_review_overdue"}
+    reviewed = version(2, next_review_on=date(2026, 10, 16))
+    assert await apply(reviewed, version(1)) == set()  # the older version, late, changes nothing
+    assert await apply(mark_record(A, date(2026, 10, 5), "am", "/")) == {"part_time_past_end"}
+    assert await apply(version(3, status="ended", ended_on=date(2026, 10, 2))) == set()
+    async with engine.connect() as conn:
+        changes = await conn.execute(
+            text("SELECT count(*) FROM analytics.outbox WHERE convert_from(envelope, 'UTF8') LIKE '%part_time_%'")
+        )
+        assert changes.scalar() == 4  # raised, cleared, raised, cleared

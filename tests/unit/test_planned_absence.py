@@ -5,6 +5,7 @@ calendar with half-term, INSET days and closures. Pure rules, no database."""
 import uuid
 from datetime import date
 
+from analytics_service.domain.flags import TimetableState, timetable_flags
 from attendance_shared.rules.calendar import Closure, SchoolCalendar, Term
 from attendance_shared.rules.codes import ATTENDANCE_CODES, ATTENDED_CODES, Category
 from attendance_shared.rules.leave import (
@@ -98,3 +99,15 @@ def test_every_ground_but_a_holiday_maps_to_a_2024_authorised_code() -> None:
             assert ground.code is None
         else:
             assert ATTENDANCE_CODES[ground.code].category is Category.AUTHORISED_ABSENCE, ground
+
+
+def test_a_running_timetable_past_its_review_or_end_is_flagged_and_an_ended_one_is_not() -> None:
+    running = TimetableState("active", date(2026, 11, 9), date(2026, 12, 18), date(2026, 11, 19))
+    assert timetable_flags([running], date(2026, 11, 19)) == {}  # the review day itself is not late
+    assert timetable_flags([running], date(2026, 11, 20)) == {"part_time_review_overdue": None}
+    assert set(timetable_flags([running], date(2027, 1, 5))) == {"part_time_review_overdue", "part_time_past_end"}
+    ended = TimetableState("ended", date(2026, 11, 9), date(2026, 12, 18), date(2026, 11, 19))
+    assert timetable_flags([ended], date(2027, 1, 5)) == {}
+    later = TimetableState("active", date(2027, 1, 5), date(2027, 2, 12), date(2026, 12, 1))
+    assert timetable_flags([later], date(2026, 12, 10)) == {}  # not begun by the latest register
+    assert timetable_flags([running], None) == {}

@@ -20,6 +20,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import UUID
 
 from attendance_shared.calendar_projection import school_calendars_table
 from attendance_shared.db import service_metadata
@@ -136,4 +137,20 @@ risk_flags = Table(
 
 outbox = outbox_table(metadata)
 
-PROJECTIONS = (schools, school_calendars, enrolments, pupil_versions, pupil_years, risk_flags)
+# Each part-time timetable as its latest version stands: a review overdue or an end date
+# passed is a flag. Only a higher version replaces a row.
+part_time_timetables = Table(
+    "part_time_timetables",
+    metadata,
+    Column("timetable_id", UUID(as_uuid=True), primary_key=True),
+    Column("school_urn", Text, nullable=False),
+    Column("upn", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("next_review_on", Date),
+    Index("ix_part_time_timetables_pupil", "school_urn", "upn"),
+)
+
+PROJECTIONS = (schools, school_calendars, enrolments, pupil_versions, pupil_years, risk_flags, part_time_timetables)

@@ -1,6 +1,7 @@
 """Applies the register's events: schools, calendars, pupils and marks, then recomputes the
 figures and flags of every pupil-year they touch, once per batch."""
 
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
@@ -14,6 +15,7 @@ from analytics_service.domain.flags import (
     bits_to_flags,
     evaluate_flags,
     flags_to_bits,
+    timetable_flags,
 )
 from analytics_service.domain.pupil_year import PupilYear, PupilYearKey, group_marks
 from analytics_service.domain.year_matrix import YearMatrix, category_counts, enrolment_mask, unexplained_counts
@@ -24,6 +26,7 @@ from attendance_shared import topics
 from attendance_shared.events import (
     Event,
     FlagEvidence,
+    PartTimeTimetableSetV1,
     PupilAdmittedV1,
     PupilDeletedV1,
     PupilUpdatedV1,
@@ -71,12 +74,26 @@ def _version_row(pupil: PupilAdmittedV1, effective_from: date) -> dict:
     }
 
 
+def _timetable_row(timetable: PartTimeTimetableSetV1) -> dict:
+    return {
+        "timetable_id": timetable.timetable_id,
+        "school_urn": timetable.school_urn,
+        "upn": timetable.upn,
+        "version": timetable.version,
+        "status": timetable.status,
+        "start_date": timetable.start_date,
+        "end_date": timetable.end_date,
+        "next_review_on": timetable.next_review_on,
+    }
+
+
 class AnalyticsHandler:
     def __init__(self, *, rules: FlagRules) -> None:
         self.rules = rules
 
     async def __call__(self, session: AsyncSession, events: Sequence[tuple[str, Event]]) -> None:
         schools, calendars, versions, admissions, leavings = {}, {}, {}, [], []
+        timetables: dict[uuid.UUID, dict] = {}
         marks: list[SessionMarkedV1] = []
         touched_pupils: set[tuple[str, str]] = set()
         for _, event in events:
@@ -103,11 +120,18 @@ class AnalyticsHandler:
             elif isinstance(data, PupilDeletedV1):
                 leavings.append({"school_urn": data.school_urn, "upn": data.upn, "left_on": data.left_on})
                 touched_pupils.add((data.school_urn, data.upn))
+            elif isinstance(data, PartTimeTimetableSetV1):
+                timetable = _timetable_row(data)
+                held = timetables.get(data.timetable_id)
+                if held is None or held["version"] < timetable["version"]:
+                    timetables[data.timetable_id] = timetable
+                touched_pupils.add((data.school_urn, data.upn))
         await projections.upsert_schools(session, list(schools.values()))
         await projections.upsert_calendars(session, list(calendars.values()))
         await projections.upsert_versions(session, list(versions.values()))
         await projections.admit(session, admissions)
         await projections.record_leaving(session, leavings)
+        await projections.save_timetables(session, list(timetables.values()))
 
         marks_by_year = group_marks(marks)
         # A school's settings, a calendar or a pupil's enrolment can change figures and flags
@@ -144,6 +168,7 @@ class AnalyticsHandler:
         )
         schools = await projections.school_rows(session, {urn for urn, _ in groups})
         enrolments = await projections.enrolments_of(session, sorted({(k[0], k[1]) for k in due}))
+        timetables = await projections.timetables_of(session, {(k[0], k[1]) for k in due})
         rows, flag_rows, events = [], [], []
         for (urn, year), keys in groups.items():
             school_year = year_of(calendars, urn, year)
@@ -164,6 +189,7 @@ class AnalyticsHandler:
             for i, key in enumerate(keys):
                 state = states[key]
                 latest_date = day_of_slot(year, latest[i]) if latest[i] >= 0 else None
+                due_flags[i] |= timetable_flags(timetables.get((key[0], key[1]), ()), latest_date)
                 bits = flags_to_bits(due_flags[i])
                 rows.append(
                     {

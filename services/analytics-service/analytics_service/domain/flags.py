@@ -12,6 +12,7 @@ and a day with no possible session (not yet marked, or coded D, X, Q, Y, Z or #)
 nor extends it; and the year's illness sessions reaching 30 (two sessions to a school day).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -113,7 +114,35 @@ FLAG_BITS: dict[RiskFlagType, int] = {
     "unexplained_absence_overdue": 32,
     "continuous_absence_10_days": 64,
     "continuous_absence_20_days": 128,
+    "part_time_review_overdue": 256,
+    "part_time_past_end": 512,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class TimetableState:
+    """A part-time timetable as its latest version stands (register-service's events)."""
+
+    status: str
+    start_date: date
+    end_date: date
+    next_review_on: date | None
+
+
+def timetable_flags(timetables: Sequence[TimetableState], as_of: date | None) -> PupilFlags:
+    """A timetable running on `as_of` (the pupil's latest register) whose review date has
+    passed, or whose end date has: time-limited and reviewed is what the guidance requires."""
+    flags: PupilFlags = {}
+    if as_of is None:
+        return flags
+    for timetable in timetables:
+        if timetable.status != "active" or timetable.start_date > as_of:
+            continue
+        if timetable.next_review_on is not None and timetable.next_review_on < as_of:
+            flags["part_time_review_overdue"] = None
+        if timetable.end_date < as_of:
+            flags["part_time_past_end"] = None
+    return flags
 
 
 def flags_to_bits(flags: PupilFlags | set[RiskFlagType]) -> int:

@@ -8,9 +8,11 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Integer, Text
 
+from analytics_service.domain.flags import TimetableState
 from analytics_service.models import (
     PROJECTIONS,
     enrolments,
+    part_time_timetables,
     pupil_versions,
     pupil_years,
     risk_flags,
@@ -329,3 +331,31 @@ async def truncate_projections(session: AsyncSession) -> None:
     """Empty every projection before a rebuild (the outbox keeps what it has not yet sent)."""
     names = ", ".join(f"{t.schema}.{t.name}" for t in PROJECTIONS)
     await session.execute(text(f"TRUNCATE {names}"))
+
+
+async def save_timetables(session: AsyncSession, rows: list[dict]) -> None:
+    """Each timetable's latest version: an older one delivered late changes nothing."""
+    if not rows:
+        return
+    t = part_time_timetables
+    statement = insert(t)
+    statement = statement.on_conflict_do_update(
+        index_elements=["timetable_id"],
+        set_={c: statement.excluded[c] for c in rows[0] if c != "timetable_id"},
+        where=t.c.version < statement.excluded.version,
+    )
+    await session.execute(statement, rows)
+
+
+async def timetables_of(session: AsyncSession, pupils: Iterable[PupilKey]) -> dict[PupilKey, list[TimetableState]]:
+    keys = sorted(set(pupils))
+    if not keys:
+        return {}
+    t = part_time_timetables
+    query = select(t).where(_pupil_filter(t, keys)).order_by(t.c.school_urn, t.c.upn, t.c.start_date)
+    found: dict[PupilKey, list[TimetableState]] = {}
+    for r in await session.execute(query):
+        found.setdefault((r.school_urn, r.upn), []).append(
+            TimetableState(r.status, r.start_date, r.end_date, r.next_review_on)
+        )
+    return found

@@ -7,7 +7,7 @@ import numpy as np
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from analytics_service.domain.encoding import SLOTS, UNAUTHORISED
+from analytics_service.domain.encoding import SLOTS, UNAUTHORISED, day_of_slot
 from analytics_service.domain.flags import (
     FlagRules,
     PenaltyHistory,
@@ -18,6 +18,7 @@ from analytics_service.domain.flags import (
     penalty_threshold_days,
     previous_row,
     reaches_previous_year,
+    timetable_flags,
     withheld_rate_flags,
 )
 from analytics_service.domain.pupil_year import PupilYearKey
@@ -114,6 +115,11 @@ async def pupils_now(
     rules = rules_of(school, defaults)
     absent, possible = absent_and_possible(matrix.up_to_latest().categories)
     flags = evaluate_flags(matrix, calendar, rules, previous)
+    timetables = await projections.timetables_of(session, [(urn, upn) for _, upn, _ in keys])
+    latest = matrix.up_to_latest().latest_slot().tolist()
+    for i, (_, upn, _) in enumerate(keys):
+        as_of = day_of_slot(year, latest[i]) if latest[i] >= 0 else None
+        flags[i] |= timetable_flags(timetables.get((urn, upn), ()), as_of)
     return {
         upn: PupilNow(
             flags[i],

@@ -16,6 +16,8 @@ DEFAULT_LEAD_FLAGS: tuple[RiskFlagType, ...] = (
     "penalty_notice_threshold",
     "long_sickness",
     "continuous_absence_10_days",
+    "part_time_review_overdue",
+    "part_time_past_end",
 )
 SchoolDays = Annotated[int, Field(ge=1, le=60)]
 

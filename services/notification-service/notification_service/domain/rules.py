@@ -42,6 +42,8 @@ FLAG_WORDING = {
     "unexplained_absence_overdue": "an unexplained absence past the school's limit",
     "continuous_absence_10_days": "10 continuous school days of unauthorised absence",
     "continuous_absence_20_days": "20 continuous school days of absence (deletion ground 9(1)(i))",
+    "part_time_review_overdue": "a part-time timetable whose review is overdue",
+    "part_time_past_end": "a part-time timetable still running after its end date",
 }
 
 
