@@ -17,6 +17,11 @@ from attendance_stack.postgres import EmbeddedPostgres
 from attendance_stack.processes import free_port
 from tests.helpers import delete_topics
 
+# The register reminds a register not taken today half an hour after it closes, on the real
+# clock: a test whose school has no register today would find an event it did not cause. Only
+# the tests of the reminder turn it on (tests/e2e/test_register_flow.py); the rest leave it off.
+os.environ.setdefault("REGISTER_MISSING_REGISTER_REMINDER_MINUTES", "0")
+
 
 @pytest.fixture(scope="session")
 def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

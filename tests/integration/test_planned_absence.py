@@ -48,10 +48,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
 
 @pytest.fixture
 async def client(database_url: str, clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
-    # No reminder worker: the tests below check registers of their own days, not of today.
-    settings = Settings(
-        database_url=database_url, kafka_bootstrap_servers="127.0.0.1:1", missing_register_reminder_minutes=0
-    )
+    settings = Settings(database_url=database_url, kafka_bootstrap_servers="127.0.0.1:1")
     async with app_client(create_app(settings), bearer(Role.ADMIN, subject="mis-vendor")) as client:
         for urn in (URN, OTHER_URN):
             assert (await client.put(f"/v1/schools/{urn}", json=school_body())).status_code == 200

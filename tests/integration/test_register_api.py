@@ -30,10 +30,7 @@ MONDAY = "2026-11-02"
 
 @pytest.fixture
 async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    # No reminder worker: the tests below check registers of their own days, not of today.
-    settings = Settings(
-        database_url=database_url, kafka_bootstrap_servers="127.0.0.1:1", missing_register_reminder_minutes=0
-    )
+    settings = Settings(database_url=database_url, kafka_bootstrap_servers="127.0.0.1:1")
     async with app_client(create_app(settings), bearer(Role.ADMIN, subject="mis-vendor")) as client:
         assert (await client.put(f"/v1/schools/{URN}", json=school_body())).status_code == 200
         assert (await client.put(f"/v1/schools/{URN}/calendar", json=calendar_body())).status_code == 200
@@ -622,10 +619,7 @@ async def test_a_retried_write_with_the_same_key_changes_nothing(
 
 
 async def test_no_register_for_a_school_without_a_calendar_at_the_weekend(database_url: str) -> None:
-    # No reminder worker: the tests below check registers of their own days, not of today.
-    settings = Settings(
-        database_url=database_url, kafka_bootstrap_servers="127.0.0.1:1", missing_register_reminder_minutes=0
-    )
+    settings = Settings(database_url=database_url, kafka_bootstrap_servers="127.0.0.1:1")
     async with app_client(create_app(settings), bearer(Role.ADMIN)) as client:
         await client.put(f"/v1/schools/{OTHER_URN}", json=school_body())
         upn = make_upn(serial=5)
