@@ -3,7 +3,15 @@
 from datetime import UTC, date, datetime
 
 from la_returns_service.domain import admissions
-from la_returns_service.domain.attendance_return import checksum, deletion_row, new_pupil_row, school_rows
+from la_returns_service.domain.attendance_return import (
+    ATTENDANCE_COLUMNS,
+    FIGURE_COLUMNS,
+    attendance_row,
+    checksum,
+    deletion_row,
+    new_pupil_row,
+    school_rows,
+)
 from la_returns_service.domain.periods import last_complete_period, period_problem
 
 
@@ -149,3 +157,12 @@ def test_checksum_pins_rows_and_their_order() -> None:
 
 def test_a_period_before_any_register_is_refused() -> None:
     assert "earlier than any register" in (period_problem(date(1, 1, 1), date(2026, 9, 1), date(2026, 11, 1)) or "")
+
+
+def test_an_attendance_row_carries_the_dfe_cohort_fields_of_the_record() -> None:
+    figures = {name: 0 for name in FIGURE_COLUMNS} | {"persistent_absence": False}
+    record = {"legal_surname": "Shah", "ethnicity": "APKN", "child_in_need": True, "registration_group": "6B"}
+    row = attendance_row({"urn": "100001", "name": "Oak"}, "A201123424001", record, figures, 0, [])
+    assert list(row) == list(ATTENDANCE_COLUMNS)
+    assert (row["ethnicity"], row["child_in_need"], row["registration_group"]) == ("APKN", True, "6B")
+    assert (row["child_protection_plan"], row["previously_looked_after"]) == (False, False)

@@ -26,7 +26,19 @@ FIGURE_COLUMNS = (
     "persistent_absence",
     "severe_absence",
 )
-COHORT_COLUMNS = ("social_worker", "looked_after", "sen_status", "fsm_eligible", "eal")
+COHORT_COLUMNS = (
+    "social_worker",
+    "looked_after",
+    "sen_status",
+    "fsm_eligible",
+    "eal",
+    # The DfE daily collection's own cohort fields.
+    "previously_looked_after",
+    "child_in_need",
+    "child_protection_plan",
+    "ethnicity",
+    "registration_group",
+)
 CONTINUOUS_COLUMNS = (
     "continuous_unauthorised_school_days",
     "continuous_unauthorised_since",
@@ -167,6 +179,11 @@ def cohort_columns(record: Record) -> dict[str, Any]:
         "sen_status": record.get("sen_status", "none"),
         "fsm_eligible": bool(record.get("fsm_eligible")),
         "eal": bool(record.get("eal")),
+        "previously_looked_after": bool(record.get("previously_looked_after")),
+        "child_in_need": bool(record.get("child_in_need")),
+        "child_protection_plan": bool(record.get("child_protection_plan")),
+        "ethnicity": record.get("ethnicity"),
+        "registration_group": record.get("registration_group"),
     }
 
 
