@@ -356,3 +356,30 @@ async def test_a_pupil_deleted_from_the_register_takes_no_planned_mark_after_lea
     ended = (await client.get(f"/v1/schools/{URN}/pupils/{A}/part-time-timetables/{created.json()['id']}")).json()
     assert (ended["status"], ended["ended_on"]) == ("ended", "2026-11-10")
     assert ended["end_reason"] == "the pupil left the school"
+
+
+async def test_a_bulk_request_with_one_row_over_a_planned_mark_stores_nothing(
+    client: httpx.AsyncClient, clock: Clock, engine: AsyncEngine
+) -> None:
+    request = (await ask(client, A, {"first_day": "2026-11-10", "last_day": "2026-11-10", "reason": "medical"})).json()
+    assert (await decide(client, request["id"], {"outcome": "agreed"})).status_code == 200
+    clock.today = date(2026, 11, 10)
+    registers = [
+        {"urn": URN, "date": "2026-11-10", "session": "pm", "marks": present(A, B, C, code="\\")},
+        {"urn": URN, "date": "2026-11-10", "session": "am", "marks": [*present(B, C), {"upn": A, "code": "O"}]},
+    ]
+    refused = await client.put("/v1/registers", json={"registers": registers})
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["errors"]
+    assert (error["register"], error["index"], error["field"]) == (1, 2, "code")
+    assert "planned M" in error["message"]
+    async with engine.connect() as conn:
+        stored = await conn.execute(text("SELECT count(*) FROM register.marks WHERE date = '2026-11-10'"))
+        assert stored.scalar() == 0  # not the afternoon's, nor the planned marks that would have stood
+    registers[1]["marks"][2]["code"] = "M"
+    taken = await client.put("/v1/registers", json={"registers": registers})
+    assert taken.status_code == 200, taken.text
+    assert [(r["session"], r["recorded"], r["planned"]) for r in taken.json()["registers"]] == [
+        ("pm", 3, 1),  # A came in for the afternoon: the planned M stands, then the \\ replaces it
+        ("am", 2, 1),
+    ]
