@@ -51,13 +51,22 @@ def test_only_a_pupil_coming_in_replaces_a_planned_mark() -> None:
     replaced = f"the pupil came in: replaces the planned M of leave request {LEAVE.leave_request_id}"
     assert outcome.replaced == {"A": replaced}
     for code in ATTENDANCE_CODES:
-        assert may_replace(LEAVE, code) == (code in {"M", "/", "\\", "L", "U"}), code
+        assert may_replace(LEAVE, code) == (code in {"M", "/", "\\", "L", "U", "#"}), code
     assert {"/", "\\", "L", "U"} == ATTENDED_CODES
 
 
 def test_a_plan_already_on_the_register_or_of_a_pupil_who_left_does_not_stand_again() -> None:
     outcome = reconcile([MarkRow("C", "/")], {"A": LEAVE, "B": PART_TIME}, marked={"A"}, on_roll={"A", "C"})
     assert outcome.stand == []
+
+
+def test_a_session_the_school_closed_after_the_plan_was_made_takes_its_closure_not_the_plan() -> None:
+    rows = [MarkRow("A", "#", note="boiler failed"), MarkRow("C", "#", note="boiler failed")]
+    outcome = reconcile(rows, {"A": LEAVE, "B": PART_TIME}, marked=set(), on_roll={"A", "B", "C"}, session_open=False)
+    assert (outcome.errors, outcome.stand) == ([], [])
+    assert outcome.replaced == {
+        "A": f"the school was closed: replaces the planned M of leave request {LEAVE.leave_request_id}"
+    }
 
 
 def test_leave_covers_only_the_sessions_the_school_meets() -> None:

@@ -122,7 +122,10 @@ async def _validated_changes(
         day_problem=lambda code: check_mark_day(calendar, day, session_name, code),
     )
     current: dict[str, Any] = dict(await mark_repository.current(session, urn, day, session_name))
-    outcome = reconcile(rows, planned, current.keys(), on_roll) if planned else None
+    outcome = None
+    if planned:
+        session_open = session_name in calendar.open_sessions(day)
+        outcome = reconcile(rows, planned, current.keys(), on_roll, session_open=session_open)
     if outcome is not None:
         errors = sorted([*errors, *outcome.errors], key=lambda e: e.index)
     if errors:
