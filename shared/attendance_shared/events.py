@@ -320,7 +320,9 @@ class NotificationOutcomeV1(Payload):
 
 class RegisterMissingV1(Payload):
     """A session's register still had no mark a set time after it closed (attendance.schools.v1,
-    keyed by URN): once per school, day and session, for the attendance lead to be reminded."""
+    keyed by URN): once per school, day and session, for the attendance lead to be reminded.
+    With `registration_group`, the school's register was taken but that class's was not: none
+    of its `pupils` on roll has a mark."""
 
     school_urn: URN
     la_code: LACode
@@ -328,6 +330,8 @@ class RegisterMissingV1(Payload):
     session: Session
     closes_at: Moment
     checked_at: Moment
+    registration_group: RegistrationGroup | None = None
+    pupils: int | None = Field(None, ge=1, le=INT32_MAX)
 
 
 class PlannedSession(Payload):

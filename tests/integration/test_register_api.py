@@ -779,3 +779,24 @@ async def test_missing_registers_by_class_follow_each_pupils_group_on_the_day(cl
         ("am", False),
         ("pm", True),
     ]
+
+
+async def test_a_class_whose_register_is_missing_is_reminded_when_the_rest_of_the_school_is_marked(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    oak, elm = make_upn(serial=793), make_upn(serial=794)
+    for upn, group in ((oak, "5 Oak"), (elm, "5 Elm")):
+        body = pupil_body(upn, registration_group=group)
+        assert (await client.post(f"/v1/schools/{URN}/pupils", json=body)).status_code == 201
+    await take(client, MONDAY, "am", present(A, oak))  # 5 Oak's teacher, and the office for A
+    async with async_sessionmaker(engine).begin() as session:
+        reminded = await remind_missing_registers(
+            session, after=timedelta(minutes=30), now=datetime.fromisoformat("2026-11-02T09:30:00+00:00")
+        )
+    assert reminded == 1
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT envelope FROM register.outbox WHERE event_type = 'uk.attendance.register.missing.v1'")
+        )
+        [event] = [orjson.loads(r.envelope)["data"] for r in rows]
+    assert (event["session"], event["registration_group"], event["pupils"]) == ("am", "5 Elm", 1)

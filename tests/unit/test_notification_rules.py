@@ -200,7 +200,11 @@ def test_a_missing_register_is_reminded_to_the_lead_once_and_is_about_the_school
         "kim@school.example",
         "missing-register-lead:100001:2026-11-02:pm:lead",
     )
-    assert told.subject == "Register not taken: Monday 02 November 2026 afternoon"
+    assert told.subject == "Register not taken: Monday 02 November 2026, afternoon"
     assert "closed at 13:30" in told.body  # England's time: GMT in November
+    one_class = missing.model_copy(update={"registration_group": "5B", "pupils": 28})
+    [class_told] = rules.missing_register_reminder(school, one_class)
+    assert class_told.subject == "Register not taken: Monday 02 November 2026, afternoon, class 5B (28 pupils)"
+    assert class_told.idempotency_key == "missing-register-lead:100001:2026-11-02:pm:5B:lead"
     quiet = replace(SCHOOL, settings=SchoolNotificationSettings(missing_register_reminders=False))
     assert rules.missing_register_reminder(quiet, missing) == []

@@ -389,8 +389,9 @@ def leave_decision_messages(school: SchoolFacts, pupil: PupilFacts, decision: Le
 
 
 def missing_register_reminder(school: SchoolFacts, missing: RegisterMissingV1) -> list[PlannedMessage]:
-    """A register still not taken a while after it closed: the school's attendance lead, once
-    per register (undeliverable, with the reason, when the school has named no lead)."""
+    """A register still not taken a while after it closed, or one class's register of it: the
+    school's attendance lead, once per register or class (undeliverable, with the reason, when
+    the school has named no lead)."""
     if not school.settings.missing_register_reminders:
         return []
     lead = school.settings.attendance_lead
@@ -402,9 +403,13 @@ def missing_register_reminder(school: SchoolFacts, missing: RegisterMissingV1) -
             "lead_name": lead.name if lead else "attendance lead",
             "session": _SESSION_WORD[missing.session],
             "closes_at": missing.closes_at.astimezone(SCHOOL_TIME_ZONE).strftime("%H:%M"),
+            "register": _SESSION_WORD[missing.session]
+            + (f", class {missing.registration_group} ({missing.pupils} pupils)" if missing.registration_group else ""),
+            "registration_group": missing.registration_group,
         },
     )
     address = person_address(lead.model_dump() if lead else None, "attendance lead for the school")
     base = {"school_urn": missing.school_urn, "upn": None, "about_date": missing.date, "rule": MISSING_REGISTER}
-    key = f"{MISSING_REGISTER}:{missing.school_urn}:{missing.date}:{missing.session}:lead"
+    register = f"{missing.session}:{missing.registration_group}" if missing.registration_group else missing.session
+    key = f"{MISSING_REGISTER}:{missing.school_urn}:{missing.date}:{register}:lead"
     return [_message(base, key, "attendance_lead", address, text, session=missing.session)]

@@ -31,7 +31,9 @@ PLACEHOLDERS: dict[TemplateKey, frozenset[str]] = {
     TemplateKey.WORKER_ABSENCE_NOTICE: frozenset(_SCHOOL | {"worker_name", "upn", "session", "code", "code_meaning"}),
     TemplateKey.LEAD_RISK_FLAG: frozenset(_SCHOOL | {"lead_name", "upn", "flag", "evidence"}),
     TemplateKey.EARLY_SUPPORT: frozenset(_SCHOOL | {"contact_name", "attendance_rate"}),
-    TemplateKey.MISSING_REGISTER: frozenset({"school_name", "date", "lead_name", "session", "closes_at"}),
+    TemplateKey.MISSING_REGISTER: frozenset(
+        {"school_name", "date", "lead_name", "session", "closes_at", "register", "registration_group"}
+    ),
     TemplateKey.LEAVE_DECISION: frozenset(
         _SCHOOL | {"contact_name", "outcome", "leave_reason", "first_day", "last_day", "sessions", "decision_reason"}
     ),
@@ -70,8 +72,8 @@ DEFAULT_TEMPLATES: dict[TemplateKey, Template] = {
         "contact the attendance lead at {school_name}.",
     ),
     TemplateKey.MISSING_REGISTER: Template(
-        "Register not taken: {date} {session}",
-        "Dear {lead_name}, the {session} register of {school_name} for {date} has not been taken; it closed at "
+        "Register not taken: {date}, {register}",
+        "Dear {lead_name}, a register of {school_name} has not been taken: {date}, {register}. It closed at "
         "{closes_at}. Every pupil must be marked: please make sure it is taken now.",
     ),
     TemplateKey.LEAVE_DECISION: Template(
