@@ -497,8 +497,16 @@ async def test_registers_not_taken_by_their_close_are_listed_for_the_school_and_
         (MONDAY, "pm", True),
     ]
     assert items[0]["closes_at"].startswith(f"{MONDAY}T09:00:00")
+    # Another school of the LA took neither register; one of another LA is not listed.
+    assert (await client.put(f"/v1/schools/{OTHER_URN}", json=school_body())).status_code == 200
+    assert (await client.put("/v1/schools/100003", json=school_body(la_code="202"))).status_code == 200
     la = (await client.get("/v1/las/201/missing-registers", params={"on": MONDAY})).json()
-    assert [(i["school_urn"], i["session"]) for i in la["items"]] == [(URN, "am"), (URN, "pm")]
+    assert [(i["school_urn"], i["session"], i["taken_at"] is None) for i in la["items"]] == [
+        (URN, "am", False),
+        (URN, "pm", True),
+        (OTHER_URN, "am", True),
+        (OTHER_URN, "pm", True),
+    ]
     # The half-term week (26-30 October) and its weekend: nothing was due.
     quiet = await client.get(f"/v1/schools/{URN}/missing-registers", params={"from": "2026-10-24", "to": "2026-11-01"})
     assert quiet.json()["items"] == []

@@ -195,3 +195,22 @@ async def first_marks_of_pupils(
         .group_by(marks.c.upn, marks.c.date, marks.c.session)
     )
     return {(r.upn, r.date, r.session): r.first for r in await session.execute(query)}
+
+
+async def first_marked_of_schools(
+    session: AsyncSession, registers: list[tuple[str, date, str]]
+) -> dict[tuple[str, date, str], datetime]:
+    """`first_marked` for registers of several schools at once (an LA's day): one statement,
+    one index probe per register."""
+    if not registers:
+        return {}
+    statement = text(
+        "SELECT r.urn, r.day, r.session, (SELECT min(m.recorded_at) FROM register.marks m"
+        " WHERE m.school_urn = r.urn AND m.date = r.day AND m.session = r.session) AS first"
+        " FROM unnest(:urns, :days, :sessions) AS r(urn, day, session)"
+    ).bindparams(
+        bindparam("urns", [urn for urn, _, _ in registers], type_=ARRAY(Text)),
+        bindparam("days", [day for _, day, _ in registers], type_=ARRAY(Date)),
+        bindparam("sessions", [name for _, _, name in registers], type_=ARRAY(Text)),
+    )
+    return {(r.urn, r.day, r.session): r.first for r in await session.execute(statement) if r.first is not None}

@@ -55,7 +55,13 @@ from register_service.schemas import (
     UnexplainedAbsencePage,
 )
 from register_service.service.events import publish_mark_events
-from register_service.service.schools import calendar_for, calendars_between, require_pupil, require_school
+from register_service.service.schools import (
+    calendar_for,
+    calendars_between,
+    calendars_on,
+    require_pupil,
+    require_school,
+)
 
 # An MIS that sends a whole register again with a changed code is amending those marks.
 RESUBMISSION_REASON = "register resubmitted"
@@ -479,9 +485,30 @@ async def missing_registers(
 async def missing_registers_of_la(
     session: AsyncSession, la_code: str, *, on: date, now: datetime
 ) -> MissingRegisterPage:
-    """Every school of the LA: its registers of the day `on` not taken by the time they closed."""
+    """Every school of the LA: its registers of the day `on` not taken by the time they closed.
+    One read of the schools' calendars and one probe statement for all their registers."""
     check_missing_register_span(on, on, now.date())
-    items = []
-    for school in await school_repository.of_la(session, la_code):
-        items += await _missing_at(session, school, on, on, now)
+    schools = await school_repository.of_la(session, la_code)
+    calendars = await calendars_on(session, [s.urn for s in schools], on)
+    due = {
+        s.urn: due_registers(calendars[s.urn], {"am": s.am_register_closes, "pm": s.pm_register_closes}, on, on, now)
+        for s in schools
+    }
+    first = await mark_repository.first_marked_of_schools(
+        session, [(urn, r.date, r.session) for urn, registers in due.items() for r in registers]
+    )
+    first_of: dict[str, dict[tuple[date, str], datetime]] = {}
+    for (urn, day, session_name), taken_at in first.items():
+        first_of.setdefault(urn, {})[(day, session_name)] = taken_at
+    items = [
+        MissingRegisterOut(
+            school_urn=urn,
+            date=m.register.date,
+            session=m.register.session,
+            closes_at=m.register.closes_at,
+            taken_at=m.taken_at,
+        )
+        for urn, registers in due.items()
+        for m in not_taken_on_time(registers, first_of.get(urn, {}))
+    ]
     return MissingRegisterPage(start=on, end=on, items=items)
