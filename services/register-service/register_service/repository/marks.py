@@ -166,25 +166,6 @@ async def current_in_range(
     return list((await session.execute(query)).all())
 
 
-async def first_marked(
-    session: AsyncSession, school_urn: str, registers: list[tuple[date, str]]
-) -> dict[tuple[date, str], datetime]:
-    """When each of these registers got its first mark (registers with none are left out): one
-    probe of the (school, date, session) index per register."""
-    if not registers:
-        return {}
-    statement = text(
-        "SELECT r.day, r.session, (SELECT min(m.recorded_at) FROM register.marks m"
-        " WHERE m.school_urn = :urn AND m.date = r.day AND m.session = r.session) AS first"
-        " FROM unnest(:days, :sessions) AS r(day, session)"
-    ).bindparams(
-        bindparam("urn", school_urn),
-        bindparam("days", [day for day, _ in registers], type_=ARRAY(Date)),
-        bindparam("sessions", [name for _, name in registers], type_=ARRAY(Text)),
-    )
-    return {(r.day, r.session): r.first for r in await session.execute(statement) if r.first is not None}
-
-
 async def first_marks_of_pupils(
     session: AsyncSession, school_urn: str, first_day: date, last_day: date
 ) -> dict[tuple[str, date, str], datetime]:
@@ -197,11 +178,11 @@ async def first_marks_of_pupils(
     return {(r.upn, r.date, r.session): r.first for r in await session.execute(query)}
 
 
-async def first_marked_of_schools(
+async def first_marked(
     session: AsyncSession, registers: list[tuple[str, date, str]]
 ) -> dict[tuple[str, date, str], datetime]:
-    """`first_marked` for registers of several schools at once (an LA's day): one statement,
-    one index probe per register."""
+    """When each of these (school, date, session) registers got its first mark (registers with
+    none are left out): one statement, one probe of the (school, date, session) index each."""
     if not registers:
         return {}
     statement = text(

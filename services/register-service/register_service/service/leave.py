@@ -95,8 +95,10 @@ async def request_leave(
     return _out(row)
 
 
-async def _request(session: AsyncSession, urn: str, request_id: uuid.UUID, upn: str | None = None) -> Row:
-    row = await leave_repository.get(session, urn, request_id, for_update=True)
+async def _request(
+    session: AsyncSession, urn: str, request_id: uuid.UUID, upn: str | None = None, *, for_update: bool = True
+) -> Row:
+    row = await leave_repository.get(session, urn, request_id, for_update=for_update)
     if row is None or (upn is not None and row.upn != upn):
         raise NotFound(f"leave request {request_id} not found")
     return row
@@ -254,10 +256,7 @@ async def _publish_decision(session: AsyncSession, la_code: str, row: Row, actor
 
 
 async def get_request(session: AsyncSession, urn: str, upn: str, request_id: uuid.UUID) -> LeaveRequestOut:
-    row = await leave_repository.get(session, urn, request_id)
-    if row is None or row.upn != upn:
-        raise NotFound(f"leave request {request_id} not found")
-    return _out(row)
+    return _out(await _request(session, urn, request_id, upn, for_update=False))
 
 
 def _decode_cursor(cursor: str) -> tuple[date, uuid.UUID]:

@@ -107,6 +107,15 @@ async def _out(session: AsyncSession, rows: list[Row], today: date) -> list[Part
     ]
 
 
+async def _timetable(
+    session: AsyncSession, urn: str, upn: str, timetable_id: uuid.UUID, *, for_update: bool = False
+) -> Row:
+    row = await timetable_repository.get(session, urn, timetable_id, for_update=for_update)
+    if row is None or row.upn != upn:
+        raise NotFound(f"part-time timetable {timetable_id} not found")
+    return row
+
+
 async def create(
     session: AsyncSession, urn: str, upn: str, body: PartTimeTimetableIn, *, actor: Actor, today: date
 ) -> PartTimeTimetableOut:
@@ -171,9 +180,7 @@ async def change(
     today: date,
 ) -> PartTimeTimetableOut:
     school = await require_school(session, urn)
-    row = await timetable_repository.get(session, urn, timetable_id, for_update=True)
-    if row is None or row.upn != upn:
-        raise NotFound(f"part-time timetable {timetable_id} not found")
+    row = await _timetable(session, urn, upn, timetable_id, for_update=True)
     if row.status != "active":
         raise Conflict(f"part-time timetable {timetable_id} ended on {row.ended_on}; agree a new one instead")
     calendar = await _calendar(session, urn, row.start_date)
@@ -236,18 +243,14 @@ async def end_on_leaving(session: AsyncSession, school: Row, upn: str, left_on: 
 
 
 async def get(session: AsyncSession, urn: str, upn: str, timetable_id: uuid.UUID, today: date) -> PartTimeTimetableOut:
-    row = await timetable_repository.get(session, urn, timetable_id)
-    if row is None or row.upn != upn:
-        raise NotFound(f"part-time timetable {timetable_id} not found")
+    row = await _timetable(session, urn, upn, timetable_id)
     return (await _out(session, [row], today))[0]
 
 
 async def versions(
     session: AsyncSession, urn: str, upn: str, timetable_id: uuid.UUID
 ) -> list[PartTimeTimetableVersion]:
-    row = await timetable_repository.get(session, urn, timetable_id)
-    if row is None or row.upn != upn:
-        raise NotFound(f"part-time timetable {timetable_id} not found")
+    row = await _timetable(session, urn, upn, timetable_id)
     return [
         PartTimeTimetableVersion.model_validate(v._asdict())
         for v in await timetable_repository.versions(session, row.id)

@@ -1,7 +1,7 @@
 """Taking and amending registers. Each stored mark and its event are written together."""
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any, NamedTuple
 
 from sqlalchemy import Row
@@ -16,6 +16,8 @@ from attendance_shared.rules.codes import UNEXPLAINED_CODE, UnknownAttendanceCod
 from attendance_shared.rules.figures import academic_year_of, academic_year_start
 from register_service.domain.missing_registers import (
     Membership,
+    MissingClassRegister,
+    MissingRegister,
     classes_not_taken_on_time,
     due_registers,
     not_taken_on_time,
@@ -426,27 +428,38 @@ def check_missing_register_span(start: date, end: date, today: date) -> None:
         raise Unprocessable.of_field("from", f"the span may be at most {MAX_MISSING_REGISTER_DAYS} days")
 
 
+def _closes(school: Row) -> dict[Session, time]:
+    return {"am": school.am_register_closes, "pm": school.pm_register_closes}
+
+
+def _missing_out(urn: str, missing: MissingRegister | MissingClassRegister) -> MissingRegisterOut:
+    register = missing.register
+    by_class = (
+        {"registration_group": missing.registration_group, "pupils": missing.pupils}
+        if isinstance(missing, MissingClassRegister)
+        else {}
+    )
+    return MissingRegisterOut(
+        school_urn=urn,
+        date=register.date,
+        session=register.session,
+        closes_at=register.closes_at,
+        taken_at=missing.taken_at,
+        **by_class,
+    )
+
+
 async def _missing_at(session: AsyncSession, school: Row, start: date, end: date, now: datetime) -> list:
     calendar = await calendars_between(session, school.urn, start, end)
-    closes = {"am": school.am_register_closes, "pm": school.pm_register_closes}
-    due = due_registers(calendar, closes, start, end, now)
-    first = await mark_repository.first_marked(session, school.urn, [(r.date, r.session) for r in due])
-    return [
-        MissingRegisterOut(
-            school_urn=school.urn,
-            date=m.register.date,
-            session=m.register.session,
-            closes_at=m.register.closes_at,
-            taken_at=m.taken_at,
-        )
-        for m in not_taken_on_time(due, first)
-    ]
+    due = due_registers(calendar, _closes(school), start, end, now)
+    first = await mark_repository.first_marked(session, [(school.urn, r.date, r.session) for r in due])
+    taken = {(day, name): at for (_, day, name), at in first.items()}
+    return [_missing_out(school.urn, m) for m in not_taken_on_time(due, taken)]
 
 
 async def _missing_classes_at(session: AsyncSession, school: Row, start: date, end: date, now: datetime) -> list:
     calendar = await calendars_between(session, school.urn, start, end)
-    closes = {"am": school.am_register_closes, "pm": school.pm_register_closes}
-    due = due_registers(calendar, closes, start, end, now)
+    due = due_registers(calendar, _closes(school), start, end, now)
     if not due:
         return []
     stays: dict[str, set[tuple[date, date | None]]] = {}
@@ -457,18 +470,7 @@ async def _missing_classes_at(session: AsyncSession, school: Row, start: date, e
             groups[row.upn].append((row.effective_from, row.registration_group))
     members = {upn: Membership(tuple(sorted(stays[upn])), tuple(groups[upn])) for upn in stays}
     first = await mark_repository.first_marks_of_pupils(session, school.urn, start, end)
-    return [
-        MissingRegisterOut(
-            school_urn=school.urn,
-            date=m.register.date,
-            session=m.register.session,
-            closes_at=m.register.closes_at,
-            taken_at=m.taken_at,
-            registration_group=m.registration_group,
-            pupils=m.pupils,
-        )
-        for m in classes_not_taken_on_time(due, members, first)
-    ]
+    return [_missing_out(school.urn, m) for m in classes_not_taken_on_time(due, members, first)]
 
 
 async def missing_registers(
@@ -490,24 +492,15 @@ async def missing_registers_of_la(
     check_missing_register_span(on, on, now.date())
     schools = await school_repository.of_la(session, la_code)
     calendars = await calendars_on(session, [s.urn for s in schools], on)
-    due = {
-        s.urn: due_registers(calendars[s.urn], {"am": s.am_register_closes, "pm": s.pm_register_closes}, on, on, now)
-        for s in schools
-    }
-    first = await mark_repository.first_marked_of_schools(
+    due = {s.urn: due_registers(calendars[s.urn], _closes(s), on, on, now) for s in schools}
+    first = await mark_repository.first_marked(
         session, [(urn, r.date, r.session) for urn, registers in due.items() for r in registers]
     )
     first_of: dict[str, dict[tuple[date, str], datetime]] = {}
     for (urn, day, session_name), taken_at in first.items():
         first_of.setdefault(urn, {})[(day, session_name)] = taken_at
     items = [
-        MissingRegisterOut(
-            school_urn=urn,
-            date=m.register.date,
-            session=m.register.session,
-            closes_at=m.register.closes_at,
-            taken_at=m.taken_at,
-        )
+        _missing_out(urn, m)
         for urn, registers in due.items()
         for m in not_taken_on_time(registers, first_of.get(urn, {}))
     ]
