@@ -8,6 +8,7 @@ import asyncpg
 import orjson
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, Table, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -172,3 +173,24 @@ def chunked(items: Sequence[T], parameters_per_item: int) -> list[Sequence[T]]:
     a statement executed with a list of parameter sets is batched under the limit for us.)"""
     size = max(1, MAX_BIND_PARAMETERS // max(parameters_per_item, 1))
     return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+async def upsert_latest_versions(session: AsyncSession, table: Table, key: str, rows: Sequence[dict]) -> None:
+    """Store each row unless a higher `version` of its `key` is stored already: events of a
+    versioned thing (a part-time timetable) may arrive twice or out of order, and only the
+    latest counts. Rows of one batch for the same key are folded to the highest first (one
+    statement may not touch a row twice)."""
+    latest: dict[object, dict] = {}
+    for row in rows:
+        held = latest.get(row[key])
+        if held is None or held["version"] < row["version"]:
+            latest[row[key]] = row
+    if not latest:
+        return
+    statement = pg_insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=[key],
+        set_={c: statement.excluded[c] for c in next(iter(latest.values())) if c != key},
+        where=table.c.version < statement.excluded.version,
+    )
+    await session.execute(statement, list(latest.values()))

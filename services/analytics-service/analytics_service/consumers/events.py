@@ -1,7 +1,6 @@
 """Applies the register's events: schools, calendars, pupils and marks, then recomputes the
 figures and flags of every pupil-year they touch, once per batch."""
 
-import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
@@ -93,7 +92,7 @@ class AnalyticsHandler:
 
     async def __call__(self, session: AsyncSession, events: Sequence[tuple[str, Event]]) -> None:
         schools, calendars, versions, admissions, leavings = {}, {}, {}, [], []
-        timetables: dict[uuid.UUID, dict] = {}
+        timetables: list[dict] = []
         marks: list[SessionMarkedV1] = []
         touched_pupils: set[tuple[str, str]] = set()
         for _, event in events:
@@ -121,17 +120,14 @@ class AnalyticsHandler:
                 leavings.append({"school_urn": data.school_urn, "upn": data.upn, "left_on": data.left_on})
                 touched_pupils.add((data.school_urn, data.upn))
             elif isinstance(data, PartTimeTimetableSetV1):
-                timetable = _timetable_row(data)
-                held = timetables.get(data.timetable_id)
-                if held is None or held["version"] < timetable["version"]:
-                    timetables[data.timetable_id] = timetable
+                timetables.append(_timetable_row(data))
                 touched_pupils.add((data.school_urn, data.upn))
         await projections.upsert_schools(session, list(schools.values()))
         await projections.upsert_calendars(session, list(calendars.values()))
         await projections.upsert_versions(session, list(versions.values()))
         await projections.admit(session, admissions)
         await projections.record_leaving(session, leavings)
-        await projections.save_timetables(session, list(timetables.values()))
+        await projections.save_timetables(session, timetables)
 
         marks_by_year = group_marks(marks)
         # A school's settings, a calendar or a pupil's enrolment can change figures and flags

@@ -20,7 +20,7 @@ from analytics_service.models import (
     schools,
 )
 from attendance_shared import calendar_projection
-from attendance_shared.db import driver_connection
+from attendance_shared.db import driver_connection, upsert_latest_versions
 
 PupilYearKey = tuple[str, str, int]  # school URN, UPN, academic year
 PupilKey = tuple[str, str]
@@ -334,17 +334,7 @@ async def truncate_projections(session: AsyncSession) -> None:
 
 
 async def save_timetables(session: AsyncSession, rows: list[dict]) -> None:
-    """Each timetable's latest version: an older one delivered late changes nothing."""
-    if not rows:
-        return
-    t = part_time_timetables
-    statement = insert(t)
-    statement = statement.on_conflict_do_update(
-        index_elements=["timetable_id"],
-        set_={c: statement.excluded[c] for c in rows[0] if c != "timetable_id"},
-        where=t.c.version < statement.excluded.version,
-    )
-    await session.execute(statement, rows)
+    await upsert_latest_versions(session, part_time_timetables, "timetable_id", rows)
 
 
 async def timetables_of(session: AsyncSession, pupils: Iterable[PupilKey]) -> dict[PupilKey, list[TimetableState]]:

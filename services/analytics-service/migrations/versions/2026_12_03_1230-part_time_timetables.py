@@ -30,9 +30,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("timetable_id", name=op.f("pk_part_time_timetables")),
         schema="analytics",
     )
-    op.create_index(
-        "ix_part_time_timetables_pupil", "part_time_timetables", ["school_urn", "upn"], schema="analytics"
-    )
+    op.create_index("ix_part_time_timetables_pupil", "part_time_timetables", ["school_urn", "upn"], schema="analytics")
 
 
 def downgrade() -> None:

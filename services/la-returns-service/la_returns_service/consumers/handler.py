@@ -109,13 +109,8 @@ async def handle(session: AsyncSession, events: Sequence[tuple[str, Event]]) -> 
                     "deletion": data.model_dump(mode="json"),
                 }
             )
-    timetables: dict[str, dict] = {}
-    for _, event in events:
-        if isinstance(data := event.data, PartTimeTimetableSetV1):
-            row = part_time_row(data)
-            if row["timetable_id"] not in timetables or timetables[row["timetable_id"]]["version"] < row["version"]:
-                timetables[row["timetable_id"]] = row
-    await store.save_part_time_timetables(session, list(timetables.values()))
+    timetables = [part_time_row(e.data) for _, e in events if isinstance(e.data, PartTimeTimetableSetV1)]
+    await store.save_part_time_timetables(session, timetables)
     await store.upsert_pupils(session, list(admitted.values()), admitted=True)
     await store.upsert_pupils(session, list(updated.values()), admitted=False)
     await store.record_deletions(session, deleted)

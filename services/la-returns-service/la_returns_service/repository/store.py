@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, Row, Select, Text, and_, bindparam, cast, 
 from sqlalchemy.dialects.postgresql import JSONB, distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from attendance_shared.db import copy_rows
+from attendance_shared.db import copy_rows, upsert_latest_versions
 from la_returns_service.models import (
     la_settings,
     part_time_timetables,
@@ -338,17 +338,7 @@ async def stream_row_texts(
 
 
 async def save_part_time_timetables(session: AsyncSession, rows: Sequence[dict]) -> None:
-    """Each timetable's latest version: an older version arriving late changes nothing."""
-    if not rows:
-        return
-    t = part_time_timetables
-    statement = insert(t)
-    statement = statement.on_conflict_do_update(
-        index_elements=["timetable_id"],
-        set_={c: statement.excluded[c] for c in rows[0] if c != "timetable_id"},
-        where=t.c.version < statement.excluded.version,
-    )
-    await session.execute(statement, list(rows))
+    await upsert_latest_versions(session, part_time_timetables, "timetable_id", rows)
 
 
 async def part_time_timetables_between(session: AsyncSession, la_code: str, start: date, end: date) -> list[Row]:
