@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 PACKAGES := shared services/register-service services/analytics-service services/notification-service \
-            services/la-returns-service deploy/local bench
+            services/la-returns-service services/support-service deploy/local bench
 STAMP := $(VENV)/.installed
 # Apache Kafka's jars, fetched by Maven from the pom's pinned version (never committed).
 KAFKA_POM := deploy/local/kafka/pom.xml
@@ -15,10 +15,10 @@ KAFKA := $(KAFKA_LIBS)/.installed
 # Debian's kubectl, for its built-in Kustomize: the tests render deploy/k8s with it.
 KUBECTL_DIR := $(VENV)/opt/kubernetes-client
 KUBECTL := $(KUBECTL_DIR)/usr/bin/kubectl
-# Container images: one Dockerfile for all four services, each built with its own build args.
+# Container images: one Dockerfile for all five services, each built with its own build args.
 VERSION ?= dev
 DOCKERFILE := deploy/docker/Dockerfile
-SERVICES := register analytics notification la-returns
+SERVICES := register analytics notification la-returns support
 IMAGES := $(addprefix image-,$(SERVICES))
 
 .PHONY: install run test test-unit lint format token lock clean bench images lint-docker $(IMAGES)
@@ -47,7 +47,7 @@ $(KUBECTL): | $(STAMP)
 	cd $(KUBECTL_DIR) && apt-get download -q kubernetes-client 2>&1 | grep -v "couldn't be accessed by user '_apt'" || true
 	dpkg-deb -x $(KUBECTL_DIR)/kubernetes-client_*.deb $(KUBECTL_DIR) && rm $(KUBECTL_DIR)/kubernetes-client_*.deb
 
-run: $(STAMP) $(KAFKA) ## start PostgreSQL, Apache Kafka and the four services; Ctrl-C stops them
+run: $(STAMP) $(KAFKA) ## start PostgreSQL, Apache Kafka and the five services; Ctrl-C stops them
 	$(PY) -m attendance_stack run
 
 test: $(STAMP) $(KUBECTL) $(KAFKA) ## lint, then unit, integration, end-to-end and fault tests on real PostgreSQL and Kafka
@@ -69,10 +69,10 @@ format: $(STAMP)
 lint-docker: $(STAMP) ## hadolint the Dockerfile
 	$(VENV)/bin/hadolint $(DOCKERFILE)
 
-# make images [VERSION=1.2.3] builds attendance/<service>:$(VERSION) for all four; make image-register just one.
+# make images [VERSION=1.2.3] builds attendance/<service>:$(VERSION) for all five; make image-register just one.
 # Every image comes from $(DOCKERFILE) with the repository root as context: SERVICE names the
 # services/<SERVICE>-service folder and PACKAGE its Python package (la-returns -> la_returns_service).
-images: $(IMAGES) ## build the four service images
+images: $(IMAGES) ## build the five service images
 
 $(IMAGES): image-%:
 	docker build --file $(DOCKERFILE) --build-arg SERVICE=$* --build-arg PACKAGE=$(subst -,_,$*)_service \

@@ -15,7 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from attendance_shared.auth import Role, mint_token
 from attendance_shared.consumer import BatchConsumer
+from attendance_shared.events import Event
+from attendance_shared.kafka import KafkaPublisher
 from attendance_shared.settings import CommonSettings
+from attendance_shared.topics import TopicSpec
 
 T = TypeVar("T")
 
@@ -84,6 +87,15 @@ async def delete_topics(bootstrap_servers: str) -> None:
                 await asyncio.sleep(0.1)
     finally:
         await admin.close()
+
+
+async def publish_events(bootstrap_servers: str, topic: TopicSpec, events: list[Event]) -> None:
+    """Publish `events` to `topic` as their owner's relay would: keyed by subject."""
+    publisher = KafkaPublisher(bootstrap_servers, [topic], client_id="test-publisher")
+    try:
+        await publisher.publish([(topic.name, e.key, e.to_bytes(), []) for e in events])
+    finally:
+        await publisher.close()
 
 
 def bearer(role: Role, subject: str | None = None, **scope: object) -> dict[str, str]:

@@ -50,6 +50,7 @@ from attendance_shared.rules.identifiers import (
     URN_PATTERN,
 )
 from attendance_shared.rules.leave import LeaveOutcome, LeaveReason, LeaveSessions, PartTimeReason, WeekSession
+from attendance_shared.rules.support import Barrier, CaseOutcome, CaseStage
 from attendance_shared.rules.thresholds import MAX_MINUTES_LATE, UNEXPLAINED_ABSENCE_MAX_SCHOOL_DAYS
 
 URN = Annotated[str, StringConstraints(pattern=URN_PATTERN)]
@@ -404,6 +405,44 @@ class PartTimeTimetableSetV1(Payload):
     ended_on: BoundedDate | None = None
 
 
+class SupportCaseChangedV1(Payload):
+    """A pupil's attendance support case as it now stands (support.cases.v1, keyed by pupil):
+    opened, moved along the continuum, or closed. `change` counts the case's changes, so a
+    reader applies each once and in order. No free text: notes and the chronology stay in
+    support-service, which logs every read of them."""
+
+    case_id: uuid.UUID
+    school_urn: URN
+    la_code: LACode
+    upn: UPN
+    change: int = Field(ge=1, le=MAX_REVISION)
+    stage: CaseStage
+    previous_stage: CaseStage | None = None
+    status: Literal["open", "closed"]
+    origin: Literal["staff", "suggestion"]
+    barriers: tuple[Barrier, ...] = Field((), max_length=20)
+    referred_to_la: bool = False
+    opened_at: Moment
+    changed_at: Moment
+    outcome: CaseOutcome | None = None
+
+
+class SupportCaseOpenedV1(SupportCaseChangedV1):
+    pass
+
+
+class SupportCaseStageChangedV1(SupportCaseChangedV1):
+    pass
+
+
+class SupportCaseUpdatedV1(SupportCaseChangedV1):
+    """The barriers or the LA referral changed; the stage did not."""
+
+
+class SupportCaseClosedV1(SupportCaseChangedV1):
+    pass
+
+
 EVENT_TYPES: dict[str, type[Payload]] = {
     "uk.attendance.school.upserted.v1": SchoolUpsertedV1,
     "uk.attendance.pupil.admitted.v1": PupilAdmittedV1,
@@ -419,6 +458,10 @@ EVENT_TYPES: dict[str, type[Payload]] = {
     "uk.attendance.risk-flag.raised.v1": RiskFlagRaisedV1,
     "uk.attendance.risk-flag.cleared.v1": RiskFlagClearedV1,
     "uk.attendance.notification.outcome.v1": NotificationOutcomeV1,
+    "uk.attendance.support-case.opened.v1": SupportCaseOpenedV1,
+    "uk.attendance.support-case.stage-changed.v1": SupportCaseStageChangedV1,
+    "uk.attendance.support-case.updated.v1": SupportCaseUpdatedV1,
+    "uk.attendance.support-case.closed.v1": SupportCaseClosedV1,
 }
 EVENT_TYPE_OF: dict[type[Payload], str] = {model: name for name, model in EVENT_TYPES.items()}
 

@@ -65,6 +65,7 @@ SERVICE_PACKAGES = {
     "analytics": "analytics_service",
     "notification": "notification_service",
     "la-returns": "la_returns_service",
+    "support": "support_service",
 }
 
 

@@ -84,6 +84,14 @@ def queue_of_unsent_rows(schema: str) -> list[str]:
         f"INSERT INTO {schema}.outbox_pending (id) SELECT id FROM {schema}.outbox WHERE published_at IS NULL",
         f"DROP INDEX {schema}.ix_outbox_unpublished",
         f"ALTER TABLE {schema}.outbox DROP COLUMN published_at",
+        *outbox_triggers(schema),
+    ]
+
+
+def outbox_triggers(schema: str) -> list[str]:
+    """The triggers that queue each new outbox row and wake the relay: what a service made
+    after `queue_of_unsent_rows` creates with its outbox and `outbox_pending` tables."""
+    return [
         f"""
         CREATE FUNCTION {schema}.queue_outbox_row() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN

@@ -10,7 +10,8 @@ What a topic keeps, and why (the README's "Event stream" section says more):
   addresses and phone numbers do not linger on the brokers. They are not the record: the
   register's outbox keeps every event it ever wrote, and `analytics_service.rebuild` replays
   it from there, not from the topics.
-- Risk flags and notification outcomes: 14 days too; their owners' outboxes keep them.
+- Risk flags, notification outcomes and support cases: 14 days too; their owners' outboxes
+  keep them.
 - Dead letters: 30 days, time to find the cause, fix it and replay.
 """
 
@@ -45,6 +46,7 @@ PUPILS = TopicSpec("attendance.pupils.v1", 6)
 MARKS = TopicSpec("attendance.marks.v1", 6)
 RISK_FLAGS = TopicSpec("analytics.risk-flags.v1", 6)
 NOTIFICATION_OUTCOMES = TopicSpec("notifications.outcomes.v1", 3)
+SUPPORT_CASES = TopicSpec("support.cases.v1", 3)
 
 
 def dead_letter_topic(service: str) -> TopicSpec:
@@ -52,7 +54,7 @@ def dead_letter_topic(service: str) -> TopicSpec:
     return TopicSpec(f"{service}.dead-letter.v1", 1, retention_ms=30 * DAY_MS)
 
 
-CONSUMING_SERVICES = ("analytics", "notification", "la-returns")
+CONSUMING_SERVICES = ("analytics", "notification", "la-returns", "support")
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     SCHOOLS,
@@ -60,5 +62,6 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     MARKS,
     RISK_FLAGS,
     NOTIFICATION_OUTCOMES,
+    SUPPORT_CASES,
     *(dead_letter_topic(s) for s in CONSUMING_SERVICES),
 )

@@ -7,10 +7,12 @@ the caller's scope 404, and anything else gets past authorisation (a write with 
 then fails validation, which proves it was let through without storing anything).
 """
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 
 import httpx
 import pytest
@@ -18,17 +20,20 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from analytics_service.app import create_app as analytics_app
+from attendance_shared import topics
 from attendance_shared.access import Access, Scope, access_rule_of
 from attendance_shared.auth import PUPIL_ROLES, UNRESTRICTED_ROLES, Role, pupil_scope_key
+from attendance_shared.events import RiskFlagRaisedV1, make_event, pupil_key
 from attendance_shared.platform import PUBLIC_PATHS
 from attendance_shared.settings import CommonSettings
 from attendance_stack import LocalStack
 from la_returns_service.app import create_app as la_returns_app
 from notification_service.app import create_app as notification_app
 from register_service.app import create_app as register_app
+from support_service.app import create_app as support_app
 from tests.e2e.conftest import start_stack
 from tests.factories import calendar_body, make_upn, pupil_body, school_body, school_day_ahead
-from tests.helpers import bearer
+from tests.helpers import bearer, publish_events
 
 pytestmark = pytest.mark.e2e
 
@@ -37,6 +42,7 @@ APPS: dict[str, Callable[[], FastAPI]] = {
     "analytics": analytics_app,
     "notification": notification_app,
     "la-returns": la_returns_app,
+    "support": support_app,
 }
 OWN_LA, OTHER_LA = "301", "302"
 OWN_URN, OTHER_URN = "300001", "300002"
@@ -84,6 +90,9 @@ class Seeded:
     messages: dict[str, str]  # URN -> the id of a message about one of its pupils
     leave: dict[str, str]  # UPN -> the id of a leave request for that pupil
     timetables: dict[str, str]  # UPN -> the id of a part-time timetable of that pupil
+    cases: dict[str, str]  # URN -> the id of a support case there (shared with the LA)
+    suggestions: dict[str, str]  # URN -> the id of a suggested case there
+    considerations: dict[str, str]  # URN -> the id of a penalty notice to consider there
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +166,49 @@ def seeded(stack: LocalStack) -> Iterator[Seeded]:
             response = client.post(f"{stack.url('la-returns')}/v1/las/{la}/returns", json=body)
             assert response.status_code == 201, response.text
             returns[la] = response.json()["id"]
-    yield Seeded(returns, reports, messages, leave, timetables)
+        cases, suggestions, considerations = seed_support(stack, client)
+    yield Seeded(returns, reports, messages, leave, timetables, cases, suggestions, considerations)
+
+
+def seed_support(stack: LocalStack, client: httpx.Client) -> tuple[dict[str, str], ...]:
+    """A penalty-threshold flag for a pupil of each school, as analytics publishes it, then a
+    support case for each at the formal stage, which an LA officer sees."""
+    flags = [
+        make_event(
+            RiskFlagRaisedV1(
+                school_urn=urn,
+                la_code=la,
+                upn=upn,
+                flag="penalty_notice_threshold",
+                academic_year=2026,
+                possible_sessions=40,
+                absent_sessions=10,
+                overall_absence_rate=25.0,
+                as_of=date.fromisoformat(DAY),
+            ),
+            source="/matrix",
+            subject=pupil_key(urn, upn),
+        )
+        for urn, la, upn in ((OWN_URN, OWN_LA, OWN_PUPIL), (OTHER_URN, OTHER_LA, OTHER_PUPIL))
+    ]
+    asyncio.run(publish_events(stack.kafka_bootstrap_servers, topics.RISK_FLAGS, flags))
+    support = stack.url("support")
+    suggestions, considerations, cases = {}, {}, {}
+    deadline = time.monotonic() + 30
+    for urn, upn in ((OWN_URN, OWN_PUPIL), (OTHER_URN, OTHER_PUPIL)):
+        while not (
+            (found := client.get(f"{support}/v1/schools/{urn}/support-suggestions").json()["items"])
+            and (due := client.get(f"{support}/v1/schools/{urn}/penalty-considerations").json()["items"])
+        ):
+            assert time.monotonic() < deadline, f"support-service never suggested a case at {urn}"
+            time.sleep(0.2)
+        suggestions[urn], considerations[urn] = found[0]["id"], due[0]["id"]
+        body = {"upn": upn, "lead": "Ms Reid", "reason": "matrix", "stage": "formalise_support"}
+        while (response := client.post(f"{support}/v1/schools/{urn}/support-cases", json=body)).status_code != 201:
+            assert time.monotonic() < deadline, response.text
+            time.sleep(0.2)
+        cases[urn] = response.json()["id"]
+    return cases, suggestions, considerations
 
 
 def path_values(variant: str, seeded: Seeded) -> dict[str, str]:
@@ -170,6 +221,9 @@ def path_values(variant: str, seeded: Seeded) -> dict[str, str]:
         "message_id": seeded.messages[OWN_URN],
         "request_id": seeded.leave[OWN_PUPIL],
         "timetable_id": seeded.timetables[OWN_PUPIL],
+        "case_id": seeded.cases[OWN_URN],
+        "suggestion_id": seeded.suggestions[OWN_URN],
+        "consideration_id": seeded.considerations[OWN_URN],
     }
     if variant == "own":
         return own
@@ -185,6 +239,9 @@ def path_values(variant: str, seeded: Seeded) -> dict[str, str]:
         "message_id": seeded.messages[OTHER_URN],
         "request_id": seeded.leave[OTHER_PUPIL],
         "timetable_id": seeded.timetables[OTHER_PUPIL],
+        "case_id": seeded.cases[OTHER_URN],
+        "suggestion_id": seeded.suggestions[OTHER_URN],
+        "consideration_id": seeded.considerations[OTHER_URN],
     }
 
 

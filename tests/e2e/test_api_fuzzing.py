@@ -11,6 +11,7 @@ driven with Hypothesis here directly.)
 """
 
 import os
+import time
 
 import httpx
 import pytest
@@ -53,8 +54,8 @@ UPNS = [make_upn(serial=600 + i) for i in range(5)]
 
 @pytest.fixture(scope="module")
 def real_objects(stack: LocalStack) -> dict[str, str]:
-    """A school with a calendar, pupils, a register taken, an absence reported, leave asked for
-    and a part-time timetable: the path
+    """A school with a calendar, pupils, a register taken, an absence reported, leave asked for,
+    a part-time timetable and a support case: the path
     parameters a generated request may name, so that it reaches the logic behind a route
     rather than its 404."""
     with httpx.Client(base_url=stack.url("register"), headers=ADMIN, timeout=30) as register:
@@ -83,6 +84,12 @@ def real_objects(stack: LocalStack) -> dict[str, str]:
             json={"reason": "reintegration", "attended_sessions": ["mon_am", "tue_am"], "start_date": ahead},
         )
         assert timetable.status_code == 201, timetable.text
+    with httpx.Client(base_url=stack.url("support"), headers=ADMIN, timeout=30) as support:
+        body = {"upn": UPNS[1], "lead": "Ms Reid", "reason": "fuzzing"}
+        deadline = time.monotonic() + 30
+        while (case := support.post(f"/v1/schools/{URN}/support-cases", json=body)).status_code != 201:
+            assert time.monotonic() < deadline, case.text  # until the pupils reach support-service
+            time.sleep(0.2)
     return {
         "urn": URN,
         "la_code": LA_CODE,
@@ -92,11 +99,12 @@ def real_objects(stack: LocalStack) -> dict[str, str]:
         "report_id": report.json()["id"],
         "request_id": leave.json()["id"],
         "timetable_id": timetable.json()["id"],
+        "case_id": case.json()["id"],
     }
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-@pytest.mark.parametrize("service", ["register", "analytics", "notification", "la-returns"])
+@pytest.mark.parametrize("service", ["register", "analytics", "notification", "la-returns", "support"])
 def test_no_generated_request_breaks_the_api(
     stack: LocalStack, real_objects: dict[str, str], service: str, mode: GenerationMode
 ) -> None:

@@ -389,9 +389,9 @@ async def test_no_accepted_mark_is_lost_or_counted_twice(fault: str, stack: Loca
     if dead_before:
         dead_after = await dead_letters(cluster)
         # The malformed records went to the marks topic: its readers each park them; la-returns
-        # does not read marks.
+        # and support do not read marks.
         parked = {s: dead_after[s] - dead_before[s] for s in dead_after}
-        assert parked == {"analytics": 4, "notification": 4, "la-returns": 0}
+        assert parked == {"analytics": 4, "notification": 4, "la-returns": 0, "support": 0}
 
 
 async def test_the_tally_sees_a_mark_lost_or_counted_twice_and_a_message_planned_twice(stack: LocalStack) -> None:
@@ -468,6 +468,12 @@ async def test_forty_clients_through_a_database_outage_get_only_documented_answe
                         ("GET", f"{stack.url('analytics')}/v1/schools/{urn}/attendance", None),
                         ("GET", f"{stack.url('notification')}/v1/schools/{urn}/notifications", None),
                         ("GET", f"{stack.url('la-returns')}/v1/las/{la_code}/returns", None),
+                        ("GET", f"{stack.url('support')}/v1/schools/{urn}/support-cases", None),
+                        (
+                            "POST",
+                            f"{stack.url('support')}/v1/schools/{urn}/support-cases",
+                            {"upn": upn, "lead": "Ms Reid", "reason": "attendance falling"},
+                        ),
                     ]
                 )
                 method, url, body = request

@@ -44,6 +44,8 @@ from attendance_stack.kafka import KafkaCluster
 from la_returns_service.consumers.handler import handle as la_returns_handler
 from la_returns_service.models import processed_events as la_returns_inbox
 from notification_service.consumers.handler import EventHandler
+from support_service.consumers.handler import handle as support_handler
+from support_service.models import processed_events as support_inbox
 from tests.conftest import _admin
 from tests.factories import SAMPLE_FLAG, SAMPLE_MARK, SAMPLE_PUPIL, SAMPLE_SCHOOL, SAMPLE_UPN, make_upn
 from tests.helpers import delete_topics, read_topic
@@ -151,6 +153,7 @@ SERVICES = {
     "analytics": (topics.SCHOOLS, topics.PUPILS, topics.MARKS),
     "notification": (topics.SCHOOLS, topics.PUPILS, topics.MARKS, topics.RISK_FLAGS),
     "la-returns": (topics.SCHOOLS, topics.PUPILS),
+    "support": (topics.SCHOOLS, topics.PUPILS, topics.RISK_FLAGS),
 }
 
 
@@ -172,6 +175,7 @@ def _consumer(service: str, group_id: str, database_url: str, bootstrap_servers:
         "analytics": AnalyticsHandler(rules=FlagRules()),
         "notification": EventHandler(),
         "la-returns": la_returns_handler,
+        "support": support_handler,
     }
     return BatchConsumer(
         service=service,
@@ -179,7 +183,7 @@ def _consumer(service: str, group_id: str, database_url: str, bootstrap_servers:
         group_id=group_id,
         bootstrap_servers=bootstrap_servers,
         sessionmaker=make_sessionmaker(make_engine(database_url, service=f"{service}-hostile")),
-        inbox=la_returns_inbox if service == "la-returns" else None,  # as each service's app wires it
+        inbox={"la-returns": la_returns_inbox, "support": support_inbox}.get(service),  # as each app wires it
         handler=handlers[service],
         session_timeout_ms=6_000,
     )

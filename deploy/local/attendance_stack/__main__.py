@@ -19,6 +19,7 @@ FLOW = """
         analytics-service --figures, flags--> Kafka (analytics.risk-flags.v1)
         notification-service: stores and sends parent messages
         la-returns-service: compiles LA returns, fetching figures from analytics over HTTP
+        support-service: support cases suggested by the flags --outbox--> Kafka (support.cases.v1)
 """
 
 

@@ -17,13 +17,14 @@ from attendance_stack.kafka import KafkaCluster
 from attendance_stack.postgres import EmbeddedPostgres
 from attendance_stack.processes import free_port, stop_process, tail
 
-SERVICES = ("register", "analytics", "notification", "la-returns")
-DEFAULT_PORTS = {"register": 8001, "analytics": 8002, "notification": 8003, "la-returns": 8004}
+SERVICES = ("register", "analytics", "notification", "la-returns", "support")
+DEFAULT_PORTS = {"register": 8001, "analytics": 8002, "notification": 8003, "la-returns": 8004, "support": 8005}
 APP_FACTORIES = {
     "register": "register_service.app:create_app",
     "analytics": "analytics_service.app:create_app",
     "notification": "notification_service.app:create_app",
     "la-returns": "la_returns_service.app:create_app",
+    "support": "support_service.app:create_app",
 }
 DATABASE_NAME = "attendance"
 
@@ -104,7 +105,7 @@ class LocalStack:
             self._start_broker()
             self.say("creating topics")
             asyncio.run(ensure_topics(self.kafka_bootstrap_servers, topics.ALL_TOPICS))
-            self.say("migrating the four services' schemas")
+            self.say("migrating the services' schemas")
             subprocess.run(
                 [sys.executable, "-m", "attendance_shared.migrations", *SERVICES],
                 env=self.service_env(),

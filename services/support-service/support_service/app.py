@@ -1,0 +1,38 @@
+"""The support service: each pupil's attendance support case, from suggestion to closure."""
+
+from fastapi import FastAPI
+
+from attendance_shared import topics
+from attendance_shared.consumer import attach_consumer
+from attendance_shared.outbox import attach_relay
+from attendance_shared.platform import ServiceContext, create_service_app
+from support_service.api.routes import la_router, router
+from support_service.consumers.handler import handle
+from support_service.models import outbox, processed_events
+from support_service.repository.projections import school_la_code
+from support_service.settings import SERVICE_NAME, Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    def build_workers(ctx: ServiceContext) -> None:
+        attach_consumer(
+            ctx,
+            service=SERVICE_NAME,
+            topics=[topics.SCHOOLS, topics.PUPILS, topics.RISK_FLAGS],
+            inbox=processed_events,
+            handler=handle,
+        )
+        attach_relay(ctx, service=SERVICE_NAME, table=outbox, topics=[topics.SUPPORT_CASES])
+
+    return create_service_app(
+        service=SERVICE_NAME,
+        title="support-service",
+        summary="Each pupil's attendance support case: suggestions from risk flags, stages on the continuum, "
+        "the contact chronology and the penalty notices that must be considered.",
+        settings=settings,
+        routers=[router, la_router],
+        build_workers=build_workers,
+        school_la_code=school_la_code,
+    )

@@ -1,0 +1,205 @@
+"""support-service's tables, in its own schema: projections of schools, pupils and risk
+flags from the stream, and the casework it owns."""
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+
+from attendance_shared.calendar_projection import school_calendars_table
+from attendance_shared.db import service_metadata
+from attendance_shared.idempotency import idempotency_table
+from attendance_shared.inbox import processed_events_table
+from attendance_shared.outbox import outbox_table
+
+metadata = service_metadata("support")
+
+schools = Table(
+    "schools",
+    metadata,
+    Column("urn", Text, primary_key=True),
+    Column("la_code", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Index("ix_schools_la_code", "la_code"),
+)
+
+school_calendars = school_calendars_table(metadata)
+
+# The pupil as the latest admission or update gave them, and when they left, if they did.
+pupils = Table(
+    "pupils",
+    metadata,
+    Column("school_urn", Text, primary_key=True),
+    Column("upn", Text, primary_key=True),
+    Column("la_code", Text, nullable=False),
+    Column("legal_surname", Text, nullable=False),
+    Column("legal_forename", Text, nullable=False),
+    Column("year_group", Text, nullable=False),
+    Column("admission_date", Date, nullable=False),
+    Column("left_on", Date),
+    # Parents and carers, social worker, Virtual School contact: who a decision is about.
+    Column("record", JSONB, nullable=False),
+)
+
+# Each risk flag's latest state per pupil, as analytics published it.
+risk_flags = Table(
+    "risk_flags",
+    metadata,
+    Column("school_urn", Text, primary_key=True),
+    Column("upn", Text, primary_key=True),
+    Column("flag", Text, primary_key=True),
+    Column("academic_year", Integer, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("overall_absence_rate", Float),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+)
+
+# A case suggested by analytics' flags, for staff to accept or dismiss: never opened silently.
+suggestions = Table(
+    "suggestions",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("school_urn", Text, nullable=False),
+    Column("upn", Text, nullable=False),
+    Column("la_code", Text, nullable=False),
+    Column("academic_year", Integer, nullable=False),
+    Column("flags", ARRAY(Text), nullable=False),
+    Column("status", Text, nullable=False),  # pending, accepted, dismissed
+    Column("suggested_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("decided_by", Text),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("dismissal_reason", Text),
+    Column("case_id", UUID(as_uuid=True)),
+    Index("ix_suggestions_school", "school_urn", "status", "suggested_at"),
+    Index("ix_suggestions_pupil", "school_urn", "upn", "academic_year"),
+    # At most one suggestion waits for staff per pupil: a second flag joins it.
+    Index("uq_suggestions_pending", "school_urn", "upn", unique=True, postgresql_where=text("status = 'pending'")),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("school_urn", Text, nullable=False),
+    Column("upn", Text, nullable=False),
+    Column("la_code", Text, nullable=False),
+    Column("status", Text, nullable=False),  # open, closed
+    Column("stage", Text, nullable=False),
+    Column("lead", Text, nullable=False),
+    Column("barriers", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("professionals", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("referred_to_la", Boolean, nullable=False, server_default=text("false")),
+    Column("origin", Text, nullable=False),  # staff, suggestion
+    Column("suggestion_id", UUID(as_uuid=True)),
+    Column("opened_by", Text, nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("closed_by", Text),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("outcome", Text),
+    Column("outcome_notes", Text),
+    # Counts the changes published as events: each event carries it.
+    Column("change", Integer, nullable=False, server_default=text("1")),
+    Index("ix_cases_school", "school_urn", "status", "opened_at", "id"),
+    Index("ix_cases_la", "la_code", "status", "opened_at", "id"),
+    # At most one open case per pupil per school.
+    Index("uq_cases_open", "school_urn", "upn", unique=True, postgresql_where=text("status = 'open'")),
+)
+
+# Every move along the continuum, the first (opening) included: who, when and why.
+stage_changes = Table(
+    "stage_changes",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("case_id", UUID(as_uuid=True), ForeignKey("cases.id"), nullable=False),
+    Column("from_stage", Text),
+    Column("to_stage", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("changed_by", Text, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_stage_changes_case", "case_id", "id"),
+)
+
+# The chronology. Rows are never updated: a correction is a new row naming the one it corrects.
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("case_id", UUID(as_uuid=True), ForeignKey("cases.id"), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("happened_at", DateTime(timezone=True), nullable=False),
+    Column("made_by", Text, nullable=False),
+    Column("with_whom", Text, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("notes", Text),
+    Column("corrects", UUID(as_uuid=True), ForeignKey("contacts.id")),
+    Column("recorded_by", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_contacts_case", "case_id", "happened_at", "id"),
+)
+
+# Safeguarding records: who read which case, when, and what of it.
+case_reads = Table(
+    "case_reads",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("case_id", UUID(as_uuid=True), ForeignKey("cases.id"), nullable=False),
+    Column("reader", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("what", Text, nullable=False),
+    Column("read_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_case_reads_case", "case_id", "id"),
+)
+
+# "A penalty notice must be considered": made when the threshold is reached, kept until
+# someone decides, whatever the flag does after.
+penalty_considerations = Table(
+    "penalty_considerations",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("school_urn", Text, nullable=False),
+    Column("upn", Text, nullable=False),
+    Column("la_code", Text, nullable=False),
+    Column("reached_on", Date),
+    Column("evidence", JSONB, nullable=False),
+    Column("status", Text, nullable=False),  # pending, decided
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("decided_by", Text),
+    Column("decided_at", DateTime(timezone=True)),
+    Index("ix_penalty_considerations_school", "school_urn", "status", "created_at", "id"),
+    Index(
+        "uq_penalty_considerations_pending",
+        "school_urn",
+        "upn",
+        unique=True,
+        postgresql_where=text("status = 'pending'"),
+    ),
+)
+
+# The decision for each parent of the child: a notice is issued per parent, per child.
+penalty_decisions = Table(
+    "penalty_decisions",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("consideration_id", UUID(as_uuid=True), ForeignKey("penalty_considerations.id"), nullable=False),
+    Column("parent_name", Text, nullable=False),
+    Column("decision", Text, nullable=False),  # issue, not_issue
+    Column("reason", Text),
+    Index("ix_penalty_decisions_consideration", "consideration_id"),
+)
+
+outbox = outbox_table(metadata)
+processed_events = processed_events_table(metadata)
+idempotency_keys = idempotency_table(metadata)

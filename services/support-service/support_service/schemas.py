@@ -1,0 +1,298 @@
+"""Request and response models of the support API (not tables, not events)."""
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from attendance_shared.bounds import EARLIEST_MOMENT, LATEST_MOMENT, NOTE_MAX, PERSON_NAME_MAX, REASON_MAX, text
+from attendance_shared.rules.identifiers import UPN_SHAPE_PATTERN
+from attendance_shared.rules.support import Barrier, CaseOutcome, CaseStage, ContactKind, ProfessionalRole
+
+Name = text(PERSON_NAME_MAX, strip=True, min_length=1)
+Reason = text(REASON_MAX, strip=True, min_length=1)
+Note = text(NOTE_MAX, strip=True)
+# The chronology's notes are what an LA's prosecution file quotes: room for a full account.
+LongNote = text(4000, strip=True)
+NEXT_CURSOR = "Pass as `cursor` to read the next page; null on the last page."
+MAX_BARRIERS = 20
+MAX_PROFESSIONALS = 20
+
+
+class BarrierEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    barrier: Barrier
+    notes: Note | None = None
+
+
+class Professional(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: ProfessionalRole
+    name: Name
+    organisation: Name | None = None
+    email: text(254, strip=True) | None = None  # type: ignore[valid-type]
+    phone: text(32, strip=True) | None = None  # type: ignore[valid-type]
+
+
+def _no_repeated_barriers(barriers: list[BarrierEntry] | None) -> None:
+    if barriers is None:
+        return
+    seen: set[str] = set()
+    for entry in barriers:
+        if entry.barrier in seen:
+            raise ValueError(f"barrier {entry.barrier!r} is listed twice")
+        seen.add(entry.barrier)
+
+
+class CaseIn(BaseModel):
+    """Open a case: at most one is open per pupil per school."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    upn: Annotated[str, StringConstraints(pattern=UPN_SHAPE_PATTERN)]
+    stage: CaseStage = "monitor"
+    lead: Name = Field(description="The lead practitioner: who the family and other professionals deal with")
+    reason: Reason = Field(description="Why the case is opened: the first entry of its stage history")
+    barriers: list[BarrierEntry] = Field(default_factory=list, max_length=MAX_BARRIERS)
+    professionals: list[Professional] = Field(default_factory=list, max_length=MAX_PROFESSIONALS)
+    referred_to_la: bool = False
+
+    @model_validator(mode="after")
+    def _barriers_once(self) -> "CaseIn":
+        _no_repeated_barriers(self.barriers)
+        return self
+
+
+class CaseChangeIn(BaseModel):
+    """Change the lead, the barriers, the professionals, or refer the case to the LA. The
+    stage moves only through `/stage`, with a reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lead: Name | None = None
+    barriers: list[BarrierEntry] | None = Field(None, max_length=MAX_BARRIERS)
+    professionals: list[Professional] | None = Field(None, max_length=MAX_PROFESSIONALS)
+    referred_to_la: bool | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> "CaseChangeIn":
+        if all(getattr(self, name) is None for name in type(self).model_fields):
+            raise ValueError("give at least one of lead, barriers, professionals, referred_to_la")
+        _no_repeated_barriers(self.barriers)
+        return self
+
+
+class StageChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stage: CaseStage
+    reason: Reason
+
+
+class CloseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: CaseOutcome
+    notes: LongNote | None = None  # type: ignore[valid-type]
+
+
+class StageChangeOut(BaseModel):
+    from_stage: CaseStage | None
+    to_stage: CaseStage
+    reason: str
+    changed_by: str
+    changed_at: datetime
+
+
+class CaseSummary(BaseModel):
+    id: uuid.UUID
+    school_urn: str
+    upn: str
+    forename: str | None = Field(None, description="From the register; null until the pupil's record has arrived")
+    surname: str | None = None
+    year_group: str | None = None
+    status: Literal["open", "closed"]
+    stage: CaseStage
+    lead: str
+    barriers: list[BarrierEntry]
+    referred_to_la: bool
+    origin: Literal["staff", "suggestion"]
+    opened_at: datetime
+    closed_at: datetime | None
+    outcome: CaseOutcome | None
+    active_flags: list[str] = Field(description="The pupil's risk flags standing now")
+    last_contact_at: datetime | None
+    overdue_contact: bool = Field(description="Open, and no contact in the school's last N school days")
+
+
+class CaseOut(CaseSummary):
+    professionals: list[Professional]
+    suggestion_id: uuid.UUID | None
+    opened_by: str
+    closed_by: str | None
+    outcome_notes: str | None
+    stage_history: list[StageChangeOut]
+
+
+class CasePage(BaseModel):
+    items: list[CaseSummary]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR)
+
+
+class PupilCases(BaseModel):
+    items: list[CaseOut]
+
+
+class SuggestionOut(BaseModel):
+    id: uuid.UUID
+    school_urn: str
+    upn: str
+    forename: str | None
+    surname: str | None
+    year_group: str | None
+    academic_year: int
+    flags: list[str] = Field(description="The flags that suggested the case, first first")
+    active_flags: list[str] = Field(description="Those of the pupil's flags standing now")
+    status: Literal["pending", "accepted", "dismissed"]
+    suggested_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    dismissal_reason: str | None
+    case_id: uuid.UUID | None
+
+
+class SuggestionPage(BaseModel):
+    items: list[SuggestionOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR)
+
+
+class AcceptIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lead: Name
+    stage: CaseStage = "monitor"
+    reason: Reason | None = Field(None, description="Defaults to the flags that suggested the case")
+    barriers: list[BarrierEntry] = Field(default_factory=list, max_length=MAX_BARRIERS)
+
+    @model_validator(mode="after")
+    def _barriers_once(self) -> "AcceptIn":
+        _no_repeated_barriers(self.barriers)
+        return self
+
+
+class DismissIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason
+
+
+class ContactIn(BaseModel):
+    """One entry of the chronology. Entries are never changed: to correct one, record a new
+    entry with `corrects` naming it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ContactKind
+    happened_at: AwareDatetime = Field(description="When the contact took place, with its UTC offset")
+    made_by: Name = Field(description="Who made the contact")
+    with_whom: Name = Field(description="Who was contacted: a parent, the pupil, a professional")
+    outcome: Reason
+    notes: LongNote | None = None  # type: ignore[valid-type]
+    corrects: uuid.UUID | None = Field(None, description="The entry this one corrects")
+
+    @model_validator(mode="after")
+    def _within_years(self) -> "ContactIn":
+        if not EARLIEST_MOMENT <= self.happened_at <= LATEST_MOMENT:
+            raise ValueError("happened_at is outside the years the platform records")
+        return self
+
+
+class ContactOut(BaseModel):
+    id: uuid.UUID
+    case_id: uuid.UUID
+    kind: ContactKind
+    happened_at: datetime
+    made_by: str
+    with_whom: str
+    outcome: str
+    notes: str | None
+    corrects: uuid.UUID | None
+    corrected_by: uuid.UUID | None = Field(description="The later entry that corrects this one, if any")
+    recorded_by: str
+    recorded_at: datetime
+
+
+class ContactPage(BaseModel):
+    items: list[ContactOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR)
+
+
+class CaseReadOut(BaseModel):
+    reader: str
+    role: str
+    what: str
+    read_at: datetime
+
+
+class CaseReadPage(BaseModel):
+    items: list[CaseReadOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR)
+
+
+class PenaltyDecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    parent_name: Name
+    decision: Literal["issue", "not_issue"]
+    reason: Reason | None = Field(None, description="Required when no notice is issued")
+
+    @model_validator(mode="after")
+    def _reason_for_not_issuing(self) -> "PenaltyDecisionIn":
+        if self.decision == "not_issue" and not self.reason:
+            raise ValueError("say why no notice is issued (reason)")
+        return self
+
+
+class PenaltyDecisionsIn(BaseModel):
+    """One decision per parent of the child: a notice is issued per parent, per child."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decisions: list[PenaltyDecisionIn] = Field(min_length=1, max_length=10)
+
+    @model_validator(mode="after")
+    def _each_parent_once(self) -> "PenaltyDecisionsIn":
+        names = [d.parent_name.casefold() for d in self.decisions]
+        if len(set(names)) != len(names):
+            raise ValueError("each parent may be decided on once")
+        return self
+
+
+class PenaltyDecisionOut(BaseModel):
+    parent_name: str
+    decision: Literal["issue", "not_issue"]
+    reason: str | None
+
+
+class PenaltyConsiderationOut(BaseModel):
+    id: uuid.UUID
+    school_urn: str
+    upn: str
+    forename: str | None
+    surname: str | None
+    reached_on: date | None = Field(description="The day the rolling count reached 10 sessions")
+    evidence: dict
+    status: Literal["pending", "decided"]
+    flag_active: bool = Field(description="Whether the threshold flag still stands; the duty outlives it")
+    created_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    decisions: list[PenaltyDecisionOut]
+
+
+class PenaltyConsiderationPage(BaseModel):
+    items: list[PenaltyConsiderationOut]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR)

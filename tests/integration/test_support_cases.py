@@ -1,0 +1,400 @@
+"""support-service on the real database and broker: flags suggest cases, staff accept or
+dismiss them, a case moves along the continuum with its chronology, every read is logged, and
+the penalty-notice threshold leaves a duty to consider that outlives the flag."""
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+
+import httpx
+import orjson
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from attendance_shared import topics
+from attendance_shared.auth import Role, pupil_scope_key
+from attendance_shared.clock import today_in_england
+from attendance_shared.events import (
+    Contact,
+    Event,
+    FlagEvidence,
+    PupilAdmittedV1,
+    PupilDeletedV1,
+    RiskFlagClearedV1,
+    RiskFlagRaisedV1,
+    SchoolUpsertedV1,
+    make_event,
+    pupil_key,
+)
+from attendance_shared.kafka import KafkaPublisher
+from attendance_shared.rules.figures import academic_year_of
+from attendance_stack.kafka import KafkaCluster
+from support_service.app import create_app
+from support_service.settings import Settings
+from tests.factories import make_upn
+from tests.helpers import app_client, bearer, eventually, read_topic, scalar
+
+pytestmark = pytest.mark.integration
+
+URN, OTHER_URN, LA = "140001", "140002", "205"
+TODAY = today_in_england()
+YEAR = academic_year_of(TODAY)
+ADA, BEN, CAL, LEFT = (make_upn(la_code=LA, serial=s) for s in (401, 402, 403, 404))
+STAFF = bearer(Role.STAFF, subject="lead@school", schools=[URN])
+
+
+def event(payload: object, subject: str) -> Event:
+    return make_event(payload, source="/test", subject=subject)  # type: ignore[arg-type]
+
+
+def admission(upn: str, urn: str = URN) -> Event:
+    payload = PupilAdmittedV1(
+        school_urn=urn,
+        la_code=LA,
+        upn=upn,
+        legal_surname="Okafor",
+        legal_forename=f"P{upn[-3:]}",
+        date_of_birth=date(2014, 5, 1),
+        year_group="7",
+        admission_date=TODAY - timedelta(days=200),
+        contacts=(Contact(name="Grace Okafor", relationship="mother"), Contact(name="Tom Okafor")),
+    )
+    return event(payload, pupil_key(urn, upn))
+
+
+def flag(upn: str, name: str, *, raised: bool = True, reached_on: date | None = None) -> Event:
+    kind = RiskFlagRaisedV1 if raised else RiskFlagClearedV1
+    evidence = (
+        FlagEvidence(count=10, unit="sessions", since=TODAY - timedelta(days=60), until=TODAY, reached_on=reached_on)
+        if name == "penalty_notice_threshold"
+        else None
+    )
+    payload = kind(
+        school_urn=URN,
+        la_code=LA,
+        upn=upn,
+        flag=name,  # type: ignore[arg-type]
+        academic_year=YEAR,
+        possible_sessions=120,
+        absent_sessions=14,
+        overall_absence_rate=11.7,
+        as_of=TODAY,
+        evidence=evidence,
+    )
+    return event(payload, pupil_key(URN, upn))
+
+
+async def publish(kafka: KafkaCluster, items: list[Event]) -> None:
+    wanted = [topics.SCHOOLS, topics.PUPILS, topics.RISK_FLAGS]
+    publisher = KafkaPublisher(kafka.bootstrap_servers, wanted, client_id="support-test")
+    topic_of = {
+        SchoolUpsertedV1: topics.SCHOOLS.name,
+        PupilAdmittedV1: topics.PUPILS.name,
+        PupilDeletedV1: topics.PUPILS.name,
+        RiskFlagRaisedV1: topics.RISK_FLAGS.name,
+        RiskFlagClearedV1: topics.RISK_FLAGS.name,
+    }
+    await publisher.publish([(topic_of[type(i.data)], i.key, i.to_bytes(), []) for i in items])
+    await publisher.close()
+
+
+@pytest.fixture
+async def support(database_url: str, engine: AsyncEngine, broker: KafkaCluster) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(database_url=database_url, kafka_bootstrap_servers=broker.bootstrap_servers)
+    await publish(
+        broker,
+        [
+            event(SchoolUpsertedV1(urn=URN, la_code=LA, name="Hill Top Academy"), URN),
+            event(SchoolUpsertedV1(urn=OTHER_URN, la_code="999", name="Far Away School"), OTHER_URN),
+            admission(ADA),
+            admission(BEN),
+            admission(CAL),
+            admission(LEFT),
+            event(
+                PupilDeletedV1(school_urn=URN, la_code=LA, upn=LEFT, left_on=TODAY - timedelta(days=3), ground="a"),
+                pupil_key(URN, LEFT),
+            ),
+        ],
+    )
+    async with app_client(create_app(settings), STAFF) as client:
+
+        async def pupils_arrived() -> None:
+            on_roll = "SELECT count(*) FROM support.pupils WHERE left_on IS NULL"
+            assert (await scalar(engine, on_roll), await scalar(engine, "SELECT count(*) FROM support.pupils")) == (
+                3,
+                4,
+            )
+
+        await eventually(pupils_arrived)
+        yield client
+
+
+async def pending_suggestions(client: httpx.AsyncClient) -> list[dict]:
+    response = await client.get(f"/v1/schools/{URN}/support-suggestions")
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
+
+
+async def test_a_flag_suggests_a_case_that_staff_accept_and_work_through_the_continuum(
+    support: httpx.AsyncClient, broker: KafkaCluster
+) -> None:
+    await publish(broker, [flag(ADA, "persistent_absence"), flag(ADA, "at_risk_of_persistent_absence")])
+
+    async def suggested() -> list[dict]:
+        items = await pending_suggestions(support)
+        assert [(s["upn"], s["flags"]) for s in items] == [
+            (ADA, ["persistent_absence", "at_risk_of_persistent_absence"])
+        ]
+        return items
+
+    (suggestion,) = await eventually(suggested)
+    assert suggestion["status"] == "pending" and suggestion["forename"] == "P401"
+    assert await support.get(f"/v1/schools/{URN}/support-cases") is not None
+    assert (await support.get(f"/v1/schools/{URN}/support-cases")).json()["items"] == []  # never opened silently
+
+    accepted = await support.post(
+        f"/v1/schools/{URN}/support-suggestions/{suggestion['id']}/accept",
+        json={"lead": "Ms Reid", "barriers": [{"barrier": "anxiety_or_ebsa", "notes": "worried about PE"}]},
+    )
+    assert accepted.status_code == 201, accepted.text
+    case = accepted.json()
+    assert (case["origin"], case["stage"], case["status"], case["suggestion_id"]) == (
+        "suggestion",
+        "monitor",
+        "open",
+        suggestion["id"],
+    )
+    assert "persistently absent" in case["stage_history"][0]["reason"]
+    again = await support.post(f"/v1/schools/{URN}/support-suggestions/{suggestion['id']}/accept", json={"lead": "X"})
+    assert again.status_code == 409
+
+    # A second open case for the same pupil is refused, naming the field.
+    second = await support.post(f"/v1/schools/{URN}/support-cases", json={"upn": ADA, "lead": "Mr B", "reason": "r"})
+    assert second.status_code == 409 and second.json()["errors"][0]["field"] == "upn"
+    # A flag raised while the case is open suggests nothing more.
+    await publish(broker, [flag(ADA, "severe_absence")])
+
+    url = f"/v1/schools/{URN}/support-cases/{case['id']}"
+    for stage, reason in (
+        ("listen_and_understand", "met mum, anxiety about PE"),
+        ("facilitate_support", "school nurse referral"),
+        ("formalise_support", "voluntary support not working"),
+    ):
+        moved = await support.post(f"{url}/stage", json={"stage": stage, "reason": reason})
+        assert moved.status_code == 200, moved.text
+    assert (await support.post(f"{url}/stage", json={"stage": "prosecute", "reason": "x"})).status_code == 422
+    same = await support.post(f"{url}/stage", json={"stage": "formalise_support", "reason": "x"})
+    assert same.status_code == 422 and same.json()["errors"][0]["field"] == "stage"
+
+    # The chronology: immutable entries, a correction pointing at what it corrects.
+    call = {
+        "kind": "call",
+        "happened_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat(),
+        "made_by": "Ms Reid",
+        "with_whom": "Grace Okafor (mother)",
+        "outcome": "agreed a meeting on Friday",
+    }
+    first = await support.post(f"{url}/contacts", json=call)
+    assert first.status_code == 201, first.text
+    correction = await support.post(
+        f"{url}/contacts", json={**call, "outcome": "agreed a meeting on Thursday", "corrects": first.json()["id"]}
+    )
+    assert correction.status_code == 201
+    bad = await support.post(f"{url}/contacts", json={**call, "corrects": str(uuid.uuid4())})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "corrects"
+    future = await support.post(
+        f"{url}/contacts", json={**call, "happened_at": (datetime.now(UTC) + timedelta(days=1)).isoformat()}
+    )
+    assert future.status_code == 422
+    chronology = (await support.get(f"{url}/contacts")).json()["items"]
+    assert [c["outcome"] for c in chronology] == ["agreed a meeting on Friday", "agreed a meeting on Thursday"]
+    assert chronology[0]["corrected_by"] == correction.json()["id"]
+    assert chronology[1]["corrects"] == first.json()["id"]
+    one = (await support.get(f"{url}/contacts", params={"limit": 1})).json()
+    two = (await support.get(f"{url}/contacts", params={"limit": 1, "cursor": one["next_cursor"]})).json()
+    assert [c["id"] for c in one["items"] + two["items"]] == [c["id"] for c in chronology] and not two["next_cursor"]
+
+    closed = await support.post(f"{url}/close", json={"outcome": "attendance_improved", "notes": "back to 97%"})
+    assert closed.status_code == 200 and closed.json()["status"] == "closed"
+    assert (await support.post(f"{url}/stage", json={"stage": "enforce", "reason": "x"})).status_code == 409
+    history = (await support.get(url)).json()["stage_history"]
+    assert [h["to_stage"] for h in history] == [
+        "monitor",
+        "listen_and_understand",
+        "facilitate_support",
+        "formalise_support",
+    ]
+
+    # Every change reached the stream through the outbox, in order, with no free text.
+    records = await read_topic(broker.bootstrap_servers, topics.SUPPORT_CASES.name, expected=5)
+    changes = [orjson.loads(r.value) for r in records]
+    assert [(c["type"].split(".")[-2], c["data"]["change"]) for c in changes] == [
+        ("opened", 1),
+        ("stage-changed", 2),
+        ("stage-changed", 3),
+        ("stage-changed", 4),
+        ("closed", 5),
+    ]
+    assert changes[0]["data"]["barriers"] == ["anxiety_or_ebsa"] and "worried" not in str(changes)
+    assert all(r.key == pupil_key(URN, ADA).encode() for r in records)
+
+
+async def test_a_dismissed_suggestion_is_not_made_again_for_the_same_flag_this_year(
+    support: httpx.AsyncClient, broker: KafkaCluster
+) -> None:
+    await publish(broker, [flag(BEN, "at_risk_of_persistent_absence")])
+
+    async def one() -> dict:
+        items = await pending_suggestions(support)
+        assert len(items) == 1
+        return items[0]
+
+    suggestion = await eventually(one)
+    url = f"/v1/schools/{URN}/support-suggestions/{suggestion['id']}/dismiss"
+    assert (await support.post(url, json={})).status_code == 422  # the reason is required
+    dismissed = await support.post(url, json={"reason": "known family bereavement; pastoral lead is supporting"})
+    assert dismissed.status_code == 200 and dismissed.json()["status"] == "dismissed"
+    # The flag clears and rises again (and a flag that suggests nothing arrives): no new
+    # suggestion for it; a different flag is a new question.
+    await publish(
+        broker,
+        [
+            flag(BEN, "at_risk_of_persistent_absence", raised=False),
+            flag(BEN, "at_risk_of_persistent_absence"),
+            flag(BEN, "long_sickness"),
+            flag(BEN, "persistent_absence"),
+        ],
+    )
+
+    async def asked_about_persistence() -> None:
+        assert [s["flags"] for s in await pending_suggestions(support)] == [["persistent_absence"]]
+
+    await eventually(asked_about_persistence)
+    listed = (await support.get(f"/v1/schools/{URN}/support-suggestions", params={"status": "dismissed"})).json()
+    assert [s["dismissal_reason"] for s in listed["items"]] == ["known family bereavement; pastoral lead is supporting"]
+
+
+async def test_the_duty_to_consider_a_penalty_notice_outlives_the_flag(
+    support: httpx.AsyncClient, broker: KafkaCluster
+) -> None:
+    reached = TODAY - timedelta(days=2)
+    await publish(broker, [flag(CAL, "penalty_notice_threshold", reached_on=reached)])
+
+    async def pending() -> dict:
+        items = (await support.get(f"/v1/schools/{URN}/penalty-considerations")).json()["items"]
+        assert len(items) == 1 and items[0]["flag_active"] is True
+        return items[0]
+
+    consideration = await eventually(pending)
+    assert consideration["reached_on"] == reached.isoformat() and consideration["evidence"]["count"] == 10
+    # The rolling window passes: the flag clears, the entry stays, now saying so. The same
+    # threshold raised again (a rebuild) makes no second entry.
+    await publish(
+        broker,
+        [
+            flag(CAL, "penalty_notice_threshold", raised=False),
+            flag(CAL, "penalty_notice_threshold", reached_on=reached),
+        ],
+    )
+    await publish(broker, [flag(CAL, "penalty_notice_threshold", raised=False)])
+
+    async def cleared() -> dict:
+        items = (await support.get(f"/v1/schools/{URN}/penalty-considerations")).json()["items"]
+        assert [(i["flag_active"], i["status"]) for i in items] == [(False, "pending")]
+        return items[0]
+
+    await eventually(cleared)
+    url = f"/v1/schools/{URN}/penalty-considerations/{consideration['id']}/decision"
+    unknown = await support.post(url, json={"decisions": [{"parent_name": "Someone Else", "decision": "issue"}]})
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "decisions[0].parent_name"
+    no_reason = await support.post(url, json={"decisions": [{"parent_name": "Tom Okafor", "decision": "not_issue"}]})
+    assert no_reason.status_code == 422
+    decided = await support.post(
+        url,
+        json={
+            "decisions": [
+                {"parent_name": "Grace Okafor", "decision": "issue"},
+                {"parent_name": "Tom Okafor", "decision": "not_issue", "reason": "does not live with the child"},
+            ]
+        },
+    )
+    assert decided.status_code == 200, decided.text
+    assert [(d["parent_name"], d["decision"]) for d in decided.json()["decisions"]] == [
+        ("Grace Okafor", "issue"),
+        ("Tom Okafor", "not_issue"),
+    ]
+    assert (
+        await support.post(url, json={"decisions": [{"parent_name": "Grace Okafor", "decision": "issue"}]})
+    ).status_code == 409
+    assert (await support.get(f"/v1/schools/{URN}/penalty-considerations")).json()["items"] == []
+
+
+async def test_who_sees_a_case_and_every_read_is_logged(support: httpx.AsyncClient, broker: KafkaCluster) -> None:
+    opened = await support.post(
+        f"/v1/schools/{URN}/support-cases",
+        json={
+            "upn": CAL,
+            "lead": "Mr Hale",
+            "reason": "attendance falling since October",
+            "stage": "facilitate_support",
+        },
+    )
+    assert opened.status_code == 201, opened.text
+    case_id = opened.json()["id"]
+    url = f"/v1/schools/{URN}/support-cases/{case_id}"
+    la = bearer(Role.LA, subject="officer@la", la_code=LA)
+    worker = bearer(Role.SOCIAL_WORKER, subject="sw@la", pupils=[pupil_scope_key(URN, CAL)])
+    parent = bearer(Role.PARENT, subject="mum", pupils=[pupil_scope_key(URN, CAL)])
+
+    # The LA sees a case once it is formal, enforced, or referred to it; not before.
+    assert (await support.get(url, headers=la)).status_code == 404
+    assert (await support.get(f"/v1/las/{LA}/support-cases", headers=la)).json()["items"] == []
+    referred = await support.patch(url, json={"referred_to_la": True})
+    assert referred.status_code == 200 and referred.json()["referred_to_la"] is True
+    assert (await support.get(url, headers=la)).status_code == 200
+    assert [c["id"] for c in (await support.get(f"/v1/las/{LA}/support-cases", headers=la)).json()["items"]] == [
+        case_id
+    ]
+    # The pupil's social worker reads the pupil's cases; a parent may not.
+    mine = await support.get(f"/v1/schools/{URN}/pupils/{CAL}/support-cases", headers=worker)
+    assert mine.status_code == 200 and [c["id"] for c in mine.json()["items"]] == [case_id]
+    assert (await support.get(f"/v1/schools/{URN}/pupils/{CAL}/support-cases", headers=parent)).status_code == 403
+    assert (await support.get(f"/v1/schools/{URN}/pupils/{ADA}/support-cases", headers=worker)).status_code == 404
+
+    await support.get(f"/v1/schools/{URN}/support-cases", params={"stage": "facilitate_support"})
+    reads = (await support.get(f"{url}/reads")).json()["items"]
+    assert [(r["reader"], r["role"], r["what"]) for r in reads][:4] == [
+        ("lead@school", "staff", "list"),
+        ("sw@la", "social_worker", "case"),
+        ("officer@la", "la", "list"),
+        ("officer@la", "la", "case"),
+    ]
+    assert (await support.get(f"{url}/reads", headers=la)).status_code == 403
+
+
+async def test_lists_filter_page_and_answer_csv(support: httpx.AsyncClient) -> None:
+    left = await support.post(f"/v1/schools/{URN}/support-cases", json={"upn": LEFT, "lead": "Ms Reid", "reason": "r"})
+    assert left.status_code == 422 and "not on roll" in left.json()["detail"]
+    for upn, lead in ((ADA, "Ms Reid"), (BEN, "Mr Hale"), (CAL, "Ms Reid")):
+        response = await support.post(
+            f"/v1/schools/{URN}/support-cases", json={"upn": upn, "lead": lead, "reason": "termly review"}
+        )
+        assert response.status_code == 201
+    listed = (await support.get(f"/v1/schools/{URN}/support-cases", params={"lead": "ms reid"})).json()
+    assert sorted(c["upn"] for c in listed["items"]) == [ADA, CAL]
+    first = (await support.get(f"/v1/schools/{URN}/support-cases", params={"limit": 2})).json()
+    rest = (
+        await support.get(f"/v1/schools/{URN}/support-cases", params={"limit": 2, "cursor": first["next_cursor"]})
+    ).json()
+    assert len(first["items"]) == 2 and len(rest["items"]) == 1 and rest["next_cursor"] is None
+    assert {c["upn"] for c in first["items"] + rest["items"]} == {ADA, BEN, CAL}
+    csv = await support.get(f"/v1/schools/{URN}/support-cases", headers={"Accept": "text/csv"})
+    assert csv.headers["content-type"].startswith("text/csv")
+    header, *rows = csv.text.strip().splitlines()
+    assert "lead" in header.split(",") and len(rows) == 3
+    bad = await support.get(f"/v1/schools/{URN}/support-cases", params={"cursor": "not-a-cursor"})
+    assert bad.status_code == 422
+    assert (await support.get(f"/v1/schools/{URN}/support-cases", params={"stage": "nope"})).status_code == 422
+    # No calendar has arrived for the school: no school day has passed, so nothing is overdue.
+    overdue = await support.get(f"/v1/schools/{URN}/support-cases", params={"overdue": "contact"})
+    assert overdue.status_code == 200 and overdue.json()["items"] == []
