@@ -50,7 +50,7 @@ from attendance_shared.rules.identifiers import (
     URN_PATTERN,
 )
 from attendance_shared.rules.leave import LeaveOutcome, LeaveReason, LeaveSessions, PartTimeReason, WeekSession
-from attendance_shared.rules.support import Barrier, CaseOutcome, CaseStage
+from attendance_shared.rules.support import ActionType, Barrier, CaseOutcome, CaseStage
 from attendance_shared.rules.thresholds import MAX_MINUTES_LATE, UNEXPLAINED_ABSENCE_MAX_SCHOOL_DAYS
 
 URN = Annotated[str, StringConstraints(pattern=URN_PATTERN)]
@@ -443,6 +443,35 @@ class SupportCaseClosedV1(SupportCaseChangedV1):
     pass
 
 
+class SupportPlanAgreedV1(Payload):
+    """A parent agreed a support plan (support.cases.v1, keyed by pupil): its target, review
+    date and the kinds of action in it, for letters and the LA's Targeting Support Meeting
+    pack. The actions' wording stays in support-service."""
+
+    case_id: uuid.UUID
+    plan_id: uuid.UUID
+    version: int = Field(ge=1, le=MAX_REVISION)
+    school_urn: URN
+    la_code: LACode
+    upn: UPN
+    target_attendance_percent: float = Field(ge=0, le=100, allow_inf_nan=False)
+    starts_on: BoundedDate
+    review_on: BoundedDate
+    agreed_on: BoundedDate
+    action_types: tuple[ActionType, ...] = Field((), max_length=50)
+
+
+class SupportPlanReviewDueV1(Payload):
+    """A support plan's review date has come (once per review date)."""
+
+    case_id: uuid.UUID
+    plan_id: uuid.UUID
+    school_urn: URN
+    la_code: LACode
+    upn: UPN
+    review_on: BoundedDate
+
+
 EVENT_TYPES: dict[str, type[Payload]] = {
     "uk.attendance.school.upserted.v1": SchoolUpsertedV1,
     "uk.attendance.pupil.admitted.v1": PupilAdmittedV1,
@@ -462,6 +491,8 @@ EVENT_TYPES: dict[str, type[Payload]] = {
     "uk.attendance.support-case.stage-changed.v1": SupportCaseStageChangedV1,
     "uk.attendance.support-case.updated.v1": SupportCaseUpdatedV1,
     "uk.attendance.support-case.closed.v1": SupportCaseClosedV1,
+    "uk.attendance.support-plan.agreed.v1": SupportPlanAgreedV1,
+    "uk.attendance.support-plan.review-due.v1": SupportPlanReviewDueV1,
 }
 EVENT_TYPE_OF: dict[type[Payload], str] = {model: name for name, model in EVENT_TYPES.items()}
 

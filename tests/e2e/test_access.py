@@ -93,6 +93,7 @@ class Seeded:
     cases: dict[str, str]  # URN -> the id of a support case there (shared with the LA)
     suggestions: dict[str, str]  # URN -> the id of a suggested case there
     considerations: dict[str, str]  # URN -> the id of a penalty notice to consider there
+    plans: dict[str, str]  # URN -> the id of the support plan of that school's case
 
 
 @pytest.fixture(scope="module")
@@ -166,8 +167,8 @@ def seeded(stack: LocalStack) -> Iterator[Seeded]:
             response = client.post(f"{stack.url('la-returns')}/v1/las/{la}/returns", json=body)
             assert response.status_code == 201, response.text
             returns[la] = response.json()["id"]
-        cases, suggestions, considerations = seed_support(stack, client)
-    yield Seeded(returns, reports, messages, leave, timetables, cases, suggestions, considerations)
+        cases, suggestions, considerations, plans = seed_support(stack, client)
+    yield Seeded(returns, reports, messages, leave, timetables, cases, suggestions, considerations, plans)
 
 
 def seed_support(stack: LocalStack, client: httpx.Client) -> tuple[dict[str, str], ...]:
@@ -193,7 +194,7 @@ def seed_support(stack: LocalStack, client: httpx.Client) -> tuple[dict[str, str
     ]
     asyncio.run(publish_events(stack.kafka_bootstrap_servers, topics.RISK_FLAGS, flags))
     support = stack.url("support")
-    suggestions, considerations, cases = {}, {}, {}
+    suggestions, considerations, cases, plans = {}, {}, {}, {}
     deadline = time.monotonic() + 30
     for urn, upn in ((OWN_URN, OWN_PUPIL), (OTHER_URN, OTHER_PUPIL)):
         while not (
@@ -208,7 +209,17 @@ def seed_support(stack: LocalStack, client: httpx.Client) -> tuple[dict[str, str
             assert time.monotonic() < deadline, response.text
             time.sleep(0.2)
         cases[urn] = response.json()["id"]
-    return cases, suggestions, considerations
+        action = {
+            "type": "home_visit",
+            "what": "Home visit",
+            "owner": "Ms Reid",
+            "due_on": school_day_ahead().isoformat(),
+        }
+        plan = {"target_attendance_percent": 90, "actions": [action]}
+        response = client.post(f"{support}/v1/schools/{urn}/support-cases/{cases[urn]}/plans", json=plan)
+        assert response.status_code == 201, response.text
+        plans[urn] = response.json()["id"]
+    return cases, suggestions, considerations, plans
 
 
 def path_values(variant: str, seeded: Seeded) -> dict[str, str]:
@@ -224,6 +235,7 @@ def path_values(variant: str, seeded: Seeded) -> dict[str, str]:
         "case_id": seeded.cases[OWN_URN],
         "suggestion_id": seeded.suggestions[OWN_URN],
         "consideration_id": seeded.considerations[OWN_URN],
+        "plan_id": seeded.plans[OWN_URN],
     }
     if variant == "own":
         return own
@@ -242,6 +254,7 @@ def path_values(variant: str, seeded: Seeded) -> dict[str, str]:
         "case_id": seeded.cases[OTHER_URN],
         "suggestion_id": seeded.suggestions[OTHER_URN],
         "consideration_id": seeded.considerations[OTHER_URN],
+        "plan_id": seeded.plans[OTHER_URN],
     }
 
 

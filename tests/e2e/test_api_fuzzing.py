@@ -90,6 +90,12 @@ def real_objects(stack: LocalStack) -> dict[str, str]:
         while (case := support.post(f"/v1/schools/{URN}/support-cases", json=body)).status_code != 201:
             assert time.monotonic() < deadline, case.text  # until the pupils reach support-service
             time.sleep(0.2)
+        action = {"type": "mentoring", "what": "Weekly mentor", "owner": "Mr Hale", "due_on": ahead}
+        plan = support.post(
+            f"/v1/schools/{URN}/support-cases/{case.json()['id']}/plans",
+            json={"target_attendance_percent": 95, "actions": [action]},
+        )
+        assert plan.status_code == 201, plan.text
     return {
         "urn": URN,
         "la_code": LA_CODE,
@@ -100,6 +106,7 @@ def real_objects(stack: LocalStack) -> dict[str, str]:
         "request_id": leave.json()["id"],
         "timetable_id": timetable.json()["id"],
         "case_id": case.json()["id"],
+        "plan_id": plan.json()["id"],
     }
 
 

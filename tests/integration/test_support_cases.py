@@ -2,6 +2,7 @@
 dismiss them, a case moves along the continuum with its chronology, every read is logged, and
 the penalty-notice threshold leaves a duty to consider that outlives the flag."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -27,7 +28,9 @@ from attendance_shared.events import (
     pupil_key,
 )
 from attendance_shared.kafka import KafkaPublisher
+from attendance_shared.rules.calendar import WeekdayCalendar
 from attendance_shared.rules.figures import academic_year_of
+from attendance_shared.rules.leave import school_weeks_end
 from attendance_stack.kafka import KafkaCluster
 from support_service.app import create_app
 from support_service.settings import Settings
@@ -100,7 +103,9 @@ async def publish(kafka: KafkaCluster, items: list[Event]) -> None:
 
 @pytest.fixture
 async def support(database_url: str, engine: AsyncEngine, broker: KafkaCluster) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(database_url=database_url, kafka_bootstrap_servers=broker.bootstrap_servers)
+    settings = Settings(
+        database_url=database_url, kafka_bootstrap_servers=broker.bootstrap_servers, review_check_interval_s=0.2
+    )
     await publish(
         broker,
         [
@@ -398,3 +403,104 @@ async def test_lists_filter_page_and_answer_csv(support: httpx.AsyncClient) -> N
     # No calendar has arrived for the school: no school day has passed, so nothing is overdue.
     overdue = await support.get(f"/v1/schools/{URN}/support-cases", params={"overdue": "contact"})
     assert overdue.status_code == 200 and overdue.json()["items"] == []
+
+
+async def test_a_plan_is_agreed_reviewed_and_kept_in_every_version(
+    support: httpx.AsyncClient, broker: KafkaCluster
+) -> None:
+    opened = await support.post(f"/v1/schools/{URN}/support-cases", json={"upn": BEN, "lead": "Ms Reid", "reason": "r"})
+    case_id = opened.json()["id"]
+    plans_url = f"/v1/schools/{URN}/support-cases/{case_id}/plans"
+    start = TODAY - timedelta(days=30)
+    actions = [
+        {"type": "daily_check_in", "what": "Meet at the gate each morning", "owner": "Mr Hale", "due_on": str(start)},
+        {"type": "home_visit", "what": "Home visit", "owner": "Ms Reid", "due_on": str(TODAY - timedelta(days=2))},
+        {"type": "early_help_referral", "what": "Refer to early help", "owner": "Ms Reid", "due_on": str(TODAY)},
+    ]
+    early = await support.post(
+        plans_url,
+        json={
+            "target_attendance_percent": 92,
+            "starts_on": str(start),
+            "actions": [*actions, {**actions[0], "due_on": str(start - timedelta(days=1))}],
+        },
+    )
+    assert early.status_code == 422 and early.json()["errors"][0]["field"] == "actions[3].due_on"
+    created = await support.post(
+        plans_url, json={"target_attendance_percent": 92, "starts_on": str(start), "actions": actions}
+    )
+    assert created.status_code == 201, created.text
+    plan = created.json()
+    assert plan["review_on"] == str(school_weeks_end(WeekdayCalendar(), start, 6))  # no calendar yet: weekdays
+    assert [a["overdue"] for a in plan["actions"]] == [True, True, False]
+    assert (
+        await support.post(plans_url, json={"target_attendance_percent": 90, "actions": actions})
+    ).status_code == 409
+
+    async def overdue(kind: str) -> list[str]:
+        listed = await support.get(f"/v1/schools/{URN}/support-cases", params={"overdue": kind})
+        return [c["upn"] for c in listed.json()["items"]]
+
+    assert (await overdue("action"), await overdue("review")) == ([BEN], [])
+    plan_url = f"{plans_url}/{plan['id']}"
+    ids = [a["id"] for a in plan["actions"]]
+    changed = await support.patch(
+        plan_url,
+        json={
+            "action_changes": [{"id": ids[0], "status": "done"}, {"id": ids[1], "status": "dropped"}],
+            "add_actions": [{**actions[2], "type": "mentoring", "what": "Weekly mentor"}],
+            "review_on": str(TODAY - timedelta(days=1)),
+        },
+    )
+    assert changed.status_code == 200, changed.text
+    assert (await overdue("action"), await overdue("review")) == ([], [BEN])
+
+    async def review_due_announced() -> None:
+        records = await read_topic(broker.bootstrap_servers, topics.SUPPORT_CASES.name, expected=2, timeout_s=1)
+        assert any(r.value and b"support-plan.review-due" in r.value for r in records)
+
+    await eventually(review_due_announced)  # the periodic check runs every 0.2 s here
+    await asyncio.sleep(1)  # five more checks: none announces the same review date again
+    unknown = await support.patch(plan_url, json={"action_changes": [{"id": str(uuid.uuid4()), "status": "done"}]})
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "action_changes[0].id"
+
+    agreed = await support.post(f"{plan_url}/agreement", json={"agreed_by": "Grace Okafor", "agreed_on": str(TODAY)})
+    assert agreed.status_code == 200 and agreed.json()["agreed_by"] == "Grace Okafor"
+    reviewed = await support.post(
+        f"{plan_url}/reviews",
+        json={"reviewed_on": str(TODAY), "by": "Ms Reid", "notes": "mornings better; PE still hard"},
+    )
+    assert reviewed.status_code == 200, reviewed.text
+    assert reviewed.json()["review_on"] == str(school_weeks_end(WeekdayCalendar(), TODAY + timedelta(days=1), 6))
+    versions = (await support.get(f"{plan_url}/versions")).json()
+    assert [v["version"] for v in versions] == [1, 2, 3, 4]
+    assert (
+        versions[0]["record"]["actions"][0]["status"] == "open"
+        and versions[1]["record"]["actions"][0]["status"] == "done"
+    )
+
+    # The family sees the target, the actions still in the plan and the review date; no notes.
+    parent = bearer(Role.PARENT, subject="mum", pupils=[pupil_scope_key(URN, BEN)])
+    seen = await support.get(f"/v1/schools/{URN}/pupils/{BEN}/support-plan", headers=parent)
+    assert seen.status_code == 200, seen.text
+    assert [a["what"] for a in seen.json()["plan"]["actions"]] == [
+        "Meet at the gate each morning",
+        "Refer to early help",
+        "Weekly mentor",
+    ]
+    assert "PE still hard" not in seen.text and "notes" not in seen.text
+    other = bearer(Role.PARENT, subject="dad", pupils=[pupil_scope_key(URN, ADA)])
+    assert (await support.get(f"/v1/schools/{URN}/pupils/{BEN}/support-plan", headers=other)).status_code == 404
+    none_yet = await support.get(f"/v1/schools/{URN}/pupils/{CAL}/support-plan")
+    assert none_yet.status_code == 200 and none_yet.json()["plan"] is None
+
+    # The review date passed before the review: announced once, on the stream, beside the agreement.
+    records = await read_topic(broker.bootstrap_servers, topics.SUPPORT_CASES.name, expected=3)
+    kinds = [orjson.loads(r.value)["type"] for r in records]
+    assert kinds.count("uk.attendance.support-plan.agreed.v1") == 1
+    assert kinds.count("uk.attendance.support-plan.review-due.v1") == 1
+    agreed_event = next(orjson.loads(r.value)["data"] for r in records if r.value and b"plan.agreed" in r.value)
+    assert agreed_event["action_types"] == ["daily_check_in", "early_help_referral", "mentoring"]
+    ended = await support.post(f"{plan_url}/end", json={"reason": "replaced by an attendance contract"})
+    assert ended.status_code == 200 and ended.json()["status"] == "ended"
+    assert (await support.patch(plan_url, json={"target_attendance_percent": 95})).status_code == 409

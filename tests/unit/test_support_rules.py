@@ -1,4 +1,7 @@
-"""The pure rules of support casework: which flags suggest a case, and when; what an LA sees."""
+"""The pure rules of support casework: which flags suggest a case, and when; what an LA sees;
+what a plan's dates must be and which of its actions are overdue."""
+
+from datetime import date
 
 import pytest
 
@@ -6,7 +9,10 @@ from attendance_shared.events import RISK_FLAG_TYPES
 from attendance_shared.rules.support import (
     CASE_STAGES,
     SUGGESTING_FLAGS,
+    PlannedAction,
     on_flag_raised,
+    overdue_actions,
+    plan_problems,
     visible_to_la,
 )
 
@@ -69,3 +75,27 @@ def test_flags_about_paperwork_or_returns_suggest_nothing(flag: str) -> None:
 def test_an_la_sees_formal_and_enforcement_cases_and_those_referred(stage: str, referred: bool, visible: bool) -> None:
     assert stage in CASE_STAGES
     assert visible_to_la(stage, referred) is visible
+
+
+def test_a_plans_actions_fall_due_after_it_starts_and_its_review_comes_later() -> None:
+    start = date(2026, 11, 2)
+    actions = [PlannedAction(date(2026, 11, 2), "open"), PlannedAction(date(2026, 10, 30), "open")]
+    assert plan_problems(starts_on=start, review_on=date(2026, 12, 11), actions=actions) == [
+        ("actions[1].due_on", "due 2026-10-30, before the plan starts on 2026-11-02")
+    ]
+    assert plan_problems(starts_on=start, review_on=start, actions=[], first_action_index=3) == [
+        ("review_on", "the review (2026-11-02) must come after the plan starts (2026-11-02)")
+    ]
+    numbered = plan_problems(starts_on=start, review_on=date(2026, 12, 11), actions=actions[1:], first_action_index=4)
+    assert [field for field, _ in numbered] == ["actions[4].due_on"]
+
+
+def test_only_open_actions_past_their_due_date_are_overdue() -> None:
+    today = date(2026, 11, 20)
+    actions = [
+        PlannedAction(date(2026, 11, 19), "open"),
+        PlannedAction(date(2026, 11, 19), "done"),
+        PlannedAction(date(2026, 11, 19), "dropped"),
+        PlannedAction(today, "open"),
+    ]
+    assert overdue_actions(actions, today) == [0]

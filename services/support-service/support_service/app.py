@@ -1,15 +1,18 @@
 """The support service: each pupil's attendance support case, from suggestion to closure."""
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance_shared import topics
+from attendance_shared.clock import today_in_england
 from attendance_shared.consumer import attach_consumer
 from attendance_shared.outbox import attach_relay
-from attendance_shared.platform import ServiceContext, create_service_app
+from attendance_shared.platform import Periodic, ServiceContext, create_service_app
 from support_service.api.routes import la_router, router
 from support_service.consumers.handler import handle
 from support_service.models import outbox, processed_events
 from support_service.repository.projections import school_la_code
+from support_service.service import plans
 from support_service.settings import SERVICE_NAME, Settings
 
 
@@ -26,11 +29,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         attach_relay(ctx, service=SERVICE_NAME, table=outbox, topics=[topics.SUPPORT_CASES])
 
+        async def reviews_due(session: AsyncSession) -> int:
+            return await plans.announce_reviews_due(session, today_in_england())
+
+        ctx.workers.add(
+            "plan-reviews-due",
+            Periodic("plan-reviews-due", ctx.sessionmaker, reviews_due, interval_s=settings.review_check_interval_s),
+        )
+
     return create_service_app(
         service=SERVICE_NAME,
         title="support-service",
         summary="Each pupil's attendance support case: suggestions from risk flags, stages on the continuum, "
-        "the contact chronology and the penalty notices that must be considered.",
+        "plans, the contact chronology and the penalty notices that must be considered.",
         settings=settings,
         routers=[router, la_router],
         build_workers=build_workers,

@@ -200,6 +200,49 @@ penalty_decisions = Table(
     Index("ix_penalty_decisions_consideration", "consideration_id"),
 )
 
+# A case's support plan as it now stands; `plan_versions` keeps every version. At most one
+# plan of a case is active: a new plan follows the end of the last.
+plans = Table(
+    "plans",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("case_id", UUID(as_uuid=True), ForeignKey("cases.id"), nullable=False),
+    Column("school_urn", Text, nullable=False),
+    Column("upn", Text, nullable=False),
+    Column("la_code", Text, nullable=False),
+    Column("status", Text, nullable=False),  # active, ended
+    Column("version", Integer, nullable=False),
+    Column("target_percent", Float, nullable=False),
+    Column("starts_on", Date, nullable=False),
+    Column("review_on", Date, nullable=False),
+    # Each action: id, type, what, owner, due_on, status, added_on.
+    Column("actions", JSONB, nullable=False),
+    # Each review: reviewed_on, by, notes, next_review_on.
+    Column("reviews", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("agreed_by", Text),
+    Column("agreed_on", Date),
+    Column("ended_on", Date),
+    Column("end_reason", Text),
+    # The review date a "review due" event was last published for: once per date.
+    Column("review_due_published", Date),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_plans_case", "case_id"),
+    Index("ix_plans_school_review", "school_urn", "status", "review_on"),
+    Index("uq_plans_active", "case_id", unique=True, postgresql_where=text("status = 'active'")),
+)
+
+plan_versions = Table(
+    "plan_versions",
+    metadata,
+    Column("plan_id", UUID(as_uuid=True), ForeignKey("plans.id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("change", Text, nullable=False),
+    Column("record", JSONB, nullable=False),
+    Column("recorded_by", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
 outbox = outbox_table(metadata)
 processed_events = processed_events_table(metadata)
 idempotency_keys = idempotency_table(metadata)

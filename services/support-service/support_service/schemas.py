@@ -6,9 +6,18 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from attendance_shared.api_types import IsoDate
 from attendance_shared.bounds import EARLIEST_MOMENT, LATEST_MOMENT, NOTE_MAX, PERSON_NAME_MAX, REASON_MAX, text
 from attendance_shared.rules.identifiers import UPN_SHAPE_PATTERN
-from attendance_shared.rules.support import Barrier, CaseOutcome, CaseStage, ContactKind, ProfessionalRole
+from attendance_shared.rules.support import (
+    ActionStatus,
+    ActionType,
+    Barrier,
+    CaseOutcome,
+    CaseStage,
+    ContactKind,
+    ProfessionalRole,
+)
 
 Name = text(PERSON_NAME_MAX, strip=True, min_length=1)
 Reason = text(REASON_MAX, strip=True, min_length=1)
@@ -18,6 +27,7 @@ LongNote = text(4000, strip=True)
 NEXT_CURSOR = "Pass as `cursor` to read the next page; null on the last page."
 MAX_BARRIERS = 20
 MAX_PROFESSIONALS = 20
+MAX_ACTIONS = 50
 
 
 class BarrierEntry(BaseModel):
@@ -296,3 +306,151 @@ class PenaltyConsiderationOut(BaseModel):
 class PenaltyConsiderationPage(BaseModel):
     items: list[PenaltyConsiderationOut]
     next_cursor: str | None = Field(None, description=NEXT_CURSOR)
+
+
+class ActionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: ActionType
+    what: Reason
+    owner: Name = Field(description="Who does it: a member of staff, the parent, a professional")
+    due_on: IsoDate
+
+
+class ActionChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: uuid.UUID
+    status: ActionStatus | None = None
+    due_on: IsoDate | None = None
+    owner: Name | None = None
+
+
+class PlanIn(BaseModel):
+    """A support plan: a target, actions with owners and due dates, a review date (by default
+    the end of the 6th school week from the start)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    target_attendance_percent: float = Field(ge=0, le=100, allow_inf_nan=False)
+    starts_on: IsoDate | None = Field(None, description="Defaults to today")
+    review_on: IsoDate | None = Field(None, description="Defaults to the end of the 6th school week")
+    actions: list[ActionIn] = Field(min_length=1, max_length=MAX_ACTIONS)
+
+
+class PlanChangeIn(BaseModel):
+    """Change the target or the review date, add actions, or change an action's status, due
+    date or owner. Actions are never removed: drop one with `status: dropped`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    target_attendance_percent: float | None = Field(None, ge=0, le=100, allow_inf_nan=False)
+    review_on: IsoDate | None = None
+    add_actions: list[ActionIn] = Field(default_factory=list, max_length=MAX_ACTIONS)
+    action_changes: list[ActionChangeIn] = Field(default_factory=list, max_length=MAX_ACTIONS)
+
+    @model_validator(mode="after")
+    def _something(self) -> "PlanChangeIn":
+        if (
+            self.target_attendance_percent is None
+            and self.review_on is None
+            and not self.add_actions
+            and not self.action_changes
+        ):
+            raise ValueError("give at least one of target_attendance_percent, review_on, add_actions, action_changes")
+        ids = [c.id for c in self.action_changes]
+        if len(set(ids)) != len(ids):
+            raise ValueError("each action may be changed once per request")
+        return self
+
+
+class AgreementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agreed_by: Name = Field(description="The parent or carer who agreed the plan")
+    agreed_on: IsoDate
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reviewed_on: IsoDate
+    by: Name
+    notes: LongNote  # type: ignore[valid-type]
+    next_review_on: IsoDate | None = Field(None, description="Defaults to 6 school weeks on")
+
+
+class PlanEndIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason
+
+
+class ActionOut(BaseModel):
+    id: uuid.UUID
+    type: ActionType
+    what: str
+    owner: str
+    due_on: date
+    status: ActionStatus
+    added_on: date
+    overdue: bool
+
+
+class ReviewOut(BaseModel):
+    reviewed_on: date
+    by: str
+    notes: str
+    next_review_on: date
+
+
+class PlanOut(BaseModel):
+    id: uuid.UUID
+    case_id: uuid.UUID
+    status: Literal["active", "ended"]
+    version: int
+    target_attendance_percent: float
+    starts_on: date
+    review_on: date
+    review_overdue: bool
+    actions: list[ActionOut]
+    reviews: list[ReviewOut]
+    agreed_by: str | None
+    agreed_on: date | None
+    ended_on: date | None
+    end_reason: str | None
+    created_by: str
+    created_at: datetime
+
+
+class PlanVersionOut(BaseModel):
+    version: int
+    change: str
+    record: dict
+    recorded_by: str
+    recorded_at: datetime
+
+
+class ParentActionOut(BaseModel):
+    what: str
+    owner: str
+    due_on: date
+    status: ActionStatus
+
+
+class ParentPlanOut(BaseModel):
+    """What a parent sees of the plan they agreed: the target, the actions and the review
+    date. Never the notes, the reviews' minutes or the chronology."""
+
+    target_attendance_percent: float
+    starts_on: date
+    review_on: date
+    actions: list[ParentActionOut]
+    agreed_by: str | None
+    agreed_on: date | None
+
+
+class ParentPlanView(BaseModel):
+    school_urn: str
+    upn: str
+    plan: ParentPlanOut | None = Field(description="The current plan; null when the pupil has none")

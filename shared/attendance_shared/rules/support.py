@@ -5,7 +5,9 @@ Sources: *Working together to improve school attendance* (2024) and LA practice,
 the domain reference's "support-first continuum" and "formal and legal stages".
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal, get_args
 
 # The guidance's continuum after "Expect" (which is every pupil): a case moves along it, and
@@ -101,3 +103,55 @@ def on_flag_raised(
 
 def visible_to_la(stage: str, referred_to_la: bool) -> bool:
     return referred_to_la or stage in LA_VISIBLE_STAGES
+
+
+# What a support plan's actions are, for the impact report to compare like with like. From
+# the strategies LA plans and the guidance name; `other` for the rest.
+ActionType = Literal[
+    "attendance_meeting",
+    "home_visit",
+    "daily_check_in",
+    "mentoring",
+    "breakfast_club",
+    "transport_support",
+    "early_help_referral",
+    "school_nurse_referral",
+    "camhs_referral",
+    "send_support_review",
+    "reward_scheme",
+    "parenting_support",
+    "other",
+]
+ACTION_TYPES: tuple[ActionType, ...] = get_args(ActionType)
+ActionStatus = Literal["open", "done", "dropped"]
+# A plan runs at least 6 school weeks before it is reviewed (LA practice: Stockton, East
+# Sussex, Wolverhampton), so its review date defaults to the end of the 6th school week.
+PLAN_REVIEW_SCHOOL_WEEKS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedAction:
+    due_on: date
+    status: str
+
+
+def plan_problems(
+    *, starts_on: date, review_on: date, actions: Sequence[PlannedAction], first_action_index: int = 0
+) -> list[tuple[str, str]]:
+    """What is wrong with a plan's dates, as (field, message): nothing may fall due before the
+    plan starts, and the review comes after the start. `first_action_index` numbers the
+    actions as the request does (new actions appended to a plan's existing ones)."""
+    problems = []
+    if review_on <= starts_on:
+        problems.append(("review_on", f"the review ({review_on}) must come after the plan starts ({starts_on})"))
+    for index, action in enumerate(actions, start=first_action_index):
+        if action.due_on < starts_on:
+            problems.append(
+                (f"actions[{index}].due_on", f"due {action.due_on}, before the plan starts on {starts_on}")
+            )
+    return problems
+
+
+def overdue_actions(actions: Sequence[PlannedAction], today: date) -> list[int]:
+    """The positions of open actions whose due date has passed."""
+    return [i for i, a in enumerate(actions) if a.status == "open" and a.due_on < today]

@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, status
 
 from attendance_shared.access import Scope, allow
 from attendance_shared.api_types import LACodePath, UPNPath, UPNQuery, URNPath
@@ -17,6 +17,7 @@ from attendance_shared.rules.support import CaseStage
 from support_service.models import idempotency_keys
 from support_service.schemas import (
     AcceptIn,
+    AgreementIn,
     CaseChangeIn,
     CaseIn,
     CaseOut,
@@ -27,15 +28,22 @@ from support_service.schemas import (
     ContactOut,
     ContactPage,
     DismissIn,
+    ParentPlanView,
     PenaltyConsiderationOut,
     PenaltyConsiderationPage,
     PenaltyDecisionsIn,
+    PlanChangeIn,
+    PlanEndIn,
+    PlanIn,
+    PlanOut,
+    PlanVersionOut,
     PupilCases,
+    ReviewIn,
     StageChangeIn,
     SuggestionOut,
     SuggestionPage,
 )
-from support_service.service import cases, suggestions
+from support_service.service import cases, plans, suggestions
 
 router = APIRouter(prefix="/v1/schools/{urn}", responses=PROBLEM_RESPONSES)
 la_router = APIRouter(prefix="/v1/las/{la_code}", responses=PROBLEM_RESPONSES)
@@ -56,10 +64,11 @@ Cursor = Annotated[str | None, Query(max_length=80, description="`next_cursor` o
 Limit = Annotated[int, Query(ge=1, le=500)]
 CaseStatus = Annotated[Literal["open", "closed"] | None, Query(alias="status")]
 Overdue = Annotated[
-    Literal["contact"] | None,
+    Literal["contact", "action", "review"] | None,
     Query(
         description="`contact`: open cases with no contact in the last N school days "
-        "(SUPPORT_CONTACT_OVERDUE_SCHOOL_DAYS)"
+        "(SUPPORT_CONTACT_OVERDUE_SCHOOL_DAYS); `action`: an open action of the current plan past its due "
+        "date; `review`: the current plan's review date has passed"
     ),
 ]
 Lead = Annotated[str | None, Query(min_length=1, max_length=100, description="The lead practitioner (any case)")]
@@ -118,7 +127,8 @@ async def list_cases(
         year_group=year_group,
         flag=flag,
         upn=upn,
-        overdue_contact=overdue == "contact",
+        overdue=overdue,
+        today=today_in_england(),
         cutoff=await _cutoff(request, session, urn),
         cursor=cursor,
         limit=limit,
@@ -236,6 +246,147 @@ async def pupil_cases(
     return await cases.pupil_cases(session, urn, upn, actor=actor, cutoff=await _cutoff(request, session, urn))
 
 
+PlanWriter = CaseWriter
+PlanPath = Annotated[uuid.UUID, Path(description="The plan's id")]
+ParentPlanReader = Annotated[
+    Actor, allow(Role.PARENT, Role.SOCIAL_WORKER, Role.MIS, Role.STAFF, Role.ADMIN, scope=Scope.PUPIL)
+]
+
+
+@router.post(
+    "/support-cases/{case_id}/plans",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PlanOut,
+    tags=["support plans"],
+    summary="Start the case's support plan: target, actions, review date (default: 6 school weeks on)",
+)
+async def create_plan(
+    urn: URNPath, case_id: uuid.UUID, body: PlanIn, session: SessionDep, actor: PlanWriter, once: Idempotent
+) -> Any:
+    return await once(
+        lambda: plans.create_plan(session, urn, case_id, body, actor=actor, today=today_in_england()),
+        status.HTTP_201_CREATED,
+    )
+
+
+@router.get(
+    "/support-cases/{case_id}/plans",
+    response_model=list[PlanOut],
+    tags=["support plans"],
+    summary="The case's plans, the active one last (the read is logged)",
+)
+async def list_plans(urn: URNPath, case_id: uuid.UUID, session: SessionDep, actor: CaseReader) -> list[PlanOut]:
+    return await plans.list_plans(session, urn, case_id, actor=actor, today=today_in_england())
+
+
+@router.get(
+    "/support-cases/{case_id}/plans/{plan_id}",
+    response_model=PlanOut,
+    tags=["support plans"],
+    summary="One plan as it stands (the read is logged)",
+)
+async def get_plan(
+    urn: URNPath, case_id: uuid.UUID, plan_id: PlanPath, session: SessionDep, actor: CaseReader
+) -> PlanOut:
+    return await plans.get_plan(session, urn, case_id, plan_id, actor=actor, today=today_in_england())
+
+
+@router.get(
+    "/support-cases/{case_id}/plans/{plan_id}/versions",
+    response_model=list[PlanVersionOut],
+    tags=["support plans"],
+    summary="Every version of the plan: what changed, who and when",
+)
+async def plan_versions(
+    urn: URNPath, case_id: uuid.UUID, plan_id: PlanPath, session: SessionDep, actor: CaseReader
+) -> list[PlanVersionOut]:
+    return await plans.versions(session, urn, case_id, plan_id, actor=actor)
+
+
+@router.patch(
+    "/support-cases/{case_id}/plans/{plan_id}",
+    response_model=PlanOut,
+    tags=["support plans"],
+    summary="Change the target or review date, add actions, or change an action's status, due date or owner",
+)
+async def change_plan(
+    urn: URNPath,
+    case_id: uuid.UUID,
+    plan_id: PlanPath,
+    body: PlanChangeIn,
+    session: SessionDep,
+    actor: PlanWriter,
+    once: Idempotent,
+) -> Any:
+    return await once(
+        lambda: plans.change_plan(session, urn, case_id, plan_id, body, actor=actor, today=today_in_england())
+    )
+
+
+@router.post(
+    "/support-cases/{case_id}/plans/{plan_id}/agreement",
+    response_model=PlanOut,
+    tags=["support plans"],
+    summary="Record the parent's agreement to the plan (publishes SupportPlanAgreedV1)",
+)
+async def agree_plan(
+    urn: URNPath,
+    case_id: uuid.UUID,
+    plan_id: PlanPath,
+    body: AgreementIn,
+    session: SessionDep,
+    actor: PlanWriter,
+    once: Idempotent,
+) -> Any:
+    return await once(lambda: plans.agree(session, urn, case_id, plan_id, body, actor=actor, today=today_in_england()))
+
+
+@router.post(
+    "/support-cases/{case_id}/plans/{plan_id}/reviews",
+    response_model=PlanOut,
+    tags=["support plans"],
+    summary="Record a review with its notes; the next review defaults to 6 school weeks on",
+)
+async def review_plan(
+    urn: URNPath,
+    case_id: uuid.UUID,
+    plan_id: PlanPath,
+    body: ReviewIn,
+    session: SessionDep,
+    actor: PlanWriter,
+    once: Idempotent,
+) -> Any:
+    return await once(lambda: plans.review(session, urn, case_id, plan_id, body, actor=actor, today=today_in_england()))
+
+
+@router.post(
+    "/support-cases/{case_id}/plans/{plan_id}/end",
+    response_model=PlanOut,
+    tags=["support plans"],
+    summary="End the plan, with the reason",
+)
+async def end_plan(
+    urn: URNPath,
+    case_id: uuid.UUID,
+    plan_id: PlanPath,
+    body: PlanEndIn,
+    session: SessionDep,
+    actor: PlanWriter,
+    once: Idempotent,
+) -> Any:
+    return await once(lambda: plans.end(session, urn, case_id, plan_id, body, actor=actor, today=today_in_england()))
+
+
+@router.get(
+    "/pupils/{upn}/support-plan",
+    response_model=ParentPlanView,
+    tags=["support plans"],
+    summary="The pupil's current support plan as the family sees it: target, actions, review date; no notes",
+)
+async def parent_plan(urn: URNPath, upn: UPNPath, session: SessionDep, actor: ParentPlanReader) -> ParentPlanView:
+    return await plans.parent_plan(session, urn, upn, actor=actor)
+
+
 @router.get(
     "/support-suggestions",
     response_model=SuggestionPage,
@@ -350,7 +501,8 @@ async def la_cases(
         year_group=year_group,
         flag=flag,
         upn=None,
-        overdue_contact=False,
+        overdue=None,
+        today=today_in_england(),
         cutoff=None,
         cursor=cursor,
         limit=limit,

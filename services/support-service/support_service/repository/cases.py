@@ -2,13 +2,14 @@
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Row, and_, func, literal, or_, select, tuple_, update
+from sqlalchemy import Date, Row, and_, cast, column, func, literal, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance_shared.rules.support import LA_VISIBLE_STAGES
-from support_service.models import case_reads, cases, contacts, pupils, risk_flags, stage_changes
+from support_service.models import case_reads, cases, contacts, plans, pupils, risk_flags, stage_changes
 
 
 async def add(session: AsyncSession, values: dict) -> Row:
@@ -64,12 +65,15 @@ async def page(
     year_group: str | None,
     flag: str | None,
     upn: str | None,
+    overdue: str | None,
+    today: date,
     contact_before: datetime | None,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> list[Row]:
     """Cases newest first, by (opened_at, id), with the pupil's name and the last contact.
-    `contact_before`: only open cases with no contact since then (overdue for contact)."""
+    `overdue`: only open cases with no contact since `contact_before` (`contact`), an open
+    action of the active plan past its due date (`action`), or its review date passed (`review`)."""
     last_contact = _last_contact()
     query = (
         select(cases, pupils.c.legal_forename, pupils.c.legal_surname, pupils.c.year_group, last_contact)
@@ -101,11 +105,27 @@ async def page(
             risk_flags.c.active,
         )
         query = query.where(standing.exists())
-    if contact_before is not None:
+    if overdue == "contact" and contact_before is not None:
         never_since = select(contacts.c.id).where(
             contacts.c.case_id == cases.c.id, contacts.c.happened_at >= contact_before
         )
         query = query.where(cases.c.status == "open", ~never_since.exists())
+    if overdue in ("action", "review"):
+        active = select(plans.c.id).where(plans.c.case_id == cases.c.id, plans.c.status == "active")
+        if overdue == "review":
+            active = active.where(plans.c.review_on < today)
+        else:
+            action = func.jsonb_array_elements(plans.c.actions).table_valued(column("value", JSONB)).alias("action")
+            late = (
+                select(literal(1))
+                .select_from(action)
+                .where(
+                    action.c.value["status"].astext == "open",
+                    cast(action.c.value["due_on"].astext, Date) < today,
+                )
+            )
+            active = active.where(late.exists())
+        query = query.where(cases.c.status == "open", active.exists())
     if after is not None:
         opened_at, case_id = after
         query = query.where(

@@ -145,7 +145,7 @@ async def open_case(
 async def change_case(
     session: AsyncSession, urn: str, case_id: uuid.UUID, body: CaseChangeIn, *, actor: Actor
 ) -> CaseOut:
-    row = await _open_case_for_change(session, urn, case_id, actor)
+    row = await require_open_case(session, urn, case_id, actor)
     values: dict = {}
     if body.lead is not None:
         values["lead"] = body.lead
@@ -168,7 +168,7 @@ async def change_case(
 async def change_stage(
     session: AsyncSession, urn: str, case_id: uuid.UUID, body: StageChangeIn, *, actor: Actor
 ) -> CaseOut:
-    row = await _open_case_for_change(session, urn, case_id, actor)
+    row = await require_open_case(session, urn, case_id, actor)
     if body.stage == row.stage:
         raise Unprocessable.of_field("stage", f"the case is already at stage {row.stage!r}")
     changed = await case_repository.change(session, row.id, {"stage": body.stage}, publish=True)
@@ -187,7 +187,7 @@ async def change_stage(
 
 
 async def close_case(session: AsyncSession, urn: str, case_id: uuid.UUID, body: CloseIn, *, actor: Actor) -> CaseOut:
-    row = await _open_case_for_change(session, urn, case_id, actor)
+    row = await require_open_case(session, urn, case_id, actor)
     changed = await case_repository.change(
         session,
         row.id,
@@ -204,7 +204,8 @@ async def close_case(session: AsyncSession, urn: str, case_id: uuid.UUID, body: 
     return (await _full(session, [changed], contact_cutoff=None))[0]
 
 
-async def _open_case_for_change(session: AsyncSession, urn: str, case_id: uuid.UUID, actor: Actor) -> Row:
+async def require_open_case(session: AsyncSession, urn: str, case_id: uuid.UUID, actor: Actor) -> Row:
+    """The case, locked for a change, or a 409 once it is closed."""
     row = await require_case(session, urn, case_id, actor, for_update=True)
     if row.status != "open":
         raise Conflict(f"support case {case_id} was closed on {row.closed_at:%Y-%m-%d}; open a new one")
@@ -241,7 +242,8 @@ async def list_cases(
     year_group: str | None,
     flag: str | None,
     upn: str | None,
-    overdue_contact: bool,
+    overdue: str | None,
+    today: date,
     cutoff: datetime | None,
     cursor: str | None,
     limit: int,
@@ -258,11 +260,13 @@ async def list_cases(
         year_group=year_group,
         flag=flag,
         upn=upn,
-        contact_before=cutoff if overdue_contact and cutoff is not None else None,
+        overdue=overdue,
+        today=today,
+        contact_before=cutoff,
         after=after,
         limit=limit + 1,
     )
-    if overdue_contact and cutoff is None:
+    if overdue == "contact" and cutoff is None:
         rows = []  # no calendar yet: no school day has passed to be overdue by
     page = rows[:limit]
     await case_repository.log_reads(
