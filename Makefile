@@ -15,6 +15,9 @@ KAFKA := $(KAFKA_LIBS)/.installed
 # Debian's kubectl, for its built-in Kustomize: the tests render deploy/k8s with it.
 KUBECTL_DIR := $(VENV)/opt/kubernetes-client
 KUBECTL := $(KUBECTL_DIR)/usr/bin/kubectl
+# Debian's poppler-utils (pdftotext, pdftoppm): the tests read back the PDFs the services make.
+POPPLER_DIR := $(VENV)/opt/poppler
+POPPLER := $(POPPLER_DIR)/.installed
 # Container images: one Dockerfile for all five services, each built with its own build args.
 VERSION ?= dev
 DOCKERFILE := deploy/docker/Dockerfile
@@ -30,7 +33,7 @@ $(STAMP): requirements/dev.txt requirements/bootstrap.txt $(addsuffix /pyproject
 	$(UV) pip install --quiet --python $(PY) --no-deps $(addprefix -e ,$(PACKAGES))
 	@touch $@
 
-install: $(STAMP) $(KUBECTL) $(KAFKA)
+install: $(STAMP) $(KUBECTL) $(KAFKA) $(POPPLER)
 
 # Kafka 4 runs on Java 17 or newer; Maven fetches it and its logging jars into $(KAFKA_LIBS).
 $(KAFKA): $(KAFKA_POM)
@@ -47,17 +50,26 @@ $(KUBECTL): | $(STAMP)
 	cd $(KUBECTL_DIR) && apt-get download -q kubernetes-client 2>&1 | grep -v "couldn't be accessed by user '_apt'" || true
 	dpkg-deb -x $(KUBECTL_DIR)/kubernetes-client_*.deb $(KUBECTL_DIR) && rm $(KUBECTL_DIR)/kubernetes-client_*.deb
 
+# poppler-utils and the one library of its that a Debian machine lacks, unpacked beside the
+# venv (no root needed); tests run them with LD_LIBRARY_PATH pointing there (tests/helpers.py).
+$(POPPLER): | $(STAMP)
+	rm -rf $(POPPLER_DIR) && mkdir -p $(POPPLER_DIR)
+	cd $(POPPLER_DIR) && apt-get download -q poppler-utils libpoppler126 libopenjp2-7 2>&1 | grep -v "couldn't be accessed by user '_apt'" || true
+	for deb in $(POPPLER_DIR)/*.deb; do dpkg-deb -x $$deb $(POPPLER_DIR) && rm $$deb; done
+	LD_LIBRARY_PATH=$(POPPLER_DIR)/usr/lib/x86_64-linux-gnu $(POPPLER_DIR)/usr/bin/pdftotext -v >/dev/null 2>&1
+	@touch $@
+
 run: $(STAMP) $(KAFKA) ## start PostgreSQL, Apache Kafka and the five services; Ctrl-C stops them
 	$(PY) -m attendance_stack run
 
-test: $(STAMP) $(KUBECTL) $(KAFKA) ## lint, then unit, integration, end-to-end and fault tests on real PostgreSQL and Kafka
+test: $(STAMP) $(KUBECTL) $(KAFKA) $(POPPLER) ## lint, then unit, integration, end-to-end and fault tests on real PostgreSQL and Kafka
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
 bench: $(STAMP) $(KAFKA) ## time register ingest over HTTP on a fresh stack; writes .bench/result.json
 	$(PY) -m attendance_bench $(BENCH_ARGS)
 
-test-unit: $(STAMP) $(KUBECTL)
+test-unit: $(STAMP) $(KUBECTL) $(POPPLER)
 	$(PY) -m pytest tests/unit
 
 lint: $(STAMP)

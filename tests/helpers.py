@@ -1,9 +1,12 @@
 """Waiting, reading and crashing helpers for tests against the real broker and database."""
 
 import asyncio
+import os
+import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TypeVar
 
 import httpx
@@ -126,3 +129,14 @@ class CrashBeforeOffsetCommit(BatchConsumer):
 
     async def commit_offsets(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
         raise SimulatedCrash
+
+
+POPPLER = Path(__file__).resolve().parent.parent / ".venv" / "opt" / "poppler"
+
+
+def poppler(tool: str, *args: str) -> bytes:
+    """Run one of poppler-utils' tools (pdftotext, pdftoppm), as `make test` unpacked them."""
+    binary = POPPLER / "usr" / "bin" / tool
+    assert binary.exists(), f"{binary} is missing: `make install` unpacks poppler-utils there"
+    env = {**os.environ, "LD_LIBRARY_PATH": str(POPPLER / "usr" / "lib" / "x86_64-linux-gnu")}
+    return subprocess.run([str(binary), *args], env=env, check=True, capture_output=True, timeout=60).stdout

@@ -43,6 +43,7 @@ from attendance_shared.bounds import (
 from attendance_shared.rules.codes import ATTENDANCE_CODES
 from attendance_shared.rules.cohorts import EthnicityCode
 from attendance_shared.rules.deletion_grounds import DeletionGround
+from attendance_shared.rules.enforcement import ImprovementKind
 from attendance_shared.rules.identifiers import (
     ESTABLISHMENT_NUMBER_PATTERN,
     LA_CODE_PATTERN,
@@ -472,6 +473,46 @@ class SupportPlanReviewDueV1(Payload):
     review_on: BoundedDate
 
 
+class NoticeToImproveV1(Payload):
+    """A Notice to Improve issued (support.cases.v1, keyed by pupil), or its period concluded
+    with `status` met or not met: the last step before a penalty notice."""
+
+    case_id: uuid.UUID
+    notice_id: uuid.UUID
+    school_urn: URN
+    la_code: LACode
+    upn: UPN
+    issued_on: BoundedDate
+    period_start: BoundedDate
+    period_end: BoundedDate
+    criterion: ImprovementKind
+    min_attendance_percent: float | None = Field(None, ge=0, le=100, allow_inf_nan=False)
+    status: Literal["running", "met", "not_met", "withdrawn"]
+
+
+class NoticeToImproveIssuedV1(NoticeToImproveV1):
+    pass
+
+
+class NoticeToImproveConcludedV1(NoticeToImproveV1):
+    pass
+
+
+class PenaltyNoticeIssuedV1(Payload):
+    """A penalty notice issued to one parent for one child (support.cases.v1, keyed by pupil)."""
+
+    case_id: uuid.UUID
+    notice_id: uuid.UUID
+    school_urn: URN
+    la_code: LACode
+    upn: UPN
+    parent_name: PersonName
+    issued_on: BoundedDate
+    sessions: tuple[PlannedSession, ...] = Field(min_length=1, max_length=MAX_PLANNED_SESSIONS)
+    lower_amount: int | None = Field(None, ge=0, le=10_000)
+    full_amount: int = Field(ge=0, le=10_000)
+
+
 EVENT_TYPES: dict[str, type[Payload]] = {
     "uk.attendance.school.upserted.v1": SchoolUpsertedV1,
     "uk.attendance.pupil.admitted.v1": PupilAdmittedV1,
@@ -493,6 +534,9 @@ EVENT_TYPES: dict[str, type[Payload]] = {
     "uk.attendance.support-case.closed.v1": SupportCaseClosedV1,
     "uk.attendance.support-plan.agreed.v1": SupportPlanAgreedV1,
     "uk.attendance.support-plan.review-due.v1": SupportPlanReviewDueV1,
+    "uk.attendance.notice-to-improve.issued.v1": NoticeToImproveIssuedV1,
+    "uk.attendance.notice-to-improve.concluded.v1": NoticeToImproveConcludedV1,
+    "uk.attendance.penalty-notice.issued.v1": PenaltyNoticeIssuedV1,
 }
 EVENT_TYPE_OF: dict[type[Payload], str] = {model: name for name, model in EVENT_TYPES.items()}
 

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import httpx
 import pytest
@@ -23,8 +23,10 @@ from analytics_service.app import create_app as analytics_app
 from attendance_shared import topics
 from attendance_shared.access import Access, Scope, access_rule_of
 from attendance_shared.auth import PUPIL_ROLES, UNRESTRICTED_ROLES, Role, pupil_scope_key
+from attendance_shared.clock import today_in_england
 from attendance_shared.events import RiskFlagRaisedV1, make_event, pupil_key
 from attendance_shared.platform import PUBLIC_PATHS
+from attendance_shared.rules.calendar import calendar_from_values
 from attendance_shared.settings import CommonSettings
 from attendance_stack import LocalStack
 from la_returns_service.app import create_app as la_returns_app
@@ -90,10 +92,8 @@ class Seeded:
     messages: dict[str, str]  # URN -> the id of a message about one of its pupils
     leave: dict[str, str]  # UPN -> the id of a leave request for that pupil
     timetables: dict[str, str]  # UPN -> the id of a part-time timetable of that pupil
-    cases: dict[str, str]  # URN -> the id of a support case there (shared with the LA)
-    suggestions: dict[str, str]  # URN -> the id of a suggested case there
-    considerations: dict[str, str]  # URN -> the id of a penalty notice to consider there
-    plans: dict[str, str]  # URN -> the id of the support plan of that school's case
+    # support-service's objects: path parameter (case_id, plan_id, ...) -> URN -> an id there
+    support: dict[str, dict[str, str]]
 
 
 @pytest.fixture(scope="module")
@@ -167,13 +167,15 @@ def seeded(stack: LocalStack) -> Iterator[Seeded]:
             response = client.post(f"{stack.url('la-returns')}/v1/las/{la}/returns", json=body)
             assert response.status_code == 201, response.text
             returns[la] = response.json()["id"]
-        cases, suggestions, considerations, plans = seed_support(stack, client)
-    yield Seeded(returns, reports, messages, leave, timetables, cases, suggestions, considerations, plans)
+        support = seed_support(stack, client)
+    yield Seeded(returns, reports, messages, leave, timetables, support)
 
 
-def seed_support(stack: LocalStack, client: httpx.Client) -> tuple[dict[str, str], ...]:
-    """A penalty-threshold flag for a pupil of each school, as analytics publishes it, then a
-    support case for each at the formal stage, which an LA officer sees."""
+def seed_support(stack: LocalStack, client: httpx.Client) -> dict[str, dict[str, str]]:
+    """For a pupil of each school: a penalty-threshold flag as analytics publishes it (so a
+    suggestion and a consideration), ten sessions of unauthorised absence in the register, and
+    a support case at the formal stage (which an LA officer sees) with a plan, an attendance
+    contract, an education supervision order and a penalty notice."""
     flags = [
         make_event(
             RiskFlagRaisedV1(
@@ -193,33 +195,68 @@ def seed_support(stack: LocalStack, client: httpx.Client) -> tuple[dict[str, str
         for urn, la, upn in ((OWN_URN, OWN_LA, OWN_PUPIL), (OTHER_URN, OTHER_LA, OTHER_PUPIL))
     ]
     asyncio.run(publish_events(stack.kafka_bootstrap_servers, topics.RISK_FLAGS, flags))
-    support = stack.url("support")
-    suggestions, considerations, cases, plans = {}, {}, {}, {}
+    support, register = stack.url("support"), stack.url("register")
+    seeded: dict[str, dict[str, str]] = {}
+    truant_days = last_school_days(5)
+    today = today_in_england().isoformat()
     deadline = time.monotonic() + 30
     for urn, upn in ((OWN_URN, OWN_PUPIL), (OTHER_URN, OTHER_PUPIL)):
+        for day in truant_days:
+            for session in ("am", "pm"):
+                marks = {"marks": [{"upn": upn, "code": "O"}]}
+                response = client.put(f"{register}/v1/schools/{urn}/registers/{day}/{session}", json=marks)
+                assert response.status_code == 200, response.text
         while not (
             (found := client.get(f"{support}/v1/schools/{urn}/support-suggestions").json()["items"])
             and (due := client.get(f"{support}/v1/schools/{urn}/penalty-considerations").json()["items"])
         ):
             assert time.monotonic() < deadline, f"support-service never suggested a case at {urn}"
             time.sleep(0.2)
-        suggestions[urn], considerations[urn] = found[0]["id"], due[0]["id"]
+        seeded.setdefault("suggestion_id", {})[urn] = found[0]["id"]
+        seeded.setdefault("consideration_id", {})[urn] = due[0]["id"]
         body = {"upn": upn, "lead": "Ms Reid", "reason": "matrix", "stage": "formalise_support"}
         while (response := client.post(f"{support}/v1/schools/{urn}/support-cases", json=body)).status_code != 201:
             assert time.monotonic() < deadline, response.text
             time.sleep(0.2)
-        cases[urn] = response.json()["id"]
+        case = f"{support}/v1/schools/{urn}/support-cases/{response.json()['id']}"
+        seeded.setdefault("case_id", {})[urn] = response.json()["id"]
         action = {
             "type": "home_visit",
             "what": "Home visit",
             "owner": "Ms Reid",
             "due_on": school_day_ahead().isoformat(),
         }
-        plan = {"target_attendance_percent": 90, "actions": [action]}
-        response = client.post(f"{support}/v1/schools/{urn}/support-cases/{cases[urn]}/plans", json=plan)
-        assert response.status_code == 201, response.text
-        plans[urn] = response.json()["id"]
-    return cases, suggestions, considerations, plans
+        parts = {
+            "plan_id": ("plans", {"target_attendance_percent": 90, "actions": [action]}),
+            "contract_id": (
+                "attendance-contracts",
+                {"agreed_with": ["Alex Taylor"], "agreed_on": today, "parent_requirements": ["on time"],
+                 "support_offered": ["breakfast club"]},
+            ),
+            "order_id": ("supervision-orders", {"court_date": today, "made_on": today, "supervisor": "J. Patel"}),
+            "penalty_id": (
+                "penalty-notices",
+                {"parent_name": "Alex Taylor", "issued_on": today,
+                 "sessions": [{"date": str(d), "session": s} for d in truant_days for s in ("am", "pm")]},
+            ),
+        }  # fmt: skip
+        for name, (path, payload) in parts.items():
+            response = client.post(f"{case}/{path}", json=payload)
+            assert response.status_code == 201, response.text
+            seeded.setdefault(name, {})[urn] = response.json()["id"]
+    return seeded
+
+
+def last_school_days(count: int) -> list[date]:
+    """The last `count` school days before today, by the seeded calendar."""
+    body = calendar_body()
+    calendar = calendar_from_values(body["academic_year"], body["terms"], body["closures"])
+    day, found = today_in_england(), []
+    while len(found) < count:
+        day -= timedelta(days=1)
+        if calendar.is_school_day(day):
+            found.append(day)
+    return found
 
 
 def path_values(variant: str, seeded: Seeded) -> dict[str, str]:
@@ -232,10 +269,7 @@ def path_values(variant: str, seeded: Seeded) -> dict[str, str]:
         "message_id": seeded.messages[OWN_URN],
         "request_id": seeded.leave[OWN_PUPIL],
         "timetable_id": seeded.timetables[OWN_PUPIL],
-        "case_id": seeded.cases[OWN_URN],
-        "suggestion_id": seeded.suggestions[OWN_URN],
-        "consideration_id": seeded.considerations[OWN_URN],
-        "plan_id": seeded.plans[OWN_URN],
+        **{name: ids[OWN_URN] for name, ids in seeded.support.items()},
     }
     if variant == "own":
         return own
@@ -251,10 +285,7 @@ def path_values(variant: str, seeded: Seeded) -> dict[str, str]:
         "message_id": seeded.messages[OTHER_URN],
         "request_id": seeded.leave[OTHER_PUPIL],
         "timetable_id": seeded.timetables[OTHER_PUPIL],
-        "case_id": seeded.cases[OTHER_URN],
-        "suggestion_id": seeded.suggestions[OTHER_URN],
-        "consideration_id": seeded.considerations[OTHER_URN],
-        "plan_id": seeded.plans[OTHER_URN],
+        **{name: ids[OTHER_URN] for name, ids in seeded.support.items()},
     }
 
 

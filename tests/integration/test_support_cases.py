@@ -32,6 +32,7 @@ from attendance_shared.rules.calendar import WeekdayCalendar
 from attendance_shared.rules.figures import academic_year_of
 from attendance_shared.rules.leave import school_weeks_end
 from attendance_stack.kafka import KafkaCluster
+from attendance_stack.processes import free_port
 from support_service.app import create_app
 from support_service.settings import Settings
 from tests.factories import make_upn
@@ -104,7 +105,11 @@ async def publish(kafka: KafkaCluster, items: list[Event]) -> None:
 @pytest.fixture
 async def support(database_url: str, engine: AsyncEngine, broker: KafkaCluster) -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(
-        database_url=database_url, kafka_bootstrap_servers=broker.bootstrap_servers, review_check_interval_s=0.2
+        database_url=database_url,
+        kafka_bootstrap_servers=broker.bootstrap_servers,
+        review_check_interval_s=0.2,
+        register_url=f"http://127.0.0.1:{free_port()}",  # no register in these tests
+        upstream_retries=1,
     )
     await publish(
         broker,
@@ -504,3 +509,71 @@ async def test_a_plan_is_agreed_reviewed_and_kept_in_every_version(
     ended = await support.post(f"{plan_url}/end", json={"reason": "replaced by an attendance contract"})
     assert ended.status_code == 200 and ended.json()["status"] == "ended"
     assert (await support.patch(plan_url, json={"target_attendance_percent": 95})).status_code == 409
+
+
+async def test_the_formal_stages_refuse_what_the_law_and_the_la_do_not_allow(support: httpx.AsyncClient) -> None:
+    opened = await support.post(f"/v1/schools/{URN}/support-cases", json={"upn": ADA, "lead": "Ms Reid", "reason": "r"})
+    url = f"/v1/schools/{URN}/support-cases/{opened.json()['id']}"
+    officer = bearer(Role.LA, subject="officer@la", la_code=LA)
+
+    # The LA narrows the improvement period to 4 to 5 school weeks.
+    assert (await support.get(f"/v1/las/{LA}/support-settings", headers=officer)).json() == {
+        "nti_min_school_weeks": 3,
+        "nti_max_school_weeks": 6,
+    }
+    bounds = {"nti_min_school_weeks": 4, "nti_max_school_weeks": 5}
+    assert (await support.put(f"/v1/las/{LA}/support-settings", json=bounds, headers=officer)).status_code == 200
+    upside_down = {"nti_min_school_weeks": 6, "nti_max_school_weeks": 5}
+    assert (await support.put(f"/v1/las/{LA}/support-settings", json=upside_down, headers=officer)).status_code == 422
+    notice = {
+        "issued_on": str(TODAY),
+        "school_weeks": 3,
+        "criterion": "attendance_at_least",
+        "min_attendance_percent": 95,
+    }
+    short = await support.post(f"{url}/notices-to-improve", json=notice)
+    assert short.status_code == 422 and "4 to 5 school weeks" in short.json()["errors"][0]["message"]
+    no_target = await support.post(f"{url}/notices-to-improve", json={**notice, "min_attendance_percent": None})
+    assert no_target.status_code == 422
+    issued = await support.post(f"{url}/notices-to-improve", json={**notice, "school_weeks": 4})
+    assert (
+        issued.status_code == 201
+        and issued.json()["criterion_text"] == "attendance of at least 95% in the improvement period"
+    )
+    assert (await support.post(f"{url}/notices-to-improve", json={**notice, "school_weeks": 4})).status_code == 409
+
+    # A contract is agreed with a parent and reviewed; an order lasts a year and is discharged.
+    contract = {"agreed_with": [], "agreed_on": str(TODAY), "parent_requirements": ["x"], "support_offered": ["y"]}
+    assert (await support.post(f"{url}/attendance-contracts", json=contract)).status_code == 422
+    made = await support.post(f"{url}/attendance-contracts", json={**contract, "agreed_with": ["Grace Okafor"]})
+    assert made.status_code == 201 and made.json()["review_on"] > str(TODAY)
+    ended = await support.post(f"{url}/attendance-contracts/{made.json()['id']}/end", json={"outcome": "kept to it"})
+    assert ended.status_code == 200 and ended.json()["status"] == "ended"
+    order = {
+        "court_date": str(TODAY - timedelta(days=10)),
+        "made_on": str(TODAY - timedelta(days=11)),
+        "supervisor": "J. Patel",
+    }
+    assert (await support.post(f"{url}/supervision-orders", json=order)).json()["errors"][0]["field"] == "made_on"
+    made_order = await support.post(f"{url}/supervision-orders", json={**order, "made_on": order["court_date"]})
+    assert made_order.status_code == 201
+    assert made_order.json()["expires_on"] == str((TODAY - timedelta(days=10)).replace(year=TODAY.year + 1))
+    order_url = f"{url}/supervision-orders/{made_order.json()['id']}"
+    both = await support.patch(
+        order_url, json={"extend_to": str(TODAY + timedelta(days=400)), "discharged_on": str(TODAY)}
+    )
+    assert both.status_code == 422
+    assert (await support.patch(order_url, json={"discharged_on": str(TODAY)})).json()["status"] == "discharged"
+
+    # A penalty notice names a parent the register holds; its sessions are read from the
+    # register, which is not running in this test: a 503 to retry, nothing stored.
+    sessions = [{"date": str(TODAY - timedelta(days=d)), "session": "am"} for d in range(1, 11)]
+    stranger = await support.post(
+        f"{url}/penalty-notices", json={"parent_name": "A Stranger", "issued_on": str(TODAY), "sessions": sessions}
+    )
+    assert stranger.status_code == 422 and stranger.json()["errors"][0]["field"] == "parent_name"
+    away = await support.post(
+        f"{url}/penalty-notices", json={"parent_name": "grace okafor", "issued_on": str(TODAY), "sessions": sessions}
+    )
+    assert away.status_code == 503 and "register" in away.json()["detail"]
+    assert (await support.get(f"{url}/penalty-notices")).json() == []

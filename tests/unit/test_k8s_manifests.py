@@ -599,6 +599,14 @@ def test_network_policies(target: str) -> None:
     assert allows_peer(allows(policies, analytics, "Ingress", analytics_port), la_returns), "la-returns -> analytics"
     register = pod_labels(named(objects, "Deployment", "register"))
     assert not allows_peer(allows(policies, register, "Egress", HTTP_PORT), analytics), "register -> analytics"
+    support = pod_labels(named(objects, "Deployment", "support"))
+    for upstream in ("register", "analytics"):
+        url = urlsplit(env_of("support")[f"SUPPORT_{upstream.upper()}_URL"])
+        assert url.hostname == named(objects, "Service", upstream)["metadata"]["name"]
+        target = pod_labels(named(objects, "Deployment", upstream))
+        assert allows_peer(allows(policies, support, "Egress", url.port), target), f"support -> {upstream}"
+        assert allows_peer(allows(policies, target, "Ingress", url.port), support), f"support -> {upstream}"
+    assert not allows_peer(allows(policies, la_returns, "Egress", HTTP_PORT), register), "la-returns -> register"
 
 
 @pytest.mark.parametrize("target", TARGETS)

@@ -94,6 +94,8 @@ class LocalStack:
             "DATABASE_URL": self.database_url,
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
             "LA_RETURNS_ANALYTICS_URL": self.url("analytics"),
+            "SUPPORT_REGISTER_URL": self.url("register"),
+            "SUPPORT_ANALYTICS_URL": self.url("analytics"),
             **self.config.extra_env,
         }
 

@@ -9,10 +9,11 @@ from attendance_shared.consumer import attach_consumer
 from attendance_shared.outbox import attach_relay
 from attendance_shared.platform import Periodic, ServiceContext, create_service_app
 from support_service.api.routes import la_router, router
+from support_service.clients.upstream import AnalyticsClient, RegisterClient
 from support_service.consumers.handler import handle
 from support_service.models import outbox, processed_events
 from support_service.repository.projections import school_la_code
-from support_service.service import plans
+from support_service.service import legal, plans
 from support_service.settings import SERVICE_NAME, Settings
 
 
@@ -23,7 +24,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         attach_consumer(
             ctx,
             service=SERVICE_NAME,
-            topics=[topics.SCHOOLS, topics.PUPILS, topics.RISK_FLAGS],
+            topics=[topics.SCHOOLS, topics.PUPILS, topics.MARKS, topics.RISK_FLAGS],
             inbox=processed_events,
             handler=handle,
         )
@@ -35,6 +36,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ctx.workers.add(
             "plan-reviews-due",
             Periodic("plan-reviews-due", ctx.sessionmaker, reviews_due, interval_s=settings.review_check_interval_s),
+        )
+
+        async def notices_checked(session: AsyncSession) -> int:
+            return await legal.check_notices(session, today_in_england())
+
+        ctx.workers.add(
+            "notice-checks",
+            Periodic("notice-checks", ctx.sessionmaker, notices_checked, interval_s=settings.notice_check_interval_s),
+        )
+        register, analytics = RegisterClient(settings), AnalyticsClient(settings)
+        ctx.app.state.register, ctx.app.state.analytics = register, analytics
+        ctx.app.state.on_shutdown.extend([register.close, analytics.close])
+
+        async def marks_of_new_cases(session: AsyncSession) -> int:
+            return await legal.load_marks(session, register, today_in_england())
+
+        ctx.workers.add(
+            "case-marks",
+            Periodic("case-marks", ctx.sessionmaker, marks_of_new_cases, interval_s=settings.marks_load_interval_s),
         )
 
     return create_service_app(

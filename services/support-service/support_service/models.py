@@ -112,6 +112,9 @@ cases = Table(
     Column("outcome_notes", Text),
     # Counts the changes published as events: each event carries it.
     Column("change", Integer, nullable=False, server_default=text("1")),
+    # When the pupil's marks of the year so far were read from the register; the marks topic
+    # keeps them from then on (only pupils with an open case are kept).
+    Column("marks_loaded_at", DateTime(timezone=True)),
     Index("ix_cases_school", "school_urn", "status", "opened_at", "id"),
     Index("ix_cases_la", "la_code", "status", "opened_at", "id"),
     # At most one open case per pupil per school.
@@ -241,6 +244,146 @@ plan_versions = Table(
     Column("record", JSONB, nullable=False),
     Column("recorded_by", Text, nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Each LA's bounds on a Notice to Improve's improvement period, in school weeks.
+la_settings = Table(
+    "la_settings",
+    metadata,
+    Column("la_code", Text, primary_key=True),
+    Column("nti_min_school_weeks", Integer, nullable=False),
+    Column("nti_max_school_weeks", Integer, nullable=False),
+    Column("updated_by", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# The marks of pupils with an open case, from the marks topic, for the Notice-to-Improve check.
+marks = Table(
+    "marks",
+    metadata,
+    Column("school_urn", Text, primary_key=True),
+    Column("upn", Text, primary_key=True),
+    Column("date", Date, primary_key=True),
+    Column("session", Text, primary_key=True),
+    Column("code", Text, nullable=False),
+    Column("revision", Integer, nullable=False),
+)
+
+attendance_contracts = Table(
+    "attendance_contracts",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("case_id", UUID(as_uuid=True), ForeignKey("cases.id"), nullable=False),
+    Column("agreed_with", ARRAY(Text), nullable=False),
+    Column("agreed_on", Date, nullable=False),
+    Column("parent_requirements", JSONB, nullable=False),
+    Column("support_offered", JSONB, nullable=False),
+    Column("review_on", Date, nullable=False),
+    Column("status", Text, nullable=False),  # active, ended
+    Column("ended_on", Date),
+    Column("outcome", Text),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_attendance_contracts_case", "case_id"),
+)
+
+supervision_orders = Table(
+    "supervision_orders",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("case_id", UUID(as_uuid=True), ForeignKey("cases.id"), nullable=False),
+    Column("court_date", Date, nullable=False),
+    Column("made_on", Date, nullable=False),
+    Column("supervisor", Text, nullable=False),
+    Column("expires_on", Date, nullable=False),
+    Column("extensions", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("status", Text, nullable=False),  # in_force, discharged
+    Column("discharged_on", Date),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_supervision_orders_case", "case_id"),
+)
+
+notices_to_improve = Table(
+    "notices_to_improve",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("case_id", UUID(as_uuid=True), ForeignKey("cases.id"), nullable=False),
+    Column("school_urn", Text, nullable=False),
+    Column("upn", Text, nullable=False),
+    Column("la_code", Text, nullable=False),
+    Column("issued_on", Date, nullable=False),
+    Column("school_weeks", Integer, nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("criterion", Text, nullable=False),  # no_unauthorised_absence, attendance_at_least
+    Column("min_attendance_percent", Float),
+    Column("status", Text, nullable=False),  # running, met, not_met, withdrawn
+    # The latest daily judgement (on_track, off_track, met, not_met), its figures and why.
+    Column("judgement", JSONB),
+    Column("checked_on", Date),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_notices_to_improve_case", "case_id"),
+    Index("ix_notices_to_improve_running", "status", "checked_on", postgresql_where=text("status = 'running'")),
+)
+
+# One judgement per school day a notice runs: the trail an LA's file shows.
+notice_checks = Table(
+    "notice_checks",
+    metadata,
+    Column("notice_id", UUID(as_uuid=True), ForeignKey("notices_to_improve.id"), primary_key=True),
+    Column("checked_on", Date, primary_key=True),
+    Column("judgement", JSONB, nullable=False),
+)
+
+penalty_notices = Table(
+    "penalty_notices",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("case_id", UUID(as_uuid=True), ForeignKey("cases.id"), nullable=False),
+    Column("school_urn", Text, nullable=False),
+    Column("upn", Text, nullable=False),
+    Column("la_code", Text, nullable=False),
+    Column("parent_name", Text, nullable=False),
+    Column("parent_key", Text, nullable=False),  # the name folded, to find a parent's earlier notices
+    Column("issued_on", Date, nullable=False),
+    Column("lower_amount", Integer),
+    Column("full_amount", Integer, nullable=False),
+    Column("status", Text, nullable=False),  # issued, paid, withdrawn, prosecuted
+    Column("paid_on", Date),
+    Column("amount_paid", Integer),
+    Column("withdrawal_ground", Text),
+    Column("outcome_notes", Text),
+    Column("outcome_on", Date),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_penalty_notices_case", "case_id"),
+    Index("ix_penalty_notices_parent", "school_urn", "upn", "parent_key"),
+)
+
+# The sessions each notice relies on. A session grounds at most one notice to each parent of
+# the child (each parent may be given one for the same absence), until that notice is withdrawn.
+penalty_notice_sessions = Table(
+    "penalty_notice_sessions",
+    metadata,
+    Column("notice_id", UUID(as_uuid=True), ForeignKey("penalty_notices.id"), primary_key=True),
+    Column("date", Date, primary_key=True),
+    Column("session", Text, primary_key=True),
+    Column("school_urn", Text, nullable=False),
+    Column("upn", Text, nullable=False),
+    Column("parent_key", Text, nullable=False),
+    Column("withdrawn", Boolean, nullable=False, server_default=text("false")),
+    Index(
+        "uq_penalty_notice_sessions_ground",
+        "school_urn",
+        "upn",
+        "parent_key",
+        "date",
+        "session",
+        unique=True,
+        postgresql_where=text("NOT withdrawn"),
+    ),
 )
 
 outbox = outbox_table(metadata)

@@ -8,6 +8,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from attendance_shared.api_types import IsoDate
 from attendance_shared.bounds import EARLIEST_MOMENT, LATEST_MOMENT, NOTE_MAX, PERSON_NAME_MAX, REASON_MAX, text
+from attendance_shared.rules.enforcement import ImprovementKind, NoticeOutcome, WithdrawalGround
 from attendance_shared.rules.identifiers import UPN_SHAPE_PATTERN
 from attendance_shared.rules.support import (
     ActionStatus,
@@ -454,3 +455,191 @@ class ParentPlanView(BaseModel):
     school_urn: str
     upn: str
     plan: ParentPlanOut | None = Field(description="The current plan; null when the pupil has none")
+
+
+# --- Formal and legal stages ---------------------------------------------------------------
+Requirement = text(REASON_MAX, strip=True, min_length=1)
+
+
+class ContractIn(BaseModel):
+    """An attendance contract: agreed with the parents, never in their absence; what they will
+    do and the support the school and LA offer; reviewed after about 4 to 6 weeks."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agreed_with: list[Name] = Field(min_length=1, max_length=4, description="The parents who agreed it, in person")
+    agreed_on: IsoDate
+    parent_requirements: list[Requirement] = Field(min_length=1, max_length=20)  # type: ignore[valid-type]
+    support_offered: list[Requirement] = Field(min_length=1, max_length=20)  # type: ignore[valid-type]
+    review_on: IsoDate | None = Field(None, description="Defaults to the end of the 6th school week")
+
+
+class ContractEndIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Reason
+
+
+class ContractOut(BaseModel):
+    id: uuid.UUID
+    case_id: uuid.UUID
+    agreed_with: list[str]
+    agreed_on: date
+    parent_requirements: list[str]
+    support_offered: list[str]
+    review_on: date
+    status: Literal["active", "ended"]
+    ended_on: date | None
+    outcome: str | None
+    created_by: str
+    created_at: datetime
+
+
+class SupervisionOrderIn(BaseModel):
+    """An education supervision order made by the Family Court (Children Act 1989 s.36)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    court_date: IsoDate
+    made_on: IsoDate
+    supervisor: Name
+
+
+class SupervisionOrderChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    extend_to: IsoDate | None = Field(None, description="A new expiry: at most 3 years after the order was made")
+    discharged_on: IsoDate | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> "SupervisionOrderChangeIn":
+        if (self.extend_to is None) == (self.discharged_on is None):
+            raise ValueError("give either extend_to or discharged_on")
+        return self
+
+
+class SupervisionOrderOut(BaseModel):
+    id: uuid.UUID
+    case_id: uuid.UUID
+    court_date: date
+    made_on: date
+    supervisor: str
+    expires_on: date
+    extensions: list[dict]
+    status: Literal["in_force", "discharged", "expired"]
+    discharged_on: date | None
+    created_by: str
+    created_at: datetime
+
+
+class NoticeToImproveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    issued_on: IsoDate
+    school_weeks: int = Field(ge=1, le=52, description="The improvement period, within the LA's bounds")
+    criterion: ImprovementKind
+    min_attendance_percent: float | None = Field(None, ge=0, le=100, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _target(self) -> "NoticeToImproveIn":
+        if self.criterion == "attendance_at_least" and self.min_attendance_percent is None:
+            raise ValueError("attendance_at_least needs min_attendance_percent")
+        if self.criterion == "no_unauthorised_absence" and self.min_attendance_percent is not None:
+            raise ValueError("no_unauthorised_absence takes no min_attendance_percent")
+        return self
+
+
+class JudgementOut(BaseModel):
+    status: Literal["on_track", "off_track", "met", "not_met"]
+    possible: int
+    attended: int
+    unauthorised: int
+    attendance_percent: float | None
+    why: str
+
+
+class NoticeCheckOut(BaseModel):
+    checked_on: date
+    judgement: JudgementOut
+
+
+class NoticeToImproveOut(BaseModel):
+    id: uuid.UUID
+    case_id: uuid.UUID
+    issued_on: date
+    school_weeks: int
+    period_start: date
+    period_end: date
+    criterion: ImprovementKind
+    criterion_text: str
+    min_attendance_percent: float | None
+    status: Literal["running", "met", "not_met", "withdrawn"]
+    judgement: JudgementOut | None = Field(description="The latest daily check")
+    checked_on: date | None
+    checks: list[NoticeCheckOut] = Field(default_factory=list, description="Every school day's check")
+    created_by: str
+    created_at: datetime
+
+
+class LASupportSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    nti_min_school_weeks: int = Field(3, ge=1, le=52)
+    nti_max_school_weeks: int = Field(6, ge=1, le=52)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "LASupportSettings":
+        if self.nti_min_school_weeks > self.nti_max_school_weeks:
+            raise ValueError("nti_min_school_weeks must not exceed nti_max_school_weeks")
+        return self
+
+
+class SessionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    date: IsoDate
+    session: Literal["am", "pm"]
+
+
+class PenaltyNoticeIn(BaseModel):
+    """A penalty notice to one parent for one child, on the sessions of unauthorised absence it
+    relies on (at least 10 within the rolling 10 school weeks up to the issue date)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    parent_name: Name
+    issued_on: IsoDate
+    sessions: list[SessionIn] = Field(min_length=1, max_length=400)
+
+
+class PenaltyOutcomeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["paid", "withdrawn", "prosecuted"]
+    on: IsoDate
+    withdrawal_ground: WithdrawalGround | None = None
+    notes: Note | None = None
+
+    @model_validator(mode="after")
+    def _ground(self) -> "PenaltyOutcomeIn":
+        if (self.outcome == "withdrawn") != (self.withdrawal_ground is not None):
+            raise ValueError("a withdrawal, and only a withdrawal, gives its withdrawal_ground")
+        return self
+
+
+class PenaltyNoticeOut(BaseModel):
+    id: uuid.UUID
+    case_id: uuid.UUID
+    parent_name: str
+    issued_on: date
+    sessions: list[SessionIn]
+    lower_amount: int | None = Field(description="Payable within 21 days; null for a second notice (flat rate)")
+    full_amount: int = Field(description="Payable within 28 days")
+    status: NoticeOutcome
+    paid_on: date | None
+    amount_paid: int | None
+    withdrawal_ground: WithdrawalGround | None
+    outcome_on: date | None
+    outcome_notes: str | None
+    created_by: str
+    created_at: datetime

@@ -146,9 +146,7 @@ def plan_problems(
         problems.append(("review_on", f"the review ({review_on}) must come after the plan starts ({starts_on})"))
     for index, action in enumerate(actions, start=first_action_index):
         if action.due_on < starts_on:
-            problems.append(
-                (f"actions[{index}].due_on", f"due {action.due_on}, before the plan starts on {starts_on}")
-            )
+            problems.append((f"actions[{index}].due_on", f"due {action.due_on}, before the plan starts on {starts_on}"))
     return problems
 
 

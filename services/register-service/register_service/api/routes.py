@@ -76,6 +76,12 @@ PupilWriter = Annotated[Actor, allow(Role.MIS, Role.STAFF, Role.ADMIN, scope=Sco
 PupilReader = Annotated[
     Actor, allow(Role.MIS, Role.STAFF, Role.LA, Role.ADMIN, Role.PARENT, Role.SOCIAL_WORKER, scope=Scope.PUPIL)
 ]
+# The legal record of a pupil's marks, also for support-service (a penalty notice's sessions,
+# an evidence pack's registration certificate).
+PupilMarksReader = Annotated[
+    Actor,
+    allow(Role.MIS, Role.STAFF, Role.LA, Role.ADMIN, Role.PARENT, Role.SOCIAL_WORKER, Role.SERVICE, scope=Scope.PUPIL),
+]
 AbsenceReporter = Annotated[Actor, allow(Role.PARENT, Role.MIS, Role.STAFF, Role.ADMIN, scope=Scope.PUPIL)]
 BulkWriter = Annotated[Actor, allow(Role.MIS, Role.ADMIN, scope=Scope.BODY)]
 LAReader = Annotated[Actor, allow(Role.LA, Role.ADMIN, scope=Scope.LA)]
@@ -314,7 +320,7 @@ async def pupil_marks(
     urn: URNPath,
     upn: UPNPath,
     session: SessionDep,
-    actor: PupilReader,
+    actor: PupilMarksReader,
     start: Annotated[IsoDate | None, Query(alias="from")] = None,
     end: Annotated[IsoDate | None, Query(alias="to")] = None,
 ) -> PupilMarks:

@@ -1,11 +1,12 @@
+import asyncio
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from attendance_shared.access import Scope, allow
-from attendance_shared.api_types import LACodePath, UPNPath, UPNQuery, URNPath
+from attendance_shared.api_types import IsoDate, LACodePath, UPNPath, UPNQuery, URNPath
 from attendance_shared.auth import Actor, Role
 from attendance_shared.clock import today_in_england
 from attendance_shared.csv_export import CSV_RESPONSE, AcceptHeader, csv_response, wants_csv
@@ -13,7 +14,10 @@ from attendance_shared.db import SessionDep
 from attendance_shared.errors import PROBLEM_RESPONSES
 from attendance_shared.events import RiskFlagType
 from attendance_shared.idempotency import Once, once_per_key
+from attendance_shared.rules.codes import UNAUTHORISED_ABSENCE_CODES
+from attendance_shared.rules.figures import academic_year_of, academic_year_start
 from attendance_shared.rules.support import CaseStage
+from support_service.documents import evidence_pdf
 from support_service.models import idempotency_keys
 from support_service.schemas import (
     AcceptIn,
@@ -27,11 +31,20 @@ from support_service.schemas import (
     ContactIn,
     ContactOut,
     ContactPage,
+    ContractEndIn,
+    ContractIn,
+    ContractOut,
     DismissIn,
+    LASupportSettings,
+    NoticeToImproveIn,
+    NoticeToImproveOut,
     ParentPlanView,
     PenaltyConsiderationOut,
     PenaltyConsiderationPage,
     PenaltyDecisionsIn,
+    PenaltyNoticeIn,
+    PenaltyNoticeOut,
+    PenaltyOutcomeIn,
     PlanChangeIn,
     PlanEndIn,
     PlanIn,
@@ -42,10 +55,14 @@ from support_service.schemas import (
     StageChangeIn,
     SuggestionOut,
     SuggestionPage,
+    SupervisionOrderChangeIn,
+    SupervisionOrderIn,
+    SupervisionOrderOut,
 )
-from support_service.service import cases, plans, suggestions
+from support_service.service import cases, evidence, legal, plans, suggestions
 
 router = APIRouter(prefix="/v1/schools/{urn}", responses=PROBLEM_RESPONSES)
+PDF_MEDIA_TYPE = "application/pdf"
 la_router = APIRouter(prefix="/v1/las/{la_code}", responses=PROBLEM_RESPONSES)
 
 # School staff work their school's cases; an LA officer sees (and adds contacts to) those at
@@ -387,6 +404,236 @@ async def parent_plan(urn: URNPath, upn: UPNPath, session: SessionDep, actor: Pa
     return await plans.parent_plan(session, urn, upn, actor=actor)
 
 
+# The LA issues notices and may lead at the formal stages: it writes these on the cases it sees.
+LegalWriter = Annotated[Actor, allow(Role.MIS, Role.STAFF, Role.LA, Role.ADMIN, scope=Scope.SCHOOL)]
+
+
+@router.post(
+    "/support-cases/{case_id}/attendance-contracts",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ContractOut,
+    tags=["formal and legal stages"],
+    summary="Record an attendance contract agreed with the parents (review by default 6 school weeks on)",
+)
+async def add_contract(
+    urn: URNPath, case_id: uuid.UUID, body: ContractIn, session: SessionDep, actor: LegalWriter, once: Idempotent
+) -> Any:
+    return await once(
+        lambda: legal.add_contract(session, urn, case_id, body, actor=actor, today=today_in_england()),
+        status.HTTP_201_CREATED,
+    )
+
+
+@router.get(
+    "/support-cases/{case_id}/attendance-contracts",
+    response_model=list[ContractOut],
+    tags=["formal and legal stages"],
+    summary="The case's attendance contracts (the read is logged)",
+)
+async def list_contracts(urn: URNPath, case_id: uuid.UUID, session: SessionDep, actor: CaseReader) -> list[ContractOut]:
+    return await legal.contracts(session, urn, case_id, actor=actor)
+
+
+@router.post(
+    "/support-cases/{case_id}/attendance-contracts/{contract_id}/end",
+    response_model=ContractOut,
+    tags=["formal and legal stages"],
+    summary="End an attendance contract with its outcome",
+)
+async def end_contract(
+    urn: URNPath,
+    case_id: uuid.UUID,
+    contract_id: uuid.UUID,
+    body: ContractEndIn,
+    session: SessionDep,
+    actor: LegalWriter,
+    once: Idempotent,
+) -> Any:
+    return await once(
+        lambda: legal.end_contract(session, urn, case_id, contract_id, body, actor=actor, today=today_in_england())
+    )
+
+
+@router.post(
+    "/support-cases/{case_id}/supervision-orders",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SupervisionOrderOut,
+    tags=["formal and legal stages"],
+    summary="Record an education supervision order (in force a year from when it was made)",
+)
+async def add_order(
+    urn: URNPath,
+    case_id: uuid.UUID,
+    body: SupervisionOrderIn,
+    session: SessionDep,
+    actor: LegalWriter,
+    once: Idempotent,
+) -> Any:
+    return await once(
+        lambda: legal.add_order(session, urn, case_id, body, actor=actor, today=today_in_england()),
+        status.HTTP_201_CREATED,
+    )
+
+
+@router.get(
+    "/support-cases/{case_id}/supervision-orders",
+    response_model=list[SupervisionOrderOut],
+    tags=["formal and legal stages"],
+    summary="The case's education supervision orders (the read is logged)",
+)
+async def list_orders(
+    urn: URNPath, case_id: uuid.UUID, session: SessionDep, actor: CaseReader
+) -> list[SupervisionOrderOut]:
+    return await legal.orders(session, urn, case_id, actor=actor, today=today_in_england())
+
+
+@router.patch(
+    "/support-cases/{case_id}/supervision-orders/{order_id}",
+    response_model=SupervisionOrderOut,
+    tags=["formal and legal stages"],
+    summary="Extend an order (to at most 3 years from when it was made) or record its discharge",
+)
+async def change_order(
+    urn: URNPath,
+    case_id: uuid.UUID,
+    order_id: uuid.UUID,
+    body: SupervisionOrderChangeIn,
+    session: SessionDep,
+    actor: LegalWriter,
+    once: Idempotent,
+) -> Any:
+    return await once(
+        lambda: legal.change_order(session, urn, case_id, order_id, body, actor=actor, today=today_in_england())
+    )
+
+
+@router.post(
+    "/support-cases/{case_id}/notices-to-improve",
+    status_code=status.HTTP_201_CREATED,
+    response_model=NoticeToImproveOut,
+    tags=["formal and legal stages"],
+    summary="Issue a Notice to Improve: an improvement period within the LA's bounds, checked every school day",
+)
+async def issue_notice(
+    urn: URNPath, case_id: uuid.UUID, body: NoticeToImproveIn, session: SessionDep, actor: LegalWriter, once: Idempotent
+) -> Any:
+    return await once(
+        lambda: legal.issue_notice(session, urn, case_id, body, actor=actor, today=today_in_england()),
+        status.HTTP_201_CREATED,
+    )
+
+
+@router.get(
+    "/support-cases/{case_id}/notices-to-improve",
+    response_model=list[NoticeToImproveOut],
+    tags=["formal and legal stages"],
+    summary="The case's Notices to Improve with every day's check: met, not met, and why (the read is logged)",
+)
+async def list_notices(
+    urn: URNPath, case_id: uuid.UUID, session: SessionDep, actor: CaseReader
+) -> list[NoticeToImproveOut]:
+    return await legal.notices(session, urn, case_id, actor=actor)
+
+
+@router.post(
+    "/support-cases/{case_id}/penalty-notices",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PenaltyNoticeOut,
+    tags=["penalty notices"],
+    summary="Issue a penalty notice to one parent: the framework's 3-year limit, amounts and sessions are checked",
+    responses={503: PROBLEM_RESPONSES[503] | {"description": "The register is unavailable; try again"}},
+)
+async def issue_penalty(
+    urn: URNPath,
+    case_id: uuid.UUID,
+    body: PenaltyNoticeIn,
+    request: Request,
+    session: SessionDep,
+    actor: LegalWriter,
+    once: Idempotent,
+) -> Any:
+    register = request.app.state.register
+    return await once(
+        lambda: legal.issue_penalty(session, register, urn, case_id, body, actor=actor, today=today_in_england()),
+        status.HTTP_201_CREATED,
+    )
+
+
+@router.get(
+    "/support-cases/{case_id}/penalty-notices",
+    response_model=list[PenaltyNoticeOut],
+    tags=["penalty notices"],
+    summary="The case's penalty notices, with their sessions, amounts and outcomes (the read is logged)",
+)
+async def list_penalties(
+    urn: URNPath, case_id: uuid.UUID, session: SessionDep, actor: CaseReader
+) -> list[PenaltyNoticeOut]:
+    return await legal.penalties(session, urn, case_id, actor=actor)
+
+
+@router.post(
+    "/support-cases/{case_id}/penalty-notices/{penalty_id}/outcome",
+    response_model=PenaltyNoticeOut,
+    tags=["penalty notices"],
+    summary="Record what became of a notice: paid (the amount due that day), withdrawn (with the ground) or prosecuted",
+)
+async def penalty_outcome(
+    urn: URNPath,
+    case_id: uuid.UUID,
+    penalty_id: uuid.UUID,
+    body: PenaltyOutcomeIn,
+    session: SessionDep,
+    actor: LegalWriter,
+    once: Idempotent,
+) -> Any:
+    return await once(
+        lambda: legal.record_penalty_outcome(
+            session, urn, case_id, penalty_id, body, actor=actor, today=today_in_england()
+        )
+    )
+
+
+@router.get(
+    "/support-cases/{case_id}/evidence-pack",
+    tags=["support cases"],
+    summary="The case's evidence pack: registration certificate, figures, chronology, plans, legal stages; "
+    "JSON, or a PDF with `Accept: application/pdf` (the read is logged)",
+    responses={
+        200: {"content": {"application/json": {}, PDF_MEDIA_TYPE: {}}, "description": "JSON, or the PDF"},
+        503: PROBLEM_RESPONSES[503] | {"description": "The register or analytics is unavailable; try again"},
+    },
+)
+async def evidence_pack(
+    urn: URNPath,
+    case_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    actor: CaseReader,
+    accept: AcceptHeader = None,
+    start: Annotated[IsoDate | None, Query(alias="from", description="Default: the academic year's start")] = None,
+    end: Annotated[IsoDate | None, Query(alias="to", description="Default: today")] = None,
+) -> Any:
+    today = today_in_england()
+    pack = await evidence.evidence_pack(
+        session,
+        request.app.state.register,
+        request.app.state.analytics,
+        urn,
+        case_id,
+        start=start or academic_year_start(academic_year_of(end or today)),
+        end=end or today,
+        actor=actor,
+        today=today,
+    )
+    if accept and PDF_MEDIA_TYPE in accept:
+        content = await asyncio.to_thread(evidence_pdf.render, pack, set(UNAUTHORISED_ABSENCE_CODES))
+        filename = f"evidence-pack-{urn}-{pack['pupil']['upn']}.pdf"
+        return Response(
+            content, media_type=PDF_MEDIA_TYPE, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+        )
+    return pack
+
+
 @router.get(
     "/support-suggestions",
     response_model=SuggestionPage,
@@ -508,3 +755,25 @@ async def la_cases(
         limit=limit,
     )
     return csv_response(page.items, f"support-cases-la-{la_code}.csv") if wants_csv(accept) else page
+
+
+@la_router.get(
+    "/support-settings",
+    response_model=LASupportSettings,
+    tags=["formal and legal stages"],
+    summary="The LA's bounds on a Notice to Improve's improvement period (3 to 6 school weeks by default)",
+)
+async def get_la_settings(la_code: LACodePath, session: SessionDep, actor: LAReader) -> LASupportSettings:
+    return await legal.la_settings(session, la_code)
+
+
+@la_router.put(
+    "/support-settings",
+    response_model=LASupportSettings,
+    tags=["formal and legal stages"],
+    summary="Set the LA's bounds on a Notice to Improve's improvement period",
+)
+async def put_la_settings(
+    la_code: LACodePath, body: LASupportSettings, session: SessionDep, actor: LAReader
+) -> LASupportSettings:
+    return await legal.save_la_settings(session, la_code, body, actor=actor)

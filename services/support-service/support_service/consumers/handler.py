@@ -1,6 +1,7 @@
 """Schools, calendars and pupils from the register's events; risk flags from analytics'.
 A raised flag may suggest a case (never open one) and, at the penalty-notice threshold,
-makes the entry that says a notice must be considered."""
+makes the entry that says a notice must be considered. Marks are kept for pupils with an
+open case only: the Notice-to-Improve check reads them."""
 
 import uuid
 from collections.abc import Sequence
@@ -16,9 +17,11 @@ from attendance_shared.events import (
     RiskFlagRaisedV1,
     SchoolCalendarSetV1,
     SchoolUpsertedV1,
+    SessionMarkedV1,
+    latest_revisions,
 )
 from attendance_shared.rules.support import PENALTY_CONSIDERATION_FLAG, on_flag_raised
-from support_service.repository import projections, suggestions
+from support_service.repository import legal, projections, suggestions
 
 
 def pupil_row(data: PupilAdmittedV1) -> dict:
@@ -49,6 +52,8 @@ async def handle(session: AsyncSession, events: Sequence[tuple[str, Event]]) -> 
     await projections.save_calendars(session, list(calendars.values()))
     await _pupils(session, events)
     await _flags(session, [e for _, e in events if isinstance(e.data, RiskFlagChangedV1)])
+    marks = latest_revisions(e.data for _, e in events if isinstance(e.data, SessionMarkedV1))
+    await legal.save_marks(session, [m.stored_row() for m in marks.values()])
 
 
 async def _pupils(session: AsyncSession, events: Sequence[tuple[str, Event]]) -> None:

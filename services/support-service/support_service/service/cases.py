@@ -139,7 +139,7 @@ async def open_case(
         },
     )
     await _publish(session, SupportCaseOpenedV1, row, None)
-    return (await _full(session, [row], contact_cutoff=None))[0]
+    return (await full_cases(session, [row], contact_cutoff=None))[0]
 
 
 async def change_case(
@@ -162,7 +162,7 @@ async def change_case(
     changed = await case_repository.change(session, row.id, values, publish=publish)
     if publish:
         await _publish(session, SupportCaseUpdatedV1, changed, None)
-    return (await _full(session, [changed], contact_cutoff=None))[0]
+    return (await full_cases(session, [changed], contact_cutoff=None))[0]
 
 
 async def change_stage(
@@ -183,7 +183,7 @@ async def change_stage(
         },
     )
     await _publish(session, SupportCaseStageChangedV1, changed, row.stage)
-    return (await _full(session, [changed], contact_cutoff=None))[0]
+    return (await full_cases(session, [changed], contact_cutoff=None))[0]
 
 
 async def close_case(session: AsyncSession, urn: str, case_id: uuid.UUID, body: CloseIn, *, actor: Actor) -> CaseOut:
@@ -201,7 +201,7 @@ async def close_case(session: AsyncSession, urn: str, case_id: uuid.UUID, body: 
         publish=True,
     )
     await _publish(session, SupportCaseClosedV1, changed, row.stage)
-    return (await _full(session, [changed], contact_cutoff=None))[0]
+    return (await full_cases(session, [changed], contact_cutoff=None))[0]
 
 
 async def require_open_case(session: AsyncSession, urn: str, case_id: uuid.UUID, actor: Actor) -> Row:
@@ -217,7 +217,7 @@ async def get_case(
 ) -> CaseOut:
     row = await require_case(session, urn, case_id, actor)
     await case_repository.log_reads(session, [row.id], reader=actor.subject, role=actor.role.value, what="case")
-    return (await _full(session, [row], contact_cutoff=cutoff))[0]
+    return (await full_cases(session, [row], contact_cutoff=cutoff))[0]
 
 
 async def pupil_cases(
@@ -227,7 +227,7 @@ async def pupil_cases(
     await case_repository.log_reads(
         session, [r.id for r in rows], reader=actor.subject, role=actor.role.value, what="case"
     )
-    return PupilCases(items=await _full(session, rows, contact_cutoff=cutoff))
+    return PupilCases(items=await full_cases(session, rows, contact_cutoff=cutoff))
 
 
 async def list_cases(
@@ -339,7 +339,7 @@ def _summary(row: Row, flags: list[str], last_contact: datetime | None, cutoff: 
     )
 
 
-async def _full(session: AsyncSession, rows: Sequence[Row], *, contact_cutoff: datetime | None) -> list[CaseOut]:
+async def full_cases(session: AsyncSession, rows: Sequence[Row], *, contact_cutoff: datetime | None) -> list[CaseOut]:
     ids = [r.id for r in rows]
     history = await case_repository.stage_history(session, ids)
     last_contacts = await case_repository.last_contacts(session, ids)

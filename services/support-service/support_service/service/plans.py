@@ -36,9 +36,14 @@ from support_service.schemas import (
 from support_service.service.cases import SOURCE, require_case, require_open_case
 
 
-async def _calendar(session: AsyncSession, urn: str) -> Calendar:
-    # Without the school's calendar every weekday counts as a school day.
+async def school_calendar(session: AsyncSession, urn: str) -> Calendar:
+    """The school's calendars; without one every weekday counts as a school day."""
     return await projections.calendar_of(session, urn) or WeekdayCalendar()
+
+
+async def review_date_after(session: AsyncSession, urn: str, start: date) -> date:
+    """The default review date of a plan or contract begun on `start`: 6 school weeks on."""
+    return _weeks_on(await school_calendar(session, urn), start)
 
 
 def _weeks_on(calendar: Calendar, start: date) -> date:
@@ -94,7 +99,7 @@ async def create_plan(
     if (active := await plan_repository.active_of_case(session, case.id)) is not None:
         raise Conflict(f"the case already has an active plan ({active.id}): change it, or end it first")
     starts_on = body.starts_on or today
-    review_on = body.review_on or _weeks_on(await _calendar(session, urn), starts_on)
+    review_on = body.review_on or _weeks_on(await school_calendar(session, urn), starts_on)
     actions = _new_actions(body.actions, today)
     _refuse(plan_problems(starts_on=starts_on, review_on=review_on, actions=_planned(actions)))
     row = await plan_repository.add(
@@ -241,7 +246,9 @@ async def review(
         raise Unprocessable.of_field("reviewed_on", "a review is recorded once it is held, not before")
     if body.reviewed_on < row.starts_on:
         raise Unprocessable.of_field("reviewed_on", f"before the plan starts on {row.starts_on}")
-    following = body.next_review_on or _weeks_on(await _calendar(session, urn), body.reviewed_on + timedelta(days=1))
+    following = body.next_review_on or _weeks_on(
+        await school_calendar(session, urn), body.reviewed_on + timedelta(days=1)
+    )
     if following <= body.reviewed_on:
         raise Unprocessable.of_field("next_review_on", "the next review must come after this one")
     entry = {

@@ -1,0 +1,273 @@
+"""support-service through the whole stack: a term of registers for a small school makes
+analytics flag a pupil, support-service suggests a case, and staff and the LA work it through
+every stage to penalty notices and an evidence pack, over real HTTP, PostgreSQL and Kafka."""
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from typing import TypeVar
+
+import httpx
+import pytest
+
+from attendance_shared.auth import Role
+from attendance_shared.clock import today_in_england
+from attendance_shared.rules.calendar import calendar_from_values
+from attendance_stack import LocalStack
+from tests.e2e.conftest import start_stack
+from tests.factories import calendar_body, make_upn, pupil_body, school_body
+from tests.helpers import bearer, poppler
+
+pytestmark = pytest.mark.e2e
+T = TypeVar("T")
+
+URN, LA = "150001", "206"
+ABSENT, REGULAR = make_upn(la_code=LA, serial=701), make_upn(la_code=LA, serial=702)
+PARENTS = [
+    {"name": "Grace Okafor", "relationship": "mother", "email": "grace@example.org"},
+    {"name": "Tom Okafor", "relationship": "father", "phone": "07700900123"},
+]
+TODAY = today_in_england()
+STAFF = bearer(Role.STAFF, subject="lead@hilltop", schools=[URN])
+OFFICER = bearer(Role.LA, subject="officer@la206", la_code=LA)
+# ABSENT misses Mondays, Tuesdays and Wednesdays without leave: persistent, and far past the
+# penalty-notice threshold; REGULAR attends every session.
+ABSENT_DAYS = (0, 1, 2)
+
+
+def school_days_so_far() -> list[date]:
+    body = calendar_body()
+    calendar = calendar_from_values(body["academic_year"], body["terms"], body["closures"])
+    first = date(2026, 9, 1)
+    return [
+        first + timedelta(days=n)
+        for n in range((TODAY - first).days)
+        if calendar.is_school_day(first + timedelta(days=n))
+    ]
+
+
+def code_of(upn: str, day: date, session: str) -> str:
+    if upn == ABSENT and day.weekday() in ABSENT_DAYS:
+        return "O"
+    return "/" if session == "am" else "\\"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    checks = {
+        "SUPPORT_NOTICE_CHECK_INTERVAL_S": "0.5",
+        "SUPPORT_MARKS_LOAD_INTERVAL_S": "0.5",
+        "SUPPORT_REVIEW_CHECK_INTERVAL_S": "1",
+    }
+    stack = start_stack(tmp_path_factory.mktemp("stack"), checks)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="module")
+def term(stack: LocalStack) -> list[date]:
+    """The school, its two pupils and every register of the year so far."""
+    admin = bearer(Role.ADMIN)
+    days = school_days_so_far()
+    with httpx.Client(base_url=stack.url("register"), headers=admin, timeout=60) as register:
+        assert (
+            register.put(f"/v1/schools/{URN}", json=school_body(la_code=LA, name="Hill Top Academy")).status_code == 200
+        )
+        assert register.put(f"/v1/schools/{URN}/calendar", json=calendar_body()).status_code == 200
+        for upn, forename in ((ABSENT, "Ada"), (REGULAR, "Ben")):
+            body = pupil_body(upn, forename=forename, contacts=PARENTS, year_group="7", admission_date="2026-09-01")
+            assert register.post(f"/v1/schools/{URN}/pupils", json=body).status_code == 201
+        registers = [
+            {
+                "urn": URN,
+                "date": str(day),
+                "session": session,
+                "marks": [{"upn": upn, "code": code_of(upn, day, session)} for upn in (ABSENT, REGULAR)],
+            }
+            for day in days
+            for session in ("am", "pm")
+        ]
+        for start in range(0, len(registers), 200):
+            response = register.put("/v1/registers", json={"registers": registers[start : start + 200]})
+            assert response.status_code == 200, response.text
+    return days
+
+
+def wait_for(check: Callable[[], T], what: str, timeout_s: float = 60) -> T:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if result := check():
+            return result
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.3)
+
+
+def absent_sessions(days: list[date], start: date, end: date) -> list[dict]:
+    """ABSENT's unauthorised sessions in [start, end], newest first."""
+    found = [
+        {"date": str(day), "session": session}
+        for day in days
+        for session in ("am", "pm")
+        if start <= day <= end and code_of(ABSENT, day, session) == "O"
+    ]
+    return found[::-1]
+
+
+def test_a_term_of_registers_suggests_a_case_worked_through_every_stage_to_an_evidence_pack(
+    stack: LocalStack, term: list[date]
+) -> None:
+    support = httpx.Client(base_url=f"{stack.url('support')}/v1/schools/{URN}", headers=STAFF, timeout=60)
+
+    # A term of registers: analytics flags the pupil, support-service suggests a case for them
+    # alone, and a penalty notice must be considered.
+    def suggested() -> list[dict]:
+        items = support.get("/support-suggestions").json()["items"]
+        return items if items and "persistent_absence" in items[0]["flags"] else []
+
+    (suggestion,) = wait_for(suggested, "a suggested case")
+    assert suggestion["upn"] == ABSENT
+    considered = wait_for(lambda: support.get("/penalty-considerations").json()["items"], "a penalty consideration")
+    assert [c["upn"] for c in considered] == [ABSENT]
+
+    accepted = support.post(
+        f"/support-suggestions/{suggestion['id']}/accept",
+        json={"lead": "Ms Reid", "barriers": [{"barrier": "family_circumstances", "notes": "new baby at home"}]},
+    )
+    assert accepted.status_code == 201, accepted.text
+    case = accepted.json()
+    url = f"/support-cases/{case['id']}"
+    visit = {
+        "kind": "home_visit",
+        "happened_at": f"{term[-1]}T15:30:00+00:00",
+        "made_by": "Ms Reid",
+        "with_whom": "Grace Okafor (mother)",
+        "outcome": "no answer; card left",
+    }
+    assert support.post(f"{url}/contacts", json=visit).status_code == 201
+    action = {
+        "type": "daily_check_in",
+        "what": "Meet at the gate each morning",
+        "owner": "Mr Hale",
+        "due_on": str(TODAY),
+    }
+    plan = support.post(f"{url}/plans", json={"target_attendance_percent": 90, "actions": [action]})
+    assert plan.status_code == 201, plan.text
+    agreed = support.post(
+        f"{url}/plans/{plan.json()['id']}/agreement", json={"agreed_by": "Grace Okafor", "agreed_on": str(TODAY)}
+    )
+    assert agreed.status_code == 200
+    for stage in ("listen_and_understand", "facilitate_support", "formalise_support"):
+        assert support.post(f"{url}/stage", json={"stage": stage, "reason": f"moving to {stage}"}).status_code == 200
+    contract = {
+        "agreed_with": ["Grace Okafor"],
+        "agreed_on": str(TODAY - timedelta(days=1)),
+        "parent_requirements": ["Ada is at school by 08:45 every day"],
+        "support_offered": ["A place at breakfast club", "Weekly check-in with Mr Hale"],
+    }
+    assert support.post(f"{url}/attendance-contracts", json=contract).status_code == 201
+
+    # At the formal stage the LA sees the case, and issues a Notice to Improve dated after
+    # half-term: three school weeks, judged every school day against the register.
+    la = httpx.Client(base_url=f"{stack.url('support')}/v1/schools/{URN}", headers=OFFICER, timeout=60)
+    assert la.get(url).status_code == 200
+    nti = {"issued_on": "2026-11-02", "school_weeks": 3, "criterion": "no_unauthorised_absence"}
+    too_long = la.post(f"{url}/notices-to-improve", json={**nti, "school_weeks": 8})
+    assert too_long.status_code == 422 and too_long.json()["errors"][0]["field"] == "school_weeks"
+    issued = la.post(f"{url}/notices-to-improve", json=nti)
+    assert issued.status_code == 201, issued.text
+    assert (issued.json()["period_start"], issued.json()["period_end"]) == ("2026-11-03", "2026-11-19")
+
+    def concluded() -> dict | None:
+        (notice,) = support.get(f"{url}/notices-to-improve").json()
+        return notice if notice["status"] != "running" else None
+
+    notice = wait_for(concluded, "the Notice to Improve to be judged")
+    in_period = absent_sessions(term, date(2026, 11, 3), date(2026, 11, 19))
+    assert notice["status"] == "not_met"
+    assert notice["judgement"]["why"] == f"{len(in_period)} session(s) of unauthorised absence in the period"
+
+    # Enforcement: penalty notices per parent, on sessions of the rolling 10 school weeks.
+    assert (
+        support.post(f"{url}/stage", json={"stage": "enforce", "reason": "the notice was not met"}).status_code == 200
+    )
+    latest = absent_sessions(term, TODAY - timedelta(days=70), TODAY)
+    first, second, third = latest[:10], latest[10:20], latest[20:30]
+    notices = f"{url}/penalty-notices"
+    to_grace = la.post(notices, json={"parent_name": "Grace Okafor", "issued_on": str(TODAY), "sessions": first})
+    assert to_grace.status_code == 201, to_grace.text
+    assert (to_grace.json()["lower_amount"], to_grace.json()["full_amount"]) == (80, 160)
+    to_tom = la.post(notices, json={"parent_name": "Tom Okafor", "issued_on": str(TODAY), "sessions": first})
+    assert to_tom.status_code == 201, to_tom.text  # each parent may be given one for the same absence
+    reused = la.post(
+        notices, json={"parent_name": "Tom Okafor", "issued_on": str(TODAY), "sessions": [first[0], *second[:9]]}
+    )
+    assert reused.status_code == 422 and reused.json()["errors"][0]["field"] == "sessions[0]"
+    attended = {"date": str(term[-1]), "session": "am"} if term[-1].weekday() not in ABSENT_DAYS else None
+    if attended:
+        present = la.post(
+            notices, json={"parent_name": "Tom Okafor", "issued_on": str(TODAY), "sessions": [attended, *second[:9]]}
+        )
+        assert "not an unauthorised absence" in present.json()["errors"][0]["message"]
+    old = la.post(notices, json={"parent_name": "Tom Okafor", "issued_on": str(TODAY),
+                                 "sessions": [{"date": "2026-09-07", "session": "am"}, *second[:9]]})  # fmt: skip
+    assert "outside the rolling 10 school weeks" in old.json()["errors"][0]["message"]
+    again = la.post(notices, json={"parent_name": "Grace Okafor", "issued_on": str(TODAY), "sessions": second})
+    assert again.status_code == 201 and (again.json()["lower_amount"], again.json()["full_amount"]) == (None, 160)
+    third_notice = la.post(notices, json={"parent_name": "Grace Okafor", "issued_on": str(TODAY), "sessions": third})
+    assert third_notice.status_code == 422
+    refusal = third_notice.json()["errors"][0]
+    assert refusal["field"] == "parent_name" and "at most 2 penalty notices" in refusal["message"]
+    assert "education supervision order" in refusal["message"]
+    paid = la.post(f"{notices}/{to_grace.json()['id']}/outcome", json={"outcome": "paid", "on": str(TODAY)})
+    assert paid.status_code == 200 and paid.json()["amount_paid"] == 80
+    withdrawn = la.post(
+        f"{notices}/{to_tom.json()['id']}/outcome",
+        json={"outcome": "withdrawn", "on": str(TODAY), "withdrawal_ground": "wrong_person"},
+    )
+    assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
+    order = {
+        "court_date": str(TODAY - timedelta(days=30)),
+        "made_on": str(TODAY - timedelta(days=30)),
+        "supervisor": "J. Patel",
+    }
+    made = support.post(f"{url}/supervision-orders", json=order)
+    assert made.status_code == 201
+    beyond = support.patch(
+        f"{url}/supervision-orders/{made.json()['id']}", json={"extend_to": str(TODAY + timedelta(days=4 * 365))}
+    )
+    assert beyond.status_code == 422 and "at most 3 years" in beyond.json()["detail"]
+
+    # The evidence pack: the register's marks as the LA's herringbone, analytics' figures, the
+    # chronology and every step above.
+    pack = support.get(f"{url}/evidence-pack", params={"from": "2026-09-01"})
+    assert pack.status_code == 200, pack.text
+    body = pack.json()
+    sent = [(day, session, code_of(ABSENT, day, session)) for day in term for session in ("am", "pm")]
+    assert body["figures"]["possible_sessions"] == len(sent)
+    assert body["figures"]["unauthorised_absence_sessions"] == sum(code == "O" for *_, code in sent)
+    last_hundred = [code for *_, code in sent][-100:]
+    assert body["registration_certificate"]["last_100_possible_sessions"] == {
+        "possible": len(last_hundred),
+        "unauthorised": last_hundred.count("O"),
+    }
+    monday = term[0] - timedelta(days=term[0].weekday())
+    assert body["registration_certificate"]["weeks"][0]["week_of"] == str(monday)
+    assert [c["outcome"] for c in body["chronology"]] == ["no answer; card left"]
+    assert [n["status"] for n in body["penalty_notices"]] == ["paid", "withdrawn", "issued"]
+    pdf = support.get(f"{url}/evidence-pack", params={"from": "2026-09-01"}, headers={"Accept": "application/pdf"})
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    path = stack.config.data_dir / "pack.pdf"
+    path.write_bytes(pdf.content)
+    text = " ".join(poppler("pdftotext", "-layout", str(path), "-").decode().split())
+    assert f"Ada Taylor (UPN {ABSENT}, year 7)" in text and "Hill Top Academy (URN 150001)" in text
+    assert "Notice to Improve issued 2026-11-02" in text and "Status: not met" in text
+    assert "Penalty notice issued" in text and "to Grace Okafor on 10 sessions" in text
+    poppler("pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", str(path), str(stack.config.data_dir / "page"))
+    assert (stack.config.data_dir / "page-1.png").stat().st_size > 10_000
+    reads = support.get(f"{url}/reads").json()["items"]
+    assert {"evidence pack", "case", "legal", "plan"} <= {r["what"] for r in reads}
+
+    closed = support.post(f"{url}/close", json={"outcome": "transferred_to_la", "notes": "prosecution file sent"})
+    assert closed.status_code == 200 and closed.json()["status"] == "closed"
