@@ -23,6 +23,11 @@ T = TypeVar("T")
 
 URN, LA = "150001", "206"
 ABSENT, REGULAR = make_upn(la_code=LA, serial=701), make_upn(la_code=LA, serial=702)
+IMPROVER, STEADY = make_upn(la_code=LA, serial=703), make_upn(la_code=LA, serial=704)
+PUPILS = {ABSENT: "Ada", REGULAR: "Ben", IMPROVER: "Cal", STEADY: "Dee"}
+# IMPROVER misses Mondays and Tuesdays until a plan with mentoring starts on 5 October, and
+# attends every session from then; STEADY misses every Monday all term and has no plan.
+PLAN_STARTS = date(2026, 10, 5)
 PARENTS = [
     {"name": "Grace Okafor", "relationship": "mother", "email": "grace@example.org"},
     {"name": "Tom Okafor", "relationship": "father", "phone": "07700900123"},
@@ -47,7 +52,12 @@ def school_days_so_far() -> list[date]:
 
 
 def code_of(upn: str, day: date, session: str) -> str:
-    if upn == ABSENT and day.weekday() in ABSENT_DAYS:
+    absent = (
+        (upn == ABSENT and day.weekday() in ABSENT_DAYS)
+        or (upn == IMPROVER and day < PLAN_STARTS and day.weekday() in (0, 1))
+        or (upn == STEADY and day.weekday() == 0)
+    )
+    if absent:
         return "O"
     return "/" if session == "am" else "\\"
 
@@ -68,7 +78,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 
 @pytest.fixture(scope="module")
 def term(stack: LocalStack) -> list[date]:
-    """The school, its two pupils and every register of the year so far."""
+    """The school, its four pupils and every register of the year so far."""
     admin = bearer(Role.ADMIN)
     days = school_days_so_far()
     with httpx.Client(base_url=stack.url("register"), headers=admin, timeout=60) as register:
@@ -76,7 +86,7 @@ def term(stack: LocalStack) -> list[date]:
             register.put(f"/v1/schools/{URN}", json=school_body(la_code=LA, name="Hill Top Academy")).status_code == 200
         )
         assert register.put(f"/v1/schools/{URN}/calendar", json=calendar_body()).status_code == 200
-        for upn, forename in ((ABSENT, "Ada"), (REGULAR, "Ben")):
+        for upn, forename in PUPILS.items():
             body = pupil_body(upn, forename=forename, contacts=PARENTS, year_group="7", admission_date="2026-09-01")
             assert register.post(f"/v1/schools/{URN}/pupils", json=body).status_code == 201
         registers = [
@@ -84,7 +94,7 @@ def term(stack: LocalStack) -> list[date]:
                 "urn": URN,
                 "date": str(day),
                 "session": session,
-                "marks": [{"upn": upn, "code": code_of(upn, day, session)} for upn in (ABSENT, REGULAR)],
+                "marks": [{"upn": upn, "code": code_of(upn, day, session)} for upn in PUPILS],
             }
             for day in days
             for session in ("am", "pm")
@@ -120,16 +130,20 @@ def test_a_term_of_registers_suggests_a_case_worked_through_every_stage_to_an_ev
 ) -> None:
     support = httpx.Client(base_url=f"{stack.url('support')}/v1/schools/{URN}", headers=STAFF, timeout=60)
 
-    # A term of registers: analytics flags the pupil, support-service suggests a case for them
-    # alone, and a penalty notice must be considered.
-    def suggested() -> list[dict]:
-        items = support.get("/support-suggestions").json()["items"]
-        return items if items and "persistent_absence" in items[0]["flags"] else []
+    # A term of registers: analytics flags the pupils who miss school, support-service
+    # suggests a case for each of them, and penalty notices must be considered for two.
+    def suggested() -> dict[str, dict]:
+        items = {s["upn"]: s for s in support.get("/support-suggestions").json()["items"]}
+        flagged = set(items) == {ABSENT, IMPROVER, STEADY}
+        return items if flagged and "persistent_absence" in items[ABSENT]["flags"] else {}
 
-    (suggestion,) = wait_for(suggested, "a suggested case")
-    assert suggestion["upn"] == ABSENT
-    considered = wait_for(lambda: support.get("/penalty-considerations").json()["items"], "a penalty consideration")
-    assert [c["upn"] for c in considered] == [ABSENT]
+    suggestion = wait_for(suggested, "suggested cases")[ABSENT]
+
+    def considered() -> list[str]:
+        upns = sorted(c["upn"] for c in support.get("/penalty-considerations").json()["items"])
+        return upns if len(upns) == 2 else []
+
+    assert wait_for(considered, "penalty considerations") == sorted([ABSENT, STEADY])  # IMPROVER missed 8
 
     accepted = support.post(
         f"/support-suggestions/{suggestion['id']}/accept",
@@ -271,3 +285,44 @@ def test_a_term_of_registers_suggests_a_case_worked_through_every_stage_to_an_ev
 
     closed = support.post(f"{url}/close", json={"outcome": "transferred_to_la", "notes": "prosecution file sent"})
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
+
+
+def test_the_impact_report_shows_the_change_after_an_action_against_comparable_pupils(
+    stack: LocalStack, term: list[date]
+) -> None:
+    support = httpx.Client(base_url=f"{stack.url('support')}/v1", headers=STAFF, timeout=60)
+    opened = support.post(
+        f"/schools/{URN}/support-cases", json={"upn": IMPROVER, "lead": "Mr Hale", "reason": "Mondays and Tuesdays"}
+    )
+    assert opened.status_code == 201, opened.text
+    action = {"type": "mentoring", "what": "Weekly mentor", "owner": "Mr Hale", "due_on": "2026-10-09"}
+    plan = {"target_attendance_percent": 95, "starts_on": str(PLAN_STARTS), "actions": [action]}
+    made = support.post(f"/schools/{URN}/support-cases/{opened.json()['id']}/plans", json=plan)
+    assert made.status_code == 201, made.text
+
+    # Four school weeks either side of 5 October: 7 to 28 September against 5 October to
+    # 6 November (half-term skipped). IMPROVER went from 6 of 10 sessions a week to all 10;
+    # STEADY, persistently absent like IMPROVER and without a plan, stayed at 8 of 10.
+    report = support.get(f"/schools/{URN}/support-impact", params={"weeks": 4, "from": "2026-09-01"})
+    assert report.status_code == 200, report.text
+    rows = {row["kind"]: row for row in report.json()["rows"]}
+    for kind in ("plan", "mentoring"):
+        row = rows[kind]
+        assert (row["measured"], row["mean_before"], row["mean_after"], row["mean_change"]) == (1, 60.0, 100.0, 40.0)
+        assert (row["share_improved"], row["compared"], row["comparison_pupils"]) == (100.0, 1, 1)
+        assert (row["comparison_mean_change"], row["mean_difference"]) == (0.0, 40.0)
+    assert rows["plan"]["too_recent"] == 1  # the first test's plan started today
+    assert rows["daily_check_in"]["measured"] == 0 and rows["daily_check_in"]["too_recent"] == 1
+    (mentoring,) = [i for i in report.json()["interventions"] if i["kind"] == "mentoring"]
+    assert (mentoring["upn"], mentoring["band"], mentoring["change"]) == (IMPROVER, "persistent", 40.0)
+    assert "regression to the mean" in report.json()["method"]
+    csv = support.get(
+        f"/schools/{URN}/support-impact", params={"weeks": 4, "from": "2026-09-01"}, headers={"Accept": "text/csv"}
+    )
+    assert csv.headers["content-type"].startswith("text/csv") and "mean_difference" in csv.text.splitlines()[0]
+
+    # The LA sees the same figures across its schools, without any pupil's casework.
+    officer = httpx.Client(base_url=f"{stack.url('support')}/v1", headers=OFFICER, timeout=60)
+    la = officer.get(f"/las/{LA}/support-impact", params={"weeks": 4, "from": "2026-09-01"}).json()
+    assert {r["kind"]: r for r in la["rows"]}["mentoring"] == rows["mentoring"] and la["interventions"] == []
+    assert officer.get(f"/schools/{URN}/support-impact", params={"weeks": 4}).json()["interventions"] == []

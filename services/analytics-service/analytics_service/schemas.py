@@ -316,3 +316,16 @@ class LAAttendance(BaseModel):
     period: Period
     total: CohortFigures
     schools: list[SchoolLine]
+
+
+class PupilWeeks(BaseModel):
+    upn: str
+    possible: list[int] = Field(description="Possible sessions in each week of `weeks`")
+    attended: list[int] = Field(description="Attended sessions (present or approved activity) in each week")
+
+
+class PupilWeeksPage(BaseModel):
+    period: Period
+    weeks: list[date] = Field(description="The Monday of each school week of the period")
+    items: list[PupilWeeks]
+    next_cursor: str | None = None

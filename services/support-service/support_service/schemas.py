@@ -643,3 +643,45 @@ class PenaltyNoticeOut(BaseModel):
     outcome_notes: str | None
     created_by: str
     created_at: datetime
+
+
+# --- Impact ----------------------------------------------------------------------------------
+
+
+class ImpactRow(BaseModel):
+    kind: str = Field(description="`plan`, or an action type")
+    measured: int = Field(description="Interventions measured: their after-window is over")
+    mean_before: float | None = Field(description="Mean attendance % over the N school weeks before")
+    mean_after: float | None = Field(description="Mean attendance % over the N school weeks from the start")
+    mean_change: float | None = Field(description="Mean change, in percentage points")
+    share_improved: float | None = Field(description="% of measured interventions whose pupil's attendance rose")
+    compared: int = Field(description="Measured interventions with a comparison group")
+    comparison_pupils: int = Field(description="Comparable pupils, summed over those interventions")
+    comparison_mean_change: float | None = Field(description="Mean change of comparable pupils, same weeks")
+    mean_difference: float | None = Field(description="Mean of (change - comparison change): the estimated effect")
+    too_recent: int = Field(description="Started, but the after-window is not over yet")
+    no_sessions: int = Field(description="Not measurable: no possible session in a window, or too early in the data")
+
+
+class ImpactMeasured(BaseModel):
+    kind: str
+    upn: str
+    case_id: str
+    started_on: date
+    band: str | None = Field(description="The pupil's absence band over the academic year before the start")
+    before: float | None
+    after: float | None
+    change: float | None
+    comparison_change: float | None
+    comparison_pupils: int
+
+
+class ImpactReport(BaseModel):
+    school_urn: str | None
+    la_code: str | None
+    start: date = Field(description="Interventions that started from this day")
+    end: date = Field(description="... to this day")
+    weeks: int = Field(description="N: school weeks in each window")
+    method: str
+    rows: list[ImpactRow]
+    interventions: list[ImpactMeasured] = Field(description="Each measured intervention (a school's report only)")

@@ -18,6 +18,7 @@ from analytics_service.schemas import (
     PeriodKind,
     PupilAttendance,
     PupilAttendancePage,
+    PupilWeeksPage,
     SchoolAttendance,
     WeeklySeries,
 )
@@ -176,6 +177,24 @@ async def pupils_attendance(
         return csv_response(page["items"], f"pupil-attendance-{urn}.csv")
     # Already in the response model's shape; serialised directly, as validating a page of
     # thousands of pupils again would cost more than working out their figures.
+    return Response(orjson.dumps(page), media_type="application/json")
+
+
+@router.get(
+    "/pupil-attendance/weekly",
+    response_model=PupilWeeksPage,
+    summary="Every pupil's possible and attended sessions in each school week (for comparing windows of weeks)",
+)
+async def pupils_by_week(
+    urn: URNPath,
+    session: SessionDep,
+    actor: SchoolReader,
+    period: SchoolPeriod,
+    cursor: UPNCursor = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 2000,
+) -> Response:
+    page = await queries.pupils_by_week(session, urn, period, cursor=cursor, limit=limit)
+    # Built in the response model's shape already: a school's year is 100,000 numbers.
     return Response(orjson.dumps(page), media_type="application/json")
 
 

@@ -185,6 +185,22 @@ def weekly(matrix: YearMatrix, year: SchoolYear, start_slot: int, end_slot: int)
     return result
 
 
+def pupil_weeks(
+    matrix: YearMatrix, year: SchoolYear, start_slot: int, end_slot: int
+) -> tuple[list[date], np.ndarray, np.ndarray]:
+    """Each pupil's possible and attended sessions in each school week of the window: the
+    week's Mondays, and two arrays of pupils x weeks. One pass for a whole school."""
+    categories = _categories(matrix.codes[:, start_slot:end_slot])
+    slot_week = np.repeat(year.week_of_day, 2)[start_slot:end_slot]
+    weeks = np.array(sorted(set(year.school_weeks.tolist()) & set(slot_week.tolist())), dtype=slot_week.dtype)
+    in_school_week = np.isin(slot_week, weeks)
+    # One column per week; a slot adds to its week's column (slots of no school week to none).
+    one_hot = (slot_week[:, None] == weeks[None, :]) & in_school_week[:, None]
+    possible = ((categories >= 1) & (categories <= 4)).astype(np.int32) @ one_hot.astype(np.int32)
+    attended = ((categories == 1) | (categories == 2)).astype(np.int32) @ one_hot.astype(np.int32)
+    return [year.week_monday(int(w)) for w in weeks], possible, attended
+
+
 @dataclass(frozen=True, slots=True)
 class SessionPattern:
     weekday: str

@@ -10,7 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from analytics_service.domain.absence_runs import RunsAsked, YearRows, runs_of_school
 from analytics_service.domain.flags import FlagRules
-from analytics_service.domain.reports import Tally, cohort_tallies, patterns, tally, weekly, year_slices
+from analytics_service.domain.reports import (
+    Tally,
+    cohort_tallies,
+    patterns,
+    pupil_weeks,
+    tally,
+    weekly,
+    year_slices,
+)
 from analytics_service.domain.school_year import SchoolYear
 from analytics_service.domain.year_matrix import (
     YearMatrix,
@@ -502,3 +510,36 @@ async def benchmarks(session: AsyncSession, urn: str, period: Period) -> Benchma
         national=national,
         reference_version=national_benchmarks.REFERENCE_VERSION,
     )
+
+
+async def pupils_by_week(
+    session: AsyncSession, urn: str, period: Period, *, cursor: str | None, limit: int
+) -> dict[str, Any]:
+    """Every pupil's possible and attended sessions in each school week of the period, as
+    arrays aligned with `weeks`: what a comparison of any two windows of weeks needs, for a
+    whole school in one answer. A pupil has a row once, whatever their stays."""
+    by_pupil: dict[str, dict[date, tuple[int, int]]] = {}
+    all_weeks: set[date] = set()
+    for s in await _slices(session, urn, period, by_stay=False):
+        mondays, possible, attended = pupil_weeks(s.matrix, s.year, s.start_slot, s.end_slot)
+        all_weeks.update(mondays)
+        for row, upn in enumerate(s.upns):
+            weeks = by_pupil.setdefault(upn, {})
+            for column, monday in enumerate(mondays):
+                weeks[monday] = (int(possible[row, column]), int(attended[row, column]))
+    ordered = sorted(all_weeks)
+    upns = sorted(u for u in by_pupil if cursor is None or u > cursor)
+    page = upns[:limit]
+    return {
+        "period": period.model_dump(mode="json"),
+        "weeks": [w.isoformat() for w in ordered],
+        "items": [
+            {
+                "upn": upn,
+                "possible": [by_pupil[upn].get(w, (0, 0))[0] for w in ordered],
+                "attended": [by_pupil[upn].get(w, (0, 0))[1] for w in ordered],
+            }
+            for upn in page
+        ],
+        "next_cursor": page[-1] if len(upns) > limit else None,
+    }

@@ -1,9 +1,10 @@
 import asyncio
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from attendance_shared.access import Scope, allow
 from attendance_shared.api_types import IsoDate, LACodePath, UPNPath, UPNQuery, URNPath
@@ -18,6 +19,7 @@ from attendance_shared.rules.codes import UNAUTHORISED_ABSENCE_CODES
 from attendance_shared.rules.figures import academic_year_of, academic_year_start
 from attendance_shared.rules.support import CaseStage
 from support_service.documents import evidence_pdf
+from support_service.domain.impact import METHOD
 from support_service.models import idempotency_keys
 from support_service.schemas import (
     AcceptIn,
@@ -35,6 +37,7 @@ from support_service.schemas import (
     ContractIn,
     ContractOut,
     DismissIn,
+    ImpactReport,
     LASupportSettings,
     NoticeToImproveIn,
     NoticeToImproveOut,
@@ -59,7 +62,7 @@ from support_service.schemas import (
     SupervisionOrderIn,
     SupervisionOrderOut,
 )
-from support_service.service import cases, evidence, legal, plans, suggestions
+from support_service.service import cases, evidence, impact, legal, plans, suggestions
 
 router = APIRouter(prefix="/v1/schools/{urn}", responses=PROBLEM_RESPONSES)
 PDF_MEDIA_TYPE = "application/pdf"
@@ -634,6 +637,65 @@ async def evidence_pack(
     return pack
 
 
+ImpactWeeks = Annotated[int, Query(ge=1, le=12, description="N: school weeks in each window (default 6)")]
+ImpactFrom = Annotated[
+    IsoDate | None, Query(alias="from", description="Interventions that started from this day (default: a year ago)")
+]
+ImpactTo = Annotated[IsoDate | None, Query(alias="to", description="... to this day (default: today)")]
+IMPACT_DESCRIPTION = "Which actions moved attendance. JSON, or the rows as CSV with `Accept: text/csv`.\n\n" + METHOD
+
+
+@dataclass(frozen=True)
+class ImpactQuery:
+    weeks: int
+    start: date | None
+    end: date | None
+    accept: str | None
+
+
+def _impact_query(
+    accept: AcceptHeader = None, weeks: ImpactWeeks = 6, start: ImpactFrom = None, end: ImpactTo = None
+) -> ImpactQuery:
+    return ImpactQuery(weeks, start, end, accept)
+
+
+ImpactParameters = Annotated[ImpactQuery, Depends(_impact_query)]
+IMPACT_RESPONSES = CSV_RESPONSE | {503: PROBLEM_RESPONSES[503] | {"description": "analytics is unavailable; try again"}}
+
+
+async def _impact(
+    request: Request, session: SessionDep, query: ImpactQuery, filename: str, *, detail: bool, **scope: str
+) -> Any:
+    today = today_in_england()
+    report = await impact.impact_report(
+        session,
+        request.app.state.analytics,
+        start=query.start or today - timedelta(days=365),
+        end=query.end or today,
+        weeks=query.weeks,
+        today=today,
+        detail=detail,
+        **scope,  # type: ignore[arg-type]
+    )
+    return csv_response(report.rows, filename) if wants_csv(query.accept) else report
+
+
+@router.get(
+    "/support-impact",
+    response_model=ImpactReport,
+    responses=IMPACT_RESPONSES,
+    tags=["impact"],
+    summary="The school's interventions: attendance N school weeks before and after, against comparable pupils",
+    description=IMPACT_DESCRIPTION,
+)
+async def school_impact(
+    urn: URNPath, request: Request, session: SessionDep, actor: CaseReader, query: ImpactParameters
+) -> Any:
+    # An LA officer sees the aggregates, not each pupil's casework.
+    detail = actor.role is not Role.LA
+    return await _impact(request, session, query, f"support-impact-{urn}.csv", detail=detail, urn=urn)
+
+
 @router.get(
     "/support-suggestions",
     response_model=SuggestionPage,
@@ -777,3 +839,17 @@ async def put_la_settings(
     la_code: LACodePath, body: LASupportSettings, session: SessionDep, actor: LAReader
 ) -> LASupportSettings:
     return await legal.save_la_settings(session, la_code, body, actor=actor)
+
+
+@la_router.get(
+    "/support-impact",
+    response_model=ImpactReport,
+    responses=IMPACT_RESPONSES,
+    tags=["impact"],
+    summary="The LA's schools' interventions: attendance N school weeks before and after, against comparable pupils",
+    description=IMPACT_DESCRIPTION,
+)
+async def la_impact(
+    la_code: LACodePath, request: Request, session: SessionDep, actor: LAReader, query: ImpactParameters
+) -> Any:
+    return await _impact(request, session, query, f"support-impact-la-{la_code}.csv", detail=False, la_code=la_code)

@@ -77,7 +77,9 @@ def _record(row: Row) -> dict:
     }
 
 
-def _new_actions(body_actions: list, today: date) -> list[dict]:
+def _new_actions(body_actions: list, added_on: date) -> list[dict]:
+    """Actions agreed with a plan start with it (a plan recorded after it began included);
+    actions added later start the day they are added."""
     return [
         {
             "id": str(uuid.uuid4()),
@@ -86,7 +88,7 @@ def _new_actions(body_actions: list, today: date) -> list[dict]:
             "owner": a.owner,
             "due_on": a.due_on.isoformat(),
             "status": "open",
-            "added_on": today.isoformat(),
+            "added_on": added_on.isoformat(),
         }
         for a in body_actions
     ]
@@ -100,7 +102,7 @@ async def create_plan(
         raise Conflict(f"the case already has an active plan ({active.id}): change it, or end it first")
     starts_on = body.starts_on or today
     review_on = body.review_on or _weeks_on(await school_calendar(session, urn), starts_on)
-    actions = _new_actions(body.actions, today)
+    actions = _new_actions(body.actions, starts_on)
     _refuse(plan_problems(starts_on=starts_on, review_on=review_on, actions=_planned(actions)))
     row = await plan_repository.add(
         session,
