@@ -458,8 +458,9 @@ async def _fresh(
     return freshness(accepted, watcher, started)
 
 
-# la-returns reads no marks: it asks analytics for runs and spells.
-OTHER_MARK_CONSUMERS = ("notification",)
+# la-returns reads no marks: it asks analytics for runs and spells. support-service reads
+# every mark but keeps only those of pupils with an open case.
+OTHER_MARK_CONSUMERS = ("notification", "support")
 PUPIL_CONSUMERS = ("analytics", *OTHER_MARK_CONSUMERS, "la-returns")
 
 

@@ -153,7 +153,7 @@ SERVICES = {
     "analytics": (topics.SCHOOLS, topics.PUPILS, topics.MARKS),
     "notification": (topics.SCHOOLS, topics.PUPILS, topics.MARKS, topics.RISK_FLAGS),
     "la-returns": (topics.SCHOOLS, topics.PUPILS),
-    "support": (topics.SCHOOLS, topics.PUPILS, topics.RISK_FLAGS),
+    "support": (topics.SCHOOLS, topics.PUPILS, topics.MARKS, topics.RISK_FLAGS),
 }
 
 

@@ -656,9 +656,12 @@ class ImpactRow(BaseModel):
     mean_change: float | None = Field(description="Mean change, in percentage points")
     share_improved: float | None = Field(description="% of measured interventions whose pupil's attendance rose")
     compared: int = Field(description="Measured interventions with a comparison group")
+    compared_mean_change: float | None = Field(description="Mean change of those interventions")
     comparison_pupils: int = Field(description="Comparable pupils, summed over those interventions")
-    comparison_mean_change: float | None = Field(description="Mean change of comparable pupils, same weeks")
-    mean_difference: float | None = Field(description="Mean of (change - comparison change): the estimated effect")
+    comparison_mean_change: float | None = Field(description="Their comparable pupils' mean change, same weeks")
+    mean_difference: float | None = Field(
+        description="compared_mean_change - comparison_mean_change: the estimated effect"
+    )
     too_recent: int = Field(description="Started, but the after-window is not over yet")
     no_sessions: int = Field(description="Not measurable: no possible session in a window, or too early in the data")
 

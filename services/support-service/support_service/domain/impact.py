@@ -18,8 +18,9 @@ The method, stated once (the API documentation quotes `METHOD`):
   improve anyway (regression to the mean). The difference between the two is the estimate of
   the intervention's effect. Pupils under 5% absence at the start have no comparison group.
 - Aggregates: the mean of each measured intervention's figures (each counts once, whatever its
-  school's size), the share that improved (change above zero), and the comparison's means over
-  the interventions that had one.
+  school's size) and the share that improved (change above zero). The comparison's figures are
+  over the interventions that had a comparison group: their own mean change, the comparable
+  pupils' mean change, and the mean difference, which is the one to read as the effect.
 """
 
 from collections.abc import Iterable, Sequence
@@ -166,6 +167,7 @@ class Summary:
     mean_change: float | None
     share_improved: float | None
     compared: int
+    compared_mean_change: float | None
     comparison_pupils: int
     comparison_mean_change: float | None
     mean_difference: float | None
@@ -187,6 +189,7 @@ def summarise(kind: str, measured: Sequence[Measured], unmeasured: Unmeasured) -
         mean_change=_round(fmean(m.change for m in measured)) if measured else None,
         share_improved=_round(100 * sum(m.change > 0 for m in measured) / len(measured)) if measured else None,
         compared=len(compared),
+        compared_mean_change=_round(fmean(m.change for m in compared)) if compared else None,
         comparison_pupils=sum(m.comparison_pupils for m in compared),
         comparison_mean_change=_round(fmean(m.comparison_change for m in compared)) if compared else None,  # type: ignore[misc]
         mean_difference=_round(fmean(m.change - m.comparison_change for m in compared)) if compared else None,  # type: ignore[operator]

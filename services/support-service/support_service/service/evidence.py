@@ -42,6 +42,7 @@ async def evidence_pack(
     if end > today:
         raise Unprocessable.of_field("to", "a pack covers days that have happened")
     row = await require_case(session, urn, case_id, actor)
+    # One read of the whole pack: its parts below are not logged again one by one.
     await case_repository.log_reads(
         session, [row.id], reader=actor.subject, role=actor.role.value, what="evidence pack"
     )
@@ -88,19 +89,21 @@ async def evidence_pack(
         },
         "chronology": chronology,
         "plans": [
-            p.model_dump(mode="json") for p in await plans.list_plans(session, urn, case_id, actor=actor, today=today)
+            p.model_dump(mode="json")
+            for p in await plans.list_plans(session, urn, case_id, actor=actor, today=today, log=False)
         ],
         "attendance_contracts": [
-            c.model_dump(mode="json") for c in await legal.contracts(session, urn, case_id, actor=actor)
+            c.model_dump(mode="json") for c in await legal.contracts(session, urn, case_id, actor=actor, log=False)
         ],
         "supervision_orders": [
-            o.model_dump(mode="json") for o in await legal.orders(session, urn, case_id, actor=actor, today=today)
+            o.model_dump(mode="json")
+            for o in await legal.orders(session, urn, case_id, actor=actor, today=today, log=False)
         ],
         "notices_to_improve": [
-            n.model_dump(mode="json") for n in await legal.notices(session, urn, case_id, actor=actor)
+            n.model_dump(mode="json") for n in await legal.notices(session, urn, case_id, actor=actor, log=False)
         ],
         "penalty_notices": [
-            p.model_dump(mode="json") for p in await legal.penalties(session, urn, case_id, actor=actor)
+            p.model_dump(mode="json") for p in await legal.penalties(session, urn, case_id, actor=actor, log=False)
         ],
     }
 

@@ -168,9 +168,12 @@ async def end_contract(
     return _contract_out(changed)
 
 
-async def contracts(session: AsyncSession, urn: str, case_id: uuid.UUID, *, actor: Actor) -> list[ContractOut]:
+async def contracts(
+    session: AsyncSession, urn: str, case_id: uuid.UUID, *, actor: Actor, log: bool = True
+) -> list[ContractOut]:
     case = await require_case(session, urn, case_id, actor)
-    await case_repository.log_reads(session, [case.id], reader=actor.subject, role=actor.role.value, what="legal")
+    if log:
+        await case_repository.log_reads(session, [case.id], reader=actor.subject, role=actor.role.value, what="legal")
     return [_contract_out(r) for r in await repository.of_case(session, attendance_contracts, case.id)]
 
 
@@ -249,10 +252,11 @@ async def change_order(
 
 
 async def orders(
-    session: AsyncSession, urn: str, case_id: uuid.UUID, *, actor: Actor, today: date
+    session: AsyncSession, urn: str, case_id: uuid.UUID, *, actor: Actor, today: date, log: bool = True
 ) -> list[SupervisionOrderOut]:
     case = await require_case(session, urn, case_id, actor)
-    await case_repository.log_reads(session, [case.id], reader=actor.subject, role=actor.role.value, what="legal")
+    if log:
+        await case_repository.log_reads(session, [case.id], reader=actor.subject, role=actor.role.value, what="legal")
     return [_order_out(r, today) for r in await repository.of_case(session, supervision_orders, case.id)]
 
 
@@ -349,9 +353,12 @@ async def issue_notice(
     return _notice_out(row, [])
 
 
-async def notices(session: AsyncSession, urn: str, case_id: uuid.UUID, *, actor: Actor) -> list[NoticeToImproveOut]:
+async def notices(
+    session: AsyncSession, urn: str, case_id: uuid.UUID, *, actor: Actor, log: bool = True
+) -> list[NoticeToImproveOut]:
     case = await require_case(session, urn, case_id, actor)
-    await case_repository.log_reads(session, [case.id], reader=actor.subject, role=actor.role.value, what="legal")
+    if log:
+        await case_repository.log_reads(session, [case.id], reader=actor.subject, role=actor.role.value, what="legal")
     rows = await repository.of_case(session, notices_to_improve, case.id)
     checks = await repository.checks_of(session, [r.id for r in rows])
     return [_notice_out(r, checks[r.id]) for r in rows]
@@ -550,9 +557,12 @@ async def record_penalty_outcome(
     return _penalty_out(changed, grounds[row.id])
 
 
-async def penalties(session: AsyncSession, urn: str, case_id: uuid.UUID, *, actor: Actor) -> list[PenaltyNoticeOut]:
+async def penalties(
+    session: AsyncSession, urn: str, case_id: uuid.UUID, *, actor: Actor, log: bool = True
+) -> list[PenaltyNoticeOut]:
     case = await require_case(session, urn, case_id, actor)
-    await case_repository.log_reads(session, [case.id], reader=actor.subject, role=actor.role.value, what="legal")
+    if log:
+        await case_repository.log_reads(session, [case.id], reader=actor.subject, role=actor.role.value, what="legal")
     rows = await repository.of_case(session, penalty_notices, case.id)
     grounds = await repository.grounds_of(session, [r.id for r in rows])
     return [_penalty_out(r, grounds[r.id]) for r in rows]

@@ -302,10 +302,11 @@ async def get_plan(
 
 
 async def list_plans(
-    session: AsyncSession, urn: str, case_id: uuid.UUID, *, actor: Actor, today: date
+    session: AsyncSession, urn: str, case_id: uuid.UUID, *, actor: Actor, today: date, log: bool = True
 ) -> list[PlanOut]:
     case = await require_case(session, urn, case_id, actor)
-    await case_repository.log_reads(session, [case.id], reader=actor.subject, role=actor.role.value, what="plan")
+    if log:
+        await case_repository.log_reads(session, [case.id], reader=actor.subject, role=actor.role.value, what="plan")
     return [plan_out(r, today) for r in await plan_repository.of_case(session, case.id)]
 
 
