@@ -27,7 +27,7 @@ from attendance_shared.events import (
     make_event,
     pupil_key,
 )
-from attendance_shared.kafka import KafkaPublisher
+from attendance_shared.kafka import KafkaPublisher, ensure_topics
 from attendance_shared.rules.calendar import WeekdayCalendar
 from attendance_shared.rules.figures import academic_year_of
 from attendance_shared.rules.leave import school_weeks_end
@@ -66,7 +66,7 @@ def admission(upn: str, urn: str = URN) -> Event:
     return event(payload, pupil_key(urn, upn))
 
 
-def flag(upn: str, name: str, *, raised: bool = True, reached_on: date | None = None) -> Event:
+def flag(upn: str, name: str, *, raised: bool = True, reached_on: date | None = None, year: int = YEAR) -> Event:
     kind = RiskFlagRaisedV1 if raised else RiskFlagClearedV1
     evidence = (
         FlagEvidence(count=10, unit="sessions", since=TODAY - timedelta(days=60), until=TODAY, reached_on=reached_on)
@@ -78,7 +78,7 @@ def flag(upn: str, name: str, *, raised: bool = True, reached_on: date | None = 
         la_code=LA,
         upn=upn,
         flag=name,  # type: ignore[arg-type]
-        academic_year=YEAR,
+        academic_year=year,
         possible_sessions=120,
         absent_sessions=14,
         overall_absence_rate=11.7,
@@ -577,3 +577,31 @@ async def test_the_formal_stages_refuse_what_the_law_and_the_la_do_not_allow(sup
     )
     assert away.status_code == 503 and "register" in away.json()["detail"]
     assert (await support.get(f"{url}/penalty-notices")).json() == []
+
+
+async def test_a_flag_of_another_academic_year_joins_the_pupils_pending_suggestion(
+    support: httpx.AsyncClient, broker: KafkaCluster
+) -> None:
+    """Found by the fault suite: last year's pending suggestion was not found when this year's
+    flag came, so a second pending one was inserted, refused by the one-pending index, and the
+    event went to the dead-letter topic."""
+    await ensure_topics(broker.bootstrap_servers, [topics.dead_letter_topic("support")])
+    await publish(broker, [flag(CAL, "persistent_absence", year=YEAR - 1)])
+
+    async def one_pending() -> dict:
+        items = await pending_suggestions(support)
+        assert [s["upn"] for s in items] == [CAL]
+        return items[0]
+
+    first = await eventually(one_pending)
+    await publish(broker, [flag(CAL, "severe_absence")])
+
+    async def joined() -> None:
+        (item,) = await pending_suggestions(support)
+        assert (item["id"], item["flags"]) == (first["id"], ["persistent_absence", "severe_absence"])
+
+    await eventually(joined)
+    parked = await read_topic(
+        broker.bootstrap_servers, topics.dead_letter_topic("support").name, expected=1, timeout_s=2
+    )
+    assert parked == []

@@ -20,7 +20,8 @@ async def states_of(
     set[tuple[str, str]], dict[tuple[str, str], tuple[uuid.UUID, list[str]]], dict[tuple[str, str, int], set[str]]
 ]:
     """For the pupils a batch of flags is about: who has an open case, each one's pending
-    suggestion (its id and flags), and the flags already put to staff in each academic year."""
+    suggestion (its id and flags, whatever its academic year: at most one waits per pupil),
+    and the flags already put to staff in each academic year."""
     keys = list(set(keys))
     if not keys:
         return set(), {}, {}
@@ -32,7 +33,8 @@ async def states_of(
     rows = (
         await session.execute(
             select(s).where(
-                tuple_(s.c.school_urn, s.c.upn).in_(keys), s.c.academic_year.in_(sorted(set(academic_years)))
+                tuple_(s.c.school_urn, s.c.upn).in_(keys),
+                or_(s.c.academic_year.in_(sorted(set(academic_years))), s.c.status == "pending"),
             )
         )
     ).all()
