@@ -71,6 +71,7 @@ class BatchConsumer:
         max_records: int = 2000,
         session_timeout_ms: int = 10_000,
         fetch_max_wait_ms: int = 500,
+        idempotent_topics: Sequence[TopicSpec] = (),
     ) -> None:
         self.service = service
         self.session_timeout_ms = session_timeout_ms
@@ -81,6 +82,9 @@ class BatchConsumer:
         self._bootstrap_servers = bootstrap_servers
         self._sessionmaker = sessionmaker
         self._inbox = inbox
+        # Topics whose events the handler applies idempotently by themselves (a mark by its
+        # revision): the inbox does not record them, a row per mark for nothing.
+        self._idempotent = frozenset(t.name for t in idempotent_topics)
         self._handler = handler
         self._max_records = max_records
         self._dead_letter = dead_letter_topic(service)
@@ -267,10 +271,11 @@ class BatchConsumer:
             if self._inbox is None:
                 new_ids = set(unique)
             else:
-                new_ids = await claim_new_events(
+                new_ids = {event_id for event_id, (topic, _) in unique.items() if topic in self._idempotent}
+                new_ids |= await claim_new_events(
                     session,
                     self._inbox,
-                    [(event_id, topic) for event_id, (topic, _) in unique.items()],
+                    [(event_id, topic) for event_id, (topic, _) in unique.items() if topic not in self._idempotent],
                     service=self.service,
                 )
             fresh = [(topic, event) for event_id, (topic, event) in unique.items() if event_id in new_ids]
@@ -383,6 +388,7 @@ def attach_consumer(
     inbox: Table | None,
     handler: BatchHandler,
     max_records: int = 2000,
+    idempotent_topics: Sequence[TopicSpec] = (),
 ) -> BatchConsumer:
     """Run a batch consumer as one of the service's workers, with its own readiness check."""
     settings = ctx.app.state.settings
@@ -397,6 +403,7 @@ def attach_consumer(
         max_records=max_records,
         session_timeout_ms=settings.kafka_consumer_session_timeout_ms,
         fetch_max_wait_ms=settings.kafka_consumer_fetch_max_wait_ms,
+        idempotent_topics=idempotent_topics,
     )
     ctx.workers.add(f"{service}-consumer", consumer)
     ctx.app.state.readiness_checks["consumer"] = consumer_check(consumer)

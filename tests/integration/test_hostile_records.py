@@ -184,6 +184,7 @@ def _consumer(service: str, group_id: str, database_url: str, bootstrap_servers:
         bootstrap_servers=bootstrap_servers,
         sessionmaker=make_sessionmaker(make_engine(database_url, service=f"{service}-hostile")),
         inbox={"la-returns": la_returns_inbox, "support": support_inbox}.get(service),  # as each app wires it
+        idempotent_topics=[topics.MARKS] if service == "support" else (),
         handler=handlers[service],
         session_timeout_ms=6_000,
     )

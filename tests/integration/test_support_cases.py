@@ -24,6 +24,7 @@ from attendance_shared.events import (
     RiskFlagClearedV1,
     RiskFlagRaisedV1,
     SchoolUpsertedV1,
+    SessionMarkedV1,
     make_event,
     pupil_key,
 )
@@ -605,3 +606,35 @@ async def test_a_flag_of_another_academic_year_joins_the_pupils_pending_suggesti
         broker.bootstrap_servers, topics.dead_letter_topic("support").name, expected=1, timeout_s=2
     )
     assert parked == []
+
+
+async def test_marks_are_kept_for_pupils_with_an_open_case_by_revision_without_the_inbox(
+    support: httpx.AsyncClient, broker: KafkaCluster, engine: AsyncEngine
+) -> None:
+    opened = await support.post(f"/v1/schools/{URN}/support-cases", json={"upn": ADA, "lead": "Ms Reid", "reason": "r"})
+    assert opened.status_code == 201
+    day = TODAY - timedelta(days=1)
+
+    def mark(upn: str, code: str, revision: int) -> Event:
+        payload = SessionMarkedV1(
+            school_urn=URN, la_code=LA, upn=upn, date=day, session="am", code=code, revision=revision,
+            recorded_at=datetime.now(UTC),
+        )  # fmt: skip
+        return event(payload, pupil_key(URN, upn))
+
+    amended, first = mark(ADA, "I", 2), mark(ADA, "N", 1)
+    publisher = KafkaPublisher(broker.bootstrap_servers, [topics.MARKS], client_id="support-test-marks")
+    # The amendment, the first mark late and twice, and a mark of a pupil with no open case.
+    items = [amended, first, first, mark(BEN, "O", 1)]
+    await publisher.publish([(topics.MARKS.name, i.key, i.to_bytes(), []) for i in items])
+    await publisher.close()
+
+    async def kept() -> None:
+        rows = await scalar(engine, "SELECT string_agg(upn || ':' || code || ':' || revision, ',') FROM support.marks")
+        assert rows == f"{ADA}:I:2"
+
+    await eventually(kept)
+    # Pupils' events went through the inbox; marks, idempotent by revision, did not.
+    topics_recorded = await scalar(engine, "SELECT string_agg(DISTINCT topic, ',') FROM support.processed_events")
+    assert topics_recorded is not None and topics.MARKS.name not in str(topics_recorded)
+    assert topics.PUPILS.name in str(topics_recorded)

@@ -27,6 +27,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             topics=[topics.SCHOOLS, topics.PUPILS, topics.MARKS, topics.RISK_FLAGS],
             inbox=processed_events,
             handler=handle,
+            # Marks are kept by revision: applying one twice changes nothing, so the inbox
+            # (a row per event) records the other topics' events only.
+            idempotent_topics=[topics.MARKS],
         )
         attach_relay(ctx, service=SERVICE_NAME, table=outbox, topics=[topics.SUPPORT_CASES])
 
