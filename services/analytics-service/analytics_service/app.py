@@ -2,6 +2,7 @@
 
 from fastapi import FastAPI
 
+from analytics_service.api import views
 from analytics_service.api.routes import la_router, reference_router, router
 from analytics_service.consumers.events import AnalyticsHandler
 from analytics_service.models import outbox
@@ -32,7 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="analytics-service",
         summary="Attendance figures and risk flags by the DfE methodology, fresh within seconds.",
         settings=settings,
-        routers=[router, la_router, reference_router],
+        routers=[router, la_router, views.router, views.la_router, reference_router],
         build_workers=build_workers,
         school_la_code=school_la_code,
     )

@@ -20,7 +20,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from attendance_shared.calendar_projection import school_calendars_table
 from attendance_shared.db import service_metadata
@@ -151,6 +151,17 @@ part_time_timetables = Table(
     Column("end_date", Date, nullable=False),
     Column("next_review_on", Date),
     Index("ix_part_time_timetables_pupil", "school_urn", "upn"),
+)
+
+# Attendance tiers a school or an LA set (`rules.tiers`); a school without its own uses its
+# LA's, and one with neither the defaults. Settings, not a projection: not rebuilt from topics.
+attendance_tiers = Table(
+    "attendance_tiers",
+    metadata,
+    Column("scope", Text, primary_key=True),  # "school" or "la"
+    Column("code", Text, primary_key=True),  # the URN or the LA code
+    Column("tiers", JSONB, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 PROJECTIONS = (schools, school_calendars, enrolments, pupil_versions, pupil_years, risk_flags, part_time_timetables)

@@ -113,6 +113,7 @@ class PupilAttendance(BaseModel):
         description="Every day this academic year the pupil's unauthorised sessions in the rolling 10 school "
         "weeks rose to 10, when a penalty notice must be considered: kept after the count falls back",
     )
+    explained: "Explained | None" = Field(None, description="The figure in words and numbers, and what would change it")
 
 
 class PupilRow(BaseModel):
@@ -329,3 +330,187 @@ class PupilWeeksPage(BaseModel):
     weeks: list[date] = Field(description="The Monday of each school week of the period")
     items: list[PupilWeeks]
     next_cursor: str | None = None
+
+
+# --- the views leaders, governors and LAs use -------------------------------------------
+
+
+class Explained(BaseModel):
+    """The pupil's figure in words and numbers: why they are, or are not, persistently or
+    severely absent, and what would change it."""
+
+    text: str = Field(description='e.g. "24 of 143 possible sessions missed: 16.8% (12 days, about 60 lessons). …"')
+    absent_sessions: int
+    possible_sessions: int
+    persistent_absence: bool = Field(description="Absence at or above 10% of possible sessions")
+    severe_absence: bool = Field(description="Absence at or above 50% of possible sessions")
+    sessions_to_leave_persistent_absence: int = Field(
+        description="Sessions attended in a row, nothing else missed, that bring absence below 10% (0: already)"
+    )
+    sessions_to_leave_severe_absence: int = Field(description="The same for 50%")
+    remaining_possible_sessions: int = Field(
+        description="The school's sessions left in the academic year after the period, while the pupil is on roll"
+    )
+    year_end_attendance_if_no_more_absence: float | None = Field(
+        description="Attendance at the year's end if every remaining session is attended (null when the period "
+        "does not start with the academic year, or no session remains)"
+    )
+    days_missed: float = Field(description="Absent sessions as school days (two sessions a day)")
+    lessons_missed_about: int = Field(description="Days missed at five lessons a day")
+    time_missed: str = Field(description='"12 days, about 60 lessons"')
+    tier: str | None = Field(description="The school's (or its LA's, or the default) attendance tier")
+    spells: int = Field(description="Spells of absence in the period: runs of absent sessions, non-school days skipped")
+    longest_spell_sessions: int
+    persistent_absence_risk: Literal["unknown", "low", "moderate", "high", "persistent"] = Field(
+        description="Rate and spells read together (see /docs: `GET …/absence-spells`)"
+    )
+
+
+class BandOut(BaseModel):
+    band: str = Field(description="The band's name in `band=`: `0-5`, `5-10`, … `50+`")
+    label: str
+    lower_percent: int
+    upper_percent: int | None
+    pupils: int
+    share: float | None = Field(description="Percent of the pupils counted")
+
+
+class BandGroup(BaseModel):
+    group: str
+    pupils_counted: int
+    bands: list[BandOut]
+
+
+class AbsenceBands(BaseModel):
+    period: Period
+    width: int
+    minimum_possible_sessions: int = Field(description="Pupils with fewer possible sessions are not counted (DfE)")
+    pupils_counted: int
+    pupils_not_counted: int
+    bands: list[BandOut]
+    group_by: CohortAttribute | None = None
+    groups: list[BandGroup] = Field(
+        default_factory=list, description="Per cohort value, by the pupil's attributes at the period's end"
+    )
+
+
+class BandPupil(BaseModel):
+    upn: str
+    school_urn: str
+    year_group: str | None
+    possible_sessions: int
+    absent_sessions: int
+    overall_absence_rate: float
+    tier: str | None
+
+
+class BandPupilPage(BaseModel):
+    period: Period
+    band: str
+    items: list[BandPupil]
+    next_cursor: str | None
+
+
+class SpellRow(BaseModel):
+    upn: str
+    possible_sessions: int
+    absent_sessions: int
+    overall_absence_rate: float | None
+    spells: int
+    longest_spell_sessions: int
+    mean_spell_sessions: float | None
+    persistent_absence_risk: Literal["unknown", "low", "moderate", "high", "persistent"]
+
+
+class SpellPage(BaseModel):
+    period: Period
+    method: str
+    items: list[SpellRow]
+    next_cursor: str | None
+
+
+class ReasonOut(BaseModel):
+    reason: str
+    label: str
+    codes: list[str]
+    authorised: bool
+    sessions: int
+    rate: float | None = Field(description="Percent of possible sessions")
+    national_rate: float | None = Field(description="England's rate, where a stored release states it")
+    national_period: str | None
+
+
+class AbsenceReasons(BaseModel):
+    period: Period
+    possible_sessions: int
+    reasons: list[ReasonOut]
+    reference_version: str
+
+
+class MonthOut(BaseModel):
+    month: str = Field(description="YYYY-MM")
+    figures: Figures
+    persistent_absence_rate: float | None = Field(description="Percent of pupils, over the month alone")
+
+
+class MonthlySeries(BaseModel):
+    period: Period
+    months: list[MonthOut]
+
+
+class YearToDate(BaseModel):
+    period: Period
+    pupils: int
+    figures: Figures
+    persistent_absence_rate: float | None
+    severe_absence_rate: float | None
+
+
+class YearOnYear(BaseModel):
+    school_day_number: int = Field(description="School days of this year up to `on`; last year is cut at the same")
+    this_year: YearToDate
+    last_year: YearToDate | None = Field(description="Null when the school has no marks last year")
+    change: dict[str, float | None] = Field(description="This year minus last year, in percentage points")
+
+
+class Rank(BaseModel):
+    value: float | None
+    position: int | None = Field(description="1 is best; equal values share a position")
+    of: int
+    percentile: float | None = Field(description="Share of the other schools it does better than or equals, 0–100")
+
+
+class CompareRow(BaseModel):
+    school_urn: str
+    name: str | None
+    phase: str | None
+    pupils: int
+    figures: Figures
+    persistent_absence_rate: float | None
+    severe_absence_rate: float | None
+    ranks: dict[str, Rank]
+
+
+class CompareTable(BaseModel):
+    scope: str
+    period: Period
+    phase: str | None
+    rank_by: str
+    schools: list[CompareRow]
+
+
+class TierIn(BaseModel):
+    name: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_ -]+$")
+    above_percent: float = Field(description="Attendance strictly above this (the last tier: 0)")
+
+
+class TiersIn(BaseModel):
+    tiers: list[TierIn] = Field(description="Best first")
+
+
+class TiersOut(BaseModel):
+    tiers: list[TierIn]
+    source: Literal["school", "la", "default"]
+
+
+PupilAttendance.model_rebuild()

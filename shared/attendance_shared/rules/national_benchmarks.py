@@ -48,3 +48,32 @@ def latest(phase: str | None = None) -> NationalBenchmark:
     census = [b for b in NATIONAL_BENCHMARKS if "census" in b.source]
     for_phase = [b for b in census if b.phase == wanted] or [b for b in census if b.phase == "all"]
     return max(for_phase, key=lambda b: b.published)
+
+
+@dataclass(frozen=True, slots=True)
+class NationalReasonRate:
+    """England's rate of one reason for absence (`rules.reasons`), a percentage of possible
+    sessions. Only the reasons a stored release states are here; the others are unknown, not 0."""
+
+    period: str
+    phase: str
+    reason: str
+    rate: float
+    source: str
+    published: date
+
+
+NATIONAL_REASON_RATES: tuple[NationalReasonRate, ...] = (
+    NationalReasonRate("2024/25 autumn and spring terms", "all", "illness", 3.38,
+                       "DfE pupil absence in schools in England (census)", date(2025, 10, 23)),
+)  # fmt: skip
+
+
+def latest_reason_rates(phase: str | None = None) -> dict[str, NationalReasonRate]:
+    """The newest stated rate of each reason for the school's phase, else for all schools."""
+    wanted = _PHASE_OF_SCHOOL.get(phase or "", "all")
+    found: dict[str, NationalReasonRate] = {}
+    for rate in sorted(NATIONAL_REASON_RATES, key=lambda r: (r.phase == wanted, r.published)):
+        if rate.phase in (wanted, "all"):
+            found[rate.reason] = rate
+    return found

@@ -22,7 +22,7 @@ from analytics_service.schemas import (
     SchoolAttendance,
     WeeklySeries,
 )
-from analytics_service.service import queries
+from analytics_service.service import queries, views
 from attendance_shared import cursors
 from attendance_shared.access import Scope, allow
 from attendance_shared.api_types import IsoDate, LACodePath, UPNCursor, UPNPath, URNPath
@@ -80,7 +80,8 @@ async def pupil_attendance(
     period: SchoolPeriod,
 ) -> PupilAttendance:
     rules = request.app.state.settings.flag_rules()
-    return await queries.pupil_attendance(session, urn, upn, period, rules)
+    answer = await queries.pupil_attendance(session, urn, upn, period, rules)
+    return answer.model_copy(update={"explained": await views.explained(session, urn, upn, period, answer.figures)})
 
 
 @router.get(
@@ -312,29 +313,32 @@ async def school_benchmarks(
     return await queries.benchmarks(session, urn, period)
 
 
-@la_router.get("/attendance", response_model=LAAttendance, responses=CSV_RESPONSE, summary="An LA's schools")
-async def la_attendance(
-    la_code: LACodePath,
+async def _la_period(
     session: SessionDep,
-    actor: LAReader,
     start: From = None,
     end: To = None,
     period: Annotated[
         PeriodKind | None, Query(description="week or year holding `on` (terms differ by school)")
     ] = None,
     on: On = None,
-    accept: Accept = None,
-) -> LAAttendance | StreamingResponse:
+) -> Period:
     if period in ("term", "half_term"):
         raise Unprocessable(
             "terms differ between an LA's schools: give `from` and `to`",
             errors=[{"field": "period", "message": "use week, year or a date range"}],
         )
-    found = await queries.la_attendance(
-        session, la_code, await queries.resolve_period(
-            session, "", start=start, end=end, kind=period, on=on, today=today_in_england()
-        )
-    )  # fmt: skip
+    return await queries.resolve_period(session, "", start=start, end=end, kind=period, on=on, today=today_in_england())
+
+
+# `from`/`to`, or a week or year holding `on`: the same dates for every school of an LA.
+LAPeriod = Annotated[Period, Depends(_la_period)]
+
+
+@la_router.get("/attendance", response_model=LAAttendance, responses=CSV_RESPONSE, summary="An LA's schools")
+async def la_attendance(
+    la_code: LACodePath, session: SessionDep, actor: LAReader, period: LAPeriod, accept: Accept = None
+) -> LAAttendance | StreamingResponse:
+    found = await queries.la_attendance(session, la_code, period)
     return csv_response(found.schools, f"attendance-la-{la_code}.csv") if wants_csv(accept) else found
 
 

@@ -127,7 +127,7 @@ class YearSlice:
     flag_bits: list[int]
 
 
-async def _slices(
+async def school_slices(
     session: AsyncSession, urn: str, period: Period, upns: Sequence[str] | None = None, *, by_stay: bool = True
 ) -> list[YearSlice]:
     """Each academic year of the period: the school's pupils as one matrix. With `by_stay`, a
@@ -168,7 +168,7 @@ async def _slices(
     return slices
 
 
-def _cohort(group: str, t: Tally) -> CohortFigures:
+def cohort(group: str, t: Tally) -> CohortFigures:
     persistent, severe = t.persistent_and_severe()
 
     def rate(n: int) -> float | None:
@@ -192,7 +192,7 @@ def _late(code_counts: dict[str, int]) -> int:
 async def pupil_attendance(
     session: AsyncSession, urn: str, upn: str, period: Period, rules: FlagRules
 ) -> PupilAttendance:
-    slices = await _slices(session, urn, period, [upn])
+    slices = await school_slices(session, urn, period, [upn])
     if not slices:
         raise NotFound(f"no attendance recorded for pupil {upn} at school {urn} in that period")
     total = Tally()
@@ -235,7 +235,7 @@ async def pupil_attendance(
     )
 
 
-def _version_label(attribute: CohortAttribute):
+def version_label(attribute: CohortAttribute):
     def label(version: object) -> str:
         if attribute == "ethnic_group":
             code = version.ethnicity
@@ -276,15 +276,15 @@ async def school_attendance(
 ) -> SchoolAttendance:
     needs_versions = group_by is not None or population != "on_roll"
     versions = await projections.school_versions(session, urn) if needs_versions else {}
-    slices = [_in_population(s, versions, population) for s in await _slices(session, urn, period)]
+    slices = [_in_population(s, versions, population) for s in await school_slices(session, urn, period)]
     total = Tally()
     groups: dict[str, Tally] = {}
     for s in slices:
         tally(s.upns, s.matrix, s.start_slot, s.end_slot, total)
         if group_by:
-            cohort_tallies(s.upns, s.matrix, versions, _version_label(group_by), s.start_slot, s.end_slot, groups)
+            cohort_tallies(s.upns, s.matrix, versions, version_label(group_by), s.start_slot, s.end_slot, groups)
     codes = total.code_counts()
-    summary = _cohort("all", total)
+    summary = cohort("all", total)
     note = None
     if summary.pupils and summary.figures.possible_sessions / summary.pupils < min_possible:
         note = (
@@ -299,12 +299,12 @@ async def school_attendance(
         late_sessions=_late(codes),
         group_by=group_by,
         population=population,
-        groups=[_cohort(name, groups[name]) for name in sorted(groups, key=_natural)],
+        groups=[cohort(name, groups[name]) for name in sorted(groups, key=natural)],
         minimum_possible_sessions_note=note,
     )
 
 
-def _natural(label: str) -> tuple[int, str]:
+def natural(label: str) -> tuple[int, str]:
     return (int(label), "") if label.isdigit() else (1_000, label)
 
 
@@ -314,7 +314,7 @@ async def pupils_attendance(
     """A page of `PupilAttendancePage` as plain values: la-returns reads every pupil of an LA
     through it, and a model per pupil cost more than the figures themselves."""
     total = Tally()
-    for s in await _slices(session, urn, period):
+    for s in await school_slices(session, urn, period):
         tally(s.upns, s.matrix, s.start_slot, s.end_slot, total)
     rows = total.pupil_rows()
     upns = sorted({upn_of(label) for label in rows if cursor is None or upn_of(label) > cursor})
@@ -350,7 +350,7 @@ async def absence_runs(
     followed = period.model_copy(update={"start": min(period.start, academic_year_start(first_year))})
     years = [
         YearRows(s.matrix.academic_year, s.upns, s.matrix, s.end_slot)
-        for s in await _slices(session, urn, followed, by_stay=False)
+        for s in await school_slices(session, urn, followed, by_stay=False)
     ]
     found, next_cursor = runs_of_school(years, asked, period.start, cursor, limit)
     return AbsenceRunPage(
@@ -363,7 +363,7 @@ async def absence_runs(
 
 async def weekly_series(session: AsyncSession, urn: str, period: Period, upn: str | None = None) -> WeeklySeries:
     weeks: list[WeekOut] = []
-    slices = await _slices(session, urn, period, [upn] if upn else None)
+    slices = await school_slices(session, urn, period, [upn] if upn else None)
     if upn and not slices:
         raise NotFound(f"no attendance recorded for pupil {upn} at school {urn} in that period")
     for s in slices:
@@ -373,7 +373,7 @@ async def weekly_series(session: AsyncSession, urn: str, period: Period, upn: st
 
 
 async def session_patterns(session: AsyncSession, urn: str, period: Period, upn: str | None = None) -> Patterns:
-    slices = await _slices(session, urn, period, [upn] if upn else None)
+    slices = await school_slices(session, urn, period, [upn] if upn else None)
     if upn and not slices:
         raise NotFound(f"no attendance recorded for pupil {upn} at school {urn} in that period")
     merged: dict[tuple[str, str], list[int]] = {}
@@ -484,13 +484,13 @@ async def la_attendance(session: AsyncSession, la_code: str, period: Period) -> 
     lines = []
     for school in await projections.schools_of_la(session, la_code):
         school_tally = Tally()
-        for s in await _slices(session, school.urn, period):
+        for s in await school_slices(session, school.urn, period):
             tally(s.upns, s.matrix, s.start_slot, s.end_slot, school_tally)
             tally([f"{school.urn}:{u}" for u in s.upns], s.matrix, s.start_slot, s.end_slot, total)
         lines.append(
-            SchoolLine(**_cohort(school.urn, school_tally).model_dump(), school_urn=school.urn, name=school.name)
+            SchoolLine(**cohort(school.urn, school_tally).model_dump(), school_urn=school.urn, name=school.name)
         )
-    return LAAttendance(la_code=la_code, period=period, total=_cohort("all", total), schools=lines)
+    return LAAttendance(la_code=la_code, period=period, total=cohort("all", total), schools=lines)
 
 
 async def benchmarks(session: AsyncSession, urn: str, period: Period) -> Benchmarks:
@@ -504,7 +504,7 @@ async def benchmarks(session: AsyncSession, urn: str, period: Period) -> Benchma
     return Benchmarks(
         school_urn=urn,
         period=period,
-        school=CohortFigures(**(mine.model_dump() if mine else _cohort(urn, Tally()).model_dump())),
+        school=CohortFigures(**(mine.model_dump() if mine else cohort(urn, Tally()).model_dump())),
         local_authority=la.total.model_copy(update={"group": la_code}),
         la_code=la_code,
         national=national,
@@ -520,7 +520,7 @@ async def pupils_by_week(
     whole school in one answer. A pupil has a row once, whatever their stays."""
     by_pupil: dict[str, dict[date, tuple[int, int]]] = {}
     all_weeks: set[date] = set()
-    for s in await _slices(session, urn, period, by_stay=False):
+    for s in await school_slices(session, urn, period, by_stay=False):
         mondays, possible, attended = pupil_weeks(s.matrix, s.year, s.start_slot, s.end_slot)
         all_weeks.update(mondays)
         for row, upn in enumerate(s.upns):
