@@ -460,6 +460,22 @@ async def test_a_plan_is_agreed_reviewed_and_kept_in_every_version(
     )
     assert changed.status_code == 200, changed.text
     assert (await overdue("action"), await overdue("review")) == ([], [BEN])
+    # What the LA's Targeting Support Meeting pack reads: no notes, the actions not dropped.
+    service = bearer(Role.SERVICE, subject="la-returns-service")
+    briefs = await support.get(f"/v1/schools/{URN}/support-case-summaries", headers=service)
+    brief = next(b for b in briefs.json()["items"] if b["upn"] == BEN)
+    assert (brief["lead"], brief["stage"], brief["plan"]["target_attendance_percent"]) == (
+        "Ms Reid",
+        opened.json()["stage"],
+        92,
+    )
+    assert [(a["what"], a["status"]) for a in brief["plan"]["actions"]] == [
+        ("Meet at the gate each morning", "done"),
+        ("Refer to early help", "open"),
+        ("Weekly mentor", "open"),
+    ]
+    reads = (await support.get(f"/v1/schools/{URN}/support-cases/{case_id}/reads")).json()["items"]
+    assert ("la-returns-service", "service", "summary") in [(r["reader"], r["role"], r["what"]) for r in reads]
 
     async def review_due_announced() -> None:
         records = await read_topic(broker.bootstrap_servers, topics.SUPPORT_CASES.name, expected=2, timeout_s=1)

@@ -153,6 +153,40 @@ class CasePage(BaseModel):
     next_cursor: str | None = Field(None, description=NEXT_CURSOR)
 
 
+class BriefAction(BaseModel):
+    what: str
+    owner: str
+    due_on: date
+    status: ActionStatus
+
+
+class BriefPlan(BaseModel):
+    target_attendance_percent: float
+    review_on: date
+    agreed_on: date | None = Field(description="Null until the parents agree it")
+    actions: list[BriefAction] = Field(description="The plan's actions that are not dropped")
+
+
+class CaseBrief(BaseModel):
+    """What a Targeting Support Meeting pack says of an open case: stage, lead practitioner,
+    barriers, last contact and the agreed actions; no notes and no chronology."""
+
+    case_id: uuid.UUID
+    upn: str
+    stage: CaseStage
+    lead: str
+    barriers: list[str]
+    referred_to_la: bool
+    opened_at: datetime
+    last_contact_at: datetime | None
+    plan: BriefPlan | None
+
+
+class CaseBriefPage(BaseModel):
+    items: list[CaseBrief]
+    next_cursor: str | None = Field(None, description=NEXT_CURSOR)
+
+
 class PupilCases(BaseModel):
     items: list[CaseOut]
 

@@ -24,6 +24,7 @@ from support_service.models import idempotency_keys
 from support_service.schemas import (
     AcceptIn,
     AgreementIn,
+    CaseBriefPage,
     CaseChangeIn,
     CaseIn,
     CaseOut,
@@ -154,6 +155,27 @@ async def list_cases(
         limit=limit,
     )
     return csv_response(page.items, f"support-cases-{urn}.csv") if wants_csv(accept) else page
+
+
+# The LA's Targeting Support Meeting pack (compiled by la-returns-service) reads these.
+BriefReader = Annotated[Actor, allow(Role.STAFF, Role.LA, Role.ADMIN, Role.SERVICE, scope=Scope.SCHOOL)]
+
+
+@router.get(
+    "/support-case-summaries",
+    response_model=CaseBriefPage,
+    tags=["support cases"],
+    summary="Each open case as a Targeting Support Meeting pack tells it: stage, lead, barriers, last contact, "
+    "agreed actions (no notes); each listing is logged as a read",
+)
+async def case_summaries(
+    urn: URNPath,
+    session: SessionDep,
+    actor: BriefReader,
+    cursor: Cursor = None,
+    limit: Annotated[int, Query(ge=1, le=2000)] = 500,
+) -> CaseBriefPage:
+    return await cases.case_briefs(session, urn, actor=actor, cursor=cursor, limit=limit)
 
 
 @router.get(

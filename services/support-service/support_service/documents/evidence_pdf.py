@@ -3,47 +3,20 @@
 chronology, the plans and every formal and legal step, ready for a head's signature."""
 
 import io
-from collections.abc import Sequence
 from typing import Any
-from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from attendance_shared.pdf import BODY, GRID, H1
+from attendance_shared.pdf import p as _p
+from attendance_shared.pdf import section as _section
+from attendance_shared.pdf import table as _table
 from support_service.domain.herringbone import WEEKDAYS
 
-STYLES = getSampleStyleSheet()
-BODY = ParagraphStyle("body", parent=STYLES["BodyText"], fontSize=9, leading=11)
-SMALL = ParagraphStyle("small", parent=BODY, fontSize=8, leading=9.5)
-H1, H2 = STYLES["Title"], STYLES["Heading2"]
-GRID = TableStyle(
-    [
-        ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")),
-        ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
-        ("FONTSIZE", (0, 0), (-1, -1), 8),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-    ]
-)
 UNAUTHORISED_FILL = colors.HexColor("#f6d5d5")
-
-
-def _p(value: object, style: ParagraphStyle = SMALL) -> Paragraph:
-    return Paragraph(escape("" if value is None else str(value)), style)
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[object]], widths: Sequence[float] | None = None) -> Table:
-    data = [[_p(h) for h in header]] + [[_p(c) for c in row] for row in rows]
-    table = Table(data, colWidths=widths, repeatRows=1)
-    table.setStyle(GRID)
-    return table
-
-
-def _section(title: str, body: list[Any], empty: str) -> list[Any]:
-    return [Paragraph(escape(title), H2), *(body or [_p(empty, BODY)]), Spacer(1, 4 * mm)]
 
 
 def _herringbone(certificate: dict[str, Any], unauthorised: set[str]) -> Table:

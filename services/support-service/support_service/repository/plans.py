@@ -25,6 +25,13 @@ async def active_of_case(session: AsyncSession, case_id: uuid.UUID) -> Row | Non
     return (await session.execute(query)).first()
 
 
+async def active_of_cases(session: AsyncSession, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, Row]:
+    if not case_ids:
+        return {}
+    query = select(plans).where(plans.c.case_id.in_(case_ids), plans.c.status == "active")
+    return {r.case_id: r for r in await session.execute(query)}
+
+
 async def active_of_pupil(session: AsyncSession, urn: str, upn: str) -> Row | None:
     query = select(plans).where(plans.c.school_urn == urn, plans.c.upn == upn, plans.c.status == "active")
     return (await session.execute(query.order_by(plans.c.created_at.desc()).limit(1))).first()

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance_shared import topics
 from attendance_shared.auth import Actor, Role
+from attendance_shared.clock import today_in_england
 from attendance_shared.cursors import decode_cursor, int64, uuid_of
 from attendance_shared.errors import Conflict, NotFound, Unprocessable
 from attendance_shared.events import (
@@ -28,8 +29,13 @@ from attendance_shared.rules.calendar import Calendar
 from attendance_shared.rules.support import visible_to_la
 from support_service.models import outbox
 from support_service.repository import cases as case_repository
+from support_service.repository import plans as plan_repository
 from support_service.repository import projections
 from support_service.schemas import (
+    BriefAction,
+    BriefPlan,
+    CaseBrief,
+    CaseBriefPage,
     CaseChangeIn,
     CaseIn,
     CaseOut,
@@ -295,6 +301,62 @@ def moment_cursor(at: datetime, row_id: uuid.UUID) -> str:
 def _case_cursor(text: str) -> tuple[datetime, uuid.UUID]:
     micros, row_id = text.split("_", 1)
     return EPOCH + timedelta(microseconds=int64(micros)), uuid_of(row_id)
+
+
+async def case_briefs(
+    session: AsyncSession, urn: str, *, actor: Actor, cursor: str | None, limit: int
+) -> CaseBriefPage:
+    """The school's open cases as a Targeting Support Meeting pack tells them; the read is logged."""
+    rows = await case_repository.page(
+        session,
+        urn=urn,
+        la_only=_sees_only_la_cases(actor),
+        status="open",
+        stage=None,
+        lead=None,
+        year_group=None,
+        flag=None,
+        upn=None,
+        overdue=None,
+        today=today_in_england(),
+        contact_before=None,
+        after=read_moment_cursor(cursor),
+        limit=limit + 1,
+    )
+    page = rows[:limit]
+    await case_repository.log_reads(
+        session, [r.id for r in page], reader=actor.subject, role=actor.role.value, what="summary"
+    )
+    active = await plan_repository.active_of_cases(session, [r.id for r in page])
+    items = []
+    for row in page:
+        plan = active.get(row.id)
+        items.append(
+            CaseBrief(
+                case_id=row.id,
+                upn=row.upn,
+                stage=row.stage,
+                lead=row.lead,
+                barriers=[b["barrier"] for b in row.barriers],
+                referred_to_la=row.referred_to_la,
+                opened_at=row.opened_at,
+                last_contact_at=row.last_contact_at,
+                plan=None
+                if plan is None
+                else BriefPlan(
+                    target_attendance_percent=plan.target_percent,
+                    review_on=plan.review_on,
+                    agreed_on=plan.agreed_on,
+                    actions=[
+                        BriefAction(what=a["what"], owner=a["owner"], due_on=a["due_on"], status=a["status"])
+                        for a in plan.actions
+                        if a["status"] != "dropped"
+                    ],
+                ),
+            )
+        )
+    last = page[-1] if len(rows) > limit else None
+    return CaseBriefPage(items=items, next_cursor=moment_cursor(last.opened_at, last.id) if last else None)
 
 
 def read_moment_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
