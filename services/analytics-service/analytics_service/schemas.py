@@ -9,6 +9,7 @@ from attendance_shared.rules.codes import LATE_CODES
 from attendance_shared.rules.cohorts import Population
 from attendance_shared.rules.figures import AttendanceFigures
 from attendance_shared.rules.national_benchmarks import NationalBenchmark
+from attendance_shared.rules.tiers import MAX_TIERS
 
 PeriodKind = Literal["week", "half_term", "term", "year"]
 CohortAttribute = Literal[
@@ -501,11 +502,13 @@ class CompareTable(BaseModel):
 
 class TierIn(BaseModel):
     name: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_ -]+$")
-    above_percent: float = Field(description="Attendance strictly above this (the last tier: 0)")
+    above_percent: float = Field(
+        ge=0, lt=100, allow_inf_nan=False, description="Attendance strictly above this (the last tier: 0)"
+    )
 
 
 class TiersIn(BaseModel):
-    tiers: list[TierIn] = Field(description="Best first")
+    tiers: list[TierIn] = Field(min_length=1, max_length=MAX_TIERS, description="Best first")
 
 
 class TiersOut(BaseModel):
