@@ -19,7 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -417,6 +417,21 @@ def started_stack(prefix: str, **options: Any) -> tuple[LocalStack, Target]:
     except BaseException:
         stack.stop()  # the caller never gets the stack to stop, so its processes would outlive the run
         raise
+
+
+def bench_on_fresh_stack(
+    prefix: str, args: Any, run: Callable[[Any, Target], Awaitable[dict[str, object]]]
+) -> dict[str, object]:
+    """Run one of the focused benches on a fresh stack, stop it, write `args.out` and print."""
+    stack, target = started_stack(prefix)
+    try:
+        results = asyncio.run(run(args, target))
+    finally:
+        stack.stop()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, default=str))
+    print(json.dumps(results, indent=2, default=str))
+    return results
 
 
 async def _watch(target: Target) -> tuple[ConsumedWatcher, asyncio.Task[None]] | None:

@@ -10,7 +10,6 @@ sampling la-returns' resident memory. Prints the figures and writes them to .ben
 
 import argparse
 import asyncio
-import json
 import threading
 import time
 from pathlib import Path
@@ -24,12 +23,12 @@ from attendance_bench.__main__ import (
     Target,
     _fresh,
     _watch,
+    bench_on_fresh_stack,
     client_limits,
     cut_year,
     plan_day,
     replay,
     set_up,
-    started_stack,
 )
 from attendance_bench.generator import make_schools
 from attendance_bench.measures import resident_mb
@@ -152,15 +151,7 @@ async def run(args: argparse.Namespace, target: Target) -> dict[str, object]:
 
 
 def main() -> None:
-    args = parse_args()
-    stack, target = started_stack("returns-bench-")
-    try:
-        results = asyncio.run(run(args, target))
-    finally:
-        stack.stop()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2))
-    print(json.dumps(results, indent=2))
+    bench_on_fresh_stack("returns-bench-", parse_args(), run)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ Starts a fresh stack; prints the figures and writes them to .bench/support.json.
 
 import argparse
 import asyncio
-import json
 import random
 import time
 from datetime import UTC, datetime, timedelta
@@ -31,12 +30,12 @@ from attendance_bench.__main__ import (
     Target,
     _fresh,
     _watch,
+    bench_on_fresh_stack,
     client_limits,
     cut_year,
     plan_day,
     replay,
     set_up,
-    started_stack,
 )
 from attendance_bench.generator import School, make_schools
 from attendance_bench.measures import latency, resident_mb
@@ -212,15 +211,7 @@ async def run(args: argparse.Namespace, target: Target) -> dict[str, object]:
 
 
 def main() -> None:
-    args = parse_args()
-    stack, target = started_stack("support-bench-")
-    try:
-        results = asyncio.run(run(args, target))
-    finally:
-        stack.stop()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2, default=str))
-    print(json.dumps(results, indent=2, default=str))
+    bench_on_fresh_stack("support-bench-", parse_args(), run)
 
 
 if __name__ == "__main__":
