@@ -94,6 +94,7 @@ class Seeded:
     timetables: dict[str, str]  # UPN -> the id of a part-time timetable of that pupil
     # support-service's objects: path parameter (case_id, plan_id, ...) -> URN -> an id there
     support: dict[str, dict[str, str]]
+    documents: dict[str, str]  # URN -> the id of a governor report compiled for that school
 
 
 @pytest.fixture(scope="module")
@@ -168,7 +169,13 @@ def seeded(stack: LocalStack) -> Iterator[Seeded]:
             assert response.status_code == 201, response.text
             returns[la] = response.json()["id"]
         support = seed_support(stack, client)
-    yield Seeded(returns, reports, messages, leave, timetables, support)
+        documents = {}
+        for urn in (OWN_URN, OTHER_URN):
+            body = {"kind": "governor-report", "on": DAY}
+            response = client.post(f"{stack.url('la-returns')}/v1/schools/{urn}/reports", json=body)
+            assert response.status_code == 201, response.text
+            documents[urn] = response.json()["id"]
+    yield Seeded(returns, reports, messages, leave, timetables, support, documents)
 
 
 def seed_support(stack: LocalStack, client: httpx.Client) -> dict[str, dict[str, str]]:
@@ -269,6 +276,7 @@ def path_values(variant: str, seeded: Seeded) -> dict[str, str]:
         "message_id": seeded.messages[OWN_URN],
         "request_id": seeded.leave[OWN_PUPIL],
         "timetable_id": seeded.timetables[OWN_PUPIL],
+        "document_id": seeded.documents[OWN_URN],
         **{name: ids[OWN_URN] for name, ids in seeded.support.items()},
     }
     if variant == "own":
@@ -285,6 +293,7 @@ def path_values(variant: str, seeded: Seeded) -> dict[str, str]:
         "message_id": seeded.messages[OTHER_URN],
         "request_id": seeded.leave[OTHER_PUPIL],
         "timetable_id": seeded.timetables[OTHER_PUPIL],
+        "document_id": seeded.documents[OTHER_URN],
         **{name: ids[OTHER_URN] for name, ids in seeded.support.items()},
     }
 

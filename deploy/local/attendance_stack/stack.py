@@ -94,6 +94,7 @@ class LocalStack:
             "DATABASE_URL": self.database_url,
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
             "LA_RETURNS_ANALYTICS_URL": self.url("analytics"),
+            "LA_RETURNS_SUPPORT_URL": self.url("support"),
             "SUPPORT_REGISTER_URL": self.url("register"),
             "SUPPORT_ANALYTICS_URL": self.url("analytics"),
             **self.config.extra_env,

@@ -6,6 +6,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     Table,
     Text,
     func,
@@ -37,6 +38,8 @@ school_years = Table(
     Column("academic_year", Integer, primary_key=True),
     Column("first_day", Date, nullable=False),
     Column("last_day", Date, nullable=False),
+    # The calendar's terms (name, start, end): a scheduled report covers the last term ended.
+    Column("terms", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
 )
 
 # One row per enrolment: a pupil deleted and later admitted again is in the new-pupils and
@@ -135,6 +138,62 @@ return_rows = Table(
     # json stores the text as given, cheaper to write than jsonb's parsed form.
     Column("data", JSON, nullable=False),
     ForeignKeyConstraint(["return_id"], ["la_returns.returns.id"]),
+)
+
+# Governor reports and Targeting Support Meeting packs: each an immutable snapshot of one
+# school's term, its JSON document and the PDF rendered from it stored once, never changed.
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("kind", Text, nullable=False),  # governor-report or tsm-pack
+    Column("school_urn", Text, nullable=False),
+    Column("la_code", Text, nullable=False),
+    Column("term", Text),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("generated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("trigger", Text, nullable=False, server_default="request"),  # request or schedule
+    Column("checksum", Text, nullable=False),
+    Column("document", JSONB, nullable=False),
+    Column("pdf", LargeBinary, nullable=False),
+    Index("ix_reports_school_generated", "school_urn", "generated_at", "id"),
+    Index("ix_reports_la_generated", "la_code", "generated_at", "id"),
+    Index(
+        "uq_reports_scheduled",
+        "school_urn",
+        "kind",
+        "period_start",
+        unique=True,
+        postgresql_where=text("trigger = 'schedule'"),
+    ),
+)
+
+# Actions agreed at a Targeting Support Meeting, recorded against its pack: the pack itself
+# never changes, so these are kept beside it, each once and never edited.
+meeting_actions = Table(
+    "meeting_actions",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("report_id", UUID(as_uuid=True), nullable=False),
+    Column("upn", Text),  # null: an action for the school, not one pupil
+    Column("action", Text, nullable=False),
+    Column("owner", Text, nullable=False),
+    Column("due_on", Date),
+    Column("recorded_by", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    ForeignKeyConstraint(["report_id"], ["la_returns.reports.id"]),
+    Index("ix_meeting_actions_report", "report_id", "recorded_at"),
+)
+
+# Which reports compile by themselves once each term ends: for every school of an LA
+# (scope "la") or for one school (scope "school").
+report_schedules = Table(
+    "report_schedules",
+    metadata,
+    Column("scope", Text, primary_key=True),
+    Column("code", Text, primary_key=True),
+    Column("kind", Text, primary_key=True),
 )
 
 processed_events = processed_events_table(metadata)

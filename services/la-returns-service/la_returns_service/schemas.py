@@ -97,3 +97,74 @@ class Schedule(BaseModel):
         if len(set(kinds)) != len(kinds):
             raise ValueError("each kind may appear once")
         return entries
+
+
+# --- governor reports and Targeting Support Meeting packs -------------------------------
+
+ReportKind = Literal["governor-report", "tsm-pack"]
+REPORT_KIND_DESCRIPTION = (
+    "governor-report: a term's headline figures against the LA and England, the weekly trend, bands, cohort "
+    "gaps, reasons and year on year, for the board. tsm-pack: the same for the LA's Targeting Support Meeting, "
+    "with the severe and persistent absence lists (each pupil's cohorts and casework), continuous-absence runs "
+    "and part-time timetables"
+)
+
+
+class ReportRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Annotated[ReportKind, Field(description=REPORT_KIND_DESCRIPTION)]
+    on: IsoDate | None = Field(None, description="A day in the term (default today); the term so far if it is running")
+
+
+class ReportSummary(BaseModel):
+    id: uuid.UUID
+    kind: ReportKind
+    school_urn: str
+    la_code: str
+    term: str | None
+    start: date
+    end: date
+    generated_at: datetime
+    trigger: Literal["request", "schedule"]
+    checksum: str = Field(description="sha256 of the PDF")
+
+
+class ReportPage(BaseModel):
+    items: list[ReportSummary]
+    next_cursor: str | None
+
+
+class MeetingActionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    upn: str | None = Field(None, pattern=r"^[A-Z][0-9]{11}[0-9A-Z]$", description="Null: an action for the school")
+    action: str = Field(min_length=1, max_length=1000)
+    owner: str = Field(min_length=1, max_length=200)
+    due_on: IsoDate | None = None
+
+
+class MeetingActionOut(MeetingActionIn):
+    id: uuid.UUID
+    recorded_by: str
+    recorded_at: datetime
+
+
+class ReportDocument(ReportSummary):
+    document: dict = Field(description="The figures the PDF shows, as compiled (never changed)")
+    agreed_actions: list[MeetingActionOut] = Field(
+        description="Actions agreed at the meeting, recorded after it through the API"
+    )
+
+
+class ReportScheduleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kinds: list[ReportKind] = Field(max_length=2, description="Compiled once each term ends; empty: none")
+
+    @field_validator("kinds")
+    @classmethod
+    def each_once(cls, kinds: list[str]) -> list[str]:
+        if len(set(kinds)) != len(kinds):
+            raise ValueError("each kind may appear once")
+        return kinds

@@ -31,3 +31,20 @@ class AnalyticsClient(ServiceClient):
         applies the one rule its flags use."""
         period = {"from": start.isoformat(), "to": end.isoformat(), "runs": runs}
         return self.items(f"/v1/schools/{school_urn}/absence-runs", period)
+
+
+class SupportClient(ServiceClient):
+    """support-service over HTTP: each open case as a Targeting Support Meeting pack tells it."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(
+            settings,
+            base_url=settings.support_url,
+            timeout_s=settings.support_timeout_s,
+            retries=settings.support_retries,
+            caller="la-returns-service",
+            callee="support",
+        )
+
+    def case_summaries(self, school_urn: str) -> AsyncIterator[dict[str, Any]]:
+        return self.items(f"/v1/schools/{school_urn}/support-case-summaries", {})

@@ -73,6 +73,10 @@ async def handle(session: AsyncSession, events: Sequence[tuple[str, Event]]) -> 
                 "academic_year": data.academic_year,
                 "first_day": days[0],
                 "last_day": days[1],
+                "terms": [
+                    {"name": t.name, "start": t.start.isoformat(), "end": t.end.isoformat()}
+                    for t in sorted(data.terms, key=lambda t: t.start)
+                ],
             }
     await store.upsert_schools(session, list(schools.values()))
     await store.upsert_school_years(session, list(years.values()))

@@ -40,7 +40,11 @@ async def upsert_school_years(session: AsyncSession, rows: Sequence[dict]) -> No
     statement = insert(school_years)
     statement = statement.on_conflict_do_update(
         index_elements=["school_urn", "academic_year"],
-        set_={"first_day": statement.excluded.first_day, "last_day": statement.excluded.last_day},
+        set_={
+            "first_day": statement.excluded.first_day,
+            "last_day": statement.excluded.last_day,
+            "terms": statement.excluded.terms,
+        },
     )
     await session.execute(statement, list(rows))
 
@@ -96,6 +100,18 @@ async def record_deletions(session: AsyncSession, rows: Sequence[dict]) -> None:
             for r in rows
         ],
     )
+
+
+async def school_row(session: AsyncSession, urn: str) -> Row | None:
+    return (await session.execute(select(schools).where(schools.c.urn == urn))).first()
+
+
+async def school_terms(session: AsyncSession, urn: str) -> list[dict]:
+    """Every term of the school's calendars, oldest first (name, start, end as ISO dates)."""
+    rows = await session.execute(
+        select(school_years.c.terms).where(school_years.c.school_urn == urn).order_by(school_years.c.academic_year)
+    )
+    return [term for (terms,) in rows for term in terms]
 
 
 async def school_la_code(session: AsyncSession, urn: str) -> str | None:
