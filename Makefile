@@ -93,7 +93,7 @@ $(IMAGES): image-%:
 # make token ROLE=mis SCHOOLS=100001[,100002] | ROLE=la LA=201 | ROLE=parent PUPILS=100001:A201... | ROLE=admin
 token: $(STAMP)
 	@$(PY) -m attendance_shared.auth --role $(or $(ROLE),admin) --schools "$(SCHOOLS)" --pupils "$(PUPILS)" \
-		$(if $(LA),--la $(LA))
+		$(if $(LA),--la $(LA)) $(if $(TRUST),--trust $(TRUST))
 
 lock: $(STAMP) ## re-pin requirements/*.txt (names, versions and hashes only)
 	for f in bootstrap runtime dev; do \

@@ -35,6 +35,7 @@ TOO_MANY_REQUESTS_RESPONSE = {
     "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
 }
 SchoolLaLookup = Callable[[AsyncSession, str], Awaitable[str | None]]
+SchoolTrustLookup = Callable[[AsyncSession, str], Awaitable[str | None]]
 
 
 class Scope(StrEnum):
@@ -43,6 +44,7 @@ class Scope(StrEnum):
     SCHOOL = "school"  # {urn}
     PUPIL = "pupil"  # {urn} and {upn}
     LA = "la"  # {la_code}
+    TRUST = "trust"  # {trust_id}
     # The objects are named in the body (bulk writes across schools): the rule checks the
     # role, and the endpoint checks every object it names before storing anything.
     BODY = "body"
@@ -74,13 +76,16 @@ class Access:
         params = request.path_params
         if self.scope is Scope.LA:
             actor.require_la(params["la_code"])
+        elif self.scope is Scope.TRUST:
+            actor.require_trust(params["trust_id"])
         elif self.scope not in (Scope.BODY, Scope.PLATFORM):
             urn = params["urn"]
             la_code = await _school_la_code(request, session, urn) if actor.role is Role.LA else None
+            trust_id = await _school_trust_id(request, session, urn) if actor.role is Role.TRUST else None
             if self.scope is Scope.PUPIL:
-                actor.require_pupil(urn, params["upn"], la_code=la_code)
+                actor.require_pupil(urn, params["upn"], la_code=la_code, trust_id=trust_id)
             else:
-                actor.require_school(urn, la_code=la_code)
+                actor.require_school(urn, la_code=la_code, trust_id=trust_id)
         _reject_unknown_query_parameters(request)
         if actor.role is Role.PARENT:
             limiter: TokenBucketLimiter = request.app.state.parent_rate_limiter
@@ -124,6 +129,13 @@ async def _school_la_code(request: Request, session: AsyncSession, urn: str) -> 
     lookup: SchoolLaLookup | None = getattr(request.app.state, "school_la_code", None)
     if lookup is None:
         raise NotFound(f"school {urn} not found")  # this service cannot tell an LA's schools
+    return await lookup(session, urn)
+
+
+async def _school_trust_id(request: Request, session: AsyncSession, urn: str) -> str | None:
+    lookup: SchoolTrustLookup | None = getattr(request.app.state, "school_trust_id", None)
+    if lookup is None:
+        raise NotFound(f"school {urn} not found")  # this service does not know trusts
     return await lookup(session, urn)
 
 

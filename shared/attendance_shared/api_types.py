@@ -13,11 +13,12 @@ from fastapi import Path, Query
 from pydantic import BeforeValidator, WithJsonSchema
 
 from attendance_shared.bounds import BoundedDate
-from attendance_shared.rules.identifiers import LA_CODE_PATTERN, UPN_SHAPE_PATTERN, URN_PATTERN
+from attendance_shared.rules.identifiers import LA_CODE_PATTERN, TRUST_ID_PATTERN, UPN_SHAPE_PATTERN, URN_PATTERN
 
 URNPath = Annotated[str, Path(pattern=URN_PATTERN, description="School URN (6 digits)")]
 UPNPath = Annotated[str, Path(pattern=UPN_SHAPE_PATTERN, description="Pupil UPN (13 characters)")]
 LACodePath = Annotated[str, Path(pattern=LA_CODE_PATTERN, description="LA code (3 digits)")]
+TrustPath = Annotated[str, Path(pattern=TRUST_ID_PATTERN, description="Trust or federation (GIAS group UID)")]
 UPNQuery = Annotated[str | None, Query(pattern=UPN_SHAPE_PATTERN, description="Only this pupil (UPN)")]
 UPNCursor = Annotated[
     str | None, Query(pattern=UPN_SHAPE_PATTERN, description="`next_cursor` of the previous page (a UPN)")

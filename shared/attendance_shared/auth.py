@@ -25,7 +25,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from attendance_shared.errors import NotFound, Unauthorised, UpstreamUnavailable
-from attendance_shared.rules.identifiers import LA_CODE_PATTERN
+from attendance_shared.rules.identifiers import LA_CODE_PATTERN, TRUST_ID_PATTERN
 from attendance_shared.settings import CommonSettings
 
 CLOCK_SKEW_S = 30
@@ -38,6 +38,7 @@ class Role(StrEnum):
     PARENT = "parent"
     SOCIAL_WORKER = "social_worker"
     LA = "la"
+    TRUST = "trust"  # a multi-academy trust's or federation's officers: its schools' figures
     ADMIN = "admin"
     SERVICE = "service"  # another service of this platform calling for figures it does not hold
 
@@ -61,24 +62,35 @@ class Actor:
     la_code: str | None = None
     pupils: frozenset[str] = field(default_factory=frozenset)
     token_id: str = ""  # the token's `jti`, or a digest of it: the key for per-token limits
+    trust_id: str | None = None
 
-    def require_school(self, urn: str, *, la_code: str | None = None) -> None:
-        """Staff and MIS see their schools; an LA sees schools with its LA code."""
+    def require_school(self, urn: str, *, la_code: str | None = None, trust_id: str | None = None) -> None:
+        """Staff and MIS see their schools; an LA sees schools with its LA code; a trust sees
+        the schools in it now."""
         if self.role in UNRESTRICTED_ROLES:
             return
         if self.role in SCHOOL_ROLES and urn in self.schools:
             return
         if self.role is Role.LA and la_code is not None and la_code == self.la_code:
             return
+        if self.role is Role.TRUST and trust_id is not None and trust_id == self.trust_id:
+            return
         raise NotFound(f"school {urn} not found")
 
-    def require_pupil(self, urn: str, upn: str, *, la_code: str | None = None) -> None:
+    def require_pupil(
+        self, urn: str, upn: str, *, la_code: str | None = None, trust_id: str | None = None
+    ) -> None:
         """A parent or social worker sees only the children their token names."""
         if self.role in PUPIL_ROLES:
             if pupil_scope_key(urn, upn) not in self.pupils:
                 raise NotFound(f"pupil {upn} not found at school {urn}")
             return
-        self.require_school(urn, la_code=la_code)
+        self.require_school(urn, la_code=la_code, trust_id=trust_id)
+
+    def require_trust(self, trust_id: str) -> None:
+        if self.role in UNRESTRICTED_ROLES or (self.role is Role.TRUST and self.trust_id == trust_id):
+            return
+        raise NotFound(f"trust {trust_id} not found")
 
     def require_la(self, la_code: str) -> None:
         if self.role in UNRESTRICTED_ROLES or (self.role is Role.LA and self.la_code == la_code):
@@ -95,6 +107,7 @@ def mint_token(
     la_code: str | None = None,
     pupils: list[str] | None = None,
     ttl_s: int | None = None,
+    trust_id: str | None = None,
 ) -> str:
     """An HS256 token signed with the shared secret: development, tests and service calls.
     It lives `ttl_s`, by default 12 hours for a person and the longest allowed for a service."""
@@ -114,6 +127,8 @@ def mint_token(
     }
     if la_code:
         claims["la"] = la_code
+    if trust_id:
+        claims["trust"] = trust_id
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
 
 
@@ -146,12 +161,14 @@ def check_claims(claims: dict[str, Any], *, max_lifetime_s: float, now: float | 
     starts = min(d for d in (dates["iat"], dates["nbf"], now) if d is not None)
     if expires - starts > max_lifetime_s + CLOCK_SKEW_S:
         raise Unauthorised(f"the token lives longer than the {max_lifetime_s:.0f} s this platform accepts")
-    for name in ("sub", "role", "la", "jti", "iss"):
+    for name in ("sub", "role", "la", "trust", "jti", "iss"):
         value = claims.get(name)
         if value is not None and (not isinstance(value, str) or not 0 < len(value) <= MAX_CLAIM_CHARS):
             raise Unauthorised(f"invalid bearer token: `{name}` must be a string of 1 to {MAX_CLAIM_CHARS} characters")
     if claims.get("la") is not None and not re.fullmatch(LA_CODE_PATTERN, claims["la"]):
         raise Unauthorised("invalid bearer token: `la` is not an LA code")
+    if claims.get("trust") is not None and not re.fullmatch(TRUST_ID_PATTERN, claims["trust"]):
+        raise Unauthorised("invalid bearer token: `trust` is not a trust's GIAS group UID")
     for name in ("schools", "pupils"):
         values = claims.get(name) or []
         if (
@@ -170,6 +187,7 @@ def actor_from_claims(claims: dict[str, Any], token: str) -> Actor:
         la_code=claims.get("la"),
         pupils=frozenset(str(p) for p in claims.get("pupils") or []),
         token_id=str(claims.get("jti") or hashlib.sha256(token.encode()).hexdigest()[:32]),
+        trust_id=claims.get("trust"),
     )
 
 
@@ -297,6 +315,7 @@ def main() -> None:
     parser.add_argument("--role", required=True, choices=[r.value for r in Role])
     parser.add_argument("--schools", default="", help="comma-separated URNs (mis, staff)")
     parser.add_argument("--la", default=None, help="LA code (la)")
+    parser.add_argument("--trust", default=None, help="trust's GIAS group UID (trust)")
     parser.add_argument("--pupils", default="", help="comma-separated URN:UPN keys (parent, social_worker)")
     parser.add_argument("--subject", default="developer")
     parser.add_argument("--ttl", type=int, default=None, help="seconds (default 12 h; for a service, 1 h)")
@@ -310,6 +329,7 @@ def main() -> None:
             la_code=args.la,
             pupils=_split(args.pupils),
             ttl_s=args.ttl,
+            trust_id=args.trust,
         )
     )
 

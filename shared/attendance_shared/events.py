@@ -47,6 +47,7 @@ from attendance_shared.rules.enforcement import ImprovementKind
 from attendance_shared.rules.identifiers import (
     ESTABLISHMENT_NUMBER_PATTERN,
     LA_CODE_PATTERN,
+    TRUST_ID_PATTERN,
     UPN_SHAPE_PATTERN,
     URN_PATTERN,
 )
@@ -108,6 +109,17 @@ SENStatus = Literal["none", "sen_support", "ehcp"]
 Sex = Literal["F", "M"]
 
 
+class SchoolTrust(Payload):
+    """The multi-academy trust or federation a school belongs to, from the day it joined."""
+
+    trust_id: Annotated[str, StringConstraints(pattern=TRUST_ID_PATTERN)] = Field(
+        description="The trust's or federation's group UID in Get Information about Schools"
+    )
+    name: OrganisationName
+    kind: Literal["multi_academy_trust", "single_academy_trust", "federation"]
+    joined_on: BoundedDate
+
+
 class SchoolUpsertedV1(Payload):
     urn: URN
     la_code: LACode
@@ -118,6 +130,7 @@ class SchoolUpsertedV1(Payload):
     am_register_closes: time = time(9, 0)
     pm_register_closes: time = time(13, 30)
     unexplained_absence_days: int = UNEXPLAINED_ABSENCE_MAX_SCHOOL_DAYS
+    trust: SchoolTrust | None = None
 
 
 class CalendarTerm(Payload):

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from attendance_shared.access import SchoolLaLookup, document_rate_limits
+from attendance_shared.access import SchoolLaLookup, SchoolTrustLookup, document_rate_limits
 from attendance_shared.auth import TokenVerifier
 from attendance_shared.db import make_engine, make_sessionmaker
 from attendance_shared.errors import install_problem_handlers
@@ -298,12 +298,13 @@ def create_service_app(
     routers: list[APIRouter],
     build_workers: Callable[[ServiceContext], None] | None = None,
     school_la_code: SchoolLaLookup | None = None,
+    school_trust_id: SchoolTrustLookup | None = None,
 ) -> FastAPI:
     """The app factory every service uses: one lifespan that opens the database, starts the
     service's workers, and on shutdown lets them finish their batch before closing.
 
     `school_la_code` tells the access rules which LA a school belongs to; a service without it
-    shows an LA nothing at school level."""
+    shows an LA nothing at school level; `school_trust_id` does the same for trusts."""
     configure_logging(service, settings.log_level)
 
     @asynccontextmanager
@@ -335,6 +336,7 @@ def create_service_app(
     app.state.settings = settings
     app.state.on_shutdown = []
     app.state.school_la_code = school_la_code
+    app.state.school_trust_id = school_trust_id
     install_platform(app, service=service, settings=settings)
     for router in routers:
         app.include_router(router)

@@ -47,6 +47,7 @@ APPS: dict[str, Callable[[], FastAPI]] = {
     "support": support_app,
 }
 OWN_LA, OTHER_LA = "301", "302"
+OWN_TRUST, OTHER_TRUST = "3001", "3002"
 OWN_URN, OTHER_URN = "300001", "300002"
 OWN_PUPIL, SIBLING = make_upn(la_code=OWN_LA, serial=1), make_upn(la_code=OWN_LA, serial=2)
 OTHER_PUPIL = make_upn(la_code=OTHER_LA, serial=3)
@@ -58,6 +59,7 @@ SCOPE_HELD: dict[Role, dict[str, object]] = {
     Role.MIS: {"schools": [OWN_URN]},
     Role.STAFF: {"schools": [OWN_URN]},
     Role.LA: {"la_code": OWN_LA},
+    Role.TRUST: {"trust_id": OWN_TRUST},
     Role.PARENT: {"pupils": [pupil_scope_key(OWN_URN, OWN_PUPIL)]},
     Role.SOCIAL_WORKER: {"pupils": [pupil_scope_key(OWN_URN, OWN_PUPIL)]},
     Role.ADMIN: {},
@@ -112,9 +114,21 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 def seeded(stack: LocalStack) -> Iterator[Seeded]:
     """Two schools in two LAs, three pupils, a register each, and a return for each LA."""
     with httpx.Client(headers=ADMIN, timeout=30) as client:
-        for urn, la, pupils in ((OWN_URN, OWN_LA, (OWN_PUPIL, SIBLING)), (OTHER_URN, OTHER_LA, (OTHER_PUPIL,))):
+        for urn, la, trust, pupils in (
+            (OWN_URN, OWN_LA, OWN_TRUST, (OWN_PUPIL, SIBLING)),
+            (OTHER_URN, OTHER_LA, OTHER_TRUST, (OTHER_PUPIL,)),
+        ):
             register = stack.url("register")
-            assert client.put(f"{register}/v1/schools/{urn}", json=school_body(la_code=la)).status_code == 200
+            body = {
+                **school_body(la_code=la),
+                "trust": {
+                    "trust_id": trust,
+                    "name": f"Trust {trust}",
+                    "kind": "multi_academy_trust",
+                    "joined_on": "2025-09-01",
+                },
+            }
+            assert client.put(f"{register}/v1/schools/{urn}", json=body).status_code == 200
             assert client.put(f"{register}/v1/schools/{urn}/calendar", json=calendar_body()).status_code == 200
             for upn in pupils:
                 response = client.post(f"{register}/v1/schools/{urn}/pupils", json=pupil_body(upn))
@@ -271,6 +285,7 @@ def path_values(variant: str, seeded: Seeded) -> dict[str, str]:
         "urn": OWN_URN,
         "upn": OWN_PUPIL,
         "la_code": OWN_LA,
+        "trust_id": OWN_TRUST,
         "return_id": seeded.returns[OWN_LA],
         "report_id": seeded.reports[OWN_URN],
         "message_id": seeded.messages[OWN_URN],
@@ -288,6 +303,7 @@ def path_values(variant: str, seeded: Seeded) -> dict[str, str]:
         "urn": OTHER_URN,
         "upn": OTHER_PUPIL,
         "la_code": OTHER_LA,
+        "trust_id": OTHER_TRUST,
         "return_id": seeded.returns[OTHER_LA],
         "report_id": seeded.reports[OTHER_URN],
         "message_id": seeded.messages[OTHER_URN],
@@ -343,6 +359,7 @@ def test_every_route_declares_who_may_call_it(service: str, route: Endpoint) -> 
         Scope.SCHOOL: ("{urn}",),
         Scope.PUPIL: ("{urn}", "{upn}"),
         Scope.LA: ("{la_code}",),
+        Scope.TRUST: ("{trust_id}",),
         Scope.BODY: (),
         Scope.PLATFORM: (),
     }[route.rule.scope]

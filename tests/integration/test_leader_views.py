@@ -17,7 +17,7 @@ from analytics_service.domain.flags import FlagRules
 from analytics_service.settings import Settings
 from attendance_shared.auth import Role
 from attendance_shared.db import make_sessionmaker
-from attendance_shared.events import SchoolCalendarSetV1, SchoolUpsertedV1, make_event, pupil_key
+from attendance_shared.events import SchoolCalendarSetV1, SchoolTrust, SchoolUpsertedV1, make_event, pupil_key
 from attendance_shared.rules.calendar import calendar_from_values
 from tests.factories import SAMPLE_PUPIL, calendar_body, make_upn, mark_record
 from tests.helpers import app_client, bearer
@@ -25,7 +25,8 @@ from tests.helpers import app_client, bearer
 pytestmark = pytest.mark.integration
 
 LA = "201"
-PRIMARY, SECONDARY = "100001", "100002"
+PRIMARY, SECONDARY, OUTSIDE = "100001", "100002", "100003"
+TRUST = "16474"
 A, B, C, D, E = (make_upn(serial=n) for n in range(901, 906))
 F = make_upn(serial=906)
 # Two school weeks of 2026/27 (the calendar's INSET day is 20 November, after them).
@@ -48,9 +49,12 @@ def _both(days: list[date], code: str) -> dict[tuple[date, str], str]:
 
 
 async def _seed(engine: AsyncEngine) -> None:
+    trust = SchoolTrust(trust_id=TRUST, name="Oak Learning Trust", kind="multi_academy_trust",
+                        joined_on=date(2024, 9, 1))  # fmt: skip
     schools = [
-        SchoolUpsertedV1(urn=PRIMARY, la_code=LA, name="Oak Lane Primary", phase="primary"),
-        SchoolUpsertedV1(urn=SECONDARY, la_code=LA, name="Elm Road Academy", phase="secondary"),
+        SchoolUpsertedV1(urn=PRIMARY, la_code=LA, name="Oak Lane Primary", phase="primary", trust=trust),
+        SchoolUpsertedV1(urn=SECONDARY, la_code=LA, name="Elm Road Academy", phase="secondary", trust=trust),
+        SchoolUpsertedV1(urn=OUTSIDE, la_code=LA, name="Yew Tree School", phase="primary"),
     ]
     body = calendar_body()
     events = [("attendance.schools.v1", make_event(s, source="/test", subject=s.urn)) for s in schools]
@@ -252,3 +256,33 @@ async def test_tiers_of_a_school_fall_back_to_its_las_then_the_defaults(analytic
     assert pupils["items"][0]["tier"] == "fine"  # 90% attendance is above 85
     assert (await analytics.delete(url)).status_code == 204
     assert (await analytics.get(url)).json()["source"] == "la"
+
+
+async def test_a_trust_sees_its_schools_side_by_side_and_nothing_else(
+    analytics: httpx.AsyncClient,
+) -> None:
+    officer = bearer(Role.TRUST, subject="ceo@oak", trust_id=TRUST)
+    found = await analytics.get(
+        f"/v1/trusts/{TRUST}/attendance", params={**PERIOD, "group_by": "fsm_eligible"}, headers=officer
+    )
+    assert found.status_code == 200, found.text
+    body = found.json()
+    assert (body["name"], [s["school_urn"] for s in body["schools"]]) == ("Oak Learning Trust", [PRIMARY, SECONDARY])
+    primary = body["schools"][0]
+    assert (primary["figures"]["possible_sessions"], primary["persistent_absence_pupils"]) == (88, 3)
+    assert {g["group"]: g["pupils"] for g in primary["groups"]} == {"yes": 2, "no": 3}
+    assert (body["total"]["figures"]["possible_sessions"], body["total"]["pupils"]) == (108, 6)
+    assert body["total"]["persistent_absence_rate"] == round(100 * 4 / 6, 2)
+    compare = (await analytics.get(f"/v1/trusts/{TRUST}/compare", params=PERIOD, headers=officer)).json()
+    assert [s["school_urn"] for s in compare["schools"]] == [PRIMARY, SECONDARY]
+    bands = (await analytics.get(f"/v1/trusts/{TRUST}/absence-bands", params=PERIOD, headers=officer)).json()
+    assert bands["pupils_counted"] == 5
+    # Its schools' own figures, yes; a school outside it, or another trust, is not found.
+    assert (await analytics.get(f"/v1/schools/{PRIMARY}/attendance", params=PERIOD, headers=officer)).status_code == 200
+    assert (await analytics.get(f"/v1/schools/{OUTSIDE}/attendance", headers=officer)).status_code == 404
+    assert (await analytics.get("/v1/trusts/99999/attendance", headers=officer)).status_code == 404
+    assert (await analytics.get(f"/v1/las/{LA}/compare", headers=officer)).status_code == 403
+    unknown = await analytics.get("/v1/trusts/99999/attendance")  # an administrator: no such trust
+    assert unknown.status_code == 404
+    malformed = await analytics.get("/v1/trusts/TR-1/attendance")
+    assert malformed.status_code == 422

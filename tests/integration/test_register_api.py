@@ -808,3 +808,32 @@ async def test_a_class_whose_register_is_missing_is_reminded_when_the_rest_of_th
         )
         [event] = [orjson.loads(r.envelope)["data"] for r in rows]
     assert (event["session"], event["registration_group"], event["pupils"]) == ("am", "5 Elm", 1)
+
+
+async def test_a_schools_trust_is_kept_with_its_history_and_carried_on_the_school_event(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    oak = {"trust_id": "16474", "name": "Oak Learning Trust", "kind": "multi_academy_trust", "joined_on": "2024-09-01"}
+    ash = {"trust_id": "20311", "name": "Ash Federation", "kind": "federation", "joined_on": "2026-04-01"}
+    assert (await client.put(f"/v1/schools/{URN}", json={**school_body(), "trust": oak})).status_code == 200
+    again = await client.put(f"/v1/schools/{URN}", json={**school_body(name="Oak Lane"), "trust": oak})
+    assert again.status_code == 200 and again.json()["trust"] == oak  # the same trust: history unchanged
+    backwards = await client.put(
+        f"/v1/schools/{URN}", json={**school_body(), "trust": {**ash, "joined_on": "2024-01-01"}}
+    )
+    assert backwards.status_code == 422 and backwards.json()["errors"][0]["field"] == "trust.joined_on"
+    assert (await client.put(f"/v1/schools/{URN}", json={**school_body(), "trust": ash})).status_code == 200
+    history = (await client.get(f"/v1/schools/{URN}/trust-history")).json()["items"]
+    assert [(h["trust_id"], h["joined_on"], h["left_on"]) for h in history] == [
+        ("16474", "2024-09-01", "2026-03-31"),
+        ("20311", "2026-04-01", None),
+    ]
+    assert (await client.get(f"/v1/schools/{URN}")).json()["trust"] == ash
+    envelope = await scalar(
+        engine,
+        "SELECT convert_from(envelope, 'UTF8') FROM register.outbox WHERE event_type LIKE '%school.upserted%' "
+        "ORDER BY id DESC LIMIT 1",
+    )
+    assert orjson.loads(envelope)["data"]["trust"] == ash  # type: ignore[arg-type]
+    bad = await client.put(f"/v1/schools/{URN}", json={**school_body(), "trust": {**ash, "trust_id": "TR-1"}})
+    assert bad.status_code == 422

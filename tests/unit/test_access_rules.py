@@ -221,3 +221,20 @@ def test_a_platform_wide_rule_is_only_for_the_roles_that_see_every_school() -> N
     for role in set(Role) - UNRESTRICTED_ROLES - PUPIL_ROLES:
         with pytest.raises(ValueError, match="platform-wide"):
             Access(frozenset({Role.ADMIN, role}), Scope.PLATFORM)
+
+
+async def test_a_trust_sees_the_schools_in_it_and_its_own_trust_only() -> None:
+    actor = await verify(mint_token(SETTINGS, subject="ceo", role=Role.TRUST, trust_id="16474"))
+    assert actor.trust_id == "16474"
+    actor.require_school("100001", trust_id="16474")
+    actor.require_trust("16474")
+    for refused in (
+        lambda: actor.require_school("100001", trust_id="20311"),
+        lambda: actor.require_school("100001"),  # the school's trust is not known: not theirs
+        lambda: actor.require_trust("20311"),
+        lambda: actor.require_la("201"),
+    ):
+        with pytest.raises(NotFound):
+            refused()
+    with pytest.raises(Unauthorised):
+        await verify(jwt.encode(claims(role="trust", trust="TR-16474"), DEVELOPMENT_JWT_SECRET, algorithm="HS256"))

@@ -6,7 +6,7 @@ from analytics_service.api import views
 from analytics_service.api.routes import la_router, reference_router, router
 from analytics_service.consumers.events import AnalyticsHandler
 from analytics_service.models import outbox
-from analytics_service.repository.projections import school_la_code
+from analytics_service.repository.projections import school_la_code, school_trust_id
 from analytics_service.settings import SERVICE_NAME, Settings
 from attendance_shared import topics
 from attendance_shared.consumer import attach_consumer
@@ -33,7 +33,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="analytics-service",
         summary="Attendance figures and risk flags by the DfE methodology, fresh within seconds.",
         settings=settings,
-        routers=[router, la_router, views.router, views.la_router, reference_router],
+        routers=[router, la_router, views.router, views.la_router, views.trust_router, reference_router],
         build_workers=build_workers,
         school_la_code=school_la_code,
+        school_trust_id=school_trust_id,
     )

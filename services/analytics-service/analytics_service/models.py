@@ -36,7 +36,11 @@ schools = Table(
     Column("name", Text, nullable=False),
     Column("phase", Text),
     Column("unexplained_absence_days", SmallInteger, nullable=False),
+    # The trust or federation the school is in now (the register keeps the history).
+    Column("trust_id", Text),
+    Column("trust_name", Text),
     Index("ix_schools_la", "la_code"),
+    Index("ix_schools_trust", "trust_id", postgresql_where=text("trust_id IS NOT NULL")),
 )
 
 school_calendars = school_calendars_table(metadata)

@@ -500,6 +500,19 @@ class CompareTable(BaseModel):
     schools: list[CompareRow]
 
 
+class TrustSchool(SchoolLine):
+    groups: list[CohortFigures] = Field(default_factory=list, description="Per cohort, when `group_by` is given")
+
+
+class TrustAttendance(BaseModel):
+    trust_id: str
+    name: str | None
+    period: Period
+    group_by: CohortAttribute | None
+    total: CohortFigures
+    schools: list[TrustSchool]
+
+
 class TierIn(BaseModel):
     name: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_ -]+$")
     above_percent: float = Field(

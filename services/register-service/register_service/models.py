@@ -59,9 +59,24 @@ schools = Table(
         server_default=str(UNEXPLAINED_ABSENCE_MAX_SCHOOL_DAYS),
     ),
     Column("leave_max_school_days", Integer, nullable=False, server_default=str(LEAVE_MAX_SCHOOL_DAYS)),
+    # The trust or federation the school is in now (SchoolTrust as JSON); its history below.
+    Column("trust", JSONB),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_schools_la_code", "la_code"),
+)
+
+# Every trust or federation the school has been in, from the day it joined to the day before
+# it joined the next (or left): a trust's figures for a past term count the schools it had then.
+school_trusts = Table(
+    "school_trusts",
+    metadata,
+    Column("school_urn", Text, primary_key=True),
+    Column("joined_on", Date, primary_key=True),
+    Column("trust_id", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("left_on", Date),
 )
 
 pupils = Table(

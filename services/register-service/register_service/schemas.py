@@ -16,6 +16,7 @@ from attendance_shared.events import (
     PreviousSchool,
     RegistrationGroup,
     SchoolPhase,
+    SchoolTrust,
     SENStatus,
     Sex,
     SocialWorker,
@@ -63,12 +64,30 @@ class SchoolIn(BaseModel):
     leave_max_school_days: int = Field(
         LEAVE_MAX_SCHOOL_DAYS, ge=1, le=60, description="The most school days one leave-of-absence request may cover"
     )
+    trust: SchoolTrust | None = Field(
+        None,
+        description="The multi-academy trust or federation the school is in; null: none. A new one closes "
+        "the last membership the day before it joins",
+    )
 
 
 class SchoolOut(SchoolIn):
     model_config = ConfigDict(extra="ignore")
 
     urn: str
+
+
+class TrustMembership(BaseModel):
+    trust_id: str
+    name: str
+    kind: str
+    joined_on: date
+    left_on: date | None = Field(description="The last day in the trust; null while the school is in it")
+
+
+class TrustHistory(BaseModel):
+    school_urn: str
+    items: list[TrustMembership] = Field(description="Oldest first")
 
 
 class CalendarIn(BaseModel):

@@ -1,4 +1,4 @@
-"""School and pupil identifiers as schools use them: URN, LA code and UPN."""
+"""School and pupil identifiers as schools use them: URN, LA code, trust and UPN."""
 
 import re
 
@@ -8,6 +8,8 @@ from stdnum.gb import upn as stdnum_upn
 URN_PATTERN = r"^\d{6}$"
 LA_CODE_PATTERN = r"^\d{3}$"
 ESTABLISHMENT_NUMBER_PATTERN = r"^\d{4}$"
+# A trust or federation by its group UID in Get Information about Schools (GIAS).
+TRUST_ID_PATTERN = r"^\d{1,8}$"
 # A UPN's shape: check letter, LA, establishment, year, serial (a letter last if temporary).
 # The check letter itself is verified by validate_upn where a pupil is admitted.
 UPN_SHAPE_PATTERN = r"^[A-Z]\d{11}[0-9A-Z]$"

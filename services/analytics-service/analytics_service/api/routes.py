@@ -49,9 +49,9 @@ PeriodQuery = Annotated[
 ]
 On = Annotated[IsoDate | None, Query(description="The day whose `period` is wanted (default: today)")]
 Accept = AcceptHeader
-# A school's people and its LA see its figures (la-returns-service too, as a service); a
-# parent or social worker sees only the figures of the children they hold.
-_SCHOOL_ROLES = (Role.MIS, Role.STAFF, Role.LA, Role.ADMIN, Role.SERVICE)
+# A school's people, its LA and its trust see its figures (la-returns-service too, as a
+# service); a parent or social worker sees only the figures of the children they hold.
+_SCHOOL_ROLES = (Role.MIS, Role.STAFF, Role.LA, Role.TRUST, Role.ADMIN, Role.SERVICE)
 SchoolReader = Annotated[Actor, allow(*_SCHOOL_ROLES, scope=Scope.SCHOOL)]
 PupilReader = Annotated[Actor, allow(*_SCHOOL_ROLES, Role.PARENT, Role.SOCIAL_WORKER, scope=Scope.PUPIL)]
 LAReader = Annotated[Actor, allow(Role.LA, Role.ADMIN, Role.SERVICE, scope=Scope.LA)]

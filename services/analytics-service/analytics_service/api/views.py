@@ -18,12 +18,13 @@ from analytics_service.schemas import (
     SpellPage,
     TiersIn,
     TiersOut,
+    TrustAttendance,
     YearOnYear,
 )
 from analytics_service.service import views
 from attendance_shared import cursors
 from attendance_shared.access import Scope, allow
-from attendance_shared.api_types import LACodePath, UPNCursor, URNPath
+from attendance_shared.api_types import LACodePath, TrustPath, UPNCursor, URNPath
 from attendance_shared.auth import Actor, Role
 from attendance_shared.clock import today_in_england
 from attendance_shared.csv_export import CSV_RESPONSE, AcceptHeader, csv_response, wants_csv
@@ -34,10 +35,12 @@ from attendance_shared.rules.bands import BAND_WIDTHS, DEFAULT_BAND_WIDTH, band_
 
 router = APIRouter(prefix="/v1/schools/{urn}", responses=PROBLEM_RESPONSES, tags=["leaders and governors"])
 la_router = APIRouter(prefix="/v1/las/{la_code}", responses=PROBLEM_RESPONSES, tags=["local authority"])
+trust_router = APIRouter(prefix="/v1/trusts/{trust_id}", responses=PROBLEM_RESPONSES, tags=["trusts"])
 
 Accept = AcceptHeader
 TierWriter = Annotated[Actor, allow(Role.MIS, Role.STAFF, Role.ADMIN, scope=Scope.SCHOOL)]
 LATierWriter = Annotated[Actor, allow(Role.LA, Role.ADMIN, scope=Scope.LA)]
+TrustReader = Annotated[Actor, allow(Role.TRUST, Role.ADMIN, Role.SERVICE, scope=Scope.TRUST)]
 Phase = Annotated[SchoolPhase | None, Query(description="Only schools of this phase")]
 GroupBy = Annotated[CohortAttribute | None, Query(description="Split by a cohort attribute (as at the period's end)")]
 RankBy = Annotated[
@@ -298,3 +301,70 @@ async def get_la_tiers(la_code: LACodePath, session: SessionDep, actor: LAReader
 @la_router.put("/attendance-tiers", response_model=TiersOut, summary="Set the LA's tiers, best first")
 async def put_la_tiers(la_code: LACodePath, body: TiersIn, session: SessionDep, actor: LATierWriter) -> TiersOut:
     return await views.put_tiers(session, "la", la_code, body)
+
+
+@trust_router.get(
+    "/attendance",
+    response_model=TrustAttendance,
+    responses=CSV_RESPONSE,
+    summary="Every school of the trust side by side, split by any cohort, and the trust's total",
+)
+async def trust_attendance(
+    request: Request,
+    trust_id: TrustPath,
+    session: SessionDep,
+    actor: TrustReader,
+    period: LAPeriod,
+    group_by: GroupBy = None,
+    accept: Accept = None,
+) -> TrustAttendance | StreamingResponse:
+    min_possible = request.app.state.settings.min_possible_sessions_for_flags
+    found = await views.trust_attendance(session, trust_id, period, group_by, min_possible)
+    if wants_csv(accept):
+        if group_by is None:
+            rows = [school.model_dump(exclude={"groups"}) for school in found.schools]
+        else:
+            rows = [{"school_urn": school.school_urn, "name": school.name, **group.model_dump()}
+                    for school in found.schools for group in school.groups]  # fmt: skip
+        return csv_response(rows, f"attendance-trust-{trust_id}.csv")
+    return found
+
+
+@trust_router.get(
+    "/compare",
+    response_model=CompareTable,
+    responses=CSV_RESPONSE,
+    summary="The trust's schools ranked on attendance, persistent, severe and unauthorised absence, by phase",
+)
+async def trust_compare(
+    trust_id: TrustPath,
+    session: SessionDep,
+    actor: TrustReader,
+    period: LAPeriod,
+    phase: Phase = None,
+    rank_by: RankBy = "attendance_rate",
+    accept: Accept = None,
+) -> CompareTable | StreamingResponse:
+    urns, _ = await views.urns_of_trust(session, trust_id, phase)
+    table = await views.compare(session, f"trust:{trust_id}", urns, period, phase, rank_by)
+    return csv_response(table.schools, f"compare-trust-{trust_id}.csv") if wants_csv(accept) else table
+
+
+@trust_router.get(
+    "/absence-bands",
+    response_model=AbsenceBands,
+    responses=CSV_RESPONSE,
+    summary="The trust's pupils in each band of overall absence",
+)
+async def trust_bands(
+    trust_id: TrustPath,
+    session: SessionDep,
+    actor: TrustReader,
+    period: LAPeriod,
+    width: Width = DEFAULT_BAND_WIDTH,
+    group_by: GroupBy = None,
+    phase: Phase = None,
+    accept: Accept = None,
+) -> AbsenceBands | StreamingResponse:
+    urns, _ = await views.urns_of_trust(session, trust_id, phase)
+    return await _bands(session, urns, period, width, group_by, accept, f"absence-bands-trust-{trust_id}.csv")

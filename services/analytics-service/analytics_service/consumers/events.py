@@ -106,6 +106,8 @@ class AnalyticsHandler:
                     "name": data.name,
                     "phase": data.phase,
                     "unexplained_absence_days": data.unexplained_absence_days,
+                    "trust_id": data.trust.trust_id if data.trust else None,
+                    "trust_name": data.trust.name if data.trust else None,
                 }
             elif isinstance(data, SchoolCalendarSetV1):
                 calendars[(data.school_urn, data.academic_year)] = data.stored_row()

@@ -74,6 +74,15 @@ async def school_la_code(session: AsyncSession, school_urn: str) -> str | None:
     return found
 
 
+async def school_trust_id(session: AsyncSession, school_urn: str) -> str | None:
+    return await session.scalar(select(schools.c.trust_id).where(schools.c.urn == school_urn))
+
+
+async def schools_of_trust(session: AsyncSession, trust_id: str) -> list[Row]:
+    query = select(schools.c.urn, schools.c.name, schools.c.trust_name).where(schools.c.trust_id == trust_id)
+    return list((await session.execute(query.order_by(schools.c.urn))).all())
+
+
 async def schools_of_la(session: AsyncSession, la_code: str) -> list[Row]:
     known = select(schools.c.urn, schools.c.name).where(schools.c.la_code == la_code)
     from_marks = (

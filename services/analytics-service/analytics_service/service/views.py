@@ -24,6 +24,7 @@ from analytics_service.schemas import (
     BandPupil,
     BandPupilPage,
     CohortAttribute,
+    CohortFigures,
     CompareRow,
     CompareTable,
     Explained,
@@ -38,6 +39,8 @@ from analytics_service.schemas import (
     TierIn,
     TiersIn,
     TiersOut,
+    TrustAttendance,
+    TrustSchool,
     YearOnYear,
     YearToDate,
 )
@@ -47,7 +50,7 @@ from attendance_shared.errors import NotFound, Unprocessable
 from attendance_shared.rules import national_benchmarks
 from attendance_shared.rules.bands import MIN_POSSIBLE_SESSIONS_FOR_BANDS, band_indices, bands
 from attendance_shared.rules.explained import explain
-from attendance_shared.rules.figures import academic_year_of, academic_year_start
+from attendance_shared.rules.figures import AttendanceFigures, academic_year_of, academic_year_start
 from attendance_shared.rules.reasons import REASONS
 from attendance_shared.rules.tiers import DEFAULT_TIERS, Tier, tier_of, tier_problems
 
@@ -535,3 +538,64 @@ async def urns_of_la(session: AsyncSession, la_code: str, phase: str | None = No
         return urns
     schools = await projections.school_rows(session, urns)
     return [u for u in urns if u in schools and schools[u].phase == phase]
+
+
+# --- trusts ---------------------------------------------------------------------------------
+
+
+async def urns_of_trust(session: AsyncSession, trust_id: str, phase: str | None = None) -> tuple[list[str], str | None]:
+    """The trust's schools now (of one phase, if given), and the trust's name."""
+    found = await projections.schools_of_trust(session, trust_id)
+    if not found:
+        raise NotFound(f"no schools known in trust {trust_id}")
+    urns = [s.urn for s in found]
+    if phase is not None:
+        rows = await projections.school_rows(session, urns)
+        urns = [u for u in urns if rows[u].phase == phase]
+    return urns, found[0].trust_name
+
+
+async def trust_attendance(
+    session: AsyncSession, trust_id: str, period: Period, group_by: CohortAttribute | None, min_possible: int
+) -> TrustAttendance:
+    """Every school of the trust side by side, each split by `group_by` if given, and the total."""
+    urns, name = await urns_of_trust(session, trust_id)
+    names = {u: r.name for u, r in (await projections.school_rows(session, urns)).items()}
+    lines = []
+    for urn in urns:
+        found = await queries.school_attendance(session, urn, period, group_by, min_possible)
+        lines.append(
+            TrustSchool(
+                **{k: getattr(found, k) for k in CohortFigures.model_fields},
+                school_urn=urn,
+                name=names.get(urn),
+                groups=found.groups,
+            )
+        )
+    return TrustAttendance(
+        trust_id=trust_id, name=name, period=period, group_by=group_by, total=_sum(lines), schools=lines
+    )
+
+
+def _sum(lines: list[TrustSchool]) -> CohortFigures:
+    """The schools' figures added up: sessions and pupils (each enrolment once) are additive."""
+    f = [line.figures for line in lines]
+    figures = AttendanceFigures(
+        sum(x.possible_sessions for x in f),
+        sum(x.present_sessions for x in f),
+        sum(x.approved_educational_activity_sessions for x in f),
+        sum(x.authorised_absence_sessions for x in f),
+        sum(x.unauthorised_absence_sessions for x in f),
+    )
+    pupils = sum(line.pupils for line in lines)
+    persistent = sum(line.persistent_absence_pupils for line in lines)
+    severe = sum(line.severe_absence_pupils for line in lines)
+    return CohortFigures(
+        group="all",
+        pupils=pupils,
+        figures=Figures.of(figures),
+        persistent_absence_pupils=persistent,
+        severe_absence_pupils=severe,
+        persistent_absence_rate=_rate(persistent, pupils),
+        severe_absence_rate=_rate(severe, pupils),
+    )

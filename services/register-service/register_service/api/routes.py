@@ -59,6 +59,7 @@ from register_service.schemas import (
     SchoolIn,
     SchoolOut,
     Session,
+    TrustHistory,
     UnexplainedAbsencePage,
 )
 from register_service.service import absence_reports, events, leave, part_time, pupils, registers, schools
@@ -105,6 +106,16 @@ async def put_school(
 @router.get("", response_model=SchoolOut, tags=["schools"], summary="A school and its register times")
 async def get_school(urn: URNPath, session: SessionDep, actor: SchoolReader) -> SchoolOut:
     return await schools.get_school(session, urn)
+
+
+@router.get(
+    "/trust-history",
+    response_model=TrustHistory,
+    tags=["schools"],
+    summary="Every trust or federation the school has been in, oldest first",
+)
+async def trust_history(urn: URNPath, session: SessionDep, actor: SchoolReader) -> TrustHistory:
+    return await schools.trust_history(session, urn)
 
 
 @router.put(

@@ -1,8 +1,10 @@
-from sqlalchemy import Row, func, select
+from datetime import date
+
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from register_service.models import calendars, schools
+from register_service.models import calendars, school_trusts, schools
 
 
 async def upsert(session: AsyncSession, urn: str, values: dict) -> None:
@@ -46,3 +48,20 @@ async def get_calendar(session: AsyncSession, urn: str, academic_year: int) -> R
 async def calendars_of(session: AsyncSession, urns: list[str], academic_year: int) -> dict[str, Row]:
     query = select(calendars).where(calendars.c.school_urn.in_(urns), calendars.c.academic_year == academic_year)
     return {row.school_urn: row for row in await session.execute(query)}
+
+
+async def trust_history(session: AsyncSession, urn: str) -> list[Row]:
+    query = select(school_trusts).where(school_trusts.c.school_urn == urn).order_by(school_trusts.c.joined_on)
+    return list((await session.execute(query)).all())
+
+
+async def change_trust(session: AsyncSession, urn: str, *, leaves_after: date | None, joins: dict | None) -> None:
+    """Close the open membership on `leaves_after`, and open `joins` (a SchoolTrust's values)."""
+    if leaves_after is not None:
+        await session.execute(
+            update(school_trusts)
+            .where(school_trusts.c.school_urn == urn, school_trusts.c.left_on.is_(None))
+            .values(left_on=leaves_after)
+        )
+    if joins is not None:
+        await session.execute(insert(school_trusts).values(school_urn=urn, **joins))

@@ -1,12 +1,13 @@
 """Schools and their calendars: the register's frame of which days and sessions exist."""
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from attendance_shared.clock import today_in_england
 from attendance_shared.errors import NotFound, Unprocessable
-from attendance_shared.events import SchoolCalendarSetV1, SchoolUpsertedV1
+from attendance_shared.events import SchoolCalendarSetV1, SchoolTrust, SchoolUpsertedV1
 from attendance_shared.rules.calendar import (
     Calendar,
     CalendarYears,
@@ -19,7 +20,7 @@ from attendance_shared.rules.figures import academic_year_of, academic_year_star
 from register_service.domain.register_rules import check_register_times
 from register_service.repository import pupils as pupil_repository
 from register_service.repository import schools as school_repository
-from register_service.schemas import CalendarIn, CalendarOut, SchoolIn, SchoolOut
+from register_service.schemas import CalendarIn, CalendarOut, SchoolIn, SchoolOut, TrustHistory, TrustMembership
 from register_service.service.events import publish_school_event
 
 
@@ -29,7 +30,9 @@ async def put_school(session: AsyncSession, urn: str, school: SchoolIn) -> Schoo
     )
     if problems:
         raise Unprocessable.of_fields(problems, detail="; ".join(message for _, message in problems))
-    await school_repository.upsert(session, urn, school.model_dump())
+    previous = await school_repository.get(session, urn)
+    await _move_trust(session, urn, previous.trust if previous is not None else None, school.trust)
+    await school_repository.upsert(session, urn, school.model_dump(mode="json") | _times(school))
     event = SchoolUpsertedV1(
         urn=urn,
         la_code=school.la_code,
@@ -39,9 +42,42 @@ async def put_school(session: AsyncSession, urn: str, school: SchoolIn) -> Schoo
         am_register_closes=school.am_register_closes,
         pm_register_closes=school.pm_register_closes,
         unexplained_absence_days=school.unexplained_absence_days,
+        trust=school.trust,
     )
     await publish_school_event(session, event, urn)
     return SchoolOut(urn=urn, **school.model_dump())
+
+
+def _times(school: SchoolIn) -> dict:
+    """The register times as `time` values: the column types want them, not JSON strings."""
+    return {k: getattr(school, k) for k in ("am_register_opens", "am_register_closes", "pm_register_opens",
+                                              "pm_register_closes")}  # fmt: skip
+
+
+async def _move_trust(session: AsyncSession, urn: str, current: dict | None, wanted: SchoolTrust | None) -> None:
+    """Keep the membership history: a different trust closes the last one the day before it
+    joins; none any more closes it today. The same trust again changes nothing."""
+    if (current or {}).get("trust_id") == (wanted.trust_id if wanted else None):
+        return
+    if wanted is None:
+        await school_repository.change_trust(session, urn, leaves_after=today_in_england(), joins=None)
+        return
+    if current is not None and wanted.joined_on <= date.fromisoformat(current["joined_on"]):
+        raise Unprocessable.of_field(
+            "trust.joined_on", f"must be after {current['joined_on']}, when the school joined {current['name']}"
+        )
+    await school_repository.change_trust(
+        session,
+        urn,
+        leaves_after=wanted.joined_on - timedelta(days=1) if current is not None else None,
+        joins=wanted.model_dump(),
+    )
+
+
+async def trust_history(session: AsyncSession, urn: str) -> TrustHistory:
+    await require_school(session, urn)
+    rows = await school_repository.trust_history(session, urn)
+    return TrustHistory(school_urn=urn, items=[TrustMembership(**r._asdict()) for r in rows])
 
 
 async def get_school(session: AsyncSession, urn: str) -> SchoolOut:
