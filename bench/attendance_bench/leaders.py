@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from attendance_bench.__main__ import _fresh, _watch, bench_on_fresh_stack, client_limits
+from attendance_bench.__main__ import _fresh, _watch, bench_on_fresh_stack, client_limits, cut_year
 from attendance_bench.generator import make_schools
 from attendance_bench.measures import latency, resident_mb
 from attendance_bench.support import LA, in_la, on_roll, open_cases, replay_year, wait_for_pupils
@@ -80,31 +80,41 @@ async def run(args: argparse.Namespace, target: object) -> dict[str, object]:
         results["big_school_open_cases"] = await open_cases(support, big, chosen, [today] * len(chosen), args)
     results["setup_s"] = round(time.perf_counter() - began, 1)
 
+    # Every answer is asked for the replayed days (the generator's 2025/26), not the default
+    # of this academic year to date, which holds nothing.
+    la_days = [d.day for d in cut_year(la_schools, args.seed, None, args.days, 0).flat]
+    big_days = [d.day for d in cut_year([big], args.seed, None, args.term_days, 0).flat]
+    la_period = {"from": str(la_days[0]), "to": str(la_days[-1])}
+    big_period = {"from": str(big_days[0]), "to": str(big_days[-1])}
+    results["la_period"], results["big_school_period"] = la_period, big_period
     officer_auth = {"Authorization": f"Bearer {officer}"}
     async with httpx.AsyncClient(base_url=target.urls["analytics"], headers=officer_auth, timeout=600) as analytics:
         la = f"/v1/las/{LA}"
-        bands = await analytics.get(f"{la}/absence-bands")
+        bands = await analytics.get(f"{la}/absence-bands", params=la_period)
         bands.raise_for_status()
         results["la"] = {
             "pupils_counted": bands.json()["pupils_counted"],
-            "bands": await latency(lambda: analytics.get(f"{la}/absence-bands"), args.repeats),
+            "bands": await latency(lambda: analytics.get(f"{la}/absence-bands", params=la_period), args.repeats),
             "bands_by_fsm": await latency(
-                lambda: analytics.get(f"{la}/absence-bands", params={"group_by": "fsm_eligible"}), args.repeats
+                lambda: analytics.get(f"{la}/absence-bands", params={**la_period, "group_by": "fsm_eligible"}),
+                args.repeats,
             ),
             "band_pupils_first_500": await latency(
-                lambda: analytics.get(f"{la}/absence-bands/pupils", params={"band": "10-15"}), args.repeats
+                lambda: analytics.get(f"{la}/absence-bands/pupils", params={**la_period, "band": "10-15"}), args.repeats
             ),
-            "compare": await latency(lambda: analytics.get(f"{la}/compare"), args.repeats),
+            "compare": await latency(lambda: analytics.get(f"{la}/compare", params=la_period), args.repeats),
         }
     async with httpx.AsyncClient(base_url=target.urls["analytics"], headers=staff_auth, timeout=600) as analytics:
         school = f"/v1/schools/{big.urn}"
         upn = on_roll(big)
         results["big_school"] = {
-            "bands": await latency(lambda: analytics.get(f"{school}/absence-bands"), args.repeats),
-            "pupil_explained": await latency(lambda: analytics.get(f"{school}/pupils/{upn}/attendance"), args.repeats),
-            "spells": await latency(lambda: analytics.get(f"{school}/absence-spells"), args.repeats),
+            "bands": await latency(lambda: analytics.get(f"{school}/absence-bands", params=big_period), args.repeats),
+            "pupil_explained": await latency(
+                lambda: analytics.get(f"{school}/pupils/{upn}/attendance", params=big_period), args.repeats
+            ),
+            "spells": await latency(lambda: analytics.get(f"{school}/absence-spells", params=big_period), args.repeats),
         }
-        first_day = (await analytics.get(f"{school}/attendance/weekly")).json()["period"]["start"]
+        first_day = str(big_days[0])
     async with httpx.AsyncClient(base_url=target.urls["la-returns"], headers=staff_auth, timeout=600) as returns:
         reports = f"/v1/schools/{big.urn}/reports"
         on = {"on": first_day}

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from attendance_shared.auth import Role, pupil_scope_key
+from attendance_shared.clock import today_in_england
 from attendance_shared.events import pupil_key
 from register_service.app import create_app
 from register_service.service.reminders import remind_missing_registers
@@ -837,3 +838,9 @@ async def test_a_schools_trust_is_kept_with_its_history_and_carried_on_the_schoo
     assert orjson.loads(envelope)["data"]["trust"] == ash  # type: ignore[arg-type]
     bad = await client.put(f"/v1/schools/{URN}", json={**school_body(), "trust": {**ash, "trust_id": "TR-1"}})
     assert bad.status_code == 422
+    # Leaving a trust closes the membership today; joining one again must start after that.
+    assert (await client.put(f"/v1/schools/{URN}", json=school_body())).status_code == 200
+    rejoin = await client.put(f"/v1/schools/{URN}", json={**school_body(), "trust": oak})
+    assert rejoin.status_code == 422 and rejoin.json()["errors"][0]["field"] == "trust.joined_on"
+    left = (await client.get(f"/v1/schools/{URN}/trust-history")).json()["items"][-1]
+    assert left["left_on"] == str(today_in_england())

@@ -62,10 +62,15 @@ async def _move_trust(session: AsyncSession, urn: str, current: dict | None, wan
     if wanted is None:
         await school_repository.change_trust(session, urn, leaves_after=today_in_england(), joins=None)
         return
-    if current is not None and wanted.joined_on <= date.fromisoformat(current["joined_on"]):
-        raise Unprocessable.of_field(
-            "trust.joined_on", f"must be after {current['joined_on']}, when the school joined {current['name']}"
-        )
+    history = await school_repository.trust_history(session, urn)
+    if history:
+        last = history[-1]
+        since = last.joined_on if last.left_on is None else last.left_on
+        if wanted.joined_on <= since:
+            raise Unprocessable.of_field(
+                "trust.joined_on",
+                f"must be after {since}, when the school {'joined' if last.left_on is None else 'left'} {last.name}",
+            )
     await school_repository.change_trust(
         session,
         urn,
