@@ -167,6 +167,10 @@ async def test_the_pupils_figure_explains_itself(analytics: httpx.AsyncClient) -
         "persistent_absence",
     )
     assert (words["spells"], words["longest_spell_sessions"], words["persistent_absence_risk"]) == (1, 2, "persistent")
+    # The autumn term holds the year so far (it starts before the first session): it has one.
+    term = {"period": "term", "on": str(DAYS[0])}
+    autumn = (await analytics.get(f"/v1/schools/{PRIMARY}/pupils/{B}/attendance", params=term)).json()["explained"]
+    assert autumn["year_end_attendance_if_no_more_absence"] is not None
     # A week alone does not start with the year: no year-end figure for it.
     week = {"period": "week", "on": str(DAYS[0])}
     alone = (await analytics.get(f"/v1/schools/{PRIMARY}/pupils/{B}/attendance", params=week)).json()["explained"]

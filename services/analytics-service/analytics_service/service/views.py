@@ -46,6 +46,7 @@ from analytics_service.schemas import (
 )
 from analytics_service.service import queries
 from analytics_service.service.years import year_of
+from attendance_shared.clock import today_in_england
 from attendance_shared.errors import NotFound, Unprocessable
 from attendance_shared.rules import national_benchmarks
 from attendance_shared.rules.bands import MIN_POSSIBLE_SESSIONS_FOR_BANDS, band_indices, bands
@@ -321,9 +322,15 @@ async def explained(session: AsyncSession, urn: str, upn: str, period: Period, f
     possible = figures.possible_sessions
     year = academic_year_of(period.end)
     remaining = 0
-    if period.start <= academic_year_start(year) + timedelta(days=31):  # the period runs from the year's start
-        calendar = year_of(await projections.calendars(session, [(urn, year)]), urn, year)
-        end_slot = slot_of(period.end, "pm") + 1
+    calendar = year_of(await projections.calendars(session, [(urn, year)]), urn, year)
+    # A year-end figure only for a period that holds the year so far: it starts before the
+    # school's first session of the year (1 August, or the autumn term's first day).
+    from_the_start = (
+        period.start <= academic_year_start(year) or not calendar.open_slots[: slot_of(period.start, "am")].any()
+    )
+    if from_the_start:
+        # Sessions still to come count from today when the period runs on past it.
+        end_slot = slot_of(min(period.end, today_in_england()), "pm") + 1
         on_roll = np.zeros(SLOTS, dtype=bool)
         ranges = enrolment_mask((await projections.school_enrolments(session, urn)).get(upn), year)
         for start, end in ranges if ranges is not None else [(0, SLOTS)]:
