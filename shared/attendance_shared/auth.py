@@ -77,9 +77,7 @@ class Actor:
             return
         raise NotFound(f"school {urn} not found")
 
-    def require_pupil(
-        self, urn: str, upn: str, *, la_code: str | None = None, trust_id: str | None = None
-    ) -> None:
+    def require_pupil(self, urn: str, upn: str, *, la_code: str | None = None, trust_id: str | None = None) -> None:
         """A parent or social worker sees only the children their token names."""
         if self.role in PUPIL_ROLES:
             if pupil_scope_key(urn, upn) not in self.pupils:
