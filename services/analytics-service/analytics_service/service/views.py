@@ -128,16 +128,16 @@ async def delete_tiers(session: AsyncSession, scope: str, code: str) -> None:
 class SchoolTotals:
     urn: str
     tally: Tally
-    tiers: list[Tier]
 
 
 async def _school_totals(session: AsyncSession, urns: Sequence[str], period: Period) -> list[SchoolTotals]:
+    """Each school's per-pupil totals over the period, a school at a time."""
     found = []
     for urn in urns:
         total = Tally()
         for s in await queries.school_slices(session, urn, period):
             tally(s.upns, s.matrix, s.start_slot, s.end_slot, total)
-        found.append(SchoolTotals(urn, total, _as_tiers(await tiers_of_school(session, urn))))
+        found.append(SchoolTotals(urn, total))
     return found
 
 
@@ -237,6 +237,7 @@ async def band_pupils(
         if not chosen:
             continue
         versions = await projections.school_versions(session, school.urn, sorted({upn_of(x) for x, _ in chosen}))
+        tiers = _as_tiers(await tiers_of_school(session, school.urn))  # only for schools with pupils listed
         for label, i in chosen:
             if len(items) == limit:
                 more = True
@@ -251,7 +252,7 @@ async def band_pupils(
                     possible_sessions=p,
                     absent_sessions=a,
                     overall_absence_rate=round(100 * a / p, 2),
-                    tier=tier_of(p - a, p, school.tiers),
+                    tier=tier_of(p - a, p, tiers),
                 )
             )
         if more:
@@ -510,14 +511,11 @@ async def compare(
     session: AsyncSession, scope: str, urns: Sequence[str], period: Period, phase: str | None, rank_by: str
 ) -> CompareTable:
     schools = await projections.school_rows(session, urns)
-    lines = []
-    for urn in urns:
-        school = schools.get(urn)
-        total = Tally()
-        for s in await queries.school_slices(session, urn, period):
-            tally(s.upns, s.matrix, s.start_slot, s.end_slot, total)
-        if total.pupils:
-            lines.append((urn, school, queries.cohort(urn, total)))
+    lines = [
+        (t.urn, schools.get(t.urn), queries.cohort(t.urn, t.tally))
+        for t in await _school_totals(session, urns, period)
+        if t.tally.pupils
+    ]
     ranks = {m: rank([_measure(c, m) for _, _, c in lines], better) for m, better in COMPARE_MEASURES.items()}
     rows = [
         CompareRow(
