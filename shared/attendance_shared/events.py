@@ -51,6 +51,7 @@ from attendance_shared.rules.identifiers import (
     UPN_SHAPE_PATTERN,
     URN_PATTERN,
 )
+from attendance_shared.rules.languages import LanguageCode
 from attendance_shared.rules.leave import LeaveOutcome, LeaveReason, LeaveSessions, PartTimeReason, WeekSession
 from attendance_shared.rules.support import ActionType, Barrier, CaseOutcome, CaseStage
 from attendance_shared.rules.thresholds import MAX_MINUTES_LATE, UNEXPLAINED_ABSENCE_MAX_SCHOOL_DAYS
@@ -76,12 +77,25 @@ class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Address(Payload):
+    lines: tuple[AddressLine, ...] = Field(min_length=1, max_length=5)
+    town: Town | None = None
+    postcode: Postcode
+
+
 class Contact(Payload):
     name: PersonName
     relationship: Label | None = None
     email: Email | None = None
     phone: Phone | None = None
     preferred_channel: Literal["email", "sms", "push", "post"] | None = None
+    # Added later, with defaults, so older events still parse. Regular attendance summaries go
+    # to every parent the pupil lives with, and to a parent living elsewhere who has parental
+    # responsibility (at `address`, when letters must go by post).
+    lives_with_pupil: bool = True
+    parental_responsibility: bool = True
+    address: Address | None = Field(None, description="Only for a contact who does not live at the pupil's address")
+    language: LanguageCode | None = Field(None, description="Preferred language, ISO 639-1 ('en', 'pl', 'ur')")
 
 
 class SocialWorker(Payload):
@@ -91,12 +105,6 @@ class SocialWorker(Payload):
     name: PersonName
     email: Email | None = None
     phone: Phone | None = None
-
-
-class Address(Payload):
-    lines: tuple[AddressLine, ...] = Field(min_length=1, max_length=5)
-    town: Town | None = None
-    postcode: Postcode
 
 
 class PreviousSchool(Payload):
@@ -324,7 +332,7 @@ class NotificationOutcomeV1(Payload):
     stage: int | None = None
     recipient_role: str
     contact_index: int | None = None
-    channel: Literal["email", "sms", "push", "none"]
+    channel: Literal["email", "sms", "push", "post", "none"]
     outcome: NotificationOutcome
     reason: str | None = None
     provider: str | None = None

@@ -5,6 +5,7 @@ from datetime import date
 
 import pytest
 
+from attendance_shared.rules.calendar import SchoolCalendar, calendar_from_values
 from attendance_shared.rules.parent_summary import (
     Circumstances,
     Tone,
@@ -14,10 +15,13 @@ from attendance_shared.rules.parent_summary import (
     days_missed_sentence,
     lateness_pattern,
     of_compulsory_school_age,
+    period_due,
+    summary_periods,
     weekday_pattern,
     what_it_means,
 )
 from attendance_shared.rules.tiers import DEFAULT_TIERS
+from tests.factories import calendar_body
 
 TIERS = [t.name for t in DEFAULT_TIERS]
 
@@ -88,3 +92,50 @@ def test_the_tone_fits_the_child_before_the_figures(
 def test_days_missed_in_words() -> None:
     assert days_missed_sentence(2.5, 4, "autumn") == "2.5 days missed this autumn term and 4 days this school year"
     assert days_missed_sentence(1, 1, None) == "1 day missed this term, the whole of this school year so far"
+
+
+def test_no_days_missed_is_said_plainly() -> None:
+    assert days_missed_sentence(0, 0, "autumn") == "no days missed this school year"
+    assert days_missed_sentence(0, 3, "spring") == "no days missed this spring term, and 3 days this school year"
+
+
+def _calendar() -> SchoolCalendar:
+    body = calendar_body()
+    return calendar_from_values(body["academic_year"], body["terms"], body["closures"])
+
+
+def test_half_termly_periods_are_the_halves_of_each_term() -> None:
+    periods = summary_periods(_calendar(), "half_termly")
+    assert [(p.key, p.start, p.end) for p in periods[:2]] == [
+        ("2026-autumn-1", date(2026, 9, 3), date(2026, 10, 25)),  # to the day before half-term
+        ("2026-autumn-2", date(2026, 10, 31), date(2026, 12, 18)),
+    ]
+    assert periods[0].label == "the first half of the autumn term"
+    assert len(periods) == 6 and all(p.term.name in p.key for p in periods)
+
+
+def test_a_term_named_as_schools_name_them_makes_a_plain_key() -> None:
+    calendar = calendar_from_values(2025, [{"name": "Autumn 2025", "start": "2025-09-01", "end": "2025-12-19"}], [])
+    assert [(p.key, p.label) for p in summary_periods(calendar, "half_termly")] == [
+        ("2025-autumn-2025", "the Autumn 2025 term")  # no half-term given: the whole term
+    ]
+
+
+def test_termly_and_monthly_periods() -> None:
+    calendar = _calendar()
+    assert [p.key for p in summary_periods(calendar, "termly")] == ["2026-autumn", "2026-spring", "2026-summer"]
+    months = summary_periods(calendar, "monthly")
+    assert months[0].key == "2026-09" and months[0].start == date(2026, 9, 3)  # the year's first term day
+    december = next(p for p in months if p.key == "2026-12")
+    assert december.end == date(2026, 12, 18)  # due when the term ends, not on the 31st
+    assert months[-1].key == "2027-07" and months[-1].end == date(2027, 7, 21)
+    assert "2027-08" not in {p.key for p in months}  # no term day in August
+
+
+def test_a_period_is_due_once_ended_and_only_for_a_few_days() -> None:
+    periods = summary_periods(_calendar(), "half_termly")
+    assert period_due(periods, date(2026, 10, 25), 7) is None  # the last day: not yet ended
+    assert period_due(periods, date(2026, 10, 26), 7).key == "2026-autumn-1"
+    assert period_due(periods, date(2026, 11, 1), 7).key == "2026-autumn-1"
+    assert period_due(periods, date(2026, 11, 2), 7) is None  # a service started late sends no old batch
+    assert period_due(periods, date(2026, 9, 10), 7) is None

@@ -127,6 +127,12 @@ class PupilRow(BaseModel):
     )
     figures: Figures
     late_sessions: int
+    absent_sessions_by_weekday: list[int] | None = Field(
+        None, description="With `habits=true`: absent sessions on Mondays, Tuesdays, ... Fridays"
+    )
+    late_on_recent_school_days: list[bool] | None = Field(
+        None, description="With `habits=true`: late (L or U) on each of the last 10 school days, oldest first"
+    )
 
 
 class PupilAttendancePage(BaseModel):

@@ -8,10 +8,15 @@ compulsory school age, children in hospital and disabled children's appointments
 tone is chosen from the child's circumstances before the figures.
 """
 
+import calendar as month_calendar
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Literal
+
+from attendance_shared.rules.calendar import SchoolCalendar, Term
 
 SCHOOL_DAYS_IN_YEAR = 190
 SCHOOL_DAYS_IN_WEEK = 5
@@ -160,6 +165,93 @@ def days_missed_sentence(days_this_term: float, days_this_year: float, term_name
         return f"{n:g} day" + ("" if n == 1 else "s")
 
     term = f"this {term_name} term" if term_name else "this term"
+    if days_this_year == 0:
+        return "no days missed this school year"
+    if days_this_term == 0:
+        return f"no days missed {term}, and {days(days_this_year)} this school year"
     if days_this_term == days_this_year:
         return f"{days(days_this_term)} missed {term}, the whole of this school year so far"
     return f"{days(days_this_term)} missed {term} and {days(days_this_year)} this school year"
+
+
+SummaryFrequency = Literal["half_termly", "monthly", "termly"]
+SUMMARY_FREQUENCIES: tuple[SummaryFrequency, ...] = ("half_termly", "monthly", "termly")
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryPeriod:
+    """One period a regular summary reports on, from a school's calendar. `key` names it in
+    idempotency keys and the API ("2026-autumn-1", "2026-autumn", "2026-11"); `term` is the
+    term it ends in, whose days missed so far the summary gives."""
+
+    key: str
+    label: str
+    start: date
+    end: date
+    term: Term
+
+
+def _slug(name: str) -> str:
+    """A term's name as a key part: "Autumn 2025" is "autumn-2025"."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "term"
+
+
+def summary_periods(calendar: SchoolCalendar, frequency: SummaryFrequency) -> list[SummaryPeriod]:
+    """The year's periods in order. Half-termly: each half of a term (a term without a
+    half-term is one period); termly: each term; monthly: each calendar month with term days,
+    cut to its first and last term days."""
+    terms = sorted(calendar.terms, key=lambda t: t.start)
+    year = calendar.academic_year
+    periods: list[SummaryPeriod] = []
+    if frequency == "termly" or frequency == "half_termly":
+        for term in terms:
+            halves = frequency == "half_termly" and term.half_term_start and term.half_term_end
+            if not halves:
+                periods.append(
+                    SummaryPeriod(f"{year}-{_slug(term.name)}", f"the {term.name} term", term.start, term.end, term)
+                )
+                continue
+            first_end = term.half_term_start - timedelta(days=1)  # type: ignore[operator]
+            second_start = term.half_term_end + timedelta(days=1)  # type: ignore[operator]
+            periods.append(
+                SummaryPeriod(
+                    f"{year}-{_slug(term.name)}-1",
+                    f"the first half of the {term.name} term",
+                    term.start,
+                    first_end,
+                    term,
+                )
+            )
+            periods.append(
+                SummaryPeriod(
+                    f"{year}-{_slug(term.name)}-2",
+                    f"the second half of the {term.name} term",
+                    second_start,
+                    term.end,
+                    term,
+                )
+            )
+        return periods
+    if not terms:
+        return []
+    first, last = terms[0].start, max(t.end for t in terms)
+    month = date(first.year, first.month, 1)
+    while month <= last:
+        month_end = month.replace(day=month_calendar.monthrange(month.year, month.month)[1])
+        start, end = max(month, first), min(month_end, last)
+        holding = [t for t in terms if t.start <= end and t.end >= start]
+        if holding:
+            # A month that ends in the holidays is due when its last term day is over.
+            end = min(end, max(t.end for t in holding))
+            periods.append(SummaryPeriod(f"{month:%Y-%m}", f"{month:%B %Y}", start, end, holding[-1]))
+        month = month_end + timedelta(days=1)
+    return periods
+
+
+def period_due(periods: Sequence[SummaryPeriod], today: date, catch_up_days: int) -> SummaryPeriod | None:
+    """The period whose summaries fall due today: the latest that has ended, if it ended no
+    more than `catch_up_days` ago (a service started in March does not send autumn's)."""
+    ended = [p for p in periods if p.end < today]
+    if not ended or (today - ended[-1].end).days > catch_up_days:
+        return None
+    return ended[-1]

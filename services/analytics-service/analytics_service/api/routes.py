@@ -171,9 +171,12 @@ async def pupils_attendance(
     period: SchoolPeriod,
     cursor: UPNCursor = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    habits: Annotated[
+        bool, Query(description="Add each pupil's absent sessions Monday to Friday and lateness on recent school days")
+    ] = False,
     accept: Accept = None,
 ) -> Response:
-    page = await queries.pupils_attendance(session, urn, period, cursor=cursor, limit=limit)
+    page = await queries.pupils_attendance(session, urn, period, cursor=cursor, limit=limit, habits=habits)
     if wants_csv(accept):
         return csv_response(page["items"], f"pupil-attendance-{urn}.csv")
     # Already in the response model's shape; serialised directly, as validating a page of

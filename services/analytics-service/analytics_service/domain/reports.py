@@ -234,3 +234,24 @@ def patterns(matrix: YearMatrix, year: SchoolYear, start_slot: int, end_slot: in
                     )
                 )
     return result
+
+
+# How many of a pupil's latest school days `pupil_habits` reports lateness for: enough for a
+# parent's summary to say "late on 4 of the last 10 school days".
+RECENT_SCHOOL_DAYS = 10
+
+
+def pupil_habits(matrix: YearMatrix, start_slot: int, end_slot: int) -> tuple[np.ndarray, list[list[bool]]]:
+    """Each row's absent sessions Monday to Friday (rows x 5), and whether they were late on
+    each of their last RECENT_SCHOOL_DAYS days with a possible session, oldest first: the
+    patterns a parent's summary may mention (`attendance_shared.rules.parent_summary`)."""
+    codes = matrix.codes[:, start_slot:end_slot]
+    categories = _categories(codes)
+    absent = (categories == AUTHORISED) | (categories == UNAUTHORISED)
+    weekday = (np.arange(start_slot, end_slot) // 2 + academic_year_start(matrix.academic_year).weekday()) % 7
+    by_weekday = np.stack([absent[:, weekday == day].sum(axis=1) for day in range(5)], axis=1)
+    width = (end_slot - start_slot) // 2 * 2
+    possible_day = (categories[:, :width] != 0).reshape(len(codes), -1, 2).any(axis=2)
+    late_day = LATE_BYTES[codes[:, :width]].reshape(len(codes), -1, 2).any(axis=2)
+    recent = [late_day[row, possible_day[row]][-RECENT_SCHOOL_DAYS:].tolist() for row in range(len(codes))]
+    return by_weekday, recent

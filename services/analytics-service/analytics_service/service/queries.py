@@ -11,9 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from analytics_service.domain.absence_runs import RunsAsked, YearRows, runs_of_school
 from analytics_service.domain.flags import FlagRules
 from analytics_service.domain.reports import (
+    RECENT_SCHOOL_DAYS,
     Tally,
     cohort_tallies,
     patterns,
+    pupil_habits,
     pupil_weeks,
     tally,
     weekly,
@@ -309,13 +311,22 @@ def natural(label: str) -> tuple[int, str]:
 
 
 async def pupils_attendance(
-    session: AsyncSession, urn: str, period: Period, *, cursor: str | None, limit: int
+    session: AsyncSession, urn: str, period: Period, *, cursor: str | None, limit: int, habits: bool = False
 ) -> dict[str, Any]:
     """A page of `PupilAttendancePage` as plain values: la-returns reads every pupil of an LA
-    through it, and a model per pupil cost more than the figures themselves."""
+    through it, and a model per pupil cost more than the figures themselves. With `habits`,
+    each row also has its absences by weekday and its recent lateness (parents' summaries)."""
     total = Tally()
+    weekdays: dict[str, list[int]] = {}
+    recent_lates: dict[str, list[bool]] = {}
     for s in await school_slices(session, urn, period):
         tally(s.upns, s.matrix, s.start_slot, s.end_slot, total)
+        if habits and s.upns:
+            by_weekday, recent = pupil_habits(s.matrix, s.start_slot, s.end_slot)
+            for row, label in enumerate(s.upns):
+                counts = weekdays.setdefault(label, [0] * 5)
+                weekdays[label] = [a + b for a, b in zip(counts, by_weekday[row].tolist(), strict=True)]
+                recent_lates[label] = (recent_lates.get(label, []) + recent[row])[-RECENT_SCHOOL_DAYS:]
     rows = total.pupil_rows()
     upns = sorted({upn_of(label) for label in rows if cursor is None or upn_of(label) > cursor})
     page = upns[:limit]
@@ -333,6 +344,11 @@ async def pupils_attendance(
                 "late_sessions": lates,
             }
         )
+        if habits:
+            items[-1] |= {
+                "absent_sessions_by_weekday": weekdays.get(label, [0] * 5),
+                "late_on_recent_school_days": recent_lates.get(label, []),
+            }
     return {
         "period": period.model_dump(mode="json"),
         "items": items,
