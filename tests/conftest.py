@@ -21,6 +21,10 @@ from tests.helpers import delete_topics
 # clock: a test whose school has no register today would find an event it did not cause. Only
 # the tests of the reminder turn it on (tests/e2e/test_register_flow.py); the rest leave it off.
 os.environ.setdefault("REGISTER_MISSING_REGISTER_REMINDER_MINUTES", "0")
+# Likewise parents' summaries go when a half-term of the test calendar has ended, on the real
+# clock: a stack started the week after would send a batch no test asked for. Tests send a
+# period's batch themselves, or run the scheduler on a clock of their own.
+os.environ.setdefault("NOTIFICATION_SUMMARIES_SCHEDULED", "false")
 
 
 @pytest.fixture(scope="session")

@@ -97,6 +97,7 @@ class Seeded:
     # support-service's objects: path parameter (case_id, plan_id, ...) -> URN -> an id there
     support: dict[str, dict[str, str]]
     documents: dict[str, str]  # URN -> the id of a governor report compiled for that school
+    print_runs: dict[str, str]  # URN -> the id of a print run of letters of that school
 
 
 @pytest.fixture(scope="module")
@@ -167,6 +168,25 @@ def seeded(stack: LocalStack) -> Iterator[Seeded]:
             else:
                 time.sleep(0.2)
 
+        print_runs = {}
+        for urn, upn in ((OWN_URN, OWN_PUPIL), (OTHER_URN, OTHER_PUPIL)):
+            # A parent who asked for post gets November's summary as a letter, for the print run.
+            school = f"{stack.url('notification')}/v1/schools/{urn}"
+            deadline = time.monotonic() + 30
+            while not (
+                client.get(f"{school}/attendance-summaries").json()["periods"]
+                and client.get(f"{school}/pupils/{upn}/contact-preferences").json()["contacts"]
+            ):
+                assert time.monotonic() < deadline, f"notification never saw the calendar and pupil of {urn}"
+                time.sleep(0.2)
+            by_post = {"preferences": [{"contact_index": 0, "channel": "post"}]}
+            assert client.put(f"{school}/pupils/{upn}/contact-preferences", json=by_post).status_code == 200
+            response = client.post(f"{school}/attendance-summaries", json={"period": "2026-11"})
+            assert response.status_code == 201, response.text
+            response = client.post(f"{school}/print-runs")
+            assert response.status_code == 201, response.text
+            print_runs[urn] = str(response.json()["id"])
+
         messages = {}
         deadline = time.monotonic() + 30
         for urn in (OWN_URN, OTHER_URN):
@@ -189,7 +209,7 @@ def seeded(stack: LocalStack) -> Iterator[Seeded]:
             response = client.post(f"{stack.url('la-returns')}/v1/schools/{urn}/reports", json=body)
             assert response.status_code == 201, response.text
             documents[urn] = response.json()["id"]
-    yield Seeded(returns, reports, messages, leave, timetables, support, documents)
+    yield Seeded(returns, reports, messages, leave, timetables, support, documents, print_runs)
 
 
 def seed_support(stack: LocalStack, client: httpx.Client) -> dict[str, dict[str, str]]:
@@ -292,6 +312,7 @@ def path_values(variant: str, seeded: Seeded) -> dict[str, str]:
         "request_id": seeded.leave[OWN_PUPIL],
         "timetable_id": seeded.timetables[OWN_PUPIL],
         "document_id": seeded.documents[OWN_URN],
+        "run_id": seeded.print_runs[OWN_URN],
         **{name: ids[OWN_URN] for name, ids in seeded.support.items()},
     }
     if variant == "own":
@@ -310,6 +331,7 @@ def path_values(variant: str, seeded: Seeded) -> dict[str, str]:
         "request_id": seeded.leave[OTHER_PUPIL],
         "timetable_id": seeded.timetables[OTHER_PUPIL],
         "document_id": seeded.documents[OTHER_URN],
+        "run_id": seeded.print_runs[OTHER_URN],
         **{name: ids[OTHER_URN] for name, ids in seeded.support.items()},
     }
 

@@ -9,14 +9,17 @@ from typing import TypeVar
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
 
 from attendance_shared.auth import Role
 from attendance_shared.clock import today_in_england
 from attendance_shared.rules.calendar import calendar_from_values
 from attendance_stack import LocalStack
+from attendance_stack.processes import free_port
 from tests.e2e.conftest import start_stack
 from tests.factories import calendar_body, make_upn, pupil_body, school_body
 from tests.helpers import bearer, poppler
+from tests.integration.notification_parts import Mailbox
 
 pytestmark = pytest.mark.e2e
 T = TypeVar("T")
@@ -63,11 +66,27 @@ def code_of(upn: str, day: date, session: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+def mailbox() -> Iterator[Mailbox]:
+    """The real SMTP server the notification tests use; the stack's notification sends to it."""
+    box = Mailbox()
+    box.port = free_port()
+    server = Controller(box, hostname="127.0.0.1", port=box.port)
+    server.start()
+    try:
+        yield box
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> Iterator[LocalStack]:
     checks = {
         "SUPPORT_NOTICE_CHECK_INTERVAL_S": "0.5",
         "SUPPORT_MARKS_LOAD_INTERVAL_S": "0.5",
         "SUPPORT_REVIEW_CHECK_INTERVAL_S": "1",
+        "NOTIFICATION_SMTP_HOST": "127.0.0.1",
+        "NOTIFICATION_SMTP_PORT": str(mailbox.port),
+        "NOTIFICATION_SMTP_STARTTLS": "false",
     }
     stack = start_stack(tmp_path_factory.mktemp("stack"), checks)
     try:
@@ -329,3 +348,54 @@ def test_the_impact_report_shows_the_change_after_an_action_against_comparable_p
     la = officer.get(f"/las/{LA}/support-impact", params={"weeks": 4, "from": "2026-09-01"}).json()
     assert {r["kind"]: r for r in la["rows"]}["mentoring"] == rows["mentoring"] and la["interventions"] == []
     assert officer.get(f"/schools/{URN}/support-impact", params={"weeks": 4}).json()["interventions"] == []
+
+
+def test_parents_hear_the_days_missed_analytics_reports_and_each_legal_step_by_letter(
+    stack: LocalStack, term: list[date], mailbox: Mailbox
+) -> None:
+    """A half-term's summaries sent by staff reach each parent with an e-mail through the real
+    SMTP server, stating the days analytics reports; each Notice to Improve and penalty notice
+    the LA issued reached the parents as a letter."""
+    notification = httpx.Client(base_url=f"{stack.url('notification')}/v1/schools/{URN}", headers=STAFF, timeout=60)
+    preview = notification.get("/attendance-summaries/preview", params={"period": "2026-autumn-1"})
+    assert preview.status_code == 200, preview.text
+    assert (preview.json()["pupils"], preview.json()["by_channel"]) == (4, {"email": 4, "sms": 4})
+    sent = notification.post("/attendance-summaries", json={"period": "2026-autumn-1"})
+    assert sent.status_code == 201, sent.text
+
+    def summaries() -> dict[str, str] | None:
+        found = {
+            m["Subject"].split("'", 1)[0]: m.get_payload(decode=True).decode()
+            for m in mailbox.messages
+            if m["Subject"].endswith("the first half of the autumn term")
+        }
+        return found if len(found) == 4 else None
+
+    bodies = wait_for(summaries, "four summaries to reach Grace")
+    analytics = httpx.Client(base_url=f"{stack.url('analytics')}/v1/schools/{URN}", headers=STAFF, timeout=60)
+    for upn, forename in PUPILS.items():
+        figures = analytics.get(f"/pupils/{upn}/attendance", params={"from": "2026-09-01", "to": "2026-10-25"}).json()[
+            "figures"
+        ]
+        days = (figures["possible_sessions"] - figures["attended_sessions"]) / 2
+        said = "No days missed" if days == 0 else f"{days:g} days missed this autumn term"
+        assert said in bodies[forename], bodies[forename]
+    assert all(m["To"] == "grace@example.org" for m in mailbox.messages)  # Tom's went by SMS
+
+    # Letters from the legal steps: one per Notice to Improve, and one per penalty notice to Grace.
+    case = httpx.Client(base_url=f"{stack.url('support')}/v1/schools/{URN}", headers=STAFF, timeout=60)
+    notices, to_grace = 0, 0
+    for found in case.get(f"/pupils/{ABSENT}/support-cases").json()["items"]:
+        url = f"/support-cases/{found['id']}"
+        notices += len(case.get(f"{url}/notices-to-improve").json())
+        to_grace += sum(n["parent_name"] == "Grace Okafor" for n in case.get(f"{url}/penalty-notices").json())
+
+    def letters() -> tuple[int, int] | None:
+        subjects = [m["Subject"] for m in mailbox.messages]
+        found = (
+            subjects.count("Notice to Improve: Ada's attendance"),
+            subjects.count("Penalty notice: Ada's absence from school"),
+        )
+        return found if found == (notices, to_grace) else None
+
+    wait_for(letters, "the legal steps' letters")

@@ -70,6 +70,7 @@ class Clock:
 class Mailbox:
     def __init__(self) -> None:
         self.messages: list[Message] = []
+        self.port = 0
 
     async def handle_DATA(self, server, session, envelope) -> str:
         self.messages.append(message_from_bytes(envelope.content))
@@ -209,11 +210,10 @@ def pupil(upn: str, contacts: tuple[Contact, ...], **extra) -> Event:
             upn=upn,
             legal_surname="Taylor",
             legal_forename="Sam",
-            date_of_birth=date(2016, 3, 4),
             year_group="5",
             admission_date=date(2025, 9, 1),
             contacts=contacts,
-            **extra,
+            **({"date_of_birth": date(2016, 3, 4)} | extra),
         ),
         upn,
     )

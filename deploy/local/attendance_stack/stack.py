@@ -97,6 +97,7 @@ class LocalStack:
             "LA_RETURNS_SUPPORT_URL": self.url("support"),
             "SUPPORT_REGISTER_URL": self.url("register"),
             "SUPPORT_ANALYTICS_URL": self.url("analytics"),
+            "NOTIFICATION_ANALYTICS_URL": self.url("analytics"),
             **self.config.extra_env,
         }
 

@@ -6,14 +6,17 @@ from attendance_shared import topics
 from attendance_shared.consumer import attach_consumer
 from attendance_shared.outbox import attach_relay
 from attendance_shared.platform import Periodic, ServiceContext, create_service_app
+from notification_service.api import summaries as summaries_api
 from notification_service.api.routes import router
 from notification_service.channels.factory import build_channels
 from notification_service.channels.notify import NotifySmsChannel
+from notification_service.clients.analytics import AnalyticsClient
 from notification_service.consumers.handler import EventHandler
 from notification_service.models import outbox
 from notification_service.service.delivery_reports import DeliveryReports
 from notification_service.service.dispatcher import Dispatcher
 from notification_service.service.planning import ChasePlanner
+from notification_service.service.summaries import SummaryScheduler
 from notification_service.settings import SERVICE_NAME, Settings
 
 
@@ -26,7 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         attach_consumer(
             ctx,
             service=SERVICE_NAME,
-            topics=[topics.SCHOOLS, topics.PUPILS, topics.MARKS, topics.RISK_FLAGS],
+            topics=[topics.SCHOOLS, topics.PUPILS, topics.MARKS, topics.RISK_FLAGS, topics.SUPPORT_CASES],
             inbox=None,
             handler=EventHandler(late_register_alert_days=settings.late_register_alert_days),
         )
@@ -37,6 +40,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "chase-planner",
             Periodic("chase-planner", ctx.sessionmaker, ChasePlanner(), interval_s=settings.planner_interval_s),
         )
+        # Its own client, for the API's previews: the scheduler closes the other when it stops.
+        ctx.app.state.analytics = AnalyticsClient(settings)
+        ctx.app.state.on_shutdown.append(ctx.app.state.analytics.close)
+        scheduler = SummaryScheduler(ctx.sessionmaker, AnalyticsClient(settings), settings)
+        ctx.app.state.summaries = scheduler
+        if settings.summaries_scheduled:
+            ctx.workers.add("summary-scheduler", scheduler)
         if isinstance(sms := channels["sms"], NotifySmsChannel):
             ctx.workers.add(
                 "delivery-reports",
@@ -57,6 +67,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="notification-service",
         summary="Parent alerts, chasing unexplained absence and social-worker notices; never sent twice.",
         settings=settings,
-        routers=[router],
+        routers=[router, summaries_api.router],
         build_workers=build_workers,
     )

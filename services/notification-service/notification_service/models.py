@@ -1,4 +1,4 @@
-from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Index, Integer, Table, Text, Time, func
+from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Index, Integer, LargeBinary, Table, Text, Time, func
 from sqlalchemy.dialects.postgresql import JSONB
 
 from attendance_shared.calendar_projection import school_calendars_table
@@ -24,6 +24,24 @@ pupil_contacts = Table(
     Column("looked_after", Boolean, nullable=False, server_default="false"),
     # Last day on roll once deleted from the admission register: no alerts about later dates.
     Column("left_on", Date),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # For summaries' wording (compulsory school age, EHCP) and letters' addresses.
+    Column("surname", Text),
+    Column("date_of_birth", Date),
+    Column("sen_status", Text),
+    Column("address", JSONB),
+)
+
+# What else decides a summary's tone: a long-sickness flag from analytics, an open case from
+# support-service (its `change` counter applies each case event once and in order).
+pupil_circumstances = Table(
+    "pupil_circumstances",
+    metadata,
+    Column("school_urn", Text, primary_key=True),
+    Column("upn", Text, primary_key=True),
+    Column("long_sickness", Boolean, nullable=False, server_default="false"),
+    Column("support_case_open", Boolean, nullable=False, server_default="false"),
+    Column("support_case_change", Integer, nullable=False, server_default="0"),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
@@ -52,12 +70,14 @@ school_settings = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
-# A school's own wording of a message; the built-in template applies where there is none.
+# A school's own wording of a message, a version per language (ISO 639-1); the built-in
+# English template applies where there is none.
 templates = Table(
     "templates",
     metadata,
     Column("school_urn", Text, primary_key=True),
     Column("template", Text, primary_key=True),
+    Column("language", Text, primary_key=True, server_default="en"),
     Column("subject", Text, nullable=False),
     Column("body", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
@@ -120,11 +140,47 @@ messages = Table(
     Column("sent_at", DateTime(timezone=True)),
     Column("claimed_at", DateTime(timezone=True)),
     Column("delivered_at", DateTime(timezone=True)),
+    Column("language", Text),
+    Column("period", Text),  # a regular summary's period ("2026-autumn-1")
+    Column("print_run_id", BigInteger),  # a letter: the print run that took it
     Index("ix_messages_school_upn", "school_urn", "upn", "id"),
+    Index("ix_messages_letters_waiting", "school_urn", "id", postgresql_where="channel = 'post' AND status = 'queued'"),
     Index("ix_messages_due", "not_before", postgresql_where="status = 'queued'"),
     Index("ix_messages_pupil_date", "school_urn", "upn", "about_date"),
     # The dispatcher looks for messages a dead process left 'sending' on every pass.
     Index("ix_messages_sending", "claimed_at", postgresql_where="status = 'sending'"),
+)
+
+# One row per school and period of regular summaries: when planning began and finished.
+# Planning commits a slice of pupils at a time; one interrupted starts again, and the messages
+# already stored keep their keys, so none is stored (or sent) twice.
+summary_batches = Table(
+    "summary_batches",
+    metadata,
+    Column("school_urn", Text, primary_key=True),
+    Column("period", Text, primary_key=True),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("pupils", Integer, nullable=False, server_default="0"),
+    Column("messages", Integer, nullable=False, server_default="0"),
+    Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("requested_by", Text),
+)
+
+# A day's letters for the post, as one PDF kept as made: the letters in it count as sent.
+print_runs = Table(
+    "print_runs",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("school_urn", Text, nullable=False),
+    Column("made_on", Date, nullable=False),
+    Column("letters", Integer, nullable=False),
+    Column("pdf", LargeBinary, nullable=False),
+    Column("checksum", Text, nullable=False),
+    Column("made_by", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_print_runs_school", "school_urn", "id"),
 )
 
 delivery_attempts = Table(

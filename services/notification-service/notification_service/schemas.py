@@ -1,8 +1,9 @@
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from attendance_shared.rules.languages import ENGLISH, LanguageCode
 from notification_service.domain.templates import TemplateKey
 
 MessageStatus = Literal["queued", "sending", "sent", "delivered", "failed", "cancelled", "undeliverable"]
@@ -62,7 +63,9 @@ class ContactPreferenceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     contact_index: int = Field(ge=0, le=19, description="The contact's position on the admission register, from 0")
-    channel: Literal["email", "sms", "push"] | None = Field(None, description="None: the register's preference")
+    channel: Literal["email", "sms", "push", "post"] | None = Field(
+        None, description="None: the register's preference. post: letters only; alerts go by e-mail or SMS"
+    )
     opted_out: bool = False
 
 
@@ -88,12 +91,16 @@ class TemplateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     template: TemplateKey
+    language: LanguageCode = Field(
+        ENGLISH, description="ISO 639-1: the version contacts who prefer this language get (English otherwise)"
+    )
     subject: str = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1, max_length=2000)
 
 
 class TemplateOut(BaseModel):
     template: TemplateKey
+    language: str
     subject: str
     body: str
     placeholders: list[str]
@@ -118,4 +125,74 @@ class UncontactableOut(BaseModel):
 
 class UncontactablePage(BaseModel):
     items: list[UncontactableOut]
+    next_cursor: str | None
+
+
+PeriodKey = Annotated[
+    str,
+    StringConstraints(min_length=7, max_length=40, pattern=r"^[0-9]{4}-[a-z0-9-]+$"),
+]
+
+
+class SummaryRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    period: PeriodKey = Field(description="A period of the school's calendar: 2026-autumn-1, 2026-autumn or 2026-11")
+
+
+class SummaryPeriodOut(BaseModel):
+    period: str
+    label: str
+    start: date
+    end: date
+    status: Literal["not_ended", "due", "planning", "planned", "not_planned"]
+    pupils: int | None = None
+    messages: int | None = None
+    planned_at: datetime | None = None
+    requested_by: str | None = None
+
+
+class SummaryPeriodsOut(BaseModel):
+    enabled: bool
+    frequency: str
+    periods: list[SummaryPeriodOut]
+
+
+class SummaryPreviewItem(BaseModel):
+    upn: str
+    contact_index: int | None
+    tone: str
+    channel: str
+    language: str | None
+    subject: str
+    body: str
+    undeliverable_reason: str | None
+
+
+class SummaryPreview(BaseModel):
+    period: str
+    label: str
+    start: date
+    end: date
+    pupils: int = Field(description="Pupils on roll at the period's end with a possible session this year")
+    pupils_without_sessions: int
+    messages: int
+    by_channel: dict[str, int]
+    by_tone: dict[str, int]
+    items: list[SummaryPreviewItem]
+    next_cursor: str | None
+
+
+class PrintRunOut(BaseModel):
+    id: int
+    school_urn: str
+    made_on: date
+    letters: int
+    checksum: str = Field(description="sha256 of the PDF")
+    made_by: str | None
+    created_at: datetime
+
+
+class PrintRunPage(BaseModel):
+    items: list[PrintRunOut]
     next_cursor: str | None

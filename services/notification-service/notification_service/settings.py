@@ -26,6 +26,18 @@ class Settings(CommonSettings):
     retry_max_s: float = 3600.0
     max_attempts: int = 12
 
+    # Regular summaries: analytics answers each pupil's figures; a period's summaries are
+    # planned once it has ended, if it ended at most summary_catch_up_days ago (a service
+    # started in March does not send the autumn's), and stored this many pupils at a time.
+    analytics_url: str = "http://127.0.0.1:8002"
+    analytics_timeout_s: float = 30.0
+    analytics_retries: int = 3
+    # Off: summaries go only when staff send a period's batch (POST /attendance-summaries).
+    summaries_scheduled: bool = True
+    summary_interval_s: float = 300.0
+    summary_catch_up_days: int = 7
+    summary_pupils_per_commit: int = 250
+
     # E-mail over SMTP; with no host, e-mails go to the log channel (reported by /readyz).
     smtp_host: str = ""
     smtp_port: int = 587

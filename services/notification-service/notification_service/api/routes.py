@@ -8,6 +8,7 @@ from attendance_shared.auth import Actor, Role
 from attendance_shared.db import SessionDep
 from attendance_shared.errors import PROBLEM_RESPONSES
 from attendance_shared.idempotency import Once, once_per_key
+from attendance_shared.rules.languages import ENGLISH, LanguageCode
 from notification_service.domain.policy import SchoolNotificationSettings
 from notification_service.domain.templates import TemplateKey
 from notification_service.models import idempotency_keys
@@ -150,8 +151,9 @@ async def reset_template(
     template: Annotated[TemplateKey, Query(description="The template to reset")],
     session: SessionDep,
     actor: SchoolConfigurer,
+    language: Annotated[LanguageCode, Query(description="The version to remove (en: back to the built-in)")] = ENGLISH,
 ) -> TemplateOut:
-    return await staff.reset_template(session, urn, template)
+    return await staff.reset_template(session, urn, template, language)
 
 
 @router.get(

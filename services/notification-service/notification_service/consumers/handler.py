@@ -12,14 +12,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from attendance_shared.events import (
     Event,
     LeaveDecidedV1,
+    NoticeToImproveIssuedV1,
+    PenaltyNoticeIssuedV1,
     PupilAdmittedV1,
     PupilDeletedV1,
     PupilUpdatedV1,
     RegisterMissingV1,
+    RiskFlagChangedV1,
     RiskFlagRaisedV1,
     SchoolCalendarSetV1,
     SchoolUpsertedV1,
     SessionMarkedV1,
+    SupportCaseChangedV1,
     latest_revisions,
 )
 from attendance_shared.inbox import claim_new_events
@@ -57,6 +61,10 @@ class EventHandler:
         planned = await self._marks(session, [e.data for _, e in events if isinstance(e.data, SessionMarkedV1)], now)
         planned += await self._flags(session, [data for data in payloads if isinstance(data, RiskFlagRaisedV1)])
         planned += await self._leave(session, [data for data in payloads if isinstance(data, LeaveDecidedV1)])
+        await self._circumstances(session, payloads)
+        planned += await self._decision_letters(
+            session, [d for d in payloads if isinstance(d, NoticeToImproveIssuedV1 | PenaltyNoticeIssuedV1)]
+        )
         planned += await self._missing(session, [data for data in payloads if isinstance(data, RegisterMissingV1)])
         await save_planned(session, planned, now)
 
@@ -168,6 +176,45 @@ class EventHandler:
         schools = await store.school_facts(session, {r.school_urn for r in registers})
         return [m for r in registers for m in rules.missing_register_reminder(schools[r.school_urn], r)]
 
+    async def _circumstances(self, session: AsyncSession, payloads: list) -> None:
+        """A long-sickness flag raised or cleared, a support case opened or closed: what makes
+        a summary supportive rather than a warning. The batch's last word per pupil wins."""
+        sickness: dict[tuple[str, str], dict] = {}
+        cases: dict[tuple[str, str], dict] = {}
+        for data in payloads:
+            if isinstance(data, RiskFlagChangedV1) and data.flag == "long_sickness":
+                key = (data.school_urn, data.upn)
+                raised = isinstance(data, RiskFlagRaisedV1)
+                sickness[key] = {"school_urn": key[0], "upn": key[1], "long_sickness": raised}
+            elif isinstance(data, SupportCaseChangedV1):
+                key = (data.school_urn, data.upn)
+                if key not in cases or cases[key]["support_case_change"] < data.change:
+                    cases[key] = {
+                        "school_urn": key[0],
+                        "upn": key[1],
+                        "support_case_open": data.status == "open",
+                        "support_case_change": data.change,
+                    }
+        await store.set_long_sickness(session, list(sickness.values()))
+        await store.set_support_cases(session, list(cases.values()))
+
+    async def _decision_letters(
+        self, session: AsyncSession, notices: list[NoticeToImproveIssuedV1 | PenaltyNoticeIssuedV1]
+    ) -> list[PlannedMessage]:
+        if not notices:
+            return []
+        schools = await store.school_facts(session, {n.school_urn for n in notices})
+        pupils = await store.pupil_facts(session, {(n.school_urn, n.upn) for n in notices})
+        planned: list[PlannedMessage] = []
+        for notice in notices:
+            pupil = pupils.get((notice.school_urn, notice.upn)) or unknown_pupil(notice.school_urn, notice.upn)
+            school = schools[notice.school_urn]
+            if isinstance(notice, NoticeToImproveIssuedV1):
+                planned += rules.notice_to_improve_letters(school, pupil, notice)
+            else:
+                planned += rules.penalty_notice_letters(school, pupil, notice)
+        return planned
+
     async def _leave(self, session: AsyncSession, decisions: list[LeaveDecidedV1]) -> list[PlannedMessage]:
         if not decisions:
             return []
@@ -193,6 +240,10 @@ def _contact_row(data: PupilAdmittedV1) -> dict:
         "virtual_school_contact": _person(data.virtual_school_contact),
         "looked_after": data.looked_after,
         "left_on": None,
+        "surname": data.preferred_surname or data.legal_surname,
+        "date_of_birth": data.date_of_birth,
+        "sen_status": data.sen_status,
+        "address": data.address.model_dump() if data.address else None,
     }
 
 

@@ -9,6 +9,7 @@ from attendance_shared.clock import SCHOOL_TIME_ZONE
 from attendance_shared.events import RISK_FLAG_TYPES, RiskFlagType
 from attendance_shared.rules.calendar import Calendar, SchoolCalendar, WeekdayCalendar
 from attendance_shared.rules.figures import academic_year_of
+from attendance_shared.rules.parent_summary import SummaryFrequency
 
 DEFAULT_LEAD_FLAGS: tuple[RiskFlagType, ...] = (
     "persistent_absence",
@@ -28,6 +29,19 @@ class Person(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     email: str | None = Field(None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
     phone: str | None = Field(None, max_length=20, pattern=r"^\+?[0-9 ]{7,19}$")
+
+
+class SummarySettings(BaseModel):
+    """Regular attendance summaries to every parent: on by default, half-termly."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    frequency: SummaryFrequency = Field(
+        "half_termly", description="half_termly, monthly or termly, by the school's calendar"
+    )
+    # The named person parents are asked to talk to; the attendance lead when unset.
+    contact: Person | None = None
 
 
 class SchoolNotificationSettings(BaseModel):
@@ -52,6 +66,7 @@ class SchoolNotificationSettings(BaseModel):
     # reminded to the attendance lead.
     missing_register_reminders: bool = True
     attendance_lead: Person | None = None
+    summaries: SummarySettings = Field(default_factory=SummarySettings)
     # Sender identity: the name parents see on e-mails, where replies go, and the Notify SMS
     # sender id registered for the school (Notify's `sms_sender_id`).
     sender_name: str | None = Field(None, max_length=100)

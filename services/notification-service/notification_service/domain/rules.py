@@ -5,16 +5,36 @@ or stage where the rule has one) and the recipient: planning the same thing twic
 redelivered event, a planner run after a restart) can only ever find the stored one.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
 from attendance_shared.clock import SCHOOL_TIME_ZONE
-from attendance_shared.events import FlagEvidence, LeaveDecidedV1, RegisterMissingV1, RiskFlagRaisedV1
+from attendance_shared.events import (
+    FlagEvidence,
+    LeaveDecidedV1,
+    NoticeToImproveIssuedV1,
+    PenaltyNoticeIssuedV1,
+    RegisterMissingV1,
+    RiskFlagRaisedV1,
+)
 from attendance_shared.rules.codes import ATTENDANCE_CODES
+from attendance_shared.rules.enforcement import ImprovementCriterion
 from attendance_shared.rules.leave import LEAVE_GROUNDS
+from attendance_shared.rules.parent_summary import (
+    Circumstances,
+    SummaryPeriod,
+    Tone,
+    choose_tone,
+    days_missed_sentence,
+    lateness_pattern,
+    weekday_pattern,
+    what_it_means,
+)
+from attendance_shared.rules.tiers import Tier, tier_of
 from notification_service.domain.policy import SchoolNotificationSettings, register_closes_at
-from notification_service.domain.templates import DEFAULT_TEMPLATES, Template, TemplateKey, render
+from notification_service.domain.templates import Template, TemplateKey, choose_template, render
 
 FIRST_DAY = "first-day-absence"
 CHASE = "absence-chase"
@@ -61,10 +81,25 @@ class SchoolFacts:
     pm_register_closes: time = time(13, 30)
     unexplained_absence_days: int = 5
     settings: SchoolNotificationSettings = field(default_factory=SchoolNotificationSettings)
-    templates: dict[TemplateKey, Template] = field(default_factory=dict)
+    # The school's own wording, by template and language.
+    templates: dict[tuple[TemplateKey, str], Template] = field(default_factory=dict)
 
     def template(self, key: TemplateKey) -> Template:
-        return self.templates.get(key, DEFAULT_TEMPLATES[key])
+        """In English: staff, leads and workers are written to in English."""
+        return choose_template(self.templates, key, None)[0]
+
+    def template_in(self, key: TemplateKey, language: str | None) -> tuple[Template, str]:
+        return choose_template(self.templates, key, language)
+
+    @property
+    def named_contact(self) -> str:
+        """Who a parent should talk to: the summaries' contact, else the attendance lead, with
+        how to reach them; else the school office."""
+        person = self.settings.summaries.contact or self.settings.attendance_lead
+        if person is None:
+            return f"the school office at {self.name}"
+        ways = [w for w in (person.email, person.phone) if w]
+        return person.name + (f" ({', '.join(ways)})" if ways else f" at {self.name}")
 
     def register_closes(self, day: date, session: str) -> datetime:
         return register_closes_at(day, self.am_register_closes if session == "am" else self.pm_register_closes)
@@ -86,6 +121,10 @@ class PupilFacts:
     virtual_school_contact: dict[str, Any] | None = None
     looked_after: bool = False
     left_on: date | None = None
+    surname: str | None = None
+    date_of_birth: date | None = None
+    sen_status: str | None = None
+    address: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,20 +144,42 @@ class PlannedMessage:
     contact_index: int | None = None
     not_before: datetime | None = None  # None: as soon as stored
     undeliverable_reason: str | None = None
+    language: str | None = None
+    period: str | None = None
+    template: str | None = None  # which wording was chosen (a summary's tone); not stored
 
 
-def parent_address(contact: dict[str, Any], preference: Preference, push_id: str) -> tuple[str, str] | tuple[None, str]:
+def postal_address(contact: dict[str, Any], pupil: PupilFacts) -> str | None:
+    """A letter's address block: the contact's own address, else the pupil's home for a
+    contact who lives with the pupil; None when neither is known."""
+    address = contact.get("address") or (pupil.address if contact.get("lives_with_pupil", True) else None)
+    if not address:
+        return None
+    lines = [contact.get("name") or "The parent or carer", *address["lines"]]
+    lines += [address["town"]] if address.get("town") else []
+    return "\n".join([*lines, address["postcode"]])
+
+
+def parent_address(
+    contact: dict[str, Any], preference: Preference, push_id: str, postal: str | None = None, *, letters: bool = False
+) -> tuple[str, str] | tuple[None, str]:
     """(channel, recipient) for a parent, or (None, why not). The parent's own choice in this
-    service wins over the preferred channel on the admission register."""
+    service wins over the preferred channel on the admission register. With a `postal`
+    address (only for letters, never a same-day alert) a parent who chose post, or has no
+    e-mail or phone, gets a letter."""
     if preference.opted_out:
         return None, "the contact has opted out of messages"
-    usable = {"email": contact.get("email"), "sms": contact.get("phone"), "push": push_id}
+    usable = {"email": contact.get("email"), "sms": contact.get("phone"), "push": push_id, "post": letters and postal}
     preferred = preference.channel or contact.get("preferred_channel")
     if usable.get(preferred):
-        return preferred, usable[preferred]
+        return preferred, usable[preferred]  # type: ignore[return-value]
     for channel in CHANNELS_IN_ORDER:
         if usable[channel]:
-            return channel, usable[channel]
+            return channel, usable[channel]  # type: ignore[return-value]
+    if letters and postal:
+        return "post", postal
+    if letters:
+        return None, "the contact has no email address, phone number or postal address"
     return None, "the contact has no email address or phone number"
 
 
@@ -161,10 +222,15 @@ def to_parents(
     session: str | None = None,
     stage: int | None = None,
     not_before: datetime | None = None,
+    letters: bool = False,
+    recipients: Callable[[dict[str, Any]], bool] = lambda contact: True,
+    period: str | None = None,
 ) -> list[PlannedMessage]:
-    """One message to each parent on the admission register; a parent who cannot be reached,
+    """One message to each parent on the admission register (each `recipients` accepts), in
+    the parent's language where the school has that version; a parent who cannot be reached,
     or a pupil with no parent on record, still gets a stored message marked undeliverable
-    with the reason, so staff see the gap."""
+    with the reason, so staff see the gap. With `letters`, one who chose post or has no
+    e-mail or phone is written to by post."""
     base = {
         "school_urn": pupil.school_urn,
         "upn": pupil.upn,
@@ -173,19 +239,36 @@ def to_parents(
         "session": session,
         "stage": stage,
         "not_before": not_before,
+        "period": period,
     }
     key = f"{rule}:{pupil.school_urn}:{pupil.upn}:{key_part}"
     common = {"school_name": school.name, "forename": pupil.forename, "date": about_date.isoformat(), **values}
-    if not pupil.contacts:
+    chosen = [(index, contact) for index, contact in enumerate(pupil.contacts) if recipients(contact)]
+    if not chosen:
         text = render(school.template(template), {**common, "contact_name": "parent or carer"})
         reason = (None, "no parent or carer contact is on the admission register")
-        return [_message(base, f"{key}:parent-none", "parent", reason, text)]
+        return [_message(base, f"{key}:parent-none", "parent", reason, text, template=template.value)]
     planned = []
-    for index, contact in enumerate(pupil.contacts):
+    for index, contact in chosen:
         preference = pupil.preferences.get(index, Preference())
-        address = parent_address(contact, preference, f"{pupil.school_urn}:{pupil.upn}:{index}")
-        text = render(school.template(template), {**common, "contact_name": contact.get("name") or "parent or carer"})
-        planned.append(_message(base, f"{key}:parent{index}", "parent", address, text, contact_index=index))
+        postal = postal_address(contact, pupil) if letters else None
+        address = parent_address(
+            contact, preference, f"{pupil.school_urn}:{pupil.upn}:{index}", postal, letters=letters
+        )
+        wording, language = school.template_in(template, contact.get("language"))
+        text = render(wording, {**common, "contact_name": contact.get("name") or "parent or carer"})
+        planned.append(
+            _message(
+                base,
+                f"{key}:parent{index}",
+                "parent",
+                address,
+                text,
+                contact_index=index,
+                language=language,
+                template=template.value,
+            )
+        )
     return planned
 
 
@@ -335,6 +418,7 @@ def risk_flag_messages(school: SchoolFacts, pupil: PupilFacts, flag: RiskFlagRai
             rule=EARLY_SUPPORT,
             template=TemplateKey.EARLY_SUPPORT,
             about_date=flag.as_of,
+            letters=True,
             key_part=str(flag.academic_year),
             values={"attendance_rate": rate},
         )
@@ -376,6 +460,7 @@ def leave_decision_messages(school: SchoolFacts, pupil: PupilFacts, decision: Le
         rule=LEAVE_DECISION,
         template=TemplateKey.LEAVE_DECISION,
         about_date=decision.first_day,
+        letters=True,
         key_part=f"{decision.request_id}:{decision.decision}",
         values={
             "outcome": OUTCOME_WORDING[decision.outcome],
@@ -413,3 +498,165 @@ def missing_register_reminder(school: SchoolFacts, missing: RegisterMissingV1) -
     register = f"{missing.session}:{missing.registration_group}" if missing.registration_group else missing.session
     key = f"{MISSING_REGISTER}:{missing.school_urn}:{missing.date}:{register}:lead"
     return [_message(base, key, "attendance_lead", address, text, session=missing.session)]
+
+
+NOTICE_TO_IMPROVE = "notice-to-improve-letter"
+PENALTY_NOTICE = "penalty-notice-letter"
+ATTENDANCE_SUMMARY = "attendance-summary"
+# Rules whose messages may go by post: none is about today.
+LETTER_RULES = frozenset({LEAVE_DECISION, NOTICE_TO_IMPROVE, PENALTY_NOTICE, ATTENDANCE_SUMMARY, EARLY_SUPPORT})
+
+
+def holds_parental_responsibility(contact: dict[str, Any]) -> bool:
+    return contact.get("parental_responsibility", True)
+
+
+def _long_date(day: date) -> str:
+    return day.strftime("%A %d %B %Y")
+
+
+def notice_to_improve_letters(school: SchoolFacts, pupil: PupilFacts, notice: NoticeToImproveIssuedV1):
+    """A Notice to Improve goes to every parent with parental responsibility, by post where it
+    must: its improvement period and what counts as sufficient improvement."""
+    criterion = ImprovementCriterion(notice.criterion, notice.min_attendance_percent)
+    return to_parents(
+        school,
+        pupil,
+        rule=NOTICE_TO_IMPROVE,
+        template=TemplateKey.NOTICE_TO_IMPROVE,
+        about_date=notice.issued_on,
+        key_part=str(notice.notice_id),
+        values={
+            "date": _long_date(notice.issued_on),
+            "period_start": _long_date(notice.period_start),
+            "period_end": _long_date(notice.period_end),
+            "improvement": criterion.describe(),
+            "named_contact": school.named_contact,
+        },
+        letters=True,
+        recipients=holds_parental_responsibility,
+    )
+
+
+def penalty_notice_letters(school: SchoolFacts, pupil: PupilFacts, notice: PenaltyNoticeIssuedV1):
+    """A penalty notice is issued to one parent: the letter goes to the contact of that name
+    (every contact with parental responsibility when none matches, so a notice never goes
+    unannounced; the letter names the parent it was issued to)."""
+    named = notice.parent_name.casefold().strip()
+    matches = [c for c in pupil.contacts if (c.get("name") or "").casefold().strip() == named]
+    amount = f"£{notice.full_amount}"
+    if notice.lower_amount is not None:
+        amount = f"£{notice.lower_amount} if paid within 21 days, or £{notice.full_amount} if paid within 28 days"
+    first, last = min(s.date for s in notice.sessions), max(s.date for s in notice.sessions)
+    sessions = f"{len(notice.sessions)} sessions from {_long_date(first)} to {_long_date(last)}"
+    return to_parents(
+        school,
+        pupil,
+        rule=PENALTY_NOTICE,
+        template=TemplateKey.PENALTY_NOTICE,
+        about_date=notice.issued_on,
+        key_part=str(notice.notice_id),
+        values={
+            "date": _long_date(notice.issued_on),
+            "sessions": sessions,
+            "amount": amount,
+            "named_contact": school.named_contact,
+        },
+        letters=True,
+        recipients=(lambda c: c in matches) if matches else holds_parental_responsibility,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryFigures:
+    """A pupil's sessions from analytics: the school year so far, the term so far, and the
+    period before this one (None at the start of the year), each to the period's end."""
+
+    year_possible: int
+    year_attended: int
+    term_possible: int
+    term_attended: int
+    previous_possible: int | None = None
+    previous_attended: int | None = None
+    absent_by_weekday: tuple[int, ...] = ()
+    late_on_recent_days: tuple[bool, ...] = ()
+
+
+def summary_recipient(contact: dict[str, Any]) -> bool:
+    """Every parent or carer the pupil lives with, and one living elsewhere who has parental
+    responsibility."""
+    return contact.get("lives_with_pupil", True) or contact.get("parental_responsibility", True)
+
+
+def _rate(attended: int | None, possible: int | None) -> float | None:
+    return round(100 * attended / possible, 1) if attended is not None and possible else None
+
+
+def summary_tone(
+    circumstances: Circumstances, figures: SummaryFigures, tiers: tuple[Tier, ...]
+) -> tuple[Tone, str | None]:
+    tier = tier_of(figures.year_attended, figures.year_possible, tiers)
+    tone = choose_tone(
+        circumstances,
+        tier=tier,
+        tier_names=[t.name for t in tiers],
+        attendance_now=_rate(figures.term_attended, figures.term_possible),
+        attendance_before=_rate(figures.previous_attended, figures.previous_possible),
+    )
+    return tone, tier
+
+
+TEMPLATE_OF_TONE = {
+    Tone.PRAISE: TemplateKey.SUMMARY_PRAISE,
+    Tone.ENCOURAGING: TemplateKey.SUMMARY_ENCOURAGING,
+    Tone.CONCERN: TemplateKey.SUMMARY_CONCERN,
+    Tone.SUPPORTIVE: TemplateKey.SUMMARY_SUPPORTIVE,
+    Tone.NO_ABSENCE_PRESSURE: TemplateKey.SUMMARY_NO_ABSENCE_PRESSURE,
+}
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def summary_messages(
+    school: SchoolFacts,
+    pupil: PupilFacts,
+    period: SummaryPeriod,
+    figures: SummaryFigures,
+    circumstances: Circumstances,
+    tiers: tuple[Tier, ...],
+) -> list[PlannedMessage]:
+    """A pupil's regular summary to each parent it goes to: days missed in the term and the
+    year, what the rate means, a pattern worth saying, in the tone the child's circumstances
+    and tier call for. The key names the pupil, the period and the recipient."""
+    tone, _ = summary_tone(circumstances, figures, tiers)
+    days_term = (figures.term_possible - figures.term_attended) / 2
+    days_year = (figures.year_possible - figures.year_attended) / 2
+    rate = _rate(figures.year_attended, figures.year_possible)
+    patterns = ""
+    if tone in (Tone.PRAISE, Tone.ENCOURAGING, Tone.CONCERN):
+        said = [weekday_pattern(figures.absent_by_weekday or (0,) * 5), lateness_pattern(figures.late_on_recent_days)]
+        patterns = "".join(f"{_sentence(p)}. " for p in said if p)
+    return to_parents(
+        school,
+        pupil,
+        rule=ATTENDANCE_SUMMARY,
+        template=TEMPLATE_OF_TONE[tone],
+        about_date=period.end,
+        key_part=period.key,
+        values={
+            "date": _long_date(period.end),
+            "period": period.label,
+            "days_missed": _sentence(days_missed_sentence(days_term, days_year, period.term.name)),
+            "days_missed_term": f"{days_term:g}",
+            "days_missed_year": f"{days_year:g}",
+            "attendance_percent": f"{rate:g}" if rate is not None else "not yet known",
+            "what_it_means": what_it_means(rate) if rate is not None else "there is nothing to count yet",
+            "patterns": patterns,
+            "named_contact": school.named_contact,
+        },
+        letters=True,
+        recipients=summary_recipient,
+        period=period.key,
+    )

@@ -5,6 +5,8 @@ import string
 from dataclasses import dataclass
 from enum import StrEnum
 
+from attendance_shared.rules.languages import ENGLISH
+
 
 class TemplateKey(StrEnum):
     FIRST_DAY_ABSENCE = "first_day_absence"
@@ -15,6 +17,14 @@ class TemplateKey(StrEnum):
     EARLY_SUPPORT = "early_support"
     LEAVE_DECISION = "leave_decision"
     MISSING_REGISTER = "missing_register"
+    # Regular summaries, one wording per tone (`attendance_shared.rules.parent_summary.Tone`).
+    SUMMARY_PRAISE = "summary_praise"
+    SUMMARY_ENCOURAGING = "summary_encouraging"
+    SUMMARY_CONCERN = "summary_concern"
+    SUMMARY_SUPPORTIVE = "summary_supportive"
+    SUMMARY_NO_ABSENCE_PRESSURE = "summary_no_absence_pressure"
+    NOTICE_TO_IMPROVE = "notice_to_improve"
+    PENALTY_NOTICE = "penalty_notice"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +47,39 @@ PLACEHOLDERS: dict[TemplateKey, frozenset[str]] = {
     TemplateKey.LEAVE_DECISION: frozenset(
         _SCHOOL | {"contact_name", "outcome", "leave_reason", "first_day", "last_day", "sessions", "decision_reason"}
     ),
+    TemplateKey.NOTICE_TO_IMPROVE: frozenset(
+        _SCHOOL | {"contact_name", "period_start", "period_end", "improvement", "named_contact"}
+    ),
+    TemplateKey.PENALTY_NOTICE: frozenset(_SCHOOL | {"contact_name", "sessions", "amount", "named_contact"}),
 }
+# A summary's words come from the shared rules in English; a version in another language can
+# use the numbers instead (days_missed_term, days_missed_year, attendance_percent).
+SUMMARY_PLACEHOLDERS = frozenset(
+    _SCHOOL
+    | {
+        "contact_name",
+        "period",
+        "days_missed",
+        "days_missed_term",
+        "days_missed_year",
+        "attendance_percent",
+        "what_it_means",
+        "patterns",
+        "named_contact",
+    }
+)
+SUMMARY_TEMPLATES = (
+    TemplateKey.SUMMARY_PRAISE,
+    TemplateKey.SUMMARY_ENCOURAGING,
+    TemplateKey.SUMMARY_CONCERN,
+    TemplateKey.SUMMARY_SUPPORTIVE,
+    TemplateKey.SUMMARY_NO_ABSENCE_PRESSURE,
+)
+PLACEHOLDERS.update(dict.fromkeys(SUMMARY_TEMPLATES, SUMMARY_PLACEHOLDERS))
+_SUMMARY_SUBJECT = "{forename}'s attendance: {period}"
+_SUMMARY_OPENING = (
+    "Dear {contact_name}, this is {school_name}'s regular update on {forename}'s attendance for {period}. "
+)
 
 DEFAULT_TEMPLATES: dict[TemplateKey, Template] = {
     TemplateKey.FIRST_DAY_ABSENCE: Template(
@@ -81,7 +123,62 @@ DEFAULT_TEMPLATES: dict[TemplateKey, Template] = {
         "Dear {contact_name}, the request for {forename} to be absent from school from {first_day} to "
         "{last_day} for {leave_reason} has been {outcome} by {school_name}. {sessions} {decision_reason}",
     ),
+    TemplateKey.SUMMARY_PRAISE: Template(
+        _SUMMARY_SUBJECT,
+        _SUMMARY_OPENING + "{days_missed}. {forename}'s attendance this school year is {attendance_percent}%: "
+        "{what_it_means}. Thank you for everything you do to get {forename} to school; it shows. "
+        "{patterns}If you would like to talk about anything, please contact {named_contact}.",
+    ),
+    TemplateKey.SUMMARY_ENCOURAGING: Template(
+        _SUMMARY_SUBJECT,
+        _SUMMARY_OPENING + "{days_missed}. {forename}'s attendance this school year is {attendance_percent}%: "
+        "{what_it_means}. Every day in school helps {forename} learn and keep up with friends, and a few more "
+        "days would make a real difference. {patterns}If anything makes coming to school hard, please talk to "
+        "{named_contact}.",
+    ),
+    TemplateKey.SUMMARY_CONCERN: Template(
+        _SUMMARY_SUBJECT,
+        _SUMMARY_OPENING + "{days_missed}. {forename}'s attendance this school year is {attendance_percent}%: "
+        "{what_it_means}. Missing this much school makes it harder for {forename} to keep up, and we would "
+        "like to work with you to help. {patterns}Please contact {named_contact} so that we can talk about "
+        "anything that makes coming to school hard and agree how we can help.",
+    ),
+    TemplateKey.SUMMARY_SUPPORTIVE: Template(
+        _SUMMARY_SUBJECT,
+        _SUMMARY_OPENING + "{days_missed}. We know {forename} has good reasons to miss some school, and "
+        "this update is for your information, not a warning. If there is anything more we could do to help, "
+        "please talk to {named_contact}.",
+    ),
+    TemplateKey.SUMMARY_NO_ABSENCE_PRESSURE: Template(
+        _SUMMARY_SUBJECT,
+        _SUMMARY_OPENING + "{days_missed}. {forename} is not yet of compulsory school age, so this is for "
+        "your information only. If you would like to talk about anything, please contact {named_contact}.",
+    ),
+    TemplateKey.NOTICE_TO_IMPROVE: Template(
+        "Notice to Improve: {forename}'s attendance",
+        "Dear {contact_name}, {school_name} has issued a Notice to Improve about {forename}'s attendance, on "
+        "{date}. The improvement period runs from {period_start} to {period_end}. Sufficient improvement "
+        "means: {improvement}. We will keep supporting you and {forename} during this time. If attendance does "
+        "not improve enough, the local authority may consider a penalty notice or other legal action. Please "
+        "contact {named_contact} if there is anything that makes coming to school hard.",
+    ),
+    TemplateKey.PENALTY_NOTICE: Template(
+        "Penalty notice: {forename}'s absence from school",
+        "Dear {contact_name}, a penalty notice has been issued to you on {date} for {forename}'s unauthorised "
+        "absence from {school_name} ({sessions}). The amount is {amount}. The notice itself "
+        "says how to pay and by when. Please contact {named_contact} with any questions.",
+    ),
 }
+
+
+def choose_template(
+    own: dict[tuple[TemplateKey, str], Template], key: TemplateKey, language: str | None
+) -> tuple[Template, str]:
+    """The school's version in the contact's language, else its English one, else the built-in
+    English wording; with the language chosen."""
+    if language and (key, language) in own:
+        return own[(key, language)], language
+    return own.get((key, ENGLISH), DEFAULT_TEMPLATES[key]), ENGLISH
 
 
 def template_errors(key: TemplateKey, field: str, text: str) -> list[str]:
@@ -101,6 +198,34 @@ def template_errors(key: TemplateKey, field: str, text: str) -> list[str]:
                 f"{field}: {{{name}}} is not a placeholder of {key.value} (allowed: {', '.join(sorted(allowed))})"
             )
     return errors
+
+
+# What a version must say, whatever its language: a parent must be told which child it is
+# about, and a summary how many days were missed (in words or as numbers).
+_DAYS_MISSED = ("days_missed", "days_missed_term", "days_missed_year")
+_PARENT_TEMPLATES = (
+    TemplateKey.FIRST_DAY_ABSENCE,
+    TemplateKey.ABSENCE_CHASE,
+    TemplateKey.EARLY_SUPPORT,
+    TemplateKey.LEAVE_DECISION,
+    TemplateKey.NOTICE_TO_IMPROVE,
+    TemplateKey.PENALTY_NOTICE,
+    *SUMMARY_TEMPLATES,
+)
+
+
+def missing_placeholders(key: TemplateKey, body: str) -> list[str]:
+    """Why a version's body says too little: each required placeholder it lacks."""
+    try:
+        used = {name for _, name, _, _ in string.Formatter().parse(body) if name}
+    except ValueError:
+        return []  # template_errors reports the broken brace
+    problems = []
+    if key in _PARENT_TEMPLATES and "forename" not in used:
+        problems.append("body: lacks {forename}: a parent must be told which child the message is about")
+    if key in SUMMARY_TEMPLATES and not used.intersection(_DAYS_MISSED):
+        problems.append("body: lacks the days missed: use {days_missed}, {days_missed_term} or {days_missed_year}")
+    return problems
 
 
 def render(template: Template, values: dict[str, object]) -> Template:

@@ -19,10 +19,13 @@ from notification_service.models import (
     contact_preferences,
     delivery_attempts,
     messages,
+    print_runs,
+    pupil_circumstances,
     pupil_contacts,
     school_calendars,
     school_settings,
     schools,
+    summary_batches,
     templates,
 )
 
@@ -55,6 +58,10 @@ CONTACT_COLUMNS = (
     "virtual_school_contact",
     "looked_after",
     "left_on",
+    "surname",
+    "date_of_birth",
+    "sen_status",
+    "address",
 )
 
 
@@ -119,6 +126,12 @@ def calendar_from_row(row: Row) -> SchoolCalendar:
     return calendar_from_values(row.academic_year, row.terms, row.closures)
 
 
+async def school_calendars_of(session: AsyncSession, urn: str) -> list[SchoolCalendar]:
+    t = school_calendars
+    rows = await session.execute(select(t).where(t.c.school_urn == urn).order_by(t.c.academic_year))
+    return [calendar_from_row(row) for row in rows]
+
+
 async def calendars_for(session: AsyncSession, urns: set[str]) -> dict[str, YearCalendars]:
     found: dict[str, dict[int, SchoolCalendar]] = {urn: {} for urn in urns}
     if urns:
@@ -149,9 +162,9 @@ async def school_facts(session: AsyncSession, urns: set[str]) -> dict[str, Schoo
         r.school_urn: SchoolNotificationSettings.model_validate(r.settings)
         for r in await session.execute(select(school_settings).where(school_settings.c.school_urn.in_(urn_list)))
     }
-    own: dict[str, dict[TemplateKey, Template]] = {urn: {} for urn in urns}
+    own: dict[str, dict[tuple[TemplateKey, str], Template]] = {urn: {} for urn in urns}
     for r in await session.execute(select(templates).where(templates.c.school_urn.in_(urn_list))):
-        own[r.school_urn][TemplateKey(r.template)] = Template(r.subject, r.body)
+        own[r.school_urn][(TemplateKey(r.template), r.language)] = Template(r.subject, r.body)
     facts = {}
     for urn in urns:
         school = known.get(urn)
@@ -196,6 +209,10 @@ async def pupil_facts(session: AsyncSession, pupils: set[PupilKey]) -> dict[Pupi
             virtual_school_contact=r.virtual_school_contact,
             looked_after=r.looked_after,
             left_on=r.left_on,
+            surname=r.surname,
+            date_of_birth=r.date_of_birth,
+            sen_status=r.sen_status,
+            address=r.address,
         )
         for r in rows
     }
@@ -250,6 +267,8 @@ def _message_row(p: PlannedMessage, now: datetime) -> dict:
         "status": "undeliverable" if p.undeliverable_reason else "queued",
         "failure_reason": p.undeliverable_reason,
         "not_before": p.not_before or now,
+        "language": p.language,
+        "period": p.period,
     }
 
 
@@ -327,11 +346,12 @@ async def cancel_explained(session: AsyncSession, sessions: Sequence[tuple[str, 
 
 
 async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[Row]:
-    """Queued messages due by `now`, locked so that another dispatcher skips them."""
+    """Queued messages due by `now`, locked so that another dispatcher skips them. Letters
+    wait for staff to take the day's print run instead."""
     t = messages
     query = (
         select(t)
-        .where(t.c.status == "queued", t.c.not_before <= now)
+        .where(t.c.status == "queued", t.c.not_before <= now, t.c.channel != "post")
         .order_by(t.c.not_before, t.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -497,18 +517,19 @@ async def pupil_contacts_of(session: AsyncSession, urn: str, upn: str) -> Row | 
     return (await session.execute(select(t).where(t.c.school_urn == urn, t.c.upn == upn))).first()
 
 
-async def school_templates(session: AsyncSession, urn: str) -> dict[str, Row]:
+async def school_templates(session: AsyncSession, urn: str) -> dict[tuple[str, str], Row]:
     rows = await session.execute(select(templates).where(templates.c.school_urn == urn))
-    return {r.template: r for r in rows}
+    return {(r.template, r.language): r for r in rows}
 
 
-async def put_template(session: AsyncSession, urn: str, key: str, subject: str, body: str) -> None:
-    row = {"school_urn": urn, "template": key, "subject": subject, "body": body}
-    await _upsert(session, templates, ["school_urn", "template"], [row], ["subject", "body"])
+async def put_template(session: AsyncSession, urn: str, key: str, language: str, subject: str, body: str) -> None:
+    row = {"school_urn": urn, "template": key, "language": language, "subject": subject, "body": body}
+    await _upsert(session, templates, ["school_urn", "template", "language"], [row], ["subject", "body"])
 
 
-async def delete_template(session: AsyncSession, urn: str, key: str) -> None:
-    await session.execute(delete(templates).where(templates.c.school_urn == urn, templates.c.template == key))
+async def delete_template(session: AsyncSession, urn: str, key: str, language: str) -> None:
+    t = templates
+    await session.execute(delete(t).where(t.c.school_urn == urn, t.c.template == key, t.c.language == language))
 
 
 async def uncontactable(session: AsyncSession, urn: str, *, after_upn: str | None, limit: int) -> list[Row]:
@@ -536,3 +557,172 @@ async def uncontactable(session: AsyncSession, urn: str, *, after_upn: str | Non
     pupils = select(latest.c.upn).where(is_failing).distinct().order_by(latest.c.upn).limit(limit).subquery()
     query = select(latest).where(is_failing, latest.c.upn.in_(select(pupils.c.upn))).order_by(latest.c.upn, latest.c.id)
     return list((await session.execute(query)).all())
+
+
+# --- circumstances ---------------------------------------------------------------------------------
+
+
+async def set_long_sickness(session: AsyncSession, rows: Sequence[dict]) -> None:
+    """rows: school_urn, upn, long_sickness (the latest flag event of the batch per pupil)."""
+    await _upsert(session, pupil_circumstances, ["school_urn", "upn"], rows, ["long_sickness"])
+
+
+async def set_support_cases(session: AsyncSession, rows: Sequence[dict]) -> None:
+    """rows: school_urn, upn, support_case_open, support_case_change; a change older than the
+    one stored (a case event redelivered late) leaves it as it is."""
+    if not rows:
+        return
+    t = pupil_circumstances
+    statement = insert(t)
+    statement = statement.on_conflict_do_update(
+        index_elements=["school_urn", "upn"],
+        set_={
+            "support_case_open": statement.excluded.support_case_open,
+            "support_case_change": statement.excluded.support_case_change,
+            "updated_at": func.now(),
+        },
+        where=t.c.support_case_change < statement.excluded.support_case_change,
+    )
+    await session.execute(statement, list(rows))
+
+
+async def circumstances_of(session: AsyncSession, urn: str) -> dict[str, Row]:
+    t = pupil_circumstances
+    return {r.upn: r for r in await session.execute(select(t).where(t.c.school_urn == urn))}
+
+
+# --- regular summaries ---------------------------------------------------------------------------
+
+
+async def schools_with_calendars(session: AsyncSession) -> list[str]:
+    query = select(school_calendars.c.school_urn).distinct().order_by(school_calendars.c.school_urn)
+    return list((await session.scalars(query)).all())
+
+
+async def summary_batch(session: AsyncSession, urn: str, period: str) -> Row | None:
+    t = summary_batches
+    return (await session.execute(select(t).where(t.c.school_urn == urn, t.c.period == period))).first()
+
+
+async def start_summary_batch(
+    session: AsyncSession, urn: str, period: str, start: date, end: date, requested_by: str | None
+) -> bool:
+    """Record that a period's summaries are being planned; False when it already was started
+    (by the schedule or a member of staff): a batch goes once."""
+    statement = (
+        insert(summary_batches)
+        .values(school_urn=urn, period=period, period_start=start, period_end=end, requested_by=requested_by)
+        .on_conflict_do_nothing()
+        .returning(summary_batches.c.period)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+async def unfinished_summary_batches(session: AsyncSession) -> list[Row]:
+    t = summary_batches
+    return list((await session.execute(select(t).where(t.c.finished_at.is_(None)))).all())
+
+
+async def finish_summary_batch(session: AsyncSession, urn: str, period: str, pupils: int, planned: int) -> None:
+    t = summary_batches
+    await session.execute(
+        update(t)
+        .where(t.c.school_urn == urn, t.c.period == period)
+        .values(finished_at=func.now(), pupils=pupils, messages=planned)
+    )
+
+
+async def summary_batches_of(session: AsyncSession, urn: str) -> list[Row]:
+    t = summary_batches
+    query = select(t).where(t.c.school_urn == urn).order_by(t.c.period_end.desc())
+    return list((await session.execute(query)).all())
+
+
+async def pupils_on_roll(session: AsyncSession, urn: str, on: date) -> list[str]:
+    """Pupils on roll on `on` (not left before it), by UPN."""
+    t = pupil_contacts
+    query = (
+        select(t.c.upn).where(t.c.school_urn == urn, (t.c.left_on.is_(None)) | (t.c.left_on >= on)).order_by(t.c.upn)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def stored_summaries(session: AsyncSession, urn: str, period: str) -> int:
+    t = messages
+    query = select(func.count()).where(t.c.school_urn == urn, t.c.rule == "attendance-summary", t.c.period == period)
+    return await session.scalar(query) or 0
+
+
+# --- letters by post -----------------------------------------------------------------------------
+
+
+async def letters_waiting(session: AsyncSession, urn: str, now: datetime) -> list[Row]:
+    """Letters not yet printed, oldest first, locked so that two staff taking a print run at
+    once cannot put a letter in both."""
+    t = messages
+    query = (
+        select(t)
+        .where(t.c.school_urn == urn, t.c.channel == "post", t.c.status == "queued", t.c.not_before <= now)
+        .order_by(t.c.id)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.execute(query)).all())
+
+
+async def save_print_run(
+    session: AsyncSession, urn: str, made_on: date, letters: int, pdf: bytes, checksum: str, made_by: str | None
+) -> Row:
+    statement = (
+        insert(print_runs)
+        .values(school_urn=urn, made_on=made_on, letters=letters, pdf=pdf, checksum=checksum, made_by=made_by)
+        .returning(*PRINT_RUN_COLUMNS)
+    )
+    return (await session.execute(statement)).one()
+
+
+async def mark_printed(session: AsyncSession, ids: Sequence[int], run_id: int) -> list[Row]:
+    """Letters in a print run count as sent: the school posts them."""
+    t = messages
+    result = await session.execute(
+        update(t)
+        .where(t.c.id.in_(ids))
+        .values(
+            status="sent",
+            provider="print-run",
+            provider_reference=str(run_id),
+            print_run_id=run_id,
+            sent_at=func.now(),
+            attempts=t.c.attempts + 1,
+        )
+        .returning(*OUTCOME_COLUMNS)
+    )
+    await session.execute(
+        insert(delivery_attempts),
+        [{"message_id": i, "provider": "print-run", "outcome": "sent", "detail": f"print run {run_id}"} for i in ids],
+    )
+    return list(result.all())
+
+
+PRINT_RUN_COLUMNS = (
+    print_runs.c.id,
+    print_runs.c.school_urn,
+    print_runs.c.made_on,
+    print_runs.c.letters,
+    print_runs.c.checksum,
+    print_runs.c.made_by,
+    print_runs.c.created_at,
+)
+
+
+async def print_runs_of(session: AsyncSession, urn: str, *, before_id: int | None, limit: int) -> list[Row]:
+    t = print_runs
+    query = select(*PRINT_RUN_COLUMNS).where(t.c.school_urn == urn).order_by(t.c.id.desc()).limit(limit)
+    if before_id:
+        query = query.where(t.c.id < before_id)
+    return list((await session.execute(query)).all())
+
+
+async def print_run(session: AsyncSession, urn: str, run_id: int, *, with_pdf: bool = False) -> Row | None:
+    t = print_runs
+    columns = (*PRINT_RUN_COLUMNS, t.c.pdf) if with_pdf else PRINT_RUN_COLUMNS
+    return (await session.execute(select(*columns).where(t.c.school_urn == urn, t.c.id == run_id))).first()

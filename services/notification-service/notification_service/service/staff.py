@@ -8,9 +8,23 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance_shared.errors import Conflict, NotFound, Unprocessable
+from attendance_shared.rules.languages import ENGLISH
 from notification_service.domain.policy import SchoolNotificationSettings
-from notification_service.domain.rules import PlannedMessage, Preference, parent_address, person_address
-from notification_service.domain.templates import DEFAULT_TEMPLATES, PLACEHOLDERS, TemplateKey, template_errors
+from notification_service.domain.rules import (
+    LETTER_RULES,
+    PlannedMessage,
+    Preference,
+    parent_address,
+    person_address,
+    postal_address,
+)
+from notification_service.domain.templates import (
+    DEFAULT_TEMPLATES,
+    PLACEHOLDERS,
+    TemplateKey,
+    missing_placeholders,
+    template_errors,
+)
 from notification_service.repository import store
 from notification_service.schemas import (
     AttemptOut,
@@ -37,7 +51,11 @@ async def _current_address(session: AsyncSession, message: Row) -> tuple[str, st
         if index is None or index >= len(pupil.contacts):
             return None, "no parent or carer contact is on the admission register"
         preference = pupil.preferences.get(index, Preference())
-        return parent_address(pupil.contacts[index], preference, f"{pupil.school_urn}:{pupil.upn}:{index}")
+        contact = pupil.contacts[index]
+        letters = message.rule in LETTER_RULES
+        postal = postal_address(contact, pupil) if letters else None
+        push_id = f"{pupil.school_urn}:{pupil.upn}:{index}"
+        return parent_address(contact, preference, push_id, postal, letters=letters)
     if role == "attendance_lead":
         lead = (await store.school_settings_of(session, message.school_urn)).attendance_lead
         return person_address(lead.model_dump() if lead else None, "attendance lead for the school")
@@ -68,6 +86,8 @@ async def resend(session: AsyncSession, urn: str, message_id: int, now: datetime
         session=original.session,
         stage=original.stage,
         contact_index=original.contact_index,
+        language=original.language,
+        period=original.period,
     )
     new_id = await store.insert_resend(session, original, replace(planned), now)
     return MessageOut.model_validate((await store.message(session, urn, new_id))._asdict())  # type: ignore[union-attr]
@@ -119,10 +139,11 @@ async def put_preferences(
     return await get_preferences(session, urn, upn)
 
 
-def _template_out(key: TemplateKey, own: Row | None) -> TemplateOut:
+def _template_out(key: TemplateKey, language: str, own: Row | None) -> TemplateOut:
     default = DEFAULT_TEMPLATES[key]
     return TemplateOut(
         template=key,
+        language=language,
         subject=own.subject if own else default.subject,
         body=own.body if own else default.body,
         placeholders=sorted(PLACEHOLDERS[key]),
@@ -131,24 +152,39 @@ def _template_out(key: TemplateKey, own: Row | None) -> TemplateOut:
 
 
 async def list_templates(session: AsyncSession, urn: str) -> TemplateList:
+    """Each template in English (the school's wording or the built-in one), then the school's
+    versions in other languages."""
     own = await store.school_templates(session, urn)
-    return TemplateList(items=[_template_out(key, own.get(key.value)) for key in TemplateKey])
+    items = [_template_out(key, ENGLISH, own.get((key.value, ENGLISH))) for key in TemplateKey]
+    items += [
+        _template_out(TemplateKey(key), language, row)
+        for (key, language), row in sorted(own.items())
+        if language != ENGLISH
+    ]
+    return TemplateList(items=items)
 
 
 async def put_template(session: AsyncSession, urn: str, key: TemplateKey, body: TemplateIn) -> TemplateOut:
-    problems = template_errors(key, "subject", body.subject) + template_errors(key, "body", body.body)
+    problems = (
+        template_errors(key, "subject", body.subject)
+        + template_errors(key, "body", body.body)
+        + missing_placeholders(key, body.body)
+    )
     if problems:
         raise Unprocessable(
-            "the template uses placeholders it cannot have",
+            f"the {body.language} version of {key.value} cannot be used as written",
             errors=[{"location": ["body", p.split(":", 1)[0]], "message": p.split(": ", 1)[1]} for p in problems],
         )
-    await store.put_template(session, urn, key.value, body.subject, body.body)
-    return (await list_templates(session, urn)).items[list(TemplateKey).index(key)]
+    await store.put_template(session, urn, key.value, body.language, body.subject, body.body)
+    own = await store.school_templates(session, urn)
+    return _template_out(key, body.language, own.get((key.value, body.language)))
 
 
-async def reset_template(session: AsyncSession, urn: str, key: TemplateKey) -> TemplateOut:
-    await store.delete_template(session, urn, key.value)
-    return _template_out(key, None)
+async def reset_template(session: AsyncSession, urn: str, key: TemplateKey, language: str) -> TemplateOut:
+    """English goes back to the built-in wording; another language's version is removed, and
+    its readers get the English one."""
+    await store.delete_template(session, urn, key.value, language)
+    return _template_out(key, ENGLISH, (await store.school_templates(session, urn)).get((key.value, ENGLISH)))
 
 
 async def put_settings(
