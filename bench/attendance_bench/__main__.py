@@ -420,10 +420,11 @@ def started_stack(prefix: str, **options: Any) -> tuple[LocalStack, Target]:
 
 
 def bench_on_fresh_stack(
-    prefix: str, args: Any, run: Callable[[Any, Target], Awaitable[dict[str, object]]]
+    prefix: str, args: Any, run: Callable[[Any, Target], Awaitable[dict[str, object]]], **options: Any
 ) -> dict[str, object]:
-    """Run one of the focused benches on a fresh stack, stop it, write `args.out` and print."""
-    stack, target = started_stack(prefix)
+    """Run one of the focused benches on a fresh stack, stop it, write `args.out` and print.
+    `options` go to `started_stack`."""
+    stack, target = started_stack(prefix, **options)
     try:
         results = asyncio.run(run(args, target))
     finally:
