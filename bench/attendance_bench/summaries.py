@@ -115,13 +115,15 @@ async def run(args: argparse.Namespace, target: Target, mailbox: CountingMailbox
     auth = {"Authorization": f"Bearer {staff}"}
     base = f"{target.urls['notification']}/v1/schools/{school.urn}"
     async with httpx.AsyncClient(base_url=base, headers=auth, timeout=600) as notification:
-        last = school.pupils[-1].upn
+        last_day = plan.flat[-1].day
+        admitted = [p.upn for p in school.pupils if p.admission_date <= last_day]
+        for upn in admitted:  # every pupil the replay admitted has reached notification
 
-        async def projected() -> bool:
-            found = await notification.get(f"/pupils/{last}/contact-preferences")
-            return found.status_code == 200 and bool(found.json()["contacts"])
+            async def projected(upn: str = upn) -> bool:
+                found = await notification.get(f"/pupils/{upn}/contact-preferences")
+                return found.status_code == 200 and bool(found.json()["contacts"])
 
-        await wait_until(projected, "notification to have the pupils")
+            await wait_until(projected, f"notification to have pupil {upn}")
         results["setup_s"] = round(time.perf_counter() - began, 1)
         preview = (await notification.get("/attendance-summaries/preview", params={"period": PERIOD})).json()
         results["batch"] = {k: preview[k] for k in ("pupils", "pupils_without_sessions", "messages", "by_channel")}
