@@ -534,6 +534,21 @@ class PenaltyNoticeIssuedV1(Payload):
     full_amount: int = Field(ge=0, le=10_000)
 
 
+class AttendanceMeetingArrangedV1(Payload):
+    """A meeting with the parents about attendance, arranged on a support case (support.cases.v1,
+    keyed by pupil): notification-service sends each parent with parental responsibility an
+    invitation."""
+
+    case_id: uuid.UUID
+    meeting_id: uuid.UUID
+    school_urn: URN
+    la_code: LACode
+    upn: UPN
+    starts_at: Moment
+    place: Label
+    purpose: ReasonText
+
+
 EVENT_TYPES: dict[str, type[Payload]] = {
     "uk.attendance.school.upserted.v1": SchoolUpsertedV1,
     "uk.attendance.pupil.admitted.v1": PupilAdmittedV1,
@@ -558,6 +573,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
     "uk.attendance.notice-to-improve.issued.v1": NoticeToImproveIssuedV1,
     "uk.attendance.notice-to-improve.concluded.v1": NoticeToImproveConcludedV1,
     "uk.attendance.penalty-notice.issued.v1": PenaltyNoticeIssuedV1,
+    "uk.attendance.support-meeting.arranged.v1": AttendanceMeetingArrangedV1,
 }
 EVENT_TYPE_OF: dict[type[Payload], str] = {model: name for name, model in EVENT_TYPES.items()}
 

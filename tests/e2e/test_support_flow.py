@@ -4,7 +4,7 @@ every stage to penalty notices and an evidence pack, over real HTTP, PostgreSQL 
 
 import time
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
 import httpx
@@ -287,7 +287,8 @@ def test_a_term_of_registers_suggests_a_case_worked_through_every_stage_to_an_ev
     }
     monday = term[0] - timedelta(days=term[0].weekday())
     assert body["registration_certificate"]["weeks"][0]["week_of"] == str(monday)
-    assert [c["outcome"] for c in body["chronology"]] == ["no answer; card left"]
+    staff_entries = [c["outcome"] for c in body["chronology"] if c["made_by"] != "notification-service"]
+    assert staff_entries == ["no answer; card left"]  # the letters' entries arrive as they are sent
     assert [n["status"] for n in body["penalty_notices"]] == ["paid", "withdrawn", "issued"]
     pdf = support.get(f"{url}/evidence-pack", params={"from": "2026-09-01"}, headers={"Accept": "application/pdf"})
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
@@ -303,6 +304,11 @@ def test_a_term_of_registers_suggests_a_case_worked_through_every_stage_to_an_ev
     assert {"evidence pack", "case", "legal"} <= {r["what"] for r in reads}
     packs = [r for r in reads if r["what"] == "evidence pack"]
     assert len(packs) == 2 and reads.index(packs[0]) == 0  # the PDF, then the JSON: one entry each
+
+    # A meeting with the parents: notification-service invites them (checked in the last test).
+    starts = (datetime.now(UTC) + timedelta(days=3)).replace(hour=15, minute=30, second=0, microsecond=0)
+    meeting = {"starts_at": starts.isoformat(), "place": "the school office", "purpose": "to plan the next steps"}
+    assert support.post(f"{url}/meetings", json=meeting).status_code == 201
 
     closed = support.post(f"{url}/close", json={"outcome": "transferred_to_la", "notes": "prosecution file sent"})
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
@@ -384,18 +390,35 @@ def test_parents_hear_the_days_missed_analytics_reports_and_each_legal_step_by_l
 
     # Letters from the legal steps: one per Notice to Improve, and one per penalty notice to Grace.
     case = httpx.Client(base_url=f"{stack.url('support')}/v1/schools/{URN}", headers=STAFF, timeout=60)
-    notices, to_grace = 0, 0
-    for found in case.get(f"/pupils/{ABSENT}/support-cases").json()["items"]:
-        url = f"/support-cases/{found['id']}"
-        notices += len(case.get(f"{url}/notices-to-improve").json())
-        to_grace += sum(n["parent_name"] == "Grace Okafor" for n in case.get(f"{url}/penalty-notices").json())
+    cases = [f"/support-cases/{c['id']}" for c in case.get(f"/pupils/{ABSENT}/support-cases").json()["items"]]
+    notices = sum(len(case.get(f"{url}/notices-to-improve").json()) for url in cases)
+    penalties = [n["parent_name"] for url in cases for n in case.get(f"{url}/penalty-notices").json()]
+    meetings = sum(len(case.get(f"{url}/meetings").json()) for url in cases)
 
-    def letters() -> tuple[int, int] | None:
+    def letters() -> tuple[int, int, int] | None:
         subjects = [m["Subject"] for m in mailbox.messages]
         found = (
             subjects.count("Notice to Improve: Ada's attendance"),
             subjects.count("Penalty notice: Ada's absence from school"),
+            subjects.count("Invitation: a meeting about Ada's attendance"),
         )
-        return found if found == (notices, to_grace) else None
+        return found if found == (notices, penalties.count("Grace Okafor"), meetings) else None
 
     wait_for(letters, "the legal steps' letters")
+
+    # Each letter is logged in the case's chronology as it goes: Grace's by e-mail, Tom's by
+    # text (two parents for a notice or a meeting; a penalty notice's one parent).
+    def logged() -> list[tuple[str, str]] | None:
+        entries = [
+            (c["with_whom"], c["outcome"])
+            for url in cases
+            for c in case.get(f"{url}/contacts", params={"limit": 500}).json()["items"]
+            if c["made_by"] == "notification-service"
+        ]
+        return entries if len(entries) == 2 * notices + len(penalties) + 2 * meetings else None
+
+    entries = wait_for(logged, "the letters in the chronology")
+    if notices:
+        assert ("Grace Okafor", "Notice to Improve letter sent by e-mail") in entries
+    if meetings:
+        assert ("Tom Okafor", "Invitation to an attendance meeting sent by text message") in entries

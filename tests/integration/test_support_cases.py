@@ -19,6 +19,7 @@ from attendance_shared.events import (
     Contact,
     Event,
     FlagEvidence,
+    NotificationOutcomeV1,
     PupilAdmittedV1,
     PupilDeletedV1,
     RiskFlagClearedV1,
@@ -32,6 +33,7 @@ from attendance_shared.kafka import KafkaPublisher, ensure_topics
 from attendance_shared.rules.calendar import WeekdayCalendar
 from attendance_shared.rules.figures import academic_year_of
 from attendance_shared.rules.leave import school_weeks_end
+from attendance_shared.rules.letters import MEETING_INVITATION, PENALTY_NOTICE_LETTER
 from attendance_stack.kafka import KafkaCluster
 from attendance_stack.processes import free_port
 from support_service.app import create_app
@@ -654,3 +656,59 @@ async def test_marks_are_kept_for_pupils_with_an_open_case_by_revision_without_t
     topics_recorded = await scalar(engine, "SELECT string_agg(DISTINCT topic, ',') FROM support.processed_events")
     assert topics_recorded is not None and topics.MARKS.name not in str(topics_recorded)
     assert topics.PUPILS.name in str(topics_recorded)
+
+
+async def test_a_meeting_is_announced_and_each_letter_about_the_case_joins_its_chronology(
+    support: httpx.AsyncClient, broker: KafkaCluster
+) -> None:
+    """Issue 26: the invitation to an attendance meeting goes out through notification-service,
+    whose outcome (notifications.outcomes.v1) support-service logs in the case's chronology,
+    once however often it is delivered; other messages' outcomes are not the case's."""
+    opened = await support.post(f"/v1/schools/{URN}/support-cases", json={"upn": ADA, "lead": "Ms Reid", "reason": "x"})
+    assert opened.status_code == 201, opened.text
+    url = f"/v1/schools/{URN}/support-cases/{opened.json()['id']}"
+    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=7)
+    meeting = {"starts_at": starts.isoformat(), "place": "the school office", "purpose": "to agree a support plan"}
+    arranged = await support.post(f"{url}/meetings", json=meeting)
+    assert arranged.status_code == 201, arranged.text
+    past = await support.post(f"{url}/meetings", json=meeting | {"starts_at": "2026-01-05T09:00:00+00:00"})
+    assert past.status_code == 422 and past.json()["errors"][0]["field"] == "starts_at"
+    assert [m["place"] for m in (await support.get(f"{url}/meetings")).json()] == ["the school office"]
+    records = await read_topic(broker.bootstrap_servers, topics.SUPPORT_CASES.name, expected=2)
+    announced = orjson.loads(records[-1].value)
+    assert announced["type"] == "uk.attendance.support-meeting.arranged.v1"
+    assert announced["data"]["meeting_id"] == arranged.json()["id"] and announced["data"]["upn"] == ADA
+
+    def outcome(rule: str, outcome: str, channel: str = "post", contact_index: int = 1) -> Event:
+        payload = NotificationOutcomeV1(
+            message_id=77,
+            school_urn=URN,
+            upn=ADA,
+            rule=rule,
+            about_date=starts.date(),
+            recipient_role="parent",
+            contact_index=contact_index,
+            channel=channel,  # type: ignore[arg-type]
+            outcome=outcome,  # type: ignore[arg-type]
+            provider="print-run",
+            attempts=1,
+            occurred_at=datetime.now(UTC),
+        )
+        return event(payload, pupil_key(URN, ADA))
+
+    sent = outcome(MEETING_INVITATION, "sent")
+    publisher = KafkaPublisher(broker.bootstrap_servers, [topics.NOTIFICATION_OUTCOMES], client_id="support-test")
+    outcomes = [sent, sent, outcome(MEETING_INVITATION, "delivered"), outcome("first-day-absence", "sent")]
+    outcomes.append(outcome(PENALTY_NOTICE_LETTER, "undeliverable", channel="none", contact_index=0))
+    await publisher.publish([(topics.NOTIFICATION_OUTCOMES.name, o.key, o.to_bytes(), []) for o in outcomes])
+    await publisher.close()
+
+    async def logged() -> None:
+        entries = (await support.get(f"{url}/contacts")).json()["items"]
+        assert [(e["kind"], e["with_whom"], e["outcome"]) for e in entries] == [
+            ("letter", "Tom Okafor", "Invitation to an attendance meeting sent by post"),
+            ("letter", "Grace Okafor", "Penalty notice letter not sent (undeliverable): no reason given"),
+        ]
+        assert {e["recorded_by"] for e in entries} == {"notification-service"}
+
+    await eventually(logged)

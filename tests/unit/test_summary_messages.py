@@ -3,13 +3,19 @@ a summary, in which words, language and channel, and what a printed letter says 
 
 import uuid
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from PIL import Image
 
-from attendance_shared.events import NoticeToImproveIssuedV1, PenaltyNoticeIssuedV1, PlannedSession
+from attendance_shared.events import (
+    AttendanceMeetingArrangedV1,
+    NoticeToImproveIssuedV1,
+    PenaltyNoticeIssuedV1,
+    PlannedSession,
+)
 from attendance_shared.rules.calendar import calendar_from_values
+from attendance_shared.rules.letters import MEETING_INVITATION, NOTICE_TO_IMPROVE_LETTER, chronology_outcome
 from attendance_shared.rules.parent_summary import Circumstances, summary_periods
 from attendance_shared.rules.tiers import DEFAULT_TIERS
 from notification_service.domain import rules
@@ -203,3 +209,31 @@ def test_a_print_run_is_a_letter_a_page_addressed_for_a_window_envelope(tmp_path
     assert ink(20, 45, 110, 80) > 50  # the address, through the window
     assert ink(20, 85, 190, 130) > 50  # the letter
     assert ink(115, 45, 200, 80) == 0  # nothing that would show beside the window
+
+
+def test_a_meeting_invitation_goes_to_those_with_parental_responsibility_in_england_time() -> None:
+    meeting = AttendanceMeetingArrangedV1(
+        case_id=uuid.uuid4(),
+        meeting_id=uuid.uuid4(),
+        school_urn="100001",
+        la_code="201",
+        upn=UPN,
+        starts_at=datetime(2026, 11, 10, 15, 30, tzinfo=UTC),  # 15:30 in November is 15:30 in England
+        place="the school office",
+        purpose="to agree a support plan",
+    )
+    letters = rules.meeting_invitations(SCHOOL, PUPIL, meeting)
+    assert [(p.contact_index, p.channel) for p in letters] == [(0, "email"), (1, "post"), (2, "sms")]
+    assert "on Tuesday 10 November 2026 at 15:30, at the school office" in letters[1].body
+    assert letters[1].rule == MEETING_INVITATION and letters[1].about_date == date(2026, 11, 10)
+
+
+def test_the_chronology_records_a_letters_outcome_and_nothing_else() -> None:
+    assert chronology_outcome(MEETING_INVITATION, "post", "sent", None) == (
+        "Invitation to an attendance meeting sent by post"
+    )
+    assert chronology_outcome(NOTICE_TO_IMPROVE_LETTER, "email", "failed", "SMTP 550: no such user") == (
+        "Notice to Improve letter not sent (failed): SMTP 550: no such user"
+    )
+    assert chronology_outcome(NOTICE_TO_IMPROVE_LETTER, "sms", "delivered", None) is None  # sent was logged
+    assert chronology_outcome("first-day-absence", "email", "sent", None) is None  # not a case's letter

@@ -24,7 +24,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         attach_consumer(
             ctx,
             service=SERVICE_NAME,
-            topics=[topics.SCHOOLS, topics.PUPILS, topics.MARKS, topics.RISK_FLAGS],
+            topics=[topics.SCHOOLS, topics.PUPILS, topics.MARKS, topics.RISK_FLAGS, topics.NOTIFICATION_OUTCOMES],
             inbox=processed_events,
             handler=handle,
             # Marks are kept by revision: applying one twice changes nothing, so the inbox

@@ -153,6 +153,21 @@ contacts = Table(
     Index("ix_contacts_case", "case_id", "happened_at", "id"),
 )
 
+# Meetings with the parents about attendance; each arranged one is announced on
+# support.cases.v1, and notification-service invites the parents.
+meetings = Table(
+    "meetings",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("case_id", UUID(as_uuid=True), ForeignKey("cases.id"), nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("place", Text, nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_meetings_case", "case_id", "starts_at"),
+)
+
 # Safeguarding records: who read which case, when, and what of it.
 case_reads = Table(
     "case_reads",

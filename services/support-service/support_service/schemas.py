@@ -270,6 +270,27 @@ class ContactOut(BaseModel):
     recorded_at: datetime
 
 
+class MeetingIn(BaseModel):
+    """A meeting with the parents about attendance: each parent with parental responsibility is
+    sent an invitation, by post where they have no e-mail or phone."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    starts_at: AwareDatetime = Field(description="When it starts, with its UTC offset; in the future")
+    place: Name = Field(description="Where: the school's meeting room, a video call")
+    purpose: Reason = Field(description="What it is for, in words a parent reads in the invitation")
+
+
+class MeetingOut(BaseModel):
+    id: uuid.UUID
+    case_id: uuid.UUID
+    starts_at: datetime
+    place: str
+    purpose: str
+    created_by: str
+    created_at: datetime
+
+
 class ContactPage(BaseModel):
     items: list[ContactOut]
     next_cursor: str | None = Field(None, description=NEXT_CURSOR)

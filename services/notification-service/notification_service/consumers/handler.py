@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance_shared.events import (
+    AttendanceMeetingArrangedV1,
     Event,
     LeaveDecidedV1,
     NoticeToImproveIssuedV1,
@@ -63,7 +64,12 @@ class EventHandler:
         planned += await self._leave(session, [data for data in payloads if isinstance(data, LeaveDecidedV1)])
         await self._circumstances(session, payloads)
         planned += await self._decision_letters(
-            session, [d for d in payloads if isinstance(d, NoticeToImproveIssuedV1 | PenaltyNoticeIssuedV1)]
+            session,
+            [
+                d
+                for d in payloads
+                if isinstance(d, NoticeToImproveIssuedV1 | PenaltyNoticeIssuedV1 | AttendanceMeetingArrangedV1)
+            ],
         )
         planned += await self._missing(session, [data for data in payloads if isinstance(data, RegisterMissingV1)])
         await save_planned(session, planned, now)
@@ -199,7 +205,9 @@ class EventHandler:
         await store.set_support_cases(session, list(cases.values()))
 
     async def _decision_letters(
-        self, session: AsyncSession, notices: list[NoticeToImproveIssuedV1 | PenaltyNoticeIssuedV1]
+        self,
+        session: AsyncSession,
+        notices: list[NoticeToImproveIssuedV1 | PenaltyNoticeIssuedV1 | AttendanceMeetingArrangedV1],
     ) -> list[PlannedMessage]:
         if not notices:
             return []
@@ -211,6 +219,8 @@ class EventHandler:
             school = schools[notice.school_urn]
             if isinstance(notice, NoticeToImproveIssuedV1):
                 planned += rules.notice_to_improve_letters(school, pupil, notice)
+            elif isinstance(notice, AttendanceMeetingArrangedV1):
+                planned += rules.meeting_invitations(school, pupil, notice)
             else:
                 planned += rules.penalty_notice_letters(school, pupil, notice)
         return planned

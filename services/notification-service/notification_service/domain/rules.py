@@ -12,6 +12,7 @@ from typing import Any
 
 from attendance_shared.clock import SCHOOL_TIME_ZONE
 from attendance_shared.events import (
+    AttendanceMeetingArrangedV1,
     FlagEvidence,
     LeaveDecidedV1,
     NoticeToImproveIssuedV1,
@@ -22,6 +23,7 @@ from attendance_shared.events import (
 from attendance_shared.rules.codes import ATTENDANCE_CODES
 from attendance_shared.rules.enforcement import ImprovementCriterion
 from attendance_shared.rules.leave import LEAVE_GROUNDS
+from attendance_shared.rules.letters import MEETING_INVITATION, NOTICE_TO_IMPROVE_LETTER, PENALTY_NOTICE_LETTER
 from attendance_shared.rules.parent_summary import (
     Circumstances,
     SummaryPeriod,
@@ -500,11 +502,13 @@ def missing_register_reminder(school: SchoolFacts, missing: RegisterMissingV1) -
     return [_message(base, key, "attendance_lead", address, text, session=missing.session)]
 
 
-NOTICE_TO_IMPROVE = "notice-to-improve-letter"
-PENALTY_NOTICE = "penalty-notice-letter"
+NOTICE_TO_IMPROVE = NOTICE_TO_IMPROVE_LETTER
+PENALTY_NOTICE = PENALTY_NOTICE_LETTER
 ATTENDANCE_SUMMARY = "attendance-summary"
 # Rules whose messages may go by post: none is about today.
-LETTER_RULES = frozenset({LEAVE_DECISION, NOTICE_TO_IMPROVE, PENALTY_NOTICE, ATTENDANCE_SUMMARY, EARLY_SUPPORT})
+LETTER_RULES = frozenset(
+    {LEAVE_DECISION, NOTICE_TO_IMPROVE, PENALTY_NOTICE, MEETING_INVITATION, ATTENDANCE_SUMMARY, EARLY_SUPPORT}
+)
 
 
 def holds_parental_responsibility(contact: dict[str, Any]) -> bool:
@@ -564,6 +568,29 @@ def penalty_notice_letters(school: SchoolFacts, pupil: PupilFacts, notice: Penal
         },
         letters=True,
         recipients=(lambda c: c in matches) if matches else holds_parental_responsibility,
+    )
+
+
+def meeting_invitations(school: SchoolFacts, pupil: PupilFacts, meeting: AttendanceMeetingArrangedV1):
+    """An attendance meeting arranged on a support case: an invitation to each parent with
+    parental responsibility, by post where it must go by post."""
+    starts = meeting.starts_at.astimezone(SCHOOL_TIME_ZONE)
+    return to_parents(
+        school,
+        pupil,
+        rule=MEETING_INVITATION,
+        template=TemplateKey.MEETING_INVITATION,
+        about_date=starts.date(),
+        key_part=str(meeting.meeting_id),
+        values={
+            "date": _long_date(starts.date()),
+            "time": starts.strftime("%H:%M"),
+            "place": meeting.place,
+            "purpose": meeting.purpose,
+            "named_contact": school.named_contact,
+        },
+        letters=True,
+        recipients=holds_parental_responsibility,
     )
 
 

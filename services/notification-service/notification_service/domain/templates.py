@@ -25,6 +25,7 @@ class TemplateKey(StrEnum):
     SUMMARY_NO_ABSENCE_PRESSURE = "summary_no_absence_pressure"
     NOTICE_TO_IMPROVE = "notice_to_improve"
     PENALTY_NOTICE = "penalty_notice"
+    MEETING_INVITATION = "meeting_invitation"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,7 @@ PLACEHOLDERS: dict[TemplateKey, frozenset[str]] = {
         _SCHOOL | {"contact_name", "period_start", "period_end", "improvement", "named_contact"}
     ),
     TemplateKey.PENALTY_NOTICE: frozenset(_SCHOOL | {"contact_name", "sessions", "amount", "named_contact"}),
+    TemplateKey.MEETING_INVITATION: frozenset(_SCHOOL | {"contact_name", "time", "place", "purpose", "named_contact"}),
 }
 # A summary's words come from the shared rules in English; a version in another language can
 # use the numbers instead (days_missed_term, days_missed_year, attendance_percent).
@@ -162,6 +164,13 @@ DEFAULT_TEMPLATES: dict[TemplateKey, Template] = {
         "not improve enough, the local authority may consider a penalty notice or other legal action. Please "
         "contact {named_contact} if there is anything that makes coming to school hard.",
     ),
+    TemplateKey.MEETING_INVITATION: Template(
+        "Invitation: a meeting about {forename}'s attendance",
+        "Dear {contact_name}, we would like to invite you to a meeting about {forename}'s attendance on "
+        "{date} at {time}, at {place}. It is for: {purpose}. We want to understand anything that makes "
+        "coming to school hard and agree together how we can help. If the time does not suit you, or you "
+        "would like someone to come with you, please contact {named_contact}.",
+    ),
     TemplateKey.PENALTY_NOTICE: Template(
         "Penalty notice: {forename}'s absence from school",
         "Dear {contact_name}, a penalty notice has been issued to you on {date} for {forename}'s unauthorised "
@@ -210,6 +219,7 @@ _PARENT_TEMPLATES = (
     TemplateKey.LEAVE_DECISION,
     TemplateKey.NOTICE_TO_IMPROVE,
     TemplateKey.PENALTY_NOTICE,
+    TemplateKey.MEETING_INVITATION,
     *SUMMARY_TEMPLATES,
 )
 

@@ -1,7 +1,7 @@
 import asyncio
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
@@ -40,6 +40,8 @@ from support_service.schemas import (
     DismissIn,
     ImpactReport,
     LASupportSettings,
+    MeetingIn,
+    MeetingOut,
     NoticeToImproveIn,
     NoticeToImproveOut,
     ParentPlanView,
@@ -237,6 +239,32 @@ async def add_contact(
     urn: URNPath, case_id: uuid.UUID, body: ContactIn, session: SessionDep, actor: ChronologyWriter, once: Idempotent
 ) -> Any:
     return await once(lambda: cases.add_contact(session, urn, case_id, body, actor=actor), status.HTTP_201_CREATED)
+
+
+@router.post(
+    "/support-cases/{case_id}/meetings",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MeetingOut,
+    tags=["support cases"],
+    summary="Arrange a meeting with the parents: each parent with parental responsibility is sent an invitation",
+)
+async def arrange_meeting(
+    urn: URNPath, case_id: uuid.UUID, body: MeetingIn, session: SessionDep, actor: CaseWriter, once: Idempotent
+) -> Any:
+    return await once(
+        lambda: cases.arrange_meeting(session, urn, case_id, body, actor=actor, now=datetime.now(UTC)),
+        status.HTTP_201_CREATED,
+    )
+
+
+@router.get(
+    "/support-cases/{case_id}/meetings",
+    response_model=list[MeetingOut],
+    tags=["support cases"],
+    summary="The meetings arranged on the case, soonest first",
+)
+async def list_meetings(urn: URNPath, case_id: uuid.UUID, session: SessionDep, actor: CaseReader) -> list[MeetingOut]:
+    return await cases.meetings(session, urn, case_id, actor=actor)
 
 
 @router.get(

@@ -1,4 +1,6 @@
-"""Schools, calendars and pupils from the register's events; risk flags from analytics'.
+"""Schools, calendars and pupils from the register's events; risk flags from analytics'; the
+outcomes of the letters notification-service sends about a case.
+
 A raised flag may suggest a case (never open one) and, at the penalty-notice threshold,
 makes the entry that says a notice must be considered. Marks are kept for pupils with an
 open case only: the Notice-to-Improve check reads them."""
@@ -10,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance_shared.events import (
     Event,
+    NotificationOutcomeV1,
     PupilAdmittedV1,
     PupilDeletedV1,
     PupilUpdatedV1,
@@ -22,6 +25,7 @@ from attendance_shared.events import (
 )
 from attendance_shared.rules.support import PENALTY_CONSIDERATION_FLAG, on_flag_raised
 from support_service.repository import legal, projections, suggestions
+from support_service.service.cases import log_letters
 
 
 def pupil_row(data: PupilAdmittedV1) -> dict:
@@ -54,6 +58,8 @@ async def handle(session: AsyncSession, events: Sequence[tuple[str, Event]]) -> 
     await _flags(session, [e for _, e in events if isinstance(e.data, RiskFlagChangedV1)])
     marks = latest_revisions(e.data for _, e in events if isinstance(e.data, SessionMarkedV1))
     await legal.save_marks(session, [m.stored_row() for m in marks.values()])
+    # Letters notification-service sent about a case: each in the case's chronology.
+    await log_letters(session, [e.data for _, e in events if isinstance(e.data, NotificationOutcomeV1)])
 
 
 async def _pupils(session: AsyncSession, events: Sequence[tuple[str, Event]]) -> None:

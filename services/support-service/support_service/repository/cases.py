@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance_shared.rules.support import LA_VISIBLE_STAGES
-from support_service.models import case_reads, cases, contacts, plans, pupils, risk_flags, stage_changes
+from support_service.models import case_reads, cases, contacts, meetings, plans, pupils, risk_flags, stage_changes
 
 
 async def add(session: AsyncSession, values: dict) -> Row:
@@ -174,6 +174,26 @@ async def reads(session: AsyncSession, case_id: uuid.UUID, *, after: int | None,
 
 async def add_contact(session: AsyncSession, values: dict) -> Row:
     return (await session.execute(contacts.insert().values(**values).returning(contacts))).one()
+
+
+async def add_meeting(session: AsyncSession, values: dict) -> Row:
+    return (await session.execute(meetings.insert().values(**values).returning(meetings))).one()
+
+
+async def meetings_of(session: AsyncSession, case_id: uuid.UUID) -> list[Row]:
+    query = select(meetings).where(meetings.c.case_id == case_id).order_by(meetings.c.starts_at, meetings.c.id)
+    return list((await session.execute(query)).all())
+
+
+async def latest_case_of(session: AsyncSession, urn: str, upn: str) -> Row | None:
+    """The pupil's open case at the school, else the one opened last."""
+    query = (
+        select(cases)
+        .where(cases.c.school_urn == urn, cases.c.upn == upn)
+        .order_by((cases.c.status == "open").desc(), cases.c.opened_at.desc())
+        .limit(1)
+    )
+    return (await session.execute(query)).first()
 
 
 async def contact(session: AsyncSession, case_id: uuid.UUID, contact_id: uuid.UUID) -> Row | None:

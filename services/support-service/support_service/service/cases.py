@@ -16,6 +16,8 @@ from attendance_shared.clock import today_in_england
 from attendance_shared.cursors import decode_cursor, int64, uuid_of
 from attendance_shared.errors import Conflict, NotFound, Unprocessable
 from attendance_shared.events import (
+    AttendanceMeetingArrangedV1,
+    NotificationOutcomeV1,
     SupportCaseChangedV1,
     SupportCaseClosedV1,
     SupportCaseOpenedV1,
@@ -26,6 +28,7 @@ from attendance_shared.events import (
 )
 from attendance_shared.outbox import add_to_outbox
 from attendance_shared.rules.calendar import Calendar
+from attendance_shared.rules.letters import CHRONOLOGY_KIND_OF_CHANNEL, chronology_outcome
 from attendance_shared.rules.support import visible_to_la
 from support_service.models import outbox
 from support_service.repository import cases as case_repository
@@ -47,6 +50,8 @@ from support_service.schemas import (
     ContactIn,
     ContactOut,
     ContactPage,
+    MeetingIn,
+    MeetingOut,
     PupilCases,
     StageChangeIn,
     StageChangeOut,
@@ -463,6 +468,72 @@ async def add_contact(
         {"id": uuid.uuid4(), "case_id": row.id, "recorded_by": actor.subject, **body.model_dump()},
     )
     return _contact_out(contact, None)
+
+
+async def arrange_meeting(
+    session: AsyncSession, urn: str, case_id: uuid.UUID, body: MeetingIn, *, actor: Actor, now: datetime
+) -> MeetingOut:
+    """Store the meeting and announce it: notification-service sends the invitations, and
+    logs each in this case's chronology through its outcome."""
+    row = await require_open_case(session, urn, case_id, actor)
+    if body.starts_at <= now:
+        raise Unprocessable.of_field("starts_at", "a meeting is arranged before it starts, not after")
+    if body.starts_at > now + timedelta(days=366):
+        raise Unprocessable.of_field("starts_at", "a meeting is arranged at most a year ahead")
+    meeting = await case_repository.add_meeting(
+        session, {"id": uuid.uuid4(), "case_id": row.id, "created_by": actor.subject, **body.model_dump()}
+    )
+    payload = AttendanceMeetingArrangedV1(
+        case_id=row.id,
+        meeting_id=meeting.id,
+        school_urn=row.school_urn,
+        la_code=row.la_code,
+        upn=row.upn,
+        starts_at=meeting.starts_at,
+        place=meeting.place,
+        purpose=meeting.purpose,
+    )
+    event = make_event(payload, source=SOURCE, subject=pupil_key(row.school_urn, row.upn))
+    await add_to_outbox(session, outbox, topics.SUPPORT_CASES.name, [event])
+    return MeetingOut.model_validate(meeting._asdict())
+
+
+async def meetings(session: AsyncSession, urn: str, case_id: uuid.UUID, *, actor: Actor) -> list[MeetingOut]:
+    row = await require_case(session, urn, case_id, actor)
+    return [MeetingOut.model_validate(m._asdict()) for m in await case_repository.meetings_of(session, row.id)]
+
+
+async def log_letters(session: AsyncSession, outcomes: Sequence[NotificationOutcomeV1]) -> int:
+    """Each outcome of a letter about a case (rules.letters) as an entry of the pupil's case
+    chronology: the open case, else the latest. The inbox applies each outcome once."""
+    logged = 0
+    for outcome in outcomes:
+        line = chronology_outcome(outcome.rule, outcome.channel, outcome.outcome, outcome.reason)
+        if line is None or outcome.upn is None:
+            continue
+        case = await case_repository.latest_case_of(session, outcome.school_urn, outcome.upn)
+        if case is None:
+            continue
+        pupil = await projections.pupil(session, outcome.school_urn, outcome.upn)
+        contacts = (pupil.record.get("contacts") or []) if pupil else []
+        index = outcome.contact_index
+        named = contacts[index].get("name") if index is not None and index < len(contacts) else None
+        await case_repository.add_contact(
+            session,
+            {
+                "id": uuid.uuid4(),
+                "case_id": case.id,
+                "kind": CHRONOLOGY_KIND_OF_CHANNEL.get(outcome.channel, "letter"),
+                "happened_at": outcome.occurred_at,
+                "made_by": "notification-service",
+                "with_whom": named or "parent or carer",
+                "outcome": line,
+                "notes": f"message {outcome.message_id}",
+                "recorded_by": "notification-service",
+            },
+        )
+        logged += 1
+    return logged
 
 
 async def list_contacts(
