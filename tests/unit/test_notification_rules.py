@@ -177,6 +177,7 @@ def test_each_leave_decision_goes_to_every_parent_once_in_plain_words() -> None:
     assert "and 20 more" in reduced.body and reduced.body.endswith("Reason: one day only")
     refused, _ = rules.leave_decision_messages(SCHOOL, PUPIL, _decision("refused", 0, reason="no grounds"))
     assert "would be unauthorised" in refused.body
+    assert "can lead the local authority to issue a penalty notice" in refused.body  # what follows
     quiet = replace(SCHOOL, settings=SchoolNotificationSettings(leave_decisions=False))
     assert rules.leave_decision_messages(quiet, PUPIL, _decision("agreed", 2)) == []
 

@@ -438,17 +438,26 @@ _SESSION_WORD = {"am": "morning", "pm": "afternoon"}
 SESSIONS_LISTED = 10
 
 
+# What follows an absence the school did not agree: said in every refusal, so that no family
+# first learns of it from a penalty notice.
+IF_ABSENT_ANYWAY = (
+    "If your child is absent on a day that was not agreed, the absence is unauthorised, and "
+    "unauthorised absence can lead the local authority to issue a penalty notice."
+)
+
+
 def _sessions_text(decision: LeaveDecidedV1) -> str:
     if not decision.sessions:
         if decision.outcome == "cancelled":
             return "No sessions are now agreed: we expect your child in school."
-        return "No sessions are agreed: an absence on those days would be unauthorised."
+        return f"No sessions are agreed: an absence on those days would be unauthorised. {IF_ABSENT_ANYWAY}"
     named = [
         f"{s.date.strftime('%a %d %b')} {'morning' if s.session == 'am' else 'afternoon'}" for s in decision.sessions
     ]
     more = len(named) - SESSIONS_LISTED
     listed = ", ".join(named[:SESSIONS_LISTED]) + (f" and {more} more" if more > 0 else "")
-    return f"Agreed ({len(named)} session{'s' if len(named) != 1 else ''}): {listed}."
+    agreed = f"Agreed ({len(named)} session{'s' if len(named) != 1 else ''}): {listed}."
+    return f"{agreed} {IF_ABSENT_ANYWAY}" if decision.outcome == "partly_agreed" else agreed
 
 
 def leave_decision_messages(school: SchoolFacts, pupil: PupilFacts, decision: LeaveDecidedV1) -> list[PlannedMessage]:
