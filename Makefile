@@ -18,6 +18,9 @@ KUBECTL := $(KUBECTL_DIR)/usr/bin/kubectl
 # Debian's poppler-utils (pdftotext, pdftoppm): the tests read back the PDFs the services make.
 POPPLER_DIR := $(VENV)/opt/poppler
 POPPLER := $(POPPLER_DIR)/.installed
+# Debian's promtool (from its prometheus package): the tests check the alert rules with it.
+PROMTOOL_DIR := $(VENV)/opt/prometheus
+PROMTOOL := $(PROMTOOL_DIR)/promtool
 # Container images: one Dockerfile for all five services, each built with its own build args.
 VERSION ?= dev
 DOCKERFILE := deploy/docker/Dockerfile
@@ -33,7 +36,7 @@ $(STAMP): requirements/dev.txt requirements/bootstrap.txt $(addsuffix /pyproject
 	$(UV) pip install --quiet --python $(PY) --no-deps $(addprefix -e ,$(PACKAGES))
 	@touch $@
 
-install: $(STAMP) $(KUBECTL) $(KAFKA) $(POPPLER)
+install: $(STAMP) $(KUBECTL) $(KAFKA) $(POPPLER) $(PROMTOOL)
 
 # Kafka 4 runs on Java 17 or newer; Maven fetches it and its logging jars into $(KAFKA_LIBS).
 $(KAFKA): $(KAFKA_POM)
@@ -59,17 +62,25 @@ $(POPPLER): | $(STAMP)
 	LD_LIBRARY_PATH=$(POPPLER_DIR)/usr/lib/x86_64-linux-gnu $(POPPLER_DIR)/usr/bin/pdftotext -v >/dev/null 2>&1
 	@touch $@
 
+# Only promtool is kept of the package (a static binary); the server and its web assets are not.
+$(PROMTOOL): | $(STAMP)
+	rm -rf $(PROMTOOL_DIR) && mkdir -p $(PROMTOOL_DIR)/unpacked
+	cd $(PROMTOOL_DIR) && apt-get download -q prometheus 2>&1 | grep -v "couldn't be accessed by user '_apt'" || true
+	dpkg-deb -x $(PROMTOOL_DIR)/prometheus_*.deb $(PROMTOOL_DIR)/unpacked
+	mv $(PROMTOOL_DIR)/unpacked/usr/bin/promtool $(PROMTOOL) && rm -rf $(PROMTOOL_DIR)/unpacked $(PROMTOOL_DIR)/prometheus_*.deb
+	$(PROMTOOL) --version >/dev/null
+
 run: $(STAMP) $(KAFKA) ## start PostgreSQL, Apache Kafka and the five services; Ctrl-C stops them
 	$(PY) -m attendance_stack run
 
-test: $(STAMP) $(KUBECTL) $(KAFKA) $(POPPLER) ## lint, then unit, integration, end-to-end and fault tests on real PostgreSQL and Kafka
+test: $(STAMP) $(KUBECTL) $(KAFKA) $(POPPLER) $(PROMTOOL) ## lint, then unit, integration, end-to-end and fault tests on real PostgreSQL and Kafka
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
 bench: $(STAMP) $(KAFKA) ## time register ingest over HTTP on a fresh stack; writes .bench/result.json
 	$(PY) -m attendance_bench $(BENCH_ARGS)
 
-test-unit: $(STAMP) $(KUBECTL) $(POPPLER)
+test-unit: $(STAMP) $(KUBECTL) $(POPPLER) $(PROMTOOL)
 	$(PY) -m pytest tests/unit
 
 lint: $(STAMP)

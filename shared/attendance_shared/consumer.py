@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError, NoOffsetForPartitionError, OffsetOutOfRangeError
@@ -25,11 +26,14 @@ from attendance_shared.inbox import claim_new_events
 from attendance_shared.kafka import KafkaPublisher, ensure_topics
 from attendance_shared.metrics import (
     CONSUMER_BATCH_SECONDS,
+    CONSUMER_EVENT_AGE,
     CONSUMER_LAG,
+    CONSUMER_LAST_POLL,
     CONSUMER_OFFSET_RESETS,
     EVENTS_CONSUMED,
     EVENTS_DEAD_LETTERED,
     EVENTS_DUPLICATE,
+    KAFKA_REACHABLE,
 )
 from attendance_shared.platform import ServiceContext, consumer_check
 from attendance_shared.topics import TopicSpec, dead_letter_topic
@@ -113,10 +117,13 @@ class BatchConsumer:
                     await self._reset_out_of_range(consumer, exc.args[0])
                     continue
                 except KafkaError as exc:
+                    KAFKA_REACHABLE.labels(self.service, "consumer").set(0)
                     log.warning("poll failed, polling again: %r", exc)
                     await asyncio.sleep(0.5)
                     continue
                 self.last_poll = time.monotonic()
+                CONSUMER_LAST_POLL.labels(self.service).set(time.time())
+                KAFKA_REACHABLE.labels(self.service, "consumer").set(1)
                 if batch:
                     await self._apply_batch(consumer, batch)
         finally:
@@ -151,6 +158,7 @@ class BatchConsumer:
                 await consumer.start()
                 return consumer
             except KafkaError as exc:
+                KAFKA_REACHABLE.labels(self.service, "consumer").set(0)
                 log.warning("broker not reachable, retrying in %.1fs: %r", backoff, exc)
                 with suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), backoff)
@@ -288,6 +296,13 @@ class BatchConsumer:
         # only an event delivered twice in one batch.
         for topic, count in Counter(topic for topic, _ in fresh).items():
             EVENTS_CONSUMED.labels(self.service, topic).inc(count)
+        newest: dict[str, datetime] = {}
+        for topic, event in fresh:
+            if topic not in newest or event.time > newest[topic]:
+                newest[topic] = event.time
+        now = datetime.now(UTC)
+        for topic, moment in newest.items():
+            CONSUMER_EVENT_AGE.labels(self.service, topic).set(max((now - moment).total_seconds(), 0.0))
         repeats = Counter(topic for topic, _ in events) - Counter(topic for topic, _ in unique.values())
         for topic, count in repeats.items():
             EVENTS_DUPLICATE.labels(self.service, topic).inc(count)

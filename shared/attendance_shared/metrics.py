@@ -34,3 +34,23 @@ HTTP_REQUEST_SECONDS = Histogram(
 WORKER_RESTARTS = Counter(
     "worker_restarts_total", "Background workers (consumers, relays) restarted after failing", ["worker"]
 )
+
+# For the alerts and dashboard (deploy/k8s/base/prometheus-rules.yaml, grafana-dashboard.yaml):
+# a consumer that stopped polling, events applied long after they happened, a relay that stopped
+# publishing, and brokers no client can reach.
+CONSUMER_LAST_POLL = Gauge(
+    "consumer_last_poll_timestamp_seconds", "When the consumer last polled the brokers (Unix time)", ["service"]
+)
+CONSUMER_EVENT_AGE = Gauge(
+    "consumer_event_age_seconds",
+    "Freshness: how old the newest event of the last applied batch was when it was applied",
+    ["service", "topic"],
+)
+OUTBOX_LAST_SUCCESS = Gauge(
+    "outbox_relay_last_success_timestamp_seconds",
+    "When the relay last read its queue and had the brokers acknowledge what it held (Unix time)",
+    ["service"],
+)
+KAFKA_REACHABLE = Gauge(
+    "kafka_broker_reachable", "1 when the client's last call to the brokers succeeded, else 0", ["service", "client"]
+)

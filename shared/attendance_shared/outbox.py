@@ -13,10 +13,12 @@ every envelope, with its index entries, because the flag sat in the unsent rows'
 import asyncio
 import contextlib
 import logging
+import time
 import zlib
 from collections.abc import Sequence
 
 import orjson
+from aiokafka.errors import KafkaError
 from sqlalchemy import (
     ARRAY,
     BigInteger,
@@ -39,7 +41,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from attendance_shared.db import copy_rows
 from attendance_shared.events import MAX_EVENT_BYTES, Event, EventTooLarge
 from attendance_shared.kafka import KafkaPublisher
-from attendance_shared.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED, OUTBOX_SET_ASIDE
+from attendance_shared.metrics import (
+    KAFKA_REACHABLE,
+    OUTBOX_BACKLOG,
+    OUTBOX_LAST_SUCCESS,
+    OUTBOX_PUBLISH_FAILURES,
+    OUTBOX_PUBLISHED,
+    OUTBOX_SET_ASIDE,
+)
 from attendance_shared.platform import ServiceContext
 from attendance_shared.topics import TopicSpec
 from attendance_shared.tracing import TRACEPARENT_HEADER, current_traceparent
@@ -246,6 +255,8 @@ class OutboxRelay:
                     return
             except Exception as exc:  # noqa: BLE001 - the relay must outlive any broker or database outage
                 OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
+                if isinstance(exc, KafkaError):
+                    KAFKA_REACHABLE.labels(self.service, "relay").set(0)
                 log.warning("outbox relay failed, retrying in %.1fs: %r", backoff, exc)
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
@@ -310,6 +321,7 @@ class OutboxRelay:
                 backlog = await conn.scalar(select(func.count()).select_from(pending))
             OUTBOX_BACKLOG.labels(self.service).set(backlog)
             if not rows:
+                OUTBOX_LAST_SUCCESS.labels(self.service).set(time.time())
                 return 0
             await conn.rollback()
             sendable = [r for r in rows if len(r.envelope) <= MAX_EVENT_BYTES]
@@ -320,6 +332,8 @@ class OutboxRelay:
             await conn.execute(delete(pending).where(pending.c.id == any_(sent)))
             await conn.commit()
         OUTBOX_PUBLISHED.labels(self.service).inc(len(sendable))
+        OUTBOX_LAST_SUCCESS.labels(self.service).set(time.time())
+        KAFKA_REACHABLE.labels(self.service, "relay").set(1)
         return len(rows)
 
     def _set_aside(self, rows: Sequence[Row]) -> None:

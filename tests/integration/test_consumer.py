@@ -1,6 +1,7 @@
 """The batch consumer on the real broker and database: at-least-once delivery, exactly-once effect."""
 
 import asyncio
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import orjson
@@ -105,6 +106,12 @@ async def test_a_duplicated_event_is_applied_once(database_url: str, broker: Kaf
     assert await totals(engine) == (3, 2, 1, 0)  # possible, present, authorised, unauthorised
     codes = await scalar(engine, "SELECT codes FROM analytics.pupil_years WHERE upn = :u", u=UPN)
     assert codes[slot_of(FIRST_DAY, "am")] == BYTE_OF_CODE["I"]
+    # What the alerts read: a recent poll, the brokers reached, and how fresh the events were.
+    service = consumer.service
+    assert time.time() - REGISTRY.get_sample_value("consumer_last_poll_timestamp_seconds", {"service": service}) < 60
+    assert REGISTRY.get_sample_value("kafka_broker_reachable", {"service": service, "client": "consumer"}) == 1
+    age = REGISTRY.get_sample_value("consumer_event_age_seconds", {"service": service, "topic": topics.MARKS.name})
+    assert age is not None and 0 <= age < 60
 
 
 async def test_a_consumer_that_dies_before_committing_offsets_does_not_double_count(
@@ -235,6 +242,7 @@ async def test_a_consumer_told_to_stop_while_the_broker_is_unreachable_stops_at_
     running = asyncio.create_task(consumer.run())
     await asyncio.sleep(1.0)  # a few refused connections, and a backoff under way
     assert not running.done()
+    assert REGISTRY.get_sample_value("kafka_broker_reachable", {"service": "stop-test", "client": "consumer"}) == 0
     consumer.stop()
     await asyncio.wait_for(running, timeout=5)
     await engine.dispose()

@@ -1,6 +1,7 @@
 """The register's outbox: marks are accepted while the broker is down and delivered after."""
 
 import asyncio
+import time
 import uuid
 
 import pytest
@@ -51,11 +52,16 @@ async def test_marks_posted_while_the_broker_is_down_are_delivered_after_it_retu
         assert (await client.get("/readyz")).status_code == 200  # the API stays in service
         assert await scalar(engine, "SELECT count(*) FROM register.outbox_pending") == 16
         await wait_until(lambda: _backlog_gauge_is(16), what="the relay to report the whole backlog")
+        relay = {"service": "register", "client": "relay"}
+        await wait_until(lambda: _gauge_is("kafka_broker_reachable", relay, 0), what="no broker")
 
         broker.start()
         await wait_until(
             lambda: _no_backlog(engine), timeout_s=40, what="the relay to publish the backlog after the restart"
         )
+        assert REGISTRY.get_sample_value("kafka_broker_reachable", relay) == 1
+        last = REGISTRY.get_sample_value("outbox_relay_last_success_timestamp_seconds", {"service": "register"})
+        assert time.time() - last < 60
 
     records = await read_topic(broker.bootstrap_servers, topics.MARKS.name, expected=10)
     marks = [parse_event(r.value).data for r in records]
@@ -71,6 +77,10 @@ async def test_marks_posted_while_the_broker_is_down_are_delivered_after_it_retu
         assert len(described[0]["partitions"]) == topics.MARKS.partitions  # not the broker's default of one
     finally:
         await admin.close()
+
+
+async def _gauge_is(name: str, labels: dict[str, str], value: float) -> bool:
+    return REGISTRY.get_sample_value(name, labels) == value
 
 
 async def _backlog_gauge_is(rows: int) -> bool:

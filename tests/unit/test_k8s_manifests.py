@@ -52,6 +52,8 @@ KUBERNETES_VERSIONS = ("1.30", kubernetes_validate.latest_version())
 # kubernetes-validate knows the built-in kinds only. The operators' custom resources get a
 # structural check instead: these fields, which the platform relies on, must be present.
 CUSTOM_KINDS: dict[tuple[str, str], tuple[tuple[str, ...], ...]] = {
+    # Its rules are checked with promtool (tests/unit/test_alerts_and_dashboard.py).
+    ("monitoring.coreos.com/v1", "PrometheusRule"): (("spec", "groups"),),
     ("kafka.strimzi.io/v1beta2", "KafkaTopic"): (
         ("metadata", "labels", "strimzi.io/cluster"),
         ("spec", "topicName"),
