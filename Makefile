@@ -21,13 +21,18 @@ POPPLER := $(POPPLER_DIR)/.installed
 # Debian's promtool (from its prometheus package): the tests check the alert rules with it.
 PROMTOOL_DIR := $(VENV)/opt/prometheus
 PROMTOOL := $(PROMTOOL_DIR)/promtool
+# The AsyncAPI Initiative's parser (npm, no lock file: the version is pinned here) validates
+# docs/asyncapi.json in the tests.
+ASYNCAPI_PARSER_VERSION := 3.6.6
+ASYNCAPI_DIR := $(VENV)/opt/asyncapi
+ASYNCAPI_PARSER := $(ASYNCAPI_DIR)/.installed-$(ASYNCAPI_PARSER_VERSION)
 # Container images: one Dockerfile for all five services, each built with its own build args.
 VERSION ?= dev
 DOCKERFILE := deploy/docker/Dockerfile
 SERVICES := register analytics notification la-returns support
 IMAGES := $(addprefix image-,$(SERVICES))
 
-.PHONY: install run test test-unit lint format token lock clean bench images lint-docker $(IMAGES)
+.PHONY: install run test test-unit lint format token lock clean bench images lint-docker asyncapi $(IMAGES)
 
 $(STAMP): requirements/dev.txt requirements/bootstrap.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,7 +41,7 @@ $(STAMP): requirements/dev.txt requirements/bootstrap.txt $(addsuffix /pyproject
 	$(UV) pip install --quiet --python $(PY) --no-deps $(addprefix -e ,$(PACKAGES))
 	@touch $@
 
-install: $(STAMP) $(KUBECTL) $(KAFKA) $(POPPLER) $(PROMTOOL)
+install: $(STAMP) $(KUBECTL) $(KAFKA) $(POPPLER) $(PROMTOOL) $(ASYNCAPI_PARSER)
 
 # Kafka 4 runs on Java 17 or newer; Maven fetches it and its logging jars into $(KAFKA_LIBS).
 $(KAFKA): $(KAFKA_POM)
@@ -70,17 +75,27 @@ $(PROMTOOL): | $(STAMP)
 	mv $(PROMTOOL_DIR)/unpacked/usr/bin/promtool $(PROMTOOL) && rm -rf $(PROMTOOL_DIR)/unpacked $(PROMTOOL_DIR)/prometheus_*.deb
 	$(PROMTOOL) --version >/dev/null
 
+$(ASYNCAPI_PARSER): | $(STAMP)
+	@command -v npm >/dev/null || { echo "the AsyncAPI check needs Node.js 18+ and npm (npm not found)" >&2; exit 1; }
+	rm -rf $(ASYNCAPI_DIR) && mkdir -p $(ASYNCAPI_DIR)
+	npm install --prefix $(ASYNCAPI_DIR) --no-save --no-package-lock --no-audit --no-fund --ignore-scripts \
+		--loglevel=error @asyncapi/parser@$(ASYNCAPI_PARSER_VERSION)
+	@touch $@
+
+asyncapi: $(STAMP) ## write docs/asyncapi.json, the stream's contract, from the event models
+	$(PY) -m attendance_shared.contract > docs/asyncapi.json
+
 run: $(STAMP) $(KAFKA) ## start PostgreSQL, Apache Kafka and the five services; Ctrl-C stops them
 	$(PY) -m attendance_stack run
 
-test: $(STAMP) $(KUBECTL) $(KAFKA) $(POPPLER) $(PROMTOOL) ## lint, then unit, integration, end-to-end and fault tests on real PostgreSQL and Kafka
+test: $(STAMP) $(KUBECTL) $(KAFKA) $(POPPLER) $(PROMTOOL) $(ASYNCAPI_PARSER) ## lint, then unit, integration, end-to-end and fault tests on real PostgreSQL and Kafka
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
 bench: $(STAMP) $(KAFKA) ## time register ingest over HTTP on a fresh stack; writes .bench/result.json
 	$(PY) -m attendance_bench $(BENCH_ARGS)
 
-test-unit: $(STAMP) $(KUBECTL) $(POPPLER) $(PROMTOOL)
+test-unit: $(STAMP) $(KUBECTL) $(POPPLER) $(PROMTOOL) $(ASYNCAPI_PARSER)
 	$(PY) -m pytest tests/unit
 
 lint: $(STAMP)

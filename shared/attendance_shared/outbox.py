@@ -38,6 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from attendance_shared.contract import TOPIC_EVENT_TYPES
 from attendance_shared.db import copy_rows
 from attendance_shared.events import MAX_EVENT_BYTES, Event, EventTooLarge
 from attendance_shared.kafka import KafkaPublisher
@@ -155,9 +156,14 @@ async def add_envelopes_to_outbox(
     """Serialised events as (key, event id, event type, envelope), in one COPY."""
     if not envelopes:
         return
+    # The stream's contract (docs/asyncapi.json) says which events each topic carries: a
+    # write that would break it is a defect, refused before anything is stored.
+    allowed = TOPIC_EVENT_TYPES.get(topic)
     for _, _, event_type, envelope in envelopes:
         if len(envelope) > MAX_EVENT_BYTES:
             raise EventTooLarge(event_type, len(envelope))
+        if allowed is not None and event_type not in allowed:
+            raise ValueError(f"{event_type} is not an event of {topic} (attendance_shared.contract.TOPIC_EVENTS)")
     traceparent = current_traceparent()
     # The table's triggers queue the rows for the relay and wake it when this commits.
     await copy_rows(

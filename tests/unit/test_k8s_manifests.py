@@ -11,7 +11,6 @@ attendance_shared.topics has its KafkaTopic, and the NetworkPolicies let through
 the architecture needs and no more.
 """
 
-import ast
 import base64
 import functools
 import importlib
@@ -31,7 +30,7 @@ from prometheus_client.metrics import MetricWrapperBase
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
-from attendance_shared import metrics, topics
+from attendance_shared import contract, metrics, topics
 from attendance_shared.platform import Workers
 from attendance_shared.settings import CommonSettings
 
@@ -183,21 +182,13 @@ def env_names(settings: type[BaseSettings]) -> dict[str, frozenset[str]]:
 
 
 def consumed_topics(service: ServiceCode) -> list[topics.TopicSpec]:
-    """The topics in `attach_consumer(..., topics=[topics.X, ...])` in the service's app.py."""
+    """The topics the service reads: its app passes `contract.CONSUMES[SERVICE_NAME]` to
+    attach_consumer."""
     app = Path(importlib.import_module(service.package).__file__).parent / "app.py"  # type: ignore[arg-type]
-    found = []
-    for node in ast.walk(ast.parse(app.read_text(), filename=str(app))):
-        if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("attach_consumer"):
-            listed = next((k.value for k in node.keywords if k.arg == "topics"), None)
-            if not isinstance(listed, ast.List | ast.Tuple):
-                pytest.fail(f"{app}: cannot read the topics of attach_consumer")
-            for item in listed.elts:
-                if not (
-                    isinstance(item, ast.Attribute) and isinstance(getattr(topics, item.attr, None), topics.TopicSpec)
-                ):
-                    pytest.fail(f"{app}: cannot read topic {ast.unparse(item)}")
-                found.append(getattr(topics, item.attr))
-    return found
+    if "attach_consumer" not in app.read_text():
+        return []
+    assert "topics=CONSUMES[SERVICE_NAME]" in app.read_text(), f"{app}: read the topics from the contract"
+    return list(contract.CONSUMES[service.name])
 
 
 # --- reading the manifests -------------------------------------------------------------------

@@ -8,8 +8,8 @@ from analytics_service.consumers.events import AnalyticsHandler
 from analytics_service.models import outbox
 from analytics_service.repository.projections import school_la_code, school_trust_id
 from analytics_service.settings import SERVICE_NAME, Settings
-from attendance_shared import topics
 from attendance_shared.consumer import attach_consumer
+from attendance_shared.contract import CONSUMES, PUBLISHES
 from attendance_shared.outbox import attach_relay
 from attendance_shared.platform import ServiceContext, create_service_app
 
@@ -21,12 +21,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         attach_consumer(
             ctx,
             service=SERVICE_NAME,
-            topics=[topics.SCHOOLS, topics.PUPILS, topics.MARKS],
+            topics=CONSUMES[SERVICE_NAME],
             inbox=None,
             handler=AnalyticsHandler(rules=settings.flag_rules()),
             max_records=settings.consumer_max_records,
         )
-        attach_relay(ctx, service=SERVICE_NAME, table=outbox, topics=[topics.RISK_FLAGS])
+        attach_relay(ctx, service=SERVICE_NAME, table=outbox, topics=PUBLISHES[SERVICE_NAME])
 
     return create_service_app(
         service=SERVICE_NAME,

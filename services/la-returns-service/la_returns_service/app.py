@@ -3,8 +3,8 @@
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from attendance_shared import topics
 from attendance_shared.consumer import attach_consumer
+from attendance_shared.contract import CONSUMES
 from attendance_shared.platform import Periodic, ServiceContext, create_service_app
 from la_returns_service.api import reports as report_routes
 from la_returns_service.api.routes import router, school_router
@@ -25,7 +25,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         attach_consumer(
             ctx,
             service=SERVICE_NAME,
-            topics=[topics.SCHOOLS, topics.PUPILS],
+            topics=CONSUMES[SERVICE_NAME],
             inbox=processed_events,
             handler=handle,
         )

@@ -2,8 +2,8 @@
 
 from fastapi import FastAPI
 
-from attendance_shared import topics
 from attendance_shared.consumer import attach_consumer
+from attendance_shared.contract import CONSUMES, PUBLISHES
 from attendance_shared.outbox import attach_relay
 from attendance_shared.platform import Periodic, ServiceContext, create_service_app
 from notification_service.api import summaries as summaries_api
@@ -29,11 +29,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         attach_consumer(
             ctx,
             service=SERVICE_NAME,
-            topics=[topics.SCHOOLS, topics.PUPILS, topics.MARKS, topics.RISK_FLAGS, topics.SUPPORT_CASES],
+            topics=CONSUMES[SERVICE_NAME],
             inbox=None,
             handler=EventHandler(late_register_alert_days=settings.late_register_alert_days),
         )
-        attach_relay(ctx, service=SERVICE_NAME, table=outbox, topics=[topics.NOTIFICATION_OUTCOMES])
+        attach_relay(ctx, service=SERVICE_NAME, table=outbox, topics=PUBLISHES[SERVICE_NAME])
         channels = build_channels(settings)
         ctx.workers.add("dispatcher", Dispatcher(ctx.sessionmaker, channels, settings))
         ctx.workers.add(

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from attendance_shared import topics
+from attendance_shared.contract import PUBLISHES
 from attendance_shared.idempotency import forget_keys_before
 from attendance_shared.outbox import attach_relay
 from attendance_shared.platform import Periodic, ServiceContext, create_service_app
@@ -15,8 +15,6 @@ from register_service.repository.schools import la_code_of
 from register_service.service.reminders import remind_missing_registers
 from register_service.settings import SERVICE_NAME, Settings
 
-PUBLISHED_TOPICS = (topics.SCHOOLS, topics.PUPILS, topics.MARKS)
-
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
@@ -25,7 +23,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Readiness follows the database alone: marks are accepted while the broker is down
         # and the relay catches up, so a broker outage must not take the API out of service.
         ctx.app.state.relay = attach_relay(
-            ctx, service=SERVICE_NAME, table=outbox, topics=PUBLISHED_TOPICS, batch_size=settings.relay_batch_size
+            ctx,
+            service=SERVICE_NAME,
+            table=outbox,
+            topics=PUBLISHES[SERVICE_NAME],
+            batch_size=settings.relay_batch_size,
         )
 
         async def forget_old_keys(session: AsyncSession) -> int:

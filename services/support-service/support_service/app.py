@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from attendance_shared import topics
 from attendance_shared.clock import today_in_england
 from attendance_shared.consumer import attach_consumer
+from attendance_shared.contract import CONSUMES, PUBLISHES
 from attendance_shared.outbox import attach_relay
 from attendance_shared.platform import Periodic, ServiceContext, create_service_app
 from support_service.api.routes import la_router, router
@@ -24,14 +25,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         attach_consumer(
             ctx,
             service=SERVICE_NAME,
-            topics=[topics.SCHOOLS, topics.PUPILS, topics.MARKS, topics.RISK_FLAGS, topics.NOTIFICATION_OUTCOMES],
+            topics=CONSUMES[SERVICE_NAME],
             inbox=processed_events,
             handler=handle,
             # Marks are kept by revision: applying one twice changes nothing, so the inbox
             # (a row per event) records the other topics' events only.
             idempotent_topics=[topics.MARKS],
         )
-        attach_relay(ctx, service=SERVICE_NAME, table=outbox, topics=[topics.SUPPORT_CASES])
+        attach_relay(ctx, service=SERVICE_NAME, table=outbox, topics=PUBLISHES[SERVICE_NAME])
 
         async def reviews_due(session: AsyncSession) -> int:
             return await plans.announce_reviews_due(session, today_in_england())

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance_shared import topics
+from attendance_shared.contract import PUBLISHES
 from attendance_shared.events import (
     EVENT_TYPE_OF,
     Payload,
@@ -21,7 +22,7 @@ from attendance_shared.outbox import read_log as read_outbox_log
 from register_service.models import outbox
 
 SOURCE = "/services/register"
-PUBLISHED_TOPICS = (topics.SCHOOLS.name, topics.PUPILS.name, topics.MARKS.name)
+PUBLISHED_TOPICS = tuple(t.name for t in PUBLISHES["register"])
 
 
 async def read_log(session: AsyncSession, *, after: int, limit: int, topics: Sequence[str] | None) -> bytes:
