@@ -259,6 +259,13 @@ async def test_a_preview_shows_the_batch_without_sending_and_bad_requests_name_t
         other = await api.get("/v1/schools/100002/attendance-summaries/preview", params={"period": PERIOD})
         assert other.status_code == 404
 
+        # Analytics down: a 503 that says when to try again, and nothing sent; the retry finishes it.
+        down = settings.model_copy(update={"analytics_url": f"http://127.0.0.1:{free_port()}", "analytics_retries": 1})
+        async with app_client(create_notification(down), bearer(Role.STAFF, "office@oak", schools=[URN])) as cut_off:
+            unavailable = await cut_off.post(f"/v1/schools/{URN}/attendance-summaries", json={"period": PERIOD})
+        assert unavailable.status_code == 503 and unavailable.headers["retry-after"]
+        assert await scalar(engine, "SELECT count(*) FROM notification.messages WHERE period IS NOT NULL") == 0
+
         # Sent now by staff: stored once, then refused a second time.
         sent = await api.post(
             f"/v1/schools/{URN}/attendance-summaries",
@@ -271,3 +278,5 @@ async def test_a_preview_shows_the_batch_without_sending_and_bad_requests_name_t
             5,
             "office@oak",
         )
+        again = await api.post(f"/v1/schools/{URN}/attendance-summaries", json={"period": PERIOD})
+        assert again.status_code == 409 and "already planned" in again.json()["detail"]

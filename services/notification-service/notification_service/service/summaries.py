@@ -13,7 +13,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -161,7 +161,12 @@ async def plan_batch(
 
 
 async def store_batch(
-    sessionmaker: async_sessionmaker[AsyncSession], urn: str, batch: PlannedBatch, *, pupils_per_commit: int, now
+    sessionmaker: async_sessionmaker[AsyncSession],
+    urn: str,
+    batch: PlannedBatch,
+    *,
+    pupils_per_commit: int,
+    now: datetime,
 ) -> int:
     """Store the batch a slice of pupils at a time, each slice its own transaction, then mark
     the batch finished. Returns how many messages were newly stored."""
@@ -170,11 +175,10 @@ async def store_batch(
         by_pupil[message.upn].append(message)
     upns = list(by_pupil)
     stored = 0
-    for start in range(0, len(upns), max(1, pupils_per_commit)):
+    step = max(1, pupils_per_commit)
+    for start in range(0, len(upns), step):
         async with sessionmaker.begin() as session:
-            stored += await save_planned(
-                session, [m for upn in upns[start : start + pupils_per_commit] for m in by_pupil[upn]], now
-            )
+            stored += await save_planned(session, [m for upn in upns[start : start + step] for m in by_pupil[upn]], now)
     async with sessionmaker.begin() as session:
         total = await store.stored_summaries(session, urn, batch.located.period.key)
         await store.finish_summary_batch(session, urn, batch.located.period.key, batch.pupils, total)
@@ -271,11 +275,14 @@ class SummaryScheduler:
         return stored
 
 
-async def send_now(scheduler: SummaryScheduler, session: AsyncSession, urn: str, key: str, today: date, actor: str):
-    """Staff send a period's batch themselves (before the schedule would): refused when it was
-    already planned, so the batch still goes once."""
+async def send_now(
+    scheduler: SummaryScheduler, session: AsyncSession, urn: str, key: str, today: date, actor: str
+) -> None:
+    """Staff send a period's batch themselves (before the schedule would): refused once it was
+    planned, so the batch still goes once. A batch whose planning stopped part-way (analytics
+    did not answer, say) is finished instead, so a retry after a 503 completes it."""
     await located_period(session, urn, key, today)
     existing = await store.summary_batch(session, urn, key)
-    if existing is not None:
+    if existing is not None and existing.finished_at is not None:
         raise Conflict(f"the summaries for {key} were already planned on {existing.started_at:%Y-%m-%d %H:%M}")
-    await scheduler.plan_and_store(urn, key, today, requested_by=actor)
+    await scheduler.plan_and_store(urn, key, today, resume=existing is not None, requested_by=actor)
