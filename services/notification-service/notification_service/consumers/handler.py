@@ -1,8 +1,9 @@
-"""The consumer's handler: schools, calendars, pupils, marks, risk flags, leave decisions and
-missing registers, one batch at a time. Facts are folded per batch and written in bulk, and the
-messages they call for are stored in the same transaction as what makes a redelivery harmless:
-each session's revision for marks, the inbox for everything else. So a redelivered batch plans
-nothing twice."""
+"""The consumer's handler: schools, calendars, pupils, marks, risk flags, leave decisions,
+missing registers and support cases (what makes a summary supportive, and the letters a Notice
+to Improve, a penalty notice or a meeting calls for), one batch at a time. Facts are folded per
+batch and written in bulk, and the messages they call for are stored in the same transaction as
+what makes a redelivery harmless: each session's revision for marks, the inbox for everything
+else. So a redelivered batch plans nothing twice."""
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
