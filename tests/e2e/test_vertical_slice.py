@@ -155,18 +155,23 @@ async def test_a_register_flows_to_figures_flags_messages_and_an_la_return(stack
     assert school["persistent_absence_pupils"] == 2 and school["severe_absence_pupils"] == 1
     assert school["figures"]["possible_sessions"] == sum(expected_figures(u)["possible_sessions"] for u in (A, B, C, D))
 
-    # Notifications: an early-support message for B's parent, stored and sent; C's recorded as undeliverable.
+    # Notifications: an early-support message for B's parent, stored and sent; C's parent has no
+    # e-mail or phone, so theirs is a letter home, waiting for the day's print run.
     # (The flags also reach the attendance lead, whom this school has not named: undeliverable.)
     async def messages_settled() -> list[dict]:
         params = {"rule": "persistent-absence-early-support"}
         items = (await notifications.get(f"/v1/schools/{URN}/notifications", params=params)).json()["items"]
-        assert {(m["upn"], m["status"]) for m in items} == {(B, "sent"), (C, "undeliverable")}
+        assert {(m["upn"], m["channel"], m["status"]) for m in items} == {(B, "email", "sent"), (C, "post", "queued")}
         leads = (await notifications.get(f"/v1/schools/{URN}/notifications", params={"rule": "risk-flag-lead"})).json()
         assert {m["status"] for m in leads["items"]} == {"undeliverable"}
         return items
 
-    messages = await eventually(messages_settled)
-    assert next(m for m in messages if m["upn"] == C)["failure_reason"].startswith("the contact has no email")
+    await eventually(messages_settled)
+    printed = await notifications.post(f"/v1/schools/{URN}/print-runs")
+    assert printed.status_code == 201 and printed.json()["letters"] == 1
+    params = {"rule": "persistent-absence-early-support", "upn": C}
+    (letter,) = (await notifications.get(f"/v1/schools/{URN}/notifications", params=params)).json()["items"]
+    assert (letter["status"], letter["provider"]) == ("sent", "print-run")
 
     # The LA compiles an attendance return, which la-returns builds with figures fetched from analytics.
     async def compiled() -> dict:
