@@ -13,7 +13,6 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError, NoOffsetForPartitionError, OffsetOutOfRangeError
@@ -238,11 +237,17 @@ class BatchConsumer:
         with traced(traceparent_of(records[0]) if records else None):
             await self._apply_with_retry(valid, sources)
         await self.commit_offsets(consumer, {tp: messages[-1].offset + 1 for tp, messages in batch.items()})
-        for tp in batch:
+        # Freshness from each partition's last record (its Kafka timestamp, when it was
+        # published), not from every event: a batch of marks is thousands of them.
+        newest: dict[str, int] = {}
+        for tp, messages in batch.items():
             highwater = consumer.highwater(tp)
-            position = batch[tp][-1].offset + 1
+            position = messages[-1].offset + 1
             if highwater is not None:
                 CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition)).set(max(highwater - position, 0))
+            newest[tp.topic] = max(newest.get(tp.topic, 0), messages[-1].timestamp)
+        for topic, published_ms in newest.items():
+            CONSUMER_EVENT_AGE.labels(self.service, topic).set(max(time.time() - published_ms / 1000, 0.0))
         CONSUMER_BATCH_SECONDS.labels(self.service).observe(time.perf_counter() - started)
 
     async def _apply_with_retry(self, events: list[tuple[str, Event]], sources: Sequence[ConsumerRecord]) -> None:
@@ -296,13 +301,7 @@ class BatchConsumer:
         # only an event delivered twice in one batch.
         for topic, count in Counter(topic for topic, _ in fresh).items():
             EVENTS_CONSUMED.labels(self.service, topic).inc(count)
-        newest: dict[str, datetime] = {}
-        for topic, event in fresh:
-            if topic not in newest or event.time > newest[topic]:
-                newest[topic] = event.time
-        now = datetime.now(UTC)
-        for topic, moment in newest.items():
-            CONSUMER_EVENT_AGE.labels(self.service, topic).set(max((now - moment).total_seconds(), 0.0))
+
         repeats = Counter(topic for topic, _ in events) - Counter(topic for topic, _ in unique.values())
         for topic, count in repeats.items():
             EVENTS_DUPLICATE.labels(self.service, topic).inc(count)

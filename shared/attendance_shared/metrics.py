@@ -43,7 +43,7 @@ CONSUMER_LAST_POLL = Gauge(
 )
 CONSUMER_EVENT_AGE = Gauge(
     "consumer_event_age_seconds",
-    "Freshness: how old the newest event of the last applied batch was when it was applied",
+    "Freshness: how long ago the newest record of the last applied batch was published, as it was applied",
     ["service", "topic"],
 )
 OUTBOX_LAST_SUCCESS = Gauge(
