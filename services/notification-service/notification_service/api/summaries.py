@@ -136,12 +136,11 @@ async def send_summaries(
     urn: URNPath, body: SummaryRequest, session: SessionDep, actor: Sender, request: Request, once: Idempotent
 ) -> Any:
     async def send() -> SummaryPeriodOut:
-        await summaries.send_now(
+        located = await summaries.send_now(
             request.app.state.summaries, session, urn, body.period, today_in_england(), actor.subject
         )
         batch = await store.summary_batch(session, urn, body.period)
         assert batch is not None
-        located = await summaries.located_period(session, urn, body.period, today_in_england())
         return SummaryPeriodOut(
             period=body.period,
             label=located.period.label,

@@ -511,12 +511,17 @@ def missing_register_reminder(school: SchoolFacts, missing: RegisterMissingV1) -
     return [_message(base, key, "attendance_lead", address, text, session=missing.session)]
 
 
-NOTICE_TO_IMPROVE = NOTICE_TO_IMPROVE_LETTER
-PENALTY_NOTICE = PENALTY_NOTICE_LETTER
 ATTENDANCE_SUMMARY = "attendance-summary"
 # Rules whose messages may go by post: none is about today.
 LETTER_RULES = frozenset(
-    {LEAVE_DECISION, NOTICE_TO_IMPROVE, PENALTY_NOTICE, MEETING_INVITATION, ATTENDANCE_SUMMARY, EARLY_SUPPORT}
+    {
+        LEAVE_DECISION,
+        NOTICE_TO_IMPROVE_LETTER,
+        PENALTY_NOTICE_LETTER,
+        MEETING_INVITATION,
+        ATTENDANCE_SUMMARY,
+        EARLY_SUPPORT,
+    }
 )
 
 
@@ -535,7 +540,7 @@ def notice_to_improve_letters(school: SchoolFacts, pupil: PupilFacts, notice: No
     return to_parents(
         school,
         pupil,
-        rule=NOTICE_TO_IMPROVE,
+        rule=NOTICE_TO_IMPROVE_LETTER,
         template=TemplateKey.NOTICE_TO_IMPROVE,
         about_date=notice.issued_on,
         key_part=str(notice.notice_id),
@@ -565,7 +570,7 @@ def penalty_notice_letters(school: SchoolFacts, pupil: PupilFacts, notice: Penal
     return to_parents(
         school,
         pupil,
-        rule=PENALTY_NOTICE,
+        rule=PENALTY_NOTICE_LETTER,
         template=TemplateKey.PENALTY_NOTICE,
         about_date=notice.issued_on,
         key_part=str(notice.notice_id),

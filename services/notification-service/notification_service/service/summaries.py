@@ -277,12 +277,13 @@ class SummaryScheduler:
 
 async def send_now(
     scheduler: SummaryScheduler, session: AsyncSession, urn: str, key: str, today: date, actor: str
-) -> None:
+) -> LocatedPeriod:
     """Staff send a period's batch themselves (before the schedule would): refused once it was
     planned, so the batch still goes once. A batch whose planning stopped part-way (analytics
     did not answer, say) is finished instead, so a retry after a 503 completes it."""
-    await located_period(session, urn, key, today)
+    located = await located_period(session, urn, key, today)
     existing = await store.summary_batch(session, urn, key)
     if existing is not None and existing.finished_at is not None:
         raise Conflict(f"the summaries for {key} were already planned on {existing.started_at:%Y-%m-%d %H:%M}")
     await scheduler.plan_and_store(urn, key, today, resume=existing is not None, requested_by=actor)
+    return located
