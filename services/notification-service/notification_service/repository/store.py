@@ -594,9 +594,26 @@ async def circumstances_of(session: AsyncSession, urn: str) -> dict[str, Row]:
 # --- regular summaries ---------------------------------------------------------------------------
 
 
-async def schools_with_calendars(session: AsyncSession) -> list[str]:
-    query = select(school_calendars.c.school_urn).distinct().order_by(school_calendars.c.school_urn)
-    return list((await session.scalars(query)).all())
+async def all_calendars(session: AsyncSession) -> dict[str, list[SchoolCalendar]]:
+    """Every school's calendars, by URN: the schedule's one read of them a pass."""
+    t = school_calendars
+    found: dict[str, list[SchoolCalendar]] = {}
+    for row in await session.execute(select(t).order_by(t.c.school_urn, t.c.academic_year)):
+        found.setdefault(row.school_urn, []).append(calendar_from_row(row))
+    return found
+
+
+async def all_school_settings(session: AsyncSession) -> dict[str, SchoolNotificationSettings]:
+    """The settings of every school that set any; the rest have the defaults."""
+    rows = await session.execute(select(school_settings.c.school_urn, school_settings.c.settings))
+    return {r.school_urn: SchoolNotificationSettings.model_validate(r.settings) for r in rows}
+
+
+async def batches_since(session: AsyncSession, period_end_from: date) -> set[tuple[str, str]]:
+    """(URN, period) of every batch begun for a period ending on or after the date."""
+    t = summary_batches
+    rows = await session.execute(select(t.c.school_urn, t.c.period).where(t.c.period_end >= period_end_from))
+    return {(r.school_urn, r.period) for r in rows}
 
 
 async def summary_batch(session: AsyncSession, urn: str, period: str) -> Row | None:

@@ -13,7 +13,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -30,6 +30,7 @@ from attendance_shared.rules.parent_summary import (
 )
 from notification_service.clients.analytics import AnalyticsClient
 from notification_service.domain import rules
+from notification_service.domain.policy import SchoolNotificationSettings
 from notification_service.domain.rules import PlannedMessage, SummaryFigures
 from notification_service.repository import store
 from notification_service.service.clock import Clock, utc_now
@@ -218,20 +219,22 @@ class SummaryScheduler:
     async def run_once(self) -> int:
         """Plan what is due; returns how many messages were stored."""
         today = day_of(self._clock())
+        catch_up = self._settings.summary_catch_up_days
+        # One read of every school's calendars, settings and recent batches a pass: a school
+        # whose due period was already begun costs nothing more.
         async with self._sessionmaker.begin() as session:
             unfinished = [(b.school_urn, b.period) for b in await store.unfinished_summary_batches(session)]
-            urns = await store.schools_with_calendars(session)
+            calendars = await store.all_calendars(session)
+            settings = await store.all_school_settings(session)
+            begun = await store.batches_since(session, today - timedelta(days=catch_up + 1))
         stored = 0
         for urn, key in unfinished:
             stored += await self._one_school(urn, key, today, resume=True)
-        for urn in urns:
-            async with self._sessionmaker.begin() as session:
-                settings = (await store.school_settings_of(session, urn)).summaries
-                calendars = await store.school_calendars_of(session, urn)
-            if not settings.enabled:
-                continue
-            key = due_period(calendars, settings.frequency, today, self._settings.summary_catch_up_days)
-            if key is not None:
+        default = SchoolNotificationSettings().summaries
+        for urn, years in calendars.items():
+            summary = settings[urn].summaries if urn in settings else default
+            key = due_period(years, summary.frequency, today, catch_up) if summary.enabled else None
+            if key is not None and (urn, key) not in begun:
                 stored += await self._one_school(urn, key, today)
         return stored
 
