@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlalchemy import Date, Row, and_, cast, column, func, literal, or_, select, tuple_, update
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance_shared.rules.support import LA_VISIBLE_STAGES
@@ -176,6 +176,11 @@ async def add_contact(session: AsyncSession, values: dict) -> Row:
     return (await session.execute(contacts.insert().values(**values).returning(contacts))).one()
 
 
+async def add_contacts(session: AsyncSession, rows: Sequence[dict]) -> None:
+    if rows:
+        await session.execute(contacts.insert(), list(rows))
+
+
 async def add_meeting(session: AsyncSession, values: dict) -> Row:
     return (await session.execute(meetings.insert().values(**values).returning(meetings))).one()
 
@@ -185,15 +190,17 @@ async def meetings_of(session: AsyncSession, case_id: uuid.UUID) -> list[Row]:
     return list((await session.execute(query)).all())
 
 
-async def latest_case_of(session: AsyncSession, urn: str, upn: str) -> Row | None:
-    """The pupil's open case at the school, else the one opened last."""
+async def latest_cases_of(session: AsyncSession, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Row]:
+    """Each (URN, UPN)'s open case at the school, else the one opened last."""
+    if not keys:
+        return {}
     query = (
         select(cases)
-        .where(cases.c.school_urn == urn, cases.c.upn == upn)
-        .order_by((cases.c.status == "open").desc(), cases.c.opened_at.desc())
-        .limit(1)
+        .where(tuple_(cases.c.school_urn, cases.c.upn).in_(list(set(keys))))
+        .order_by(cases.c.school_urn, cases.c.upn, (cases.c.status == "open").desc(), cases.c.opened_at.desc())
+        .ext(distinct_on(cases.c.school_urn, cases.c.upn))
     )
-    return (await session.execute(query)).first()
+    return {(r.school_urn, r.upn): r for r in (await session.execute(query)).all()}
 
 
 async def contact(session: AsyncSession, case_id: uuid.UUID, contact_id: uuid.UUID) -> Row | None:

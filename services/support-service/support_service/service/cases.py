@@ -506,20 +506,23 @@ async def meetings(session: AsyncSession, urn: str, case_id: uuid.UUID, *, actor
 async def log_letters(session: AsyncSession, outcomes: Sequence[NotificationOutcomeV1]) -> int:
     """Each outcome of a letter about a case (rules.letters) as an entry of the pupil's case
     chronology: the open case, else the latest. The inbox applies each outcome once."""
-    logged = 0
-    for outcome in outcomes:
-        line = chronology_outcome(outcome.rule, outcome.channel, outcome.outcome, outcome.reason)
-        if line is None or outcome.upn is None:
+    lines = [
+        ((outcome.school_urn, outcome.upn), outcome, line)
+        for outcome in outcomes
+        if outcome.upn is not None
+        and (line := chronology_outcome(outcome.rule, outcome.channel, outcome.outcome, outcome.reason))
+    ]
+    keys = [key for key, _, _ in lines]
+    latest = await case_repository.latest_cases_of(session, keys)
+    pupils = await projections.pupils_of(session, keys)
+    entries = []
+    for key, outcome, line in lines:
+        if (case := latest.get(key)) is None:
             continue
-        case = await case_repository.latest_case_of(session, outcome.school_urn, outcome.upn)
-        if case is None:
-            continue
-        pupil = await projections.pupil(session, outcome.school_urn, outcome.upn)
-        contacts = (pupil.record.get("contacts") or []) if pupil else []
+        contacts = (pupils[key].record.get("contacts") or []) if key in pupils else []
         index = outcome.contact_index
         named = contacts[index].get("name") if index is not None and index < len(contacts) else None
-        await case_repository.add_contact(
-            session,
+        entries.append(
             {
                 "id": uuid.uuid4(),
                 "case_id": case.id,
@@ -530,10 +533,10 @@ async def log_letters(session: AsyncSession, outcomes: Sequence[NotificationOutc
                 "outcome": line,
                 "notes": f"message {outcome.message_id}",
                 "recorded_by": "notification-service",
-            },
+            }
         )
-        logged += 1
-    return logged
+    await case_repository.add_contacts(session, entries)
+    return len(entries)
 
 
 async def list_contacts(
