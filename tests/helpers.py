@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from attendance_shared.auth import Role, mint_token
 from attendance_shared.consumer import BatchConsumer
 from attendance_shared.events import Event
-from attendance_shared.kafka import KafkaPublisher
+from attendance_shared.kafka import KafkaPublisher, KafkaTarget, client_config
 from attendance_shared.settings import CommonSettings
 from attendance_shared.topics import TopicSpec
 
@@ -52,11 +52,10 @@ async def scalar(engine: AsyncEngine, sql: str, **params: object) -> object:
         return (await conn.execute(text(sql), params)).scalar()
 
 
-async def read_topic(
-    bootstrap_servers: str, topic: str, *, expected: int, timeout_s: float = 20
-) -> list[ConsumerRecord]:
-    """Every record of a topic from its beginning, once `expected` have arrived."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+async def read_topic(kafka: KafkaTarget, topic: str, *, expected: int, timeout_s: float = 20) -> list[ConsumerRecord]:
+    """Every record of a topic from its beginning, once `expected` have arrived (as the
+    secured stack's admin when given its `stack.kafka`)."""
+    consumer = AIOKafkaConsumer(**client_config(kafka).options(), enable_auto_commit=False)
     await consumer.start()
     try:
         deadline = time.monotonic() + timeout_s
@@ -76,9 +75,9 @@ async def read_topic(
         await consumer.stop()
 
 
-async def delete_topics(bootstrap_servers: str) -> None:
+async def delete_topics(kafka: KafkaTarget) -> None:
     """Delete every topic but Kafka's own, and wait until they are gone."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(**client_config(kafka).options())
     await admin.start()
     try:
         left = [name for name in await admin.list_topics() if not name.startswith("__")]
@@ -92,9 +91,9 @@ async def delete_topics(bootstrap_servers: str) -> None:
         await admin.close()
 
 
-async def publish_events(bootstrap_servers: str, topic: TopicSpec, events: list[Event]) -> None:
+async def publish_events(kafka: KafkaTarget, topic: TopicSpec, events: list[Event]) -> None:
     """Publish `events` to `topic` as their owner's relay would: keyed by subject."""
-    publisher = KafkaPublisher(bootstrap_servers, [topic], client_id="test-publisher")
+    publisher = KafkaPublisher(kafka, [topic], client_id="test-publisher")
     try:
         await publisher.publish([(topic.name, e.key, e.to_bytes(), []) for e in events])
     finally:

@@ -53,6 +53,7 @@ from attendance_bench.measures import (
     resident_mb,
 )
 from attendance_shared.auth import Role, mint_token
+from attendance_shared.kafka import KafkaTarget
 from attendance_shared.rules.leave import week_session
 from attendance_shared.settings import CommonSettings
 from attendance_shared.topics import MARKS, PUPILS, TopicSpec
@@ -393,7 +394,7 @@ class Target:
     # PostgreSQL's postmaster and the broker, when the bench started them: for CPU figures.
     dependency_pids: dict[str, int] = field(default_factory=dict)
     database_url: str | None = None
-    kafka_bootstrap_servers: str | None = None
+    kafka: KafkaTarget | None = None
 
 
 def started_stack(prefix: str, **options: Any) -> tuple[LocalStack, Target]:
@@ -412,7 +413,7 @@ def started_stack(prefix: str, **options: Any) -> tuple[LocalStack, Target]:
                 if part is not None and part.process is not None
             },
             database_url=stack.database_url,
-            kafka_bootstrap_servers=stack.kafka_bootstrap_servers,
+            kafka=stack.kafka,
         )
     except BaseException:
         stack.stop()  # the caller never gets the stack to stop, so its processes would outlive the run
@@ -452,10 +453,10 @@ async def _watch(target: Target) -> tuple[ConsumedWatcher, asyncio.Task[None]] |
     return watcher, asyncio.create_task(watch())
 
 
-def _broker_of(target: Target) -> str:
-    if target.kafka_bootstrap_servers is None:
-        raise ValueError("consumers' progress is read from the broker: the target needs kafka_bootstrap_servers")
-    return target.kafka_bootstrap_servers
+def _broker_of(target: Target) -> KafkaTarget:
+    if target.kafka is None:
+        raise ValueError("consumers' progress is read from the broker: the target needs kafka")
+    return target.kafka
 
 
 async def _fresh(
@@ -653,11 +654,11 @@ async def main_async(args: argparse.Namespace, target: Target) -> dict[str, obje
     if {"analytics", "la-returns"} <= set(target.urls):
         days = [d.day for d in (*year.flat, *year.paced)]
         results["queries"] = await queries(target, admin, schools[0], days[0], days[-1], args.query_repeats)
-    if target.database_url and target.kafka_bootstrap_servers and not args.smoke:
+    if target.database_url and target.kafka and not args.smoke:
         print("  measuring the raw limits of PostgreSQL and the broker", file=sys.stderr)
         results["raw_limits"] = {
             "postgres_copy_rows_per_second": round(await postgres_copy_rows_per_second(target.database_url, 100_000)),
-            **await broker_messages_per_second(target.kafka_bootstrap_servers, 50_000),
+            **await broker_messages_per_second(target.kafka, 50_000),
         }
     return results
 
@@ -811,6 +812,11 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
         help="start only PostgreSQL, the broker and register-service (its relay still publishes every event)",
     )
     parser.add_argument(
+        "--secured-kafka",
+        action="store_true",
+        help="the broker as production runs it: TLS, SCRAM-SHA-512 and ACLs, each service its own principal",
+    )
+    parser.add_argument(
         "--planned",
         type=int,
         default=0,
@@ -837,6 +843,7 @@ def main() -> None:
             "attendance-bench-",
             workers={"register": args.register_workers},
             services=("register",) if args.register_only else SERVICES,
+            secured=args.secured_kafka,
         )
     try:
         results = asyncio.run(main_async(args, target))

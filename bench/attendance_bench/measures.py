@@ -19,7 +19,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy.engine import make_url
 
-from attendance_shared.consumer import consumer_group
+from attendance_shared.acl import consumer_group
+from attendance_shared.kafka import KafkaTarget, client_config
 from attendance_shared.topics import MARKS, TopicSpec
 
 
@@ -35,8 +36,8 @@ class CommittedEvents:
     asking costs the service nothing (scraping analytics' /metrics every 50 ms took a seventh
     of its CPU)."""
 
-    def __init__(self, bootstrap_servers: str) -> None:
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=5000)
+    def __init__(self, kafka: KafkaTarget) -> None:
+        self._admin = AIOKafkaAdminClient(**client_config(kafka).options(), request_timeout_ms=5000)
         self._coordinators: dict[str, int] = {}
 
     async def start(self) -> None:
@@ -246,17 +247,18 @@ async def postgres_copy_rows_per_second(database_url: str, rows: int) -> float:
         await connection.close()
 
 
-async def broker_messages_per_second(bootstrap_servers: str, messages: int, size: int = 420) -> dict[str, float]:
+async def broker_messages_per_second(kafka: KafkaTarget, messages: int, size: int = 420) -> dict[str, float]:
     """Raw aiokafka produce (acks=all, as the relay) and consume rates on a topic of its own."""
     topic = f"bench.raw.{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    options = client_config(kafka).options()
+    admin = AIOKafkaAdminClient(**options)
     await admin.start()
     try:
         await admin.create_topics([NewTopic(topic, num_partitions=6, replication_factor=1)])
     finally:
         await admin.close()
     payload = b"x" * size
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(**options, acks="all", linger_ms=5)
     await producer.start()
     try:
         started = time.perf_counter()
@@ -265,7 +267,7 @@ async def broker_messages_per_second(bootstrap_servers: str, messages: int, size
         produced = messages / (time.perf_counter() - started)
     finally:
         await producer.stop()
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap_servers, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(topic, **options, auto_offset_reset="earliest")
     await consumer.start()
     try:
         started, seen = time.perf_counter(), 0

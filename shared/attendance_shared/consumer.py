@@ -19,10 +19,11 @@ from aiokafka.errors import CommitFailedError, KafkaError, NoOffsetForPartitionE
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from attendance_shared.acl import consumer_group
 from attendance_shared.db import is_transient
 from attendance_shared.events import Event, InvalidEvent, parse_event
 from attendance_shared.inbox import claim_new_events
-from attendance_shared.kafka import KafkaPublisher, ensure_topics
+from attendance_shared.kafka import REFUSALS, KafkaPublisher, KafkaTarget, client_config, ensure_topics, refusal_reason
 from attendance_shared.metrics import (
     CONSUMER_BATCH_SECONDS,
     CONSUMER_EVENT_AGE,
@@ -33,6 +34,7 @@ from attendance_shared.metrics import (
     EVENTS_DEAD_LETTERED,
     EVENTS_DUPLICATE,
     KAFKA_REACHABLE,
+    KAFKA_REFUSED,
 )
 from attendance_shared.platform import ServiceContext, consumer_check
 from attendance_shared.topics import TopicSpec, dead_letter_topic
@@ -67,7 +69,7 @@ class BatchConsumer:
         service: str,
         topics: Sequence[TopicSpec],
         group_id: str,
-        bootstrap_servers: str,
+        kafka: KafkaTarget,
         sessionmaker: async_sessionmaker[AsyncSession],
         inbox: Table | None,
         handler: BatchHandler,
@@ -82,7 +84,7 @@ class BatchConsumer:
         self._topic_specs = list(topics)
         self.topics = [t.name for t in topics]
         self.group_id = group_id
-        self._bootstrap_servers = bootstrap_servers
+        self.kafka = client_config(kafka)
         self._sessionmaker = sessionmaker
         self._inbox = inbox
         # Topics whose events the handler applies idempotently by themselves (a mark by its
@@ -92,10 +94,13 @@ class BatchConsumer:
         self._max_records = max_records
         self._dead_letter = dead_letter_topic(service)
         self._dead_letter_publisher = KafkaPublisher(
-            bootstrap_servers, [self._dead_letter], client_id=f"{service}-dead-letter"
+            self.kafka, [self._dead_letter], client_id=f"{service}-dead-letter"
         )
         self._stopping = asyncio.Event()
         self.last_poll = 0.0
+        # Why the brokers refuse this consumer (credentials, ACLs), while they do: readiness
+        # fails with it, so a rollout with a wrong secret or a missing ACL stops at the first pod.
+        self.refusal: str | None = None
 
     def stop(self) -> None:
         """Ask the loop to finish its batch, commit, and leave the group."""
@@ -117,10 +122,14 @@ class BatchConsumer:
                     continue
                 except KafkaError as exc:
                     KAFKA_REACHABLE.labels(self.service, "consumer").set(0)
-                    log.warning("poll failed, polling again: %r", exc)
-                    await asyncio.sleep(0.5)
+                    if isinstance(exc, REFUSALS):
+                        self._refused(await refusal_reason(exc, self.kafka, doing="read"))
+                    else:
+                        log.warning("poll failed, polling again: %r", exc)
+                    await asyncio.sleep(0.5 if self.refusal is None else 5.0)
                     continue
                 self.last_poll = time.monotonic()
+                self._refused(None)
                 CONSUMER_LAST_POLL.labels(self.service).set(time.time())
                 KAFKA_REACHABLE.labels(self.service, "consumer").set(1)
                 if batch:
@@ -137,10 +146,10 @@ class BatchConsumer:
             try:
                 # Created here too, so that a consumer started before any producer never
                 # lets a metadata request create a topic with the broker's default partitions.
-                await ensure_topics(self._bootstrap_servers, self._topic_specs)
+                await ensure_topics(self.kafka, self._topic_specs)
                 consumer = AIOKafkaConsumer(
                     *self.topics,
-                    bootstrap_servers=self._bootstrap_servers,
+                    **self.kafka.options(),
                     group_id=self.group_id,
                     client_id=self.service,
                     enable_auto_commit=False,
@@ -158,12 +167,22 @@ class BatchConsumer:
                 return consumer
             except KafkaError as exc:
                 KAFKA_REACHABLE.labels(self.service, "consumer").set(0)
-                log.warning("broker not reachable, retrying in %.1fs: %r", backoff, exc)
+                reason = await refusal_reason(exc, self.kafka, doing="read")
+                if reason:
+                    self._refused(reason)
+                else:
+                    log.warning("broker not reachable, retrying in %.1fs: %r", backoff, exc)
                 with suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), backoff)
                 if self._stopping.is_set():
                     return None
                 backoff = min(backoff * 2, 5.0)
+
+    def _refused(self, reason: str | None) -> None:
+        if reason and reason != self.refusal:
+            log.error("%s-service consumer refused by the brokers: %s", self.service, reason)
+        self.refusal = reason
+        KAFKA_REFUSED.labels(self.service, "consumer").set(reason is not None)
 
     async def _start_from_beginning(self, consumer: AIOKafkaConsumer, partition: TopicPartition) -> None:
         """A partition this group has never committed on (a new group, a new topic): all of it.
@@ -389,11 +408,6 @@ def traceparent_of(record: ConsumerRecord) -> str | None:
     return None
 
 
-def consumer_group(service: str) -> str:
-    """The consumer group a service's replicas share (and the bench reads progress from)."""
-    return f"{service}-service"
-
-
 def attach_consumer(
     ctx: ServiceContext,
     *,
@@ -410,7 +424,7 @@ def attach_consumer(
         service=service,
         topics=topics,
         group_id=consumer_group(service),
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        kafka=settings.kafka_client(service),
         sessionmaker=ctx.sessionmaker,
         inbox=inbox,
         handler=handler,

@@ -422,13 +422,29 @@ def asyncapi_document() -> dict[str, Any]:
         "servers": {
             "production": {
                 "host": "attendance-kafka-bootstrap:9092",
-                "protocol": "kafka",
-                "description": "The Strimzi cluster's bootstrap service inside the cluster",
+                "protocol": "kafka-secure",
+                "description": (
+                    "The Strimzi cluster's bootstrap service inside the cluster: TLS with the cluster CA, and "
+                    "SCRAM-SHA-512 as a principal whose ACLs allow what it reads"
+                ),
+                "security": [{"$ref": "#/components/securitySchemes/scram"}],
             }
         },
         "channels": channels,
         "operations": operations,
-        "components": {"messages": messages, "schemas": components_schemas},
+        "components": {
+            "messages": messages,
+            "schemas": components_schemas,
+            "securitySchemes": {
+                "scram": {
+                    "type": "scramSha512",
+                    "description": (
+                        "A principal of the subscriber's own, with Read on the agreed topics and on a consumer "
+                        'group prefixed with its name (deploy/README.md, "Giving an external subscriber access")'
+                    ),
+                }
+            },
+        },
     }
 
 

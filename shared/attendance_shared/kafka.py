@@ -2,12 +2,29 @@
 
 import asyncio
 import logging
+import ssl
 import struct
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError, for_code
+from aiokafka.conn import create_conn
+from aiokafka.errors import (
+    ClusterAuthorizationFailedError,
+    GroupAuthorizationFailedError,
+    KafkaConnectionError,
+    KafkaError,
+    SaslAuthenticationFailed,
+    TopicAlreadyExistsError,
+    TopicAuthorizationFailedError,
+    TransactionalIdAuthorizationFailed,
+    UnsupportedSaslMechanismError,
+    for_code,
+)
+from aiokafka.helpers import create_ssl_context
 from aiokafka.producer.message_accumulator import BatchBuilder
 
 from attendance_shared.topics import TopicSpec
@@ -16,6 +33,136 @@ log = logging.getLogger(__name__)
 
 # Time allowed for one batch of sends to be acknowledged before the relay gives up on it.
 SEND_TIMEOUT_S = 10.0
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["SCRAM-SHA-512", "PLAIN"]
+
+
+@dataclass(frozen=True)
+class KafkaClientConfig:
+    """How every client of a service reaches the brokers and proves who it is: one value for
+    its consumer, producers and admin, so none of them can connect differently."""
+
+    bootstrap_servers: str
+    security_protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: SaslMechanism = "SCRAM-SHA-512"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    # The CA that signed the brokers' certificates (unset: the system's trusted CAs), and an
+    # optional client certificate and key for mutual TLS.
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    check_hostname: bool = True
+
+    @property
+    def uses_sasl(self) -> bool:
+        return self.security_protocol.startswith("SASL_")
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.security_protocol.endswith("SSL")
+
+    @property
+    def principal(self) -> str:
+        """Who the broker takes this client for, as its ACLs name it."""
+        if self.uses_sasl and self.username:
+            return f"User:{self.username}"
+        return "User:ANONYMOUS" if not self.uses_tls or not self.cert_file else "the client certificate's subject"
+
+    @cached_property
+    def ssl_context(self) -> ssl.SSLContext | None:
+        if not self.uses_tls:
+            return None
+        context = create_ssl_context(cafile=self.ca_file, certfile=self.cert_file, keyfile=self.key_file)
+        context.check_hostname = self.check_hostname
+        return context
+
+    def options(self) -> dict[str, Any]:
+        """Keyword arguments for any aiokafka client."""
+        options: dict[str, Any] = {
+            "bootstrap_servers": self.bootstrap_servers,
+            "security_protocol": self.security_protocol,
+        }
+        if self.uses_sasl:
+            options |= {
+                "sasl_mechanism": self.sasl_mechanism,
+                "sasl_plain_username": self.username,
+                "sasl_plain_password": self.password,
+            }
+        if self.uses_tls:
+            options["ssl_context"] = self.ssl_context
+        return options
+
+
+KafkaTarget = str | KafkaClientConfig
+
+
+def client_config(target: KafkaTarget) -> KafkaClientConfig:
+    """A bare bootstrap address is a plaintext client (tests, tools, the local stack)."""
+    return target if isinstance(target, KafkaClientConfig) else KafkaClientConfig(target)
+
+
+# Refusals a retry cannot mend: the credentials or the ACLs must change first.
+REFUSALS: tuple[type[KafkaError], ...] = (
+    SaslAuthenticationFailed,
+    UnsupportedSaslMechanismError,
+    TopicAuthorizationFailedError,
+    GroupAuthorizationFailedError,
+    ClusterAuthorizationFailedError,
+    TransactionalIdAuthorizationFailed,
+)
+
+
+async def refusal_reason(exc: BaseException, kafka: KafkaClientConfig, *, doing: str) -> str | None:
+    """Why the brokers refused this client, in words an operator can act on, or None when
+    `exc` is not a refusal (a broker down, a timeout: those pass by themselves).
+
+    aiokafka reports failed authentication only as "Unable to bootstrap", and logs the cause;
+    so after a connection error on a SASL client, one connection is made by hand to see
+    whether it is the credentials."""
+    if isinstance(exc, TopicAuthorizationFailedError):
+        topics = ", ".join(str(a) for a in exc.args) or "a topic"
+        return (
+            f"not authorised to {doing} {topics} as {kafka.principal}: the broker's ACLs do not allow it "
+            "(or the topic is missing and this principal may not create it)"
+        )
+    if isinstance(exc, GroupAuthorizationFailedError):
+        return f"not authorised to use its consumer group as {kafka.principal}: the broker's ACLs do not allow it"
+    if isinstance(exc, ClusterAuthorizationFailedError | TransactionalIdAuthorizationFailed):
+        return f"not authorised to {doing} as {kafka.principal}: {exc}"
+    if isinstance(exc, SaslAuthenticationFailed | UnsupportedSaslMechanismError):
+        return f"authentication refused for {kafka.principal}: {exc}"
+    if isinstance(exc, KafkaConnectionError) and kafka.uses_sasl:
+        return await _authentication_refusal(kafka)
+    return None
+
+
+async def _authentication_refusal(kafka: KafkaClientConfig) -> str | None:
+    host, _, port = kafka.bootstrap_servers.split(",")[0].strip().rpartition(":")
+    options = kafka.options()
+    try:
+        conn = await asyncio.wait_for(
+            create_conn(
+                host,
+                int(port),
+                security_protocol=kafka.security_protocol,
+                ssl_context=options.get("ssl_context"),
+                sasl_mechanism=kafka.sasl_mechanism,
+                sasl_plain_username=kafka.username,
+                sasl_plain_password=kafka.password,
+            ),
+            10,
+        )
+    except (SaslAuthenticationFailed, UnsupportedSaslMechanismError) as exc:
+        return f"authentication refused for {kafka.principal} ({kafka.sasl_mechanism}): {exc}"
+    except ssl.SSLError as exc:
+        return f"TLS handshake with the broker failed: {exc}"
+    except Exception:  # noqa: BLE001 - unreachable, not refused: the caller keeps retrying
+        return None
+    conn.close()
+    return None
+
 
 _MURMUR2_SEED = 0x9747B28C
 _MURMUR2_M = 0x5BD1E995
@@ -50,11 +197,14 @@ def partition_of(key: bytes, partitions: Sequence[int]) -> int:
     return partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
 
 
-async def ensure_topics(bootstrap_servers: str, topics: Iterable[TopicSpec]) -> None:
+async def ensure_topics(kafka: KafkaTarget, topics: Iterable[TopicSpec]) -> None:
     """Create any missing topic with its declared partitions and configuration; leave existing
     ones alone. A cluster of fewer brokers than a topic's declared replicas (the local stack's
-    one broker) gets a copy on each broker, and says so."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000)
+    one broker) gets a copy on each broker, and says so.
+
+    A client sees only the topics its ACLs let it describe; one it may not use looks missing,
+    and creating it is then refused (TopicAuthorizationFailedError) with the topic named."""
+    admin = AIOKafkaAdminClient(**client_config(kafka).options(), request_timeout_ms=10_000)
     await admin.start()
     try:
         cluster = await admin.describe_cluster()
@@ -81,6 +231,8 @@ async def ensure_topics(bootstrap_servers: str, topics: Iterable[TopicSpec]) -> 
         response = await admin.create_topics(new_topics)
         for topic, code, *message in response.topic_errors:
             error = for_code(code)
+            if code == TopicAuthorizationFailedError.errno:
+                raise TopicAuthorizationFailedError(topic)
             if code and error is not TopicAlreadyExistsError:  # a racing creator is no failure
                 raise error(f"could not create topic {topic}: {message[0] if message else ''}")
         log.info("created topics", extra={"topics": [t.name for t in missing]})
@@ -99,8 +251,8 @@ class KafkaPublisher:
     the topic twice. Consumers deduplicate those (inbox, revisions): delivery is at least once.
     """
 
-    def __init__(self, bootstrap_servers: str, topics: Sequence[TopicSpec], *, client_id: str) -> None:
-        self._bootstrap_servers = bootstrap_servers
+    def __init__(self, kafka: KafkaTarget, topics: Sequence[TopicSpec], *, client_id: str) -> None:
+        self.kafka = client_config(kafka)
         self._topics = topics
         self._client_id = client_id
         self._producer: AIOKafkaProducer | None = None
@@ -109,10 +261,10 @@ class KafkaPublisher:
     async def _ready_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
             if not self._topics_ensured:
-                await ensure_topics(self._bootstrap_servers, self._topics)
+                await ensure_topics(self.kafka, self._topics)
                 self._topics_ensured = True
             producer = AIOKafkaProducer(
-                bootstrap_servers=self._bootstrap_servers,
+                **self.kafka.options(),
                 client_id=self._client_id,
                 acks="all",
                 enable_idempotence=True,
@@ -123,6 +275,15 @@ class KafkaPublisher:
             await producer.start()
             self._producer = producer
         return self._producer
+
+    async def connect(self) -> None:
+        """Make sure the topics exist and the producer is logged in, before there is anything
+        to send: refused credentials or ACLs then show at start-up, not at the first event."""
+        try:
+            await self._ready_producer()
+        except BaseException:
+            await self.discard()
+            raise
 
     async def publish(self, records: Sequence[tuple[str, bytes, bytes, list[tuple[str, bytes]]]]) -> None:
         """Send (topic, key, value, headers) records; return only when all are acknowledged.

@@ -54,3 +54,8 @@ OUTBOX_LAST_SUCCESS = Gauge(
 KAFKA_REACHABLE = Gauge(
     "kafka_broker_reachable", "1 when the client's last call to the brokers succeeded, else 0", ["service", "client"]
 )
+KAFKA_REFUSED = Gauge(
+    "kafka_access_refused",
+    "1 while the brokers refuse the client's credentials or ACLs (its /readyz says why), else 0",
+    ["service", "client"],
+)

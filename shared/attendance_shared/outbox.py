@@ -41,16 +41,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from attendance_shared.contract import TOPIC_EVENT_TYPES
 from attendance_shared.db import copy_rows
 from attendance_shared.events import MAX_EVENT_BYTES, Event, EventTooLarge
-from attendance_shared.kafka import KafkaPublisher
+from attendance_shared.kafka import KafkaPublisher, refusal_reason
 from attendance_shared.metrics import (
     KAFKA_REACHABLE,
+    KAFKA_REFUSED,
     OUTBOX_BACKLOG,
     OUTBOX_LAST_SUCCESS,
     OUTBOX_PUBLISH_FAILURES,
     OUTBOX_PUBLISHED,
     OUTBOX_SET_ASIDE,
 )
-from attendance_shared.platform import ServiceContext
+from attendance_shared.platform import ServiceContext, refusal_check
 from attendance_shared.topics import TopicSpec
 from attendance_shared.tracing import TRACEPARENT_HEADER, current_traceparent
 
@@ -236,14 +237,24 @@ class OutboxRelay:
         self._stopping = asyncio.Event()
         self._written = asyncio.Event()
         self._lock_key = zlib.crc32(f"outbox-relay:{table.fullname}".encode())
+        # Why the brokers refuse this relay's writes (credentials, ACLs), while they do.
+        self.refusal: str | None = None
 
     def stop(self) -> None:
         self._stopping.set()
 
     async def run(self) -> None:
         backoff = 0.2
+        connected = False
         while not self._stopping.is_set():
             try:
+                if not connected:
+                    # Once, on every replica, lock or not: a pod with a wrong secret or a
+                    # missing ACL is then not ready. A broker that is down is no reason to
+                    # wait here; the relay's own retries below see to that.
+                    connected = True
+                    await self._publisher.connect()
+                    self._accepted()
                 async with self._engine.connect() as lock_connection:
                     if not await lock_connection.scalar(select(func.pg_try_advisory_lock(self._lock_key))):
                         await self._sleep(2.0)  # another replica relays; wait to take over
@@ -263,7 +274,13 @@ class OutboxRelay:
                 OUTBOX_PUBLISH_FAILURES.labels(self.service).inc()
                 if isinstance(exc, KafkaError):
                     KAFKA_REACHABLE.labels(self.service, "relay").set(0)
-                log.warning("outbox relay failed, retrying in %.1fs: %r", backoff, exc)
+                    reason = await refusal_reason(exc, self._publisher.kafka, doing="write to")
+                    if reason and reason != self.refusal:
+                        log.error("%s-service outbox relay refused by the brokers: %s", self.service, reason)
+                    self.refusal = reason
+                    KAFKA_REFUSED.labels(self.service, "relay").set(reason is not None)
+                if self.refusal is None:
+                    log.warning("outbox relay failed, retrying in %.1fs: %r", backoff, exc)
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
             else:
@@ -339,8 +356,14 @@ class OutboxRelay:
             await conn.commit()
         OUTBOX_PUBLISHED.labels(self.service).inc(len(sendable))
         OUTBOX_LAST_SUCCESS.labels(self.service).set(time.time())
-        KAFKA_REACHABLE.labels(self.service, "relay").set(1)
+        self._accepted()
         return len(rows)
+
+    def _accepted(self) -> None:
+        KAFKA_REACHABLE.labels(self.service, "relay").set(1)
+        if self.refusal is not None:
+            self.refusal = None
+            KAFKA_REFUSED.labels(self.service, "relay").set(0)
 
     def _set_aside(self, rows: Sequence[Row]) -> None:
         """Rows written before `add_envelopes_to_outbox` refused oversized events: the broker
@@ -372,7 +395,8 @@ def attach_relay(
         engine=ctx.engine,
         table=table,
         batch_size=batch_size,
-        publisher=KafkaPublisher(ctx.app.state.settings.kafka_bootstrap_servers, topics, client_id=f"{service}-relay"),
+        publisher=KafkaPublisher(ctx.app.state.settings.kafka_client(service), topics, client_id=f"{service}-relay"),
     )
     ctx.workers.add("outbox-relay", relay)
+    ctx.app.state.readiness_checks["outbox_relay"] = refusal_check(relay)
     return relay

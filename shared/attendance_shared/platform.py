@@ -173,6 +173,17 @@ def schema_check(engine: AsyncEngine, service: str) -> ReadinessCheck:
     return check
 
 
+def refusal_check(worker: object) -> ReadinessCheck:
+    """Not ready while the brokers refuse a worker's credentials or ACLs (an outage is no
+    refusal: a relay keeps events in its outbox until the brokers are back)."""
+
+    async def check() -> tuple[bool, str]:
+        refusal = getattr(worker, "refusal", None)
+        return (refusal is None, refusal or "ok")
+
+    return check
+
+
 def workers_check(workers: Workers) -> ReadinessCheck:
     async def check() -> tuple[bool, str]:
         failed = workers.failed()
@@ -185,6 +196,8 @@ def consumer_check(consumer: object, *, stale_after_s: float = 60.0) -> Readines
     """A consumer is ready once it has joined and is still polling (a stalled one is not)."""
 
     async def check() -> tuple[bool, str]:
+        if refusal := getattr(consumer, "refusal", None):
+            return False, refusal
         last_poll = getattr(consumer, "last_poll", 0.0)
         if not last_poll:
             return False, "not polling yet"

@@ -11,6 +11,9 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from attendance_shared.acl import service_principal
+from attendance_shared.kafka import KafkaClientConfig, SaslMechanism, SecurityProtocol
+
 DEVELOPMENT_JWT_SECRET = "development-only-secret-change-me-0123456789"
 SECRETS_DIR = os.environ.get("SECRETS_DIR", "/run/secrets/attendance")
 
@@ -25,6 +28,16 @@ class CommonSettings(BaseSettings):
         "postgresql+asyncpg://postgres@127.0.0.1:55432/attendance", validation_alias="DATABASE_URL"
     )
     kafka_bootstrap_servers: str = Field("127.0.0.1:19092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    # TLS and SASL towards the brokers. Production: SASL_SSL with SCRAM-SHA-512, each service
+    # its own principal (its user name defaults to `<service>-service`, the name its ACLs use).
+    kafka_security_protocol: SecurityProtocol = Field("PLAINTEXT", validation_alias="KAFKA_SECURITY_PROTOCOL")
+    kafka_sasl_mechanism: SaslMechanism = Field("SCRAM-SHA-512", validation_alias="KAFKA_SASL_MECHANISM")
+    kafka_sasl_username: str | None = Field(None, validation_alias="KAFKA_SASL_USERNAME")
+    kafka_sasl_password: str | None = Field(None, validation_alias="KAFKA_SASL_PASSWORD")
+    kafka_ssl_cafile: str | None = Field(None, validation_alias="KAFKA_SSL_CAFILE")
+    kafka_ssl_certfile: str | None = Field(None, validation_alias="KAFKA_SSL_CERTFILE")
+    kafka_ssl_keyfile: str | None = Field(None, validation_alias="KAFKA_SSL_KEYFILE")
+    kafka_ssl_check_hostname: bool = Field(True, validation_alias="KAFKA_SSL_CHECK_HOSTNAME")
     # How long a silent consumer keeps its partitions before the group gives them to another.
     kafka_consumer_session_timeout_ms: int = Field(10_000, validation_alias="KAFKA_CONSUMER_SESSION_TIMEOUT_MS")
     # How long the broker may hold a fetch that finds nothing new. Kafka answers as soon as a
@@ -52,3 +65,32 @@ class CommonSettings(BaseSettings):
         if self.environment == "production" and self.jwt_secret == DEVELOPMENT_JWT_SECRET:
             raise ValueError("AUTH_JWT_SECRET must be set to a real secret in production")
         return self
+
+    @model_validator(mode="after")
+    def _refuse_plain_sasl_in_production(self) -> "CommonSettings":
+        if self.environment == "production" and self.kafka_sasl_mechanism == "PLAIN":
+            # PLAIN sends the password itself on every connection; SCRAM never does.
+            raise ValueError("KAFKA_SASL_MECHANISM=PLAIN is for local use only; use SCRAM-SHA-512 in production")
+        return self
+
+    def kafka_client(self, service: str) -> KafkaClientConfig:
+        """The one connection setting every Kafka client of `service` uses. Checked here, not
+        when the settings are read: the migrations read them too, and never reach Kafka."""
+        if self.kafka_security_protocol.startswith("SASL_") and not self.kafka_sasl_password:
+            raise ValueError(
+                f"KAFKA_SASL_PASSWORD must be set with KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol}"
+            )
+        if bool(self.kafka_ssl_certfile) != bool(self.kafka_ssl_keyfile):
+            raise ValueError("KAFKA_SSL_CERTFILE and KAFKA_SSL_KEYFILE go together (mutual TLS)")
+        return KafkaClientConfig(
+            bootstrap_servers=self.kafka_bootstrap_servers,
+            security_protocol=self.kafka_security_protocol,
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            username=self.kafka_sasl_username or service_principal(service),
+            password=self.kafka_sasl_password,
+            # An empty value (a ConfigMap's way of leaving one unset) is unset.
+            ca_file=self.kafka_ssl_cafile or None,
+            cert_file=self.kafka_ssl_certfile or None,
+            key_file=self.kafka_ssl_keyfile or None,
+            check_hostname=self.kafka_ssl_check_hostname,
+        )

@@ -235,7 +235,7 @@ def seed_support(stack: LocalStack, client: httpx.Client) -> dict[str, dict[str,
         )
         for urn, la, upn in ((OWN_URN, OWN_LA, OWN_PUPIL), (OTHER_URN, OTHER_LA, OTHER_PUPIL))
     ]
-    asyncio.run(publish_events(stack.kafka_bootstrap_servers, topics.RISK_FLAGS, flags))
+    asyncio.run(publish_events(stack.kafka, topics.RISK_FLAGS, flags))
     support, register = stack.url("support"), stack.url("register")
     seeded: dict[str, dict[str, str]] = {}
     truant_days = last_school_days(5)

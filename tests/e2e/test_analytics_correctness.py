@@ -127,10 +127,10 @@ async def send_term(register: httpx.AsyncClient, school: School) -> None:
 
 async def publish_again_out_of_order(stack: LocalStack, expected_marks: int) -> int:
     """Every fifth mark event again, shuffled: duplicates, and old revisions after new ones."""
-    records = await read_topic(stack.kafka_bootstrap_servers, topics.MARKS.name, expected=expected_marks, timeout_s=60)
+    records = await read_topic(stack.kafka, topics.MARKS.name, expected=expected_marks, timeout_s=60)
     again = [r for i, r in enumerate(records) if i % 5 == 0]
     random.Random(SEED).shuffle(again)
-    publisher = KafkaPublisher(stack.kafka_bootstrap_servers, [topics.MARKS], client_id="test-replay")
+    publisher = KafkaPublisher(stack.kafka, [topics.MARKS], client_id="test-replay")
     await publisher.publish([(topics.MARKS.name, r.key, r.value, []) for r in again])
     await publisher.close()
     return len(again)
@@ -156,7 +156,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 async def configure_topics(stack: LocalStack, **overrides: str) -> None:
     """Set the register topics' configuration: their declared one with `overrides` (AlterConfigs
     replaces a topic's whole configuration, so the declared settings are sent again)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap_servers)
+    admin = AIOKafkaAdminClient(**stack.kafka.options())
     await admin.start()
     try:
         await admin.alter_configs(
@@ -170,7 +170,7 @@ async def configure_topics(stack: LocalStack, **overrides: str) -> None:
 
 
 async def first_offsets(stack: LocalStack) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=stack.kafka_bootstrap_servers)
+    consumer = AIOKafkaConsumer(**stack.kafka.options())
     await consumer.start()
     try:
         partitions = [TopicPartition(topics.MARKS.name, p) for p in range(topics.MARKS.partitions)]
@@ -383,7 +383,7 @@ async def check_rebuild_gives_identical_projections(stack: LocalStack) -> None:
     await admin.execute("CREATE DATABASE rebuilt")
     await admin.close()
     rebuilt_url = stack.database_url.rsplit("/", 1)[0] + "/rebuilt"
-    env = {**stack.service_env(), "DATABASE_URL": rebuilt_url}
+    env = {**stack.service_env("analytics"), "DATABASE_URL": rebuilt_url}
     migrate = [sys.executable, "-m", "attendance_shared.migrations", "analytics"]
     await asyncio.to_thread(subprocess.run, migrate, env=env, check=True)
     result = await asyncio.to_thread(
@@ -393,7 +393,7 @@ async def check_rebuild_gives_identical_projections(stack: LocalStack) -> None:
             "-m",
             "analytics_service.rebuild",
             "--group-id",
-            "analytics-rebuild-check",
+            "analytics-service-rebuild-check",
             "--register-url",
             stack.url("register"),
         ],

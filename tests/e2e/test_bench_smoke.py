@@ -20,7 +20,7 @@ async def test_the_benchmark_replays_generated_days_and_reports_them(stack: Loca
         urls={s: stack.url(s) for s in ("register", "analytics", "la-returns")},
         pids={name: process.pid for name, process in stack.services.items()},
         dependency_pids={"postgres": stack.postgres.process.pid, "broker": stack.broker.process.pid},
-        kafka_bootstrap_servers=stack.kafka_bootstrap_servers,  # freshness is read from the broker
+        kafka=stack.kafka,  # freshness is read from the broker
     )
     results = await main_async(args, target)
     ingest, paced = results["ingest"], results["paced"]

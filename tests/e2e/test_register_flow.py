@@ -211,10 +211,17 @@ async def test_kafkas_own_tools_read_the_stream_its_settings_and_a_lag_never_neg
         assert (await register.post(f"/v1/schools/{urn}/pupils", json=pupil_body(upn))).status_code == 201
         marks = {"marks": [{"upn": upn, "code": "N"}]}
         assert (await register.put(f"/v1/schools/{urn}/registers/{WEEK[0]}/am", json=marks)).status_code == 200
-    servers = ("--bootstrap-server", stack.kafka_bootstrap_servers)
+    # As the operator's admin principal: the stack's broker takes authenticated clients only.
+    servers = ("--bootstrap-server", stack.kafka_bootstrap_servers, "--command-config", str(stack.tool_config()))
+    consumer_servers = (
+        "--bootstrap-server",
+        stack.kafka_bootstrap_servers,
+        "--consumer.config",
+        str(stack.tool_config()),
+    )
 
     read = await kafka_tool(
-        "kafka-console-consumer", *servers, "--topic", topics.MARKS.name, "--from-beginning",
+        "kafka-console-consumer", *consumer_servers, "--topic", topics.MARKS.name, "--from-beginning",
         "--max-messages", "1000", "--timeout-ms", "10000", "--property", "print.key=true",
     )  # fmt: skip
     ours = [line for line in read.splitlines() if line.startswith(f"{urn}:{upn}\t")]

@@ -58,7 +58,7 @@ def analytics_consumer(
         service="analytics",
         topics=[topics.MARKS],
         group_id="analytics-service",
-        bootstrap_servers=broker.bootstrap_servers,
+        kafka=broker.bootstrap_servers,
         sessionmaker=make_sessionmaker(engine),
         inbox=None,  # analytics needs none: each session keeps the revision it came from
         handler=AnalyticsHandler(rules=FlagRules()),
@@ -155,7 +155,7 @@ async def test_an_event_delivered_twice_in_one_batch_is_applied_once_and_counted
         service="duplicate-test",
         topics=[topics.MARKS],
         group_id="duplicate-test",
-        bootstrap_servers="127.0.0.1:1",  # never reached: the batch is handed over directly
+        kafka="127.0.0.1:1",  # never reached: the batch is handed over directly
         sessionmaker=make_sessionmaker(engine),
         inbox=None,
         handler=handler,
@@ -234,7 +234,7 @@ async def test_a_consumer_told_to_stop_while_the_broker_is_unreachable_stops_at_
         service="stop-test",
         topics=[topics.MARKS],
         group_id="stop-test",
-        bootstrap_servers="127.0.0.1:1",
+        kafka="127.0.0.1:1",
         sessionmaker=make_sessionmaker(engine),
         inbox=None,
         handler=handler,

@@ -181,7 +181,7 @@ def _consumer(service: str, group_id: str, database_url: str, bootstrap_servers:
         service=service,
         topics=SERVICES[service],
         group_id=group_id,
-        bootstrap_servers=bootstrap_servers,
+        kafka=bootstrap_servers,
         sessionmaker=make_sessionmaker(make_engine(database_url, service=f"{service}-hostile")),
         inbox={"la-returns": la_returns_inbox, "support": support_inbox}.get(service),  # as each app wires it
         idempotent_topics=[topics.MARKS] if service == "support" else (),

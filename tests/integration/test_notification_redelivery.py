@@ -68,7 +68,7 @@ def notification_consumer(
         service="notification",
         topics=[topics.SCHOOLS, topics.PUPILS, topics.MARKS, topics.RISK_FLAGS],
         group_id="notification-service",
-        bootstrap_servers=broker.bootstrap_servers,
+        kafka=broker.bootstrap_servers,
         sessionmaker=sessionmaker,
         inbox=None,  # as app.py runs it: the handler claims what needs the inbox
         handler=handler,

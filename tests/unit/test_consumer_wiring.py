@@ -18,10 +18,21 @@ async def _no_op(session, events) -> None:
     return None
 
 
-def test_the_consumer_takes_the_group_session_timeout_and_kafka_address_from_settings() -> None:
+@pytest.mark.parametrize(
+    ("security", "principal"),
+    [
+        ({}, "User:ANONYMOUS"),
+        ({"kafka_security_protocol": "SASL_SSL", "kafka_sasl_password": "s3cret"}, "User:test-service"),
+    ],
+)
+def test_the_consumer_takes_the_group_session_timeout_and_kafka_address_from_settings(
+    security: dict[str, str], principal: str
+) -> None:
     app = FastAPI()
     install_platform(app, service="test", settings=CommonSettings())
-    app.state.settings = CommonSettings(kafka_consumer_session_timeout_ms=6_000, kafka_bootstrap_servers="10.0.0.1:1")
+    app.state.settings = CommonSettings(
+        kafka_consumer_session_timeout_ms=6_000, kafka_bootstrap_servers="10.0.0.1:1", **security
+    )
     workers = Workers()
     context = ServiceContext(app=app, engine=None, sessionmaker=None, workers=workers)  # type: ignore[arg-type]
     consumer = attach_consumer(
@@ -32,7 +43,10 @@ def test_the_consumer_takes_the_group_session_timeout_and_kafka_address_from_set
         handler=_no_op,
     )
     assert consumer.session_timeout_ms == 6_000
-    assert consumer._bootstrap_servers == "10.0.0.1:1"
+    assert consumer.kafka.bootstrap_servers == "10.0.0.1:1"
+    # The service's one principal, for its consumer and its dead-letter producer alike.
+    assert consumer.kafka.principal == principal
+    assert consumer._dead_letter_publisher.kafka is consumer.kafka
     assert consumer.group_id == "test-service"
     assert [name for name, _ in workers.items] == ["test-consumer"]
     assert "consumer" in app.state.readiness_checks

@@ -2,7 +2,8 @@
 
 `python -m attendance_stack kafka-topics --bootstrap-server 127.0.0.1:19092 --describe` (or
 kafka-console-consumer, kafka-consumer-groups, kafka-get-offsets, kafka-configs): Kafka's own
-tools, from the jars `make install` fetched."""
+tools, from the jars `make install` fetched. With STACK_KAFKA_SECURED=1 the broker takes only
+SASL_SSL: give the tools `--command-config .data/kafka-tools.properties`, as `run` prints."""
 
 import argparse
 import shutil
@@ -53,6 +54,9 @@ def main() -> None:
         print(f"  {service + '-service':22} {stack.url(service)}   (API docs: {stack.url(service)}/docs)")
     print(f"  {'PostgreSQL':22} {stack.database_url}")
     print(f"  {'Kafka bootstrap':22} {stack.kafka_bootstrap_servers}")
+    if stack.security:
+        print(f"  {'Kafka security':22} SASL_SSL, SCRAM-SHA-512 and ACLs; each service its own principal")
+        print(f"  {'Kafka tools (admin)':22} --command-config {stack.tool_config()}")
     print(f"  {'logs':22} {stack.logs}")
     print(FLOW)
     print("Get a token with: make token ROLE=mis SCHOOLS=100001    Press Ctrl-C to stop.")

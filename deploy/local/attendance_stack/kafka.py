@@ -15,8 +15,12 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from attendance_stack.processes import free_port, port_is_open, stop_process, tail
+
+if TYPE_CHECKING:
+    from attendance_stack.security import KafkaSecurity
 
 # Where the Makefile's `install` puts the jars (.venv/opt/kafka/libs); KAFKA_LIBS overrides.
 KAFKA_LIBS = Path(os.environ.get("KAFKA_LIBS") or Path(sys.prefix) / "opt" / "kafka" / "libs")
@@ -110,8 +114,10 @@ class KafkaNode:
         log: Path,
         extra_config: dict[str, str] | None = None,
         heap_mb: int = 512,
+        security: "KafkaSecurity | None" = None,
     ) -> None:
         self.address = address
+        self.security = security
         self.data_dir = data_dir.resolve()
         self.voters = voters
         self.extra_config = extra_config or {}
@@ -155,8 +161,14 @@ class KafkaNode:
             # Groups form at once; Kafka's default waits 3 s for more members to join.
             "group.initial.rebalance.delay.ms": "0",
             "offsets.topic.num.partitions": "10",
+            **self._security_properties(),
             **self.extra_config,
         }
+
+    def _security_properties(self) -> dict[str, str]:
+        if self.security is None:
+            return {}
+        return self.security.broker_properties(self.address.port, self.address.controller_port)
 
     @property
     def formatted(self) -> bool:
@@ -170,7 +182,8 @@ class KafkaNode:
         return config
 
     def format(self, cluster_id: str) -> None:
-        run_tool("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self._write_config()))
+        users = self.security.format_args() if self.security else []
+        run_tool("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self._write_config()), *users)
 
     def start(self) -> None:
         """Start the process; `wait_ready` waits for it."""
@@ -249,6 +262,7 @@ class KafkaCluster:
         log_dir: Path | None = None,
         extra_config: dict[str, str] | None = None,
         heap_mb: int = 512,
+        security: "KafkaSecurity | None" = None,
     ) -> None:
         ports = ports or [free_port() for _ in range(size)]
         controller_ports = controller_ports or [free_port() for _ in ports]
@@ -257,6 +271,7 @@ class KafkaCluster:
             for i, (port, controller) in enumerate(zip(ports, controller_ports, strict=True))
         ]
         self.data_dir = data_dir.resolve()
+        self.security = security
         log_dir = log_dir or self.data_dir
         log_dir.mkdir(parents=True, exist_ok=True)
         self.nodes = [
@@ -267,6 +282,7 @@ class KafkaCluster:
                 log=log_dir / f"kafka-{a.node_id}.log",
                 extra_config=extra_config,
                 heap_mb=heap_mb,
+                security=security,
             )
             for a in addresses
         ]

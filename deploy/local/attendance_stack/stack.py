@@ -12,10 +12,11 @@ from pathlib import Path
 import httpx
 
 from attendance_shared import topics
-from attendance_shared.kafka import ensure_topics
+from attendance_shared.kafka import KafkaClientConfig, ensure_topics
 from attendance_stack.kafka import KafkaCluster
 from attendance_stack.postgres import EmbeddedPostgres
 from attendance_stack.processes import free_port, stop_process, tail
+from attendance_stack.security import KafkaSecurity, create_acls
 
 SERVICES = ("register", "analytics", "notification", "la-returns", "support")
 DEFAULT_PORTS = {"register": 8001, "analytics": 8002, "notification": 8003, "la-returns": 8004, "support": 8005}
@@ -48,6 +49,9 @@ class StackConfig:
     workers: dict[str, int] = field(default_factory=dict)
     # Which services to start (all by default); the benchmark can time one on its own.
     services: tuple[str, ...] = SERVICES
+    # The broker as production runs it: TLS, SCRAM-SHA-512, a principal per service and the
+    # ACLs of attendance_shared.acl (the end-to-end tests). Plaintext by default (`make run`).
+    secured: bool = False
 
     @classmethod
     def on_free_ports(cls, data_dir: Path, **options: object) -> "StackConfig":
@@ -71,6 +75,7 @@ class StackConfig:
             database_url=os.environ.get("DATABASE_URL") or None,
             kafka_bootstrap_servers=os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or None,
             workers={"register": int(os.environ.get("STACK_REGISTER_WORKERS", 1))},
+            secured=os.environ.get("STACK_KAFKA_SECURED", "") in ("1", "true", "yes"),
         )
 
 
@@ -83,12 +88,30 @@ class LocalStack:
         self.services: dict[str, subprocess.Popen] = {}
         self.database_url = config.database_url or ""
         self.kafka_bootstrap_servers = config.kafka_bootstrap_servers or ""
+        self.security: KafkaSecurity | None = None
         self.logs = config.data_dir / "logs"
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.config.service_ports[service]}"
 
-    def service_env(self) -> dict[str, str]:
+    @property
+    def kafka(self) -> KafkaClientConfig:
+        """How the stack itself, and a test, reach the broker: as its admin when secured."""
+        if self.security:
+            return self.security.client(self.kafka_bootstrap_servers)
+        return KafkaClientConfig(self.kafka_bootstrap_servers)
+
+    def tool_config(self) -> Path:
+        """A client properties file for Kafka's own tools (`--command-config`, or the console
+        consumer's `--consumer.config`): the admin's credentials when secured, else empty."""
+        path = self.config.data_dir / "kafka-tools.properties"
+        if self.security:
+            return self.security.tool_properties(path)
+        path.write_text("")
+        return path
+
+    def service_env(self, service: str | None = None) -> dict[str, str]:
+        kafka_security = self.security.service_env(service) if self.security and service else {}
         return {
             **os.environ,
             "DATABASE_URL": self.database_url,
@@ -98,6 +121,7 @@ class LocalStack:
             "SUPPORT_REGISTER_URL": self.url("register"),
             "SUPPORT_ANALYTICS_URL": self.url("analytics"),
             "NOTIFICATION_ANALYTICS_URL": self.url("analytics"),
+            **kafka_security,
             **self.config.extra_env,
         }
 
@@ -108,7 +132,10 @@ class LocalStack:
             self._start_postgres()
             self._start_broker()
             self.say("creating topics")
-            asyncio.run(ensure_topics(self.kafka_bootstrap_servers, topics.ALL_TOPICS))
+            asyncio.run(ensure_topics(self.kafka, topics.ALL_TOPICS))
+            if self.security:
+                granted = asyncio.run(create_acls(self.kafka))
+                self.say(f"granted {granted} ACLs: each service its own topics and group")
             self.say("migrating the services' schemas")
             subprocess.run(
                 [sys.executable, "-m", "attendance_shared.migrations", *SERVICES],
@@ -139,20 +166,33 @@ class LocalStack:
 
     def _start_broker(self) -> None:
         if self.kafka_bootstrap_servers:
+            if self.config.secured:
+                raise ValueError("a secured stack starts its own broker; KAFKA_BOOTSTRAP_SERVERS names another")
             self.say("using the Kafka cluster at KAFKA_BOOTSTRAP_SERVERS")
             return
+        if self.config.secured:
+            security_dir = self.config.data_dir / "kafka-security"
+            if not security_dir.exists() and (self.config.data_dir / "kafka").exists():
+                # The users' SCRAM credentials are written when the broker's log is formatted.
+                raise RuntimeError(
+                    f"{self.config.data_dir / 'kafka'} was formatted without its users: run the secured stack on a "
+                    "fresh data folder (`python -m attendance_stack run --fresh`, which deletes it)"
+                )
+            self.security = KafkaSecurity.in_folder(security_dir)
         self.broker = KafkaCluster(
             self.config.data_dir / "kafka",
             ports=[self.config.broker_port],
             controller_ports=[self.config.controller_port],
             log_dir=self.logs,
             extra_config=self.config.kafka_config,
+            security=self.security,
         )
-        self.say(f"starting Apache Kafka (KRaft, one node) on 127.0.0.1:{self.config.broker_port}")
+        listener = "SASL_SSL, SCRAM-SHA-512 and ACLs" if self.security else "plaintext"
+        self.say(f"starting Apache Kafka (KRaft, one node, {listener}) on 127.0.0.1:{self.config.broker_port}")
         self.broker.start()
         self.kafka_bootstrap_servers = self.broker.bootstrap_servers
 
-    def _start_service(self, service: str) -> None:
+    def _start_service(self, service: str, extra_env: dict[str, str] | None = None) -> None:
         log = (self.logs / f"{service}.log").open("ab")
         self.services[service] = subprocess.Popen(
             [
@@ -171,7 +211,7 @@ class LocalStack:
                 "--workers",
                 str(self.config.workers.get(service, 1)),
             ],
-            env=self.service_env(),
+            env={**self.service_env(service), **(extra_env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -203,10 +243,14 @@ class LocalStack:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
-    def start_service(self, service: str, timeout_s: float = 60) -> None:
-        """Start a service that was killed or never started, and wait until it is ready."""
-        self._start_service(service)
-        self._wait_ready(timeout_s, {service})
+    def start_service(
+        self, service: str, timeout_s: float = 60, *, extra_env: dict[str, str] | None = None, wait: bool = True
+    ) -> None:
+        """Start a service that was killed or never started, and wait until it is ready
+        (`extra_env` on top of its usual environment: a wrong password, say)."""
+        self._start_service(service, extra_env)
+        if wait:
+            self._wait_ready(timeout_s, {service})
 
     def dead_services(self) -> list[str]:
         return [name for name, process in self.services.items() if process.poll() is not None]

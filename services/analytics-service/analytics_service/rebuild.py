@@ -53,9 +53,10 @@ async def rebuild(
     engine = make_engine(settings.database_url, service=f"{SERVICE_NAME}-rebuild")
     sessionmaker = make_sessionmaker(engine)
     handler = AnalyticsHandler(rules=settings.flag_rules())
-    await ensure_topics(settings.kafka_bootstrap_servers, REPLAYED_TOPICS)
+    kafka = settings.kafka_client(SERVICE_NAME)
+    await ensure_topics(kafka, REPLAYED_TOPICS)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka.options(),
         group_id=group_id,
         enable_auto_commit=False,
         client_id=f"{SERVICE_NAME}-rebuild",
@@ -111,7 +112,11 @@ def main() -> None:
     parser.add_argument(
         "--register-url", default="http://127.0.0.1:8001", help="register-service, whose event log is replayed"
     )
-    parser.add_argument("--group-id", default=f"{SERVICE_NAME}-service", help="consumer group to move to the end")
+    parser.add_argument(
+        "--group-id",
+        default=f"{SERVICE_NAME}-service",
+        help="consumer group to move to the end; with ACLs, analytics-service or one starting with it",
+    )
     parser.add_argument("--publish-flags", action="store_true", help="publish the flag events the replay raises")
     args = parser.parse_args()
     asyncio.run(
