@@ -32,7 +32,7 @@ DOCKERFILE := deploy/docker/Dockerfile
 SERVICES := register analytics notification la-returns support
 IMAGES := $(addprefix image-,$(SERVICES))
 
-.PHONY: install run test test-unit lint format token lock clean bench images lint-docker asyncapi $(IMAGES)
+.PHONY: install run test test-unit lint format token lock clean bench images lint-docker asyncapi kafka-users $(IMAGES)
 
 $(STAMP): requirements/dev.txt requirements/bootstrap.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -84,6 +84,9 @@ $(ASYNCAPI_PARSER): | $(STAMP)
 
 asyncapi: $(STAMP) ## write docs/asyncapi.json, the stream's contract, from the event models
 	$(PY) -m attendance_shared.contract > docs/asyncapi.json
+
+kafka-users: $(STAMP) ## write the Strimzi KafkaUsers (each service's ACLs) from the contract
+	$(PY) -m attendance_shared.acl > deploy/k8s/base/kafka-users.yaml
 
 run: $(STAMP) $(KAFKA) ## start PostgreSQL, Apache Kafka and the five services; Ctrl-C stops them
 	$(PY) -m attendance_stack run

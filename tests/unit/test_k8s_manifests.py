@@ -30,7 +30,7 @@ from prometheus_client.metrics import MetricWrapperBase
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
-from attendance_shared import contract, metrics, topics
+from attendance_shared import acl, contract, metrics, topics
 from attendance_shared.platform import Workers
 from attendance_shared.settings import CommonSettings
 
@@ -62,7 +62,15 @@ CUSTOM_KINDS: dict[tuple[str, str], tuple[tuple[str, ...], ...]] = {
     ),
     ("kafka.strimzi.io/v1beta2", "Kafka"): (
         ("spec", "kafka", "listeners"),
+        ("spec", "kafka", "authorization", "type"),
         ("spec", "entityOperator", "topicOperator"),
+        ("spec", "entityOperator", "userOperator"),
+    ),
+    ("kafka.strimzi.io/v1beta2", "KafkaUser"): (
+        ("metadata", "labels", "strimzi.io/cluster"),
+        ("spec", "authentication", "type"),
+        ("spec", "authorization", "type"),
+        ("spec", "authorization", "acls"),
     ),
     ("kafka.strimzi.io/v1beta2", "KafkaNodePool"): (
         ("metadata", "labels", "strimzi.io/cluster"),
@@ -90,6 +98,11 @@ SECRET_STAND_INS = {
     "NOTIFICATION_NOTIFY_API_KEY": "key-00000000-0000-4000-8000-000000000000-11111111-1111-4111-8111-111111111111",
     "NOTIFICATION_PUSH_WEBHOOK_SECRET": "a-push-gateway-shared-secret",
 }
+# Kafka settings the migration Jobs need not have: they never connect to Kafka, so they are
+# given no Kafka principal either.
+KAFKA_CREDENTIALS = frozenset({"KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"})
+# What Strimzi's User Operator puts in a KafkaUser's Secret, standing in for a generated one.
+KAFKA_USER_SECRET_STAND_IN = {"password": "a-generated-scram-password"}
 HTTP_PORT = 8000
 POSTGRES_PORT = 5432
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
@@ -229,6 +242,9 @@ def secret_value(ref: FromSecret, objects: tuple[dict[str, Any], ...]) -> str:
     """The value of a Secret key: from the rendered Secret, or a stand-in for the one that
     production provides (which must then be the documented Secret and key)."""
     secrets = [s for s in of_kind(objects, "Secret") if s["metadata"]["name"] == ref.secret]
+    if not secrets and any(u["metadata"]["name"] == ref.secret for u in of_kind(objects, "KafkaUser")):
+        assert ref.key in KAFKA_USER_SECRET_STAND_IN, f"a KafkaUser's Secret has no key {ref.key}"
+        return KAFKA_USER_SECRET_STAND_IN[ref.key]
     if not secrets:
         assert ref.secret == EXTERNAL_SECRET, f"refers to Secret {ref.secret}, which nothing provides"
         assert ref.key in SECRET_STAND_INS, f"Secret {EXTERNAL_SECRET} has no documented key {ref.key}"
@@ -482,8 +498,10 @@ def test_migration_job(target: str, service: ServiceCode, monkeypatch: pytest.Mo
     check_hardened_and_sized(job, container)
 
     given = container_env(container, objects)
-    missing = sorted(min(n) for n in env_names(CommonSettings).values() if not n & given.keys())
+    read = [names for names in env_names(CommonSettings).values() if not names & KAFKA_CREDENTIALS]
+    missing = sorted(min(n) for n in read if not n & given.keys())
     assert not missing, f"the migration reads settings its Job does not set: {missing}"
+    assert not given.keys() & KAFKA_CREDENTIALS, "the migration never reaches Kafka: it needs no principal"
     for name in set().union(*env_names(CommonSettings).values()):
         monkeypatch.delenv(name, raising=False)
     for name, value in resolved_env(container, objects).items():
@@ -550,6 +568,64 @@ def test_kafka_topics(target: str) -> None:
             assert topic["replicas"] <= brokers, f"{spec.name}: more replicas than the {brokers} broker(s)"
         if clusters:
             assert declared[spec.name]["metadata"]["labels"]["strimzi.io/cluster"] in clusters
+
+
+@pytest.mark.parametrize(("target", "service"), CASES)
+def test_kafka_principal(target: str, service: ServiceCode, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each service logs in as its own KafkaUser, whose ACLs are exactly what the service's
+    code publishes and consumes (attendance_shared.acl), over TLS trusting the cluster CA."""
+    objects = render(target)
+    deployment = named(objects, "Deployment", service.name)
+    container = main_container(deployment, service.name)
+    given = container_env(container, objects)
+    user = named(objects, "KafkaUser", acl.service_principal(service.name))
+    assert given["KAFKA_SASL_USERNAME"] == user["metadata"]["name"]
+    assert given["KAFKA_SASL_PASSWORD"] == FromSecret(user["metadata"]["name"], "password")
+    assert user["spec"]["authentication"]["type"] == "scram-sha-512"
+    assert user["spec"]["authorization"]["type"] == "simple"
+    granted = {
+        acl.Grant(
+            user["metadata"]["name"], r["resource"]["type"], r["resource"]["name"], op, r["resource"]["patternType"]
+        )
+        for r in user["spec"]["authorization"]["acls"]
+        for op in r["operations"]
+    }
+    assert granted == set(acl.grants_of(service.name))
+    # Only groups by prefix (the service's own and its tools'); topics one by one.
+    for rule in user["spec"]["authorization"]["acls"]:
+        assert rule["resource"]["patternType"] == ("prefix" if rule["resource"]["type"] == "group" else "literal")
+
+    # The CA file the settings name is the cluster CA's certificate, mounted read-only.
+    env = resolved_env(container, objects)
+    assert env["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL" and env["KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+    ca_dir, ca_file = env["KAFKA_SSL_CAFILE"].rsplit("/", 1)
+    (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == ca_dir]
+    assert mount.get("readOnly") is True
+    (volume,) = [v for v in pod_spec(deployment)["volumes"] if v["name"] == mount["name"]]
+    cluster = user["metadata"]["labels"]["strimzi.io/cluster"]
+    assert volume["secret"]["secretName"] == f"{cluster}-cluster-ca-cert"
+    assert {"key": "ca.crt", "path": ca_file} in volume["secret"]["items"]
+
+    for name in set().union(*env_names(service.settings).values()):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    kafka = service.settings().kafka_client(service.name)  # type: ignore[attr-defined]
+    assert kafka.principal == f"User:{user['metadata']['name']}" and kafka.uses_tls and kafka.check_hostname
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_kafka_users(target: str) -> None:
+    """One KafkaUser per service and no other, created before the Deployments that use them."""
+    objects = render(target)
+    users = of_kind(objects, "KafkaUser")
+    assert sorted(u["metadata"]["name"] for u in users) == sorted(acl.service_principal(s.name) for s in SERVICES)
+    clusters = {k["metadata"]["name"] for k in of_kind(objects, "Kafka")}
+    for user in users:
+        if clusters:
+            assert user["metadata"]["labels"]["strimzi.io/cluster"] in clusters
+        for deployment in of_kind(objects, "Deployment"):
+            assert wave(user) < wave(deployment), f"{user['metadata']['name']} must exist before {deployment}"
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -625,9 +701,17 @@ def test_dev_overlay_runs_its_own_kafka_and_postgres() -> None:
     deployment = named(objects, "Deployment", SERVICES[0].name)
     env = resolved_env(main_container(deployment, SERVICES[0].name), objects)
 
-    plain = [lst["port"] for lst in kafka["spec"]["kafka"]["listeners"] if lst.get("tls") is False]
+    # The listener the services reach takes TLS and SCRAM-SHA-512 only, and the cluster
+    # authorizes every request by the KafkaUsers' ACLs.
+    secured = [
+        lst["port"]
+        for lst in kafka["spec"]["kafka"]["listeners"]
+        if lst.get("tls") is True and dig(lst, "authentication", "type") == "scram-sha-512"
+    ]
     bootstrap = urlsplit("//" + env["KAFKA_BOOTSTRAP_SERVERS"])
-    assert bootstrap.hostname == f"{kafka['metadata']['name']}-kafka-bootstrap" and bootstrap.port in plain
+    assert bootstrap.hostname == f"{kafka['metadata']['name']}-kafka-bootstrap" and bootstrap.port in secured
+    assert all(lst.get("tls") is True for lst in kafka["spec"]["kafka"]["listeners"]), "a listener without TLS"
+    assert kafka["spec"]["kafka"]["authorization"]["type"] == "simple"
 
     initdb = cluster["spec"]["bootstrap"]["initdb"]
     credentials = named(objects, "Secret", initdb["secret"]["name"])
