@@ -201,8 +201,10 @@ class KafkaNode:
                     # day spent half its CPU under the bench's load in C2 compiler threads, and
                     # an isolated produce-and-consume run took 8 µs of broker CPU per event with
                     # C1 alone against 18 µs with both. A long-lived production broker (Strimzi)
-                    # keeps the JVM's defaults.
-                    "-XX:TieredStopAtLevel=1",
+                    # keeps the JVM's defaults. Not when secured: TLS's AES-GCM then ran without
+                    # C2's intrinsics, 128 to 133 µs of broker CPU per mark event in the bench
+                    # (3 days flat out) against 76 µs with both compilers.
+                    *([] if self.security else ["-XX:TieredStopAtLevel=1"]),
                     # G1 sizes regions at 1 MB for this heap, so every produce request over 512 KB
                     # (the relay packs up to 512 KB a partition) was a humongous object, and G1's
                     # concurrent cycles took a quarter of the broker's CPU in the bench. With 8 MB
