@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from datetime import timedelta
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError, NoOffsetForPartitionError, OffsetOutOfRangeError
@@ -22,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from attendance_shared.acl import consumer_group
 from attendance_shared.db import is_transient
 from attendance_shared.events import Event, InvalidEvent, parse_event
-from attendance_shared.inbox import claim_new_events
+from attendance_shared.inbox import InboxPruner, claim_new_events
 from attendance_shared.kafka import REFUSALS, KafkaPublisher, KafkaTarget, client_config, ensure_topics, refusal_reason
 from attendance_shared.metrics import (
     CONSUMER_BATCH_SECONDS,
@@ -37,7 +38,7 @@ from attendance_shared.metrics import (
     KAFKA_REFUSED,
 )
 from attendance_shared.platform import ServiceContext, consumer_check
-from attendance_shared.topics import TopicSpec, dead_letter_topic
+from attendance_shared.topics import TopicSpec, dead_letter_topic, redelivery_horizon_ms
 from attendance_shared.tracing import TRACEPARENT_HEADER, traced
 
 log = logging.getLogger(__name__)
@@ -435,5 +436,9 @@ def attach_consumer(
     )
     ctx.workers.add(f"{service}-consumer", consumer)
     ctx.app.state.readiness_checks["consumer"] = consumer_check(consumer)
+    if inbox is not None:
+        horizon = timedelta(milliseconds=redelivery_horizon_ms(topics))
+        pruner = InboxPruner(service=service, sessionmaker=ctx.sessionmaker, table=inbox, horizon=horizon)
+        ctx.workers.add(f"{service}-inbox-pruner", pruner)
     ctx.app.state.consumer = consumer
     return consumer

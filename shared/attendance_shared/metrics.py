@@ -4,6 +4,9 @@ from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS_CONSUMED = Counter("events_consumed_total", "Events applied by a consumer", ["service", "topic"])
 EVENTS_DUPLICATE = Counter("events_duplicate_total", "Redelivered events skipped by the inbox", ["service", "topic"])
+INBOX_PRUNED = Counter(
+    "inbox_pruned_total", "Inbox rows removed once their events could no longer be delivered again", ["service"]
+)
 EVENTS_DEAD_LETTERED = Counter(
     "events_dead_lettered_total", "Events sent to the dead-letter topic", ["service", "topic"]
 )

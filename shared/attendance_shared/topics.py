@@ -15,6 +15,7 @@ What a topic keeps, and why (the README's "Event stream" section says more):
 - Dead letters: 30 days, time to find the cause, fix it and replay.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 DAY_MS = 24 * 60 * 60 * 1000
@@ -47,6 +48,19 @@ MARKS = TopicSpec("attendance.marks.v1", 6)
 RISK_FLAGS = TopicSpec("analytics.risk-flags.v1", 6)
 NOTIFICATION_OUTCOMES = TopicSpec("notifications.outcomes.v1", 3)
 SUPPORT_CASES = TopicSpec("support.cases.v1", 3)
+
+
+# Kafka deletes a whole segment once its newest record is past retention, and rolls a segment
+# after `log.roll.hours` (the broker's default, 7 days, which the topics keep): a record can
+# outlive its retention by that much.
+SEGMENT_ROLL_MS = 7 * DAY_MS
+
+
+def redelivery_horizon_ms(specs: Iterable[TopicSpec]) -> int:
+    """How long after a consumer applied an event the event can still be delivered again:
+    it was published before it was applied, so it is gone from its topic by then. A day is
+    added for clocks and a slow deletion."""
+    return max(spec.retention_ms for spec in specs) + SEGMENT_ROLL_MS + DAY_MS
 
 
 def dead_letter_topic(service: str) -> TopicSpec:

@@ -12,6 +12,7 @@ import orjson
 import pytest
 from attendance_bench.data import school_days
 from prometheus_client import REGISTRY
+from sqlalchemy import func, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from attendance_shared import topics
@@ -28,6 +29,7 @@ from attendance_shared.events import (
     make_event,
     pupil_key,
 )
+from attendance_shared.inbox import prune_processed_events
 from attendance_shared.kafka import KafkaPublisher
 from attendance_stack.kafka import KafkaCluster
 from attendance_stack.processes import free_port
@@ -132,6 +134,52 @@ async def test_school_and_pupil_events_applied_again_are_skipped_and_counted(dat
     await consumer.apply(events)
     assert _duplicates_counted() - before == len(events) == 7
     assert await scalar(engine, "SELECT count(*) FROM la_returns.pupils") == 4
+    await engine.dispose()
+
+
+async def test_the_inbox_forgets_events_only_once_they_cannot_come_again(database_url: str) -> None:
+    """Rows older than the topics' retention, a segment and a day are pruned in batches; a
+    row a day inside that horizon stays and still stops a redelivery."""
+    engine = make_engine(database_url, service="la-returns")
+    sessionmaker = make_sessionmaker(engine)
+    read = [topics.SCHOOLS, topics.PUPILS]
+    horizon = timedelta(milliseconds=topics.redelivery_horizon_ms(read))
+    assert horizon == timedelta(days=14 + 7 + 1)
+    consumer = BatchConsumer(
+        service="la-returns",
+        topics=read,
+        group_id="la-returns-test",
+        kafka="127.0.0.1:1",
+        sessionmaker=sessionmaker,
+        inbox=processed_events,
+        handler=handle,
+    )
+    events = [(topic_of(i), i) for i in register_events()]
+    await consumer.apply(events)
+    old, recent = events[:5], events[5:]
+    async with sessionmaker.begin() as session:
+        for ids, age in (
+            ([e.id for _, e in old], horizon + timedelta(hours=1)),
+            ([e.id for _, e in recent], horizon - timedelta(days=1)),
+        ):
+            await session.execute(
+                processed_events.update()
+                .where(processed_events.c.event_id.in_(ids))
+                .values(processed_at=func.now() - age)
+            )
+    pruned_before = REGISTRY.get_sample_value("inbox_pruned_total", {"service": "la-returns"}) or 0.0
+    removed = await prune_processed_events(
+        sessionmaker, processed_events, horizon=horizon, service="la-returns", batch_rows=2
+    )
+    assert removed == 5  # in three batches of at most two
+    assert REGISTRY.get_sample_value("inbox_pruned_total", {"service": "la-returns"}) - pruned_before == 5
+    async with engine.connect() as conn:
+        left = set((await conn.execute(text("SELECT event_id FROM la_returns.processed_events"))).scalars())
+    assert left == {e.id for _, e in recent}
+    # Within the horizon a redelivery is still caught.
+    before = _duplicates_counted()
+    await consumer.apply(recent)
+    assert _duplicates_counted() - before == len(recent)
     await engine.dispose()
 
 

@@ -48,7 +48,8 @@ def test_the_consumer_takes_the_group_session_timeout_and_kafka_address_from_set
     assert consumer.kafka.principal == principal
     assert consumer._dead_letter_publisher.kafka is consumer.kafka
     assert consumer.group_id == "test-service"
-    assert [name for name, _ in workers.items] == ["test-consumer"]
+    # With an inbox, a worker that prunes it once its events cannot be delivered again.
+    assert [name for name, _ in workers.items] == ["test-consumer", "test-inbox-pruner"]
     assert "consumer" in app.state.readiness_checks
 
 
