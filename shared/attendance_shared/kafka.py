@@ -118,9 +118,9 @@ async def refusal_reason(exc: BaseException, kafka: KafkaClientConfig, *, doing:
     """Why the brokers refused this client, in words an operator can act on, or None when
     `exc` is not a refusal (a broker down, a timeout: those pass by themselves).
 
-    aiokafka reports failed authentication only as "Unable to bootstrap", and logs the cause;
-    so after a connection error on a SASL client, one connection is made by hand to see
-    whether it is the credentials."""
+    aiokafka reports failed authentication (and a certificate it cannot verify) only as
+    "Unable to bootstrap", and logs the cause; so after a connection error on a SASL or TLS
+    client, one connection is made by hand to see whether it is the credentials."""
     if isinstance(exc, TopicAuthorizationFailedError):
         topics = ", ".join(str(a) for a in exc.args) or "a topic"
         return (
@@ -133,7 +133,7 @@ async def refusal_reason(exc: BaseException, kafka: KafkaClientConfig, *, doing:
         return f"not authorised to {doing} as {kafka.principal}: {exc}"
     if isinstance(exc, SaslAuthenticationFailed | UnsupportedSaslMechanismError):
         return f"authentication refused for {kafka.principal}: {exc}"
-    if isinstance(exc, KafkaConnectionError) and kafka.uses_sasl:
+    if isinstance(exc, KafkaConnectionError) and (kafka.uses_sasl or kafka.uses_tls):
         return await _authentication_refusal(kafka)
     return None
 
@@ -156,7 +156,7 @@ async def _authentication_refusal(kafka: KafkaClientConfig) -> str | None:
         )
     except (SaslAuthenticationFailed, UnsupportedSaslMechanismError) as exc:
         return f"authentication refused for {kafka.principal} ({kafka.sasl_mechanism}): {exc}"
-    except ssl.SSLError as exc:
+    except ssl.SSLError as exc:  # a CA that did not sign the broker's certificate, say
         return f"TLS handshake with the broker failed: {exc}"
     except Exception:  # noqa: BLE001 - unreachable, not refused: the caller keeps retrying
         return None

@@ -1,8 +1,8 @@
 """The stream secured: the stack's broker takes only TLS with SCRAM-SHA-512, each service logs
 in as its own principal, and each principal may do only what `attendance_shared.acl` derives
 from the contract. The other end-to-end modules run on such a stack too; this one shows the
-refusals: a wrong password, a topic a principal has no ACL for, and the pupils topic that
-only its readers may read."""
+refusals: a wrong password, a broker certificate the client does not trust, a topic a
+principal has no ACL for, and the pupils topic that only its readers may read."""
 
 import asyncio
 from dataclasses import replace
@@ -18,6 +18,7 @@ from attendance_shared.auth import Role
 from attendance_shared.kafka import KafkaClientConfig, refusal_reason
 from attendance_stack import LocalStack
 from attendance_stack.security import describe_acls
+from attendance_stack.tls import make_tls_files
 from tests.factories import make_upn, pupil_body, school_body
 from tests.helpers import bearer, read_topic
 
@@ -105,6 +106,26 @@ def test_a_wrong_password_is_refused_and_readiness_says_so(stack: LocalStack) ->
         stack.kill_service("la-returns")
         stack.start_service("la-returns")  # its own password again: ready
     assert asyncio.run(readiness(stack, "la-returns"))[0] == 200
+
+
+def test_a_broker_certificate_from_another_ca_is_refused_and_said(
+    stack: LocalStack, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    other_ca = make_tls_files(tmp_path_factory.mktemp("other-ca")).ca_file
+    untrusting = replace(as_principal(stack, service_principal("analytics")), ca_file=str(other_ca))
+
+    async def connect() -> str | None:
+        consumer = AIOKafkaConsumer(**untrusting.options())
+        try:
+            with pytest.raises(KafkaConnectionError) as refused:
+                await consumer.start()
+        finally:
+            await consumer.stop()
+        return await refusal_reason(refused.value, untrusting, doing="read")
+
+    reason = asyncio.run(connect())
+    assert reason and reason.startswith("TLS handshake with the broker failed"), reason
+    assert "certificate verify failed" in reason
 
 
 def test_a_topic_without_an_acl_is_refused_and_readiness_names_it(stack: LocalStack) -> None:
