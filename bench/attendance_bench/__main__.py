@@ -49,8 +49,10 @@ from attendance_bench.measures import (
     latency,
     percentile,
     postgres_copy_rows_per_second,
+    postgres_disk_bytes,
     postgres_version,
     resident_mb,
+    topic_disk_bytes,
 )
 from attendance_shared.auth import Role, mint_token
 from attendance_shared.kafka import KafkaTarget
@@ -395,6 +397,8 @@ class Target:
     dependency_pids: dict[str, int] = field(default_factory=dict)
     database_url: str | None = None
     kafka: KafkaTarget | None = None
+    # The brokers' log folders, when the bench started them: bytes on disk per topic.
+    broker_log_dirs: list[Path] = field(default_factory=list)
 
 
 def started_stack(prefix: str, **options: Any) -> tuple[LocalStack, Target]:
@@ -414,6 +418,7 @@ def started_stack(prefix: str, **options: Any) -> tuple[LocalStack, Target]:
             },
             database_url=stack.database_url,
             kafka=stack.kafka,
+            broker_log_dirs=[node.data_dir for node in stack.broker.nodes] if stack.broker else [],
         )
     except BaseException:
         stack.stop()  # the caller never gets the stack to stop, so its processes would outlive the run
@@ -654,6 +659,8 @@ async def main_async(args: argparse.Namespace, target: Target) -> dict[str, obje
     if {"analytics", "la-returns"} <= set(target.urls):
         days = [d.day for d in (*year.flat, *year.paced)]
         results["queries"] = await queries(target, admin, schools[0], days[0], days[-1], args.query_repeats)
+    if target.database_url:
+        results["disk"] = await disk_figures(target, results)
     if target.database_url and target.kafka and not args.smoke:
         print("  measuring the raw limits of PostgreSQL and the broker", file=sys.stderr)
         results["raw_limits"] = {
@@ -661,6 +668,25 @@ async def main_async(args: argparse.Namespace, target: Target) -> dict[str, obje
             **await broker_messages_per_second(target.kafka, 50_000),
         }
     return results
+
+
+async def disk_figures(target: Target, results: dict[str, object]) -> dict[str, object]:
+    """Bytes on disk per table (and its indexes) of every service, per topic, and per mark
+    stored: what a year, or six, of registers will cost."""
+    tables = await postgres_disk_bytes(target.database_url or "")
+    topics = topic_disk_bytes(target.broker_log_dirs)
+    marks = sum(int(results[phase]["marks"]) for phase in ("ingest", "paced") if phase in results)  # type: ignore[index]
+    figures: dict[str, object] = {"tables": tables, "topics": topics, "marks_stored": marks}
+    if marks:
+        per_schema: dict[str, int] = {}
+        for name, size in tables.items():
+            schema = name.split(".")[0]
+            per_schema[schema] = per_schema.get(schema, 0) + size["table"] + size["indexes"]
+        figures["bytes_per_mark"] = {
+            **{f"{schema} (all its tables)": round(total / marks) for schema, total in per_schema.items()},
+            **({"broker (all topics)": round(sum(topics.values()) / marks)} if topics else {}),
+        }
+    return figures
 
 
 def paced_figures(
@@ -761,6 +787,8 @@ def table_rows(results: dict, args: argparse.Namespace) -> list[tuple[str, str, 
         rows.append(("raw PostgreSQL COPY, rows/s", f"{limits['postgres_copy_rows_per_second']:,}", "-", "limit"))
         produce, consume = limits["produce_per_second"], limits["consume_per_second"]
         rows.append(("raw broker produce / consume, msg/s", f"{produce:,} / {consume:,}", "-", "limit"))
+    for name, size in results.get("disk", {}).get("bytes_per_mark", {}).items():  # type: ignore[union-attr]
+        rows.append((f"disk per mark stored, {name}", f"{size:,} bytes", "-", "-"))
     data = results["data"]
     shares = (
         f"PA {data['persistent_absence_share']:.1%}, SA {data['severe_absence_share']:.1%}, "

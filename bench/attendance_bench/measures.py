@@ -282,6 +282,40 @@ async def broker_messages_per_second(kafka: KafkaTarget, messages: int, size: in
     return {"produce_per_second": round(produced), "consume_per_second": round(consumed)}
 
 
+SERVICE_SCHEMAS = ("register", "analytics", "notification", "la_returns", "support")
+
+
+async def postgres_disk_bytes(database_url: str) -> dict[str, dict[str, int]]:
+    """Each service table's bytes on disk: the table (with TOAST and free-space maps) and its
+    indexes, as PostgreSQL counts them, by `schema.table`."""
+    url = make_url(database_url).set(drivername="postgresql")
+    connection = await asyncpg.connect(url.render_as_string(hide_password=False))
+    try:
+        rows = await connection.fetch(
+            "SELECT n.nspname || '.' || c.relname AS name, pg_table_size(c.oid) AS table_bytes, "
+            "pg_indexes_size(c.oid) AS index_bytes FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY($1::text[]) ORDER BY 1",
+            list(SERVICE_SCHEMAS),
+        )
+    finally:
+        await connection.close()
+    return {r["name"]: {"table": r["table_bytes"], "indexes": r["index_bytes"]} for r in rows}
+
+
+def topic_disk_bytes(log_dirs: list[Path]) -> dict[str, int]:
+    """Each topic's bytes in the brokers' log folders (every replica counted, as the disks hold
+    them): the sum of its partitions' folders, `<topic>-<partition>`."""
+    sizes: dict[str, int] = {}
+    for log_dir in log_dirs:
+        for partition in log_dir.iterdir():
+            topic, _, number = partition.name.rpartition("-")
+            if not partition.is_dir() or not number.isdigit() or topic.startswith("__"):
+                continue
+            size = sum(f.stat().st_size for f in partition.iterdir() if f.is_file())
+            sizes[topic] = sizes.get(topic, 0) + size
+    return dict(sorted(sizes.items()))
+
+
 async def postgres_version(database_url: str) -> str:
     url = make_url(database_url).set(drivername="postgresql")
     connection = await asyncpg.connect(url.render_as_string(hide_password=False))

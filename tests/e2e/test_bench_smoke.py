@@ -21,6 +21,8 @@ async def test_the_benchmark_replays_generated_days_and_reports_them(stack: Loca
         pids={name: process.pid for name, process in stack.services.items()},
         dependency_pids={"postgres": stack.postgres.process.pid, "broker": stack.broker.process.pid},
         kafka=stack.kafka,  # freshness is read from the broker
+        database_url=stack.database_url,  # bytes on disk per table
+        broker_log_dirs=[node.data_dir for node in stack.broker.nodes],
     )
     results = await main_async(args, target)
     ingest, paced = results["ingest"], results["paced"]
@@ -34,6 +36,12 @@ async def test_the_benchmark_replays_generated_days_and_reports_them(stack: Loca
     assert cpu["events"] == 200 and set(cpu["seconds"]) == {*stack.services, "postgres", "broker", CLIENT}
     assert cpu["seconds"]["register"] > 0 and cpu["seconds"]["postgres"] > 0
     assert results["data"]["marks"] == ingest["marks"] + paced["marks"]
+    # Bytes on disk: every service's tables and the topics, and what a stored mark costs.
+    disk = results["disk"]
+    assert disk["tables"]["register.marks"]["table"] > 0 and disk["tables"]["register.marks"]["indexes"] > 0
+    assert {"analytics", "notification", "la_returns", "support"} <= {n.split(".")[0] for n in disk["tables"]}
+    assert disk["topics"]["attendance.marks.v1"] > 0 and disk["marks_stored"] == results["data"]["marks"]
+    assert disk["bytes_per_mark"]["register (all its tables)"] > 0 and disk["bytes_per_mark"]["broker (all topics)"] > 0
     assert any(row[0].startswith("register ingest") for row in table_rows(results, args))
     async with httpx.AsyncClient(base_url=stack.url("register"), headers=bearer(Role.ADMIN)) as client:
         register = (await client.get("/v1/schools/500000/registers/2025-09-03/am")).json()
