@@ -46,6 +46,17 @@ pytestmark = pytest.mark.integration
 URN, OTHER_URN, LA = "140001", "140002", "205"
 TODAY = today_in_england()
 YEAR = academic_year_of(TODAY)
+
+
+@pytest.fixture(autouse=True)
+def _today_at_each_test() -> None:
+    """Read at each test's start, not once at collection: a run that crossed midnight compared
+    yesterday's date with the service's today (an action due "today" came back overdue)."""
+    global TODAY, YEAR
+    TODAY = today_in_england()
+    YEAR = academic_year_of(TODAY)
+
+
 ADA, BEN, CAL, LEFT = (make_upn(la_code=LA, serial=s) for s in (401, 402, 403, 404))
 STAFF = bearer(Role.STAFF, subject="lead@school", schools=[URN])
 
