@@ -63,11 +63,14 @@ class KafkaSecurity:
             args += ["--add-scram", f"{MECHANISM}=[name={user},password={password}]"]
         return args
 
-    def broker_properties(self, port: int, controller_port: int) -> dict[str, str]:
-        jaas = (
+    def _admin_login(self) -> str:
+        """The JAAS line that logs in as admin: the broker's own, and Kafka's tools'."""
+        return (
             "org.apache.kafka.common.security.scram.ScramLoginModule required "
             f'username="{ADMIN_USER}" password="{self.passwords[ADMIN_USER]}";'
         )
+
+    def broker_properties(self, port: int, controller_port: int) -> dict[str, str]:
         return {
             "listeners": f"SASL_SSL://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
             "advertised.listeners": f"SASL_SSL://127.0.0.1:{port}",
@@ -75,7 +78,7 @@ class KafkaSecurity:
             "inter.broker.listener.name": "SASL_SSL",
             "sasl.enabled.mechanisms": MECHANISM,
             "sasl.mechanism.inter.broker.protocol": MECHANISM,
-            "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config": jaas,
+            "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config": self._admin_login(),
             "ssl.keystore.type": "PEM",
             "ssl.keystore.location": str(self.tls.broker_pem),
             "ssl.truststore.type": "PEM",
@@ -110,12 +113,10 @@ class KafkaSecurity:
 
     def tool_properties(self, path: Path) -> Path:
         """A `--command-config` file for Kafka's own tools, as admin."""
-        admin = self.client("")
         path.write_text(
             "security.protocol=SASL_SSL\n"
             f"sasl.mechanism={MECHANISM}\n"
-            "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
-            f'username="{admin.username}" password="{admin.password}";\n'
+            f"sasl.jaas.config={self._admin_login()}\n"
             "ssl.truststore.type=PEM\n"
             f"ssl.truststore.location={self.tls.ca_file}\n"
         )
