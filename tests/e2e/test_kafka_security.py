@@ -54,6 +54,17 @@ async def refused_readiness(stack: LocalStack, service: str, expected: str, time
     pytest.fail(f"{service}-service never said {expected!r} at /readyz; last: {body}")
 
 
+async def refused_connection(kafka: KafkaClientConfig) -> str | None:
+    """A consumer that cannot connect, as aiokafka reports it, and the reason given for it."""
+    consumer = AIOKafkaConsumer(**kafka.options())
+    try:
+        with pytest.raises(KafkaConnectionError) as refused:
+            await consumer.start()
+    finally:
+        await consumer.stop()
+    return await refusal_reason(refused.value, kafka, doing="read")
+
+
 def restart_with(stack: LocalStack, service: str, env: dict[str, str]) -> None:
     stack.kill_service(service)
     stack.start_service(service, extra_env=env, wait=False)
@@ -85,16 +96,7 @@ def test_the_stack_works_end_to_end_with_the_acls_on(stack: LocalStack) -> None:
 def test_a_wrong_password_is_refused_and_readiness_says_so(stack: LocalStack) -> None:
     wrong = as_principal(stack, service_principal("la-returns"), password="not-the-password")
 
-    async def connect() -> str | None:
-        consumer = AIOKafkaConsumer(**wrong.options())
-        try:
-            with pytest.raises(KafkaConnectionError) as refused:
-                await consumer.start()
-        finally:
-            await consumer.stop()
-        return await refusal_reason(refused.value, wrong, doing="read")
-
-    reason = asyncio.run(connect())
+    reason = asyncio.run(refused_connection(wrong))
     assert reason and reason.startswith("authentication refused for User:la-returns-service"), reason
     assert "invalid credentials" in reason
 
@@ -114,16 +116,7 @@ def test_a_broker_certificate_from_another_ca_is_refused_and_said(
     other_ca = make_tls_files(tmp_path_factory.mktemp("other-ca")).ca_file
     untrusting = replace(as_principal(stack, service_principal("analytics")), ca_file=str(other_ca))
 
-    async def connect() -> str | None:
-        consumer = AIOKafkaConsumer(**untrusting.options())
-        try:
-            with pytest.raises(KafkaConnectionError) as refused:
-                await consumer.start()
-        finally:
-            await consumer.stop()
-        return await refusal_reason(refused.value, untrusting, doing="read")
-
-    reason = asyncio.run(connect())
+    reason = asyncio.run(refused_connection(untrusting))
     assert reason and reason.startswith("TLS handshake with the broker failed"), reason
     assert "certificate verify failed" in reason
 
