@@ -130,7 +130,8 @@ class BatchConsumer:
                     await asyncio.sleep(0.5 if self.refusal is None else 5.0)
                     continue
                 self.last_poll = time.monotonic()
-                self._refused(None)
+                if self.refusal is not None:  # once, not on every poll
+                    self._refused(None)
                 CONSUMER_LAST_POLL.labels(self.service).set(time.time())
                 KAFKA_REACHABLE.labels(self.service, "consumer").set(1)
                 if batch:
