@@ -177,8 +177,14 @@ def marks_partition() -> TopicPartition:
 
 
 async def commit_position(broker: KafkaCluster, position: int) -> None:
-    """The analytics group's committed offset on the pupil's partition, as an earlier run left it."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap_servers, group_id="analytics-service")
+    """The analytics group's committed offset on the pupil's partition, as an earlier run left it.
+
+    Without auto-commit: aiokafka's default would commit this consumer's own position (the
+    log's end, once its fetcher has reset to "latest") on stop, over the offset set here;
+    the consumer under test then started at the end and waited for events already read."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=broker.bootstrap_servers, group_id="analytics-service", enable_auto_commit=False
+    )
     await consumer.start()
     try:
         consumer.assign([marks_partition()])
