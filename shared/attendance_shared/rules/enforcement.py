@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
+from attendance_shared.clock import add_years
 from attendance_shared.rules.calendar import Calendar
 from attendance_shared.rules.codes import UNAUTHORISED_ABSENCE_CODES
 from attendance_shared.rules.figures import AttendanceFigures
@@ -228,18 +229,11 @@ ESO_YEARS = 1
 ESO_MAX_YEARS = 3
 
 
-def years_after(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
-
-
 def eso_extension_problem(made_on: date, current_expiry: date, extend_to: date) -> str | None:
     """An order lasts a year and may be extended, in all to at most 3 years from when it was made."""
     if extend_to <= current_expiry:
         return f"an extension must end after the order's current expiry ({current_expiry})"
-    latest = years_after(made_on, ESO_MAX_YEARS)
+    latest = add_years(made_on, ESO_MAX_YEARS)
     if extend_to > latest:
         return f"an education supervision order lasts at most {ESO_MAX_YEARS} years from when it was made ({latest})"
     return None

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance_shared import topics
 from attendance_shared.auth import Actor
+from attendance_shared.clock import add_years
 from attendance_shared.errors import Conflict, NotFound, Unprocessable
 from attendance_shared.events import (
     NoticeToImproveConcludedV1,
@@ -38,7 +39,6 @@ from attendance_shared.rules.enforcement import (
     notice_amounts,
     rolling_window_start,
     session_problems,
-    years_after,
 )
 from attendance_shared.rules.figures import academic_year_of, academic_year_start
 from attendance_shared.rules.leave import school_weeks_end
@@ -216,7 +216,7 @@ async def add_order(
             "court_date": body.court_date,
             "made_on": body.made_on,
             "supervisor": body.supervisor,
-            "expires_on": years_after(body.made_on, ESO_YEARS),
+            "expires_on": add_years(body.made_on, ESO_YEARS),
             "status": "in_force",
             "created_by": actor.subject,
         },
