@@ -30,6 +30,7 @@ from attendance_shared.events import (
     PenaltyNoticeIssuedV1,
     PupilAdmittedV1,
     PupilDeletedV1,
+    PupilRecordsRemovedV1,
     PupilUpdatedV1,
     RegisterMissingV1,
     RiskFlagClearedV1,
@@ -52,6 +53,7 @@ TOPIC_EVENTS: dict[str, tuple[type[Payload], ...]] = {
         PupilAdmittedV1,
         PupilUpdatedV1,
         PupilDeletedV1,
+        PupilRecordsRemovedV1,
         LeaveRequestedV1,
         LeaveDecidedV1,
         PartTimeTimetableSetV1,
@@ -197,6 +199,7 @@ EXAMPLES: dict[type[Payload], dict[str, Any]] = {
     PupilAdmittedV1: _ADMITTED,
     PupilUpdatedV1: {**_ADMITTED, "year_group": "5", "effective_from": "2026-10-01", "eal": True},
     PupilDeletedV1: {**_PUPIL, "left_on": "2026-12-18", "ground": "b", "destination_school_name": "Elm Primary"},
+    PupilRecordsRemovedV1: {**_PUPIL, "last_entry_on": "2026-07-22", "removed_on": "2032-07-23"},
     LeaveRequestedV1: {
         **_PUPIL,
         "request_id": "6c0d7e2a-1b3c-4d5e-9f8a-7b6c5d4e3f2a",

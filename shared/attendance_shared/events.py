@@ -234,6 +234,19 @@ class PupilDeletedV1(Payload):
     destination_start_date: BoundedDate | None = None
 
 
+class PupilRecordsRemovedV1(Payload):
+    """Every register entry of the pupil at the school is past its 6 years, and the pupil is
+    off roll: register-service has removed the pupil, and every reader removes what it keeps
+    of them (attendance_shared.rules.retention)."""
+
+    school_urn: URN
+    la_code: LACode
+    upn: UPN
+    # The day the newest of the pupil's register entries was made.
+    last_entry_on: BoundedDate
+    removed_on: BoundedDate
+
+
 class SessionMarkedV1(Payload):
     """One session's mark, as first recorded (revision 1) or as replaced by a later revision."""
 
@@ -554,6 +567,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
     "uk.attendance.pupil.admitted.v1": PupilAdmittedV1,
     "uk.attendance.pupil.updated.v1": PupilUpdatedV1,
     "uk.attendance.pupil.deleted.v1": PupilDeletedV1,
+    "uk.attendance.pupil.records-removed.v1": PupilRecordsRemovedV1,
     "uk.attendance.school.calendar-set.v1": SchoolCalendarSetV1,
     "uk.attendance.session.marked.v1": SessionMarkedV1,
     "uk.attendance.mark.amended.v1": MarkAmendedV1,

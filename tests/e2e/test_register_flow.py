@@ -11,15 +11,17 @@ from datetime import date, datetime, time
 import httpx
 import pytest
 from attendance_bench.data import school_days
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from attendance_shared import topics
 from attendance_shared.auth import Role, pupil_scope_key
-from attendance_shared.clock import SCHOOL_TIME_ZONE
+from attendance_shared.clock import SCHOOL_TIME_ZONE, add_years, today_in_england
 from attendance_shared.kafka import partition_of
 from attendance_stack import LocalStack
 from tests.e2e.conftest import start_stack
 from tests.factories import MADE_BY, calendar_body, make_upn, pupil_body, school_body, school_day_ahead
 from tests.helpers import bearer, eventually
+from tests.retention_parts import EVERY_SERVICE, made_a_day_earlier, rows_of
 
 pytestmark = pytest.mark.e2e
 
@@ -261,3 +263,66 @@ async def test_kafkas_own_tools_read_the_stream_its_settings_and_a_lag_never_neg
         return lags
 
     await eventually(lag_of_every_group, timeout_s=30)
+
+
+async def test_a_pupil_whose_last_entry_is_six_years_and_a_day_old_is_gone_from_every_service(
+    stack: LocalStack,
+) -> None:
+    """The retention job as the CronJob runs it, on the live stack, as on the day six years on:
+    a pupil whose every register entry is a day older than that is removed from the register
+    and, through the stream, from every service; a pupil a day younger is untouched."""
+    urn = "100011"
+    gone, kept = (make_upn(la_code=LA, serial=960 + i) for i in range(2))
+    mis = bearer(Role.MIS, schools=[urn])
+    async with httpx.AsyncClient(base_url=stack.url("register"), headers=mis, timeout=30) as register:
+        assert (await register.put(f"/v1/schools/{urn}", json=school_body(la_code=LA))).status_code == 200
+        assert (await register.put(f"/v1/schools/{urn}/calendar", json=calendar_body())).status_code == 200
+        for upn in (gone, kept):
+            assert (await register.post(f"/v1/schools/{urn}/pupils", json=pupil_body(upn))).status_code == 201
+        for day in WEEK[:2]:
+            marks = {"marks": [{"upn": gone, "code": "N"}, {"upn": kept, "code": "N"}]}
+            assert (await register.put(f"/v1/schools/{urn}/registers/{day}/am", json=marks)).status_code == 200
+        for upn in (gone, kept):
+            deletion = {"ground": "a", "date": WEEK[1]}
+            assert (await register.post(f"/v1/schools/{urn}/pupils/{upn}/deletion", json=deletion)).status_code == 200
+
+    engine = create_async_engine(stack.database_url)
+    analytics = httpx.AsyncClient(base_url=stack.url("analytics"), headers=mis, timeout=10)
+    try:
+
+        async def in_every_service() -> dict[str, dict[str, int]]:
+            rows = {upn: await rows_of(engine, upn) for upn in (gone, kept)}
+            for upn in (gone, kept):
+                assert all(rows[upn][table] for table in EVERY_SERVICE), rows[upn]
+            return rows
+
+        before = await eventually(in_every_service)
+
+        async def figures(upn: str) -> httpx.Response:
+            return await analytics.get(f"/v1/schools/{urn}/pupils/{upn}/attendance", params={"from": WEEK[0]})
+
+        kept_figures = (await figures(kept)).json()
+        await made_a_day_earlier(engine, gone, urn=urn)
+        six_years_on = add_years(today_in_england(), 6).isoformat()
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "register_service.retention", "--on", six_years_on],
+            env=stack.service_env("register"),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert "removed 1 pupils" in done.stdout, done.stdout
+
+        async def gone_everywhere() -> None:
+            left = {table: n for table, n in (await rows_of(engine, gone)).items() if n}
+            assert not left, left
+
+        await eventually(gone_everywhere, timeout_s=30)
+        assert await rows_of(engine, kept) == before[kept]
+        assert (await figures(kept)).json() == kept_figures
+        assert (await figures(gone)).status_code == 404
+    finally:
+        await analytics.aclose()
+        await engine.dispose()

@@ -328,6 +328,9 @@ marks = Table(
     # and pupils are never deleted (a statement trigger refuses it; see the migration).
     Index("ix_marks_pupil_date", "school_urn", "upn", "date"),
     Index("ix_marks_school_changes", "school_urn", "txid", "id"),
+    # For the retention job: a BRIN index, a few pages for millions of marks written in
+    # time order, and next to nothing on each insert.
+    Index("ix_marks_recorded_at", "recorded_at", postgresql_using="brin"),
 )
 
 # Each (school, day, session) the reminder job has looked at once its register should have been
@@ -345,5 +348,22 @@ register_checks = Table(
     Index("ix_register_checks_date", "date"),
 )
 
+# Each run of the retention job (`python -m register_service.retention`): when, as of which
+# day, and how many rows of each table it removed (or, dry, would have): counts, never who.
+retention_runs = Table(
+    "retention_runs",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+    Column("run_on", Date, nullable=False),
+    Column("kept_from", Date, nullable=False),
+    Column("dry_run", Boolean, nullable=False),
+    Column("pupils_removed", Integer, nullable=False),
+    Column("removed", JSONB, nullable=False),
+)
+
 outbox = outbox_table(metadata)
+# The retention job removes published events as old as the entries they copy (BRIN, as marks').
+Index("ix_outbox_created_at", outbox.c.created_at, postgresql_using="brin")
 idempotency_keys = idempotency_table(metadata)

@@ -21,7 +21,9 @@ from analytics_service.domain.year_matrix import YearMatrix, category_counts, en
 from analytics_service.models import outbox
 from analytics_service.repository import projections
 from analytics_service.service.years import looks_back, previous_year, rules_of, year_of
+from analytics_service.settings import SERVICE_NAME
 from attendance_shared import topics
+from attendance_shared.erasure import apply_in_order
 from attendance_shared.events import (
     Event,
     FlagEvidence,
@@ -91,6 +93,9 @@ class AnalyticsHandler:
         self.rules = rules
 
     async def __call__(self, session: AsyncSession, events: Sequence[tuple[str, Event]]) -> None:
+        await apply_in_order(session, events, self._apply, projections.remove_pupils, service=SERVICE_NAME)
+
+    async def _apply(self, session: AsyncSession, events: Sequence[tuple[str, Event]]) -> None:
         schools, calendars, versions, admissions, leavings = {}, {}, {}, [], []
         timetables: list[dict] = []
         marks: list[SessionMarkedV1] = []

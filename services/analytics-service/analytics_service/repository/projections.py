@@ -21,6 +21,7 @@ from analytics_service.models import (
 )
 from attendance_shared import calendar_projection
 from attendance_shared.db import driver_connection, upsert_latest_versions
+from attendance_shared.erasure import remove_from
 
 PupilYearKey = tuple[str, str, int]  # school URN, UPN, academic year
 PupilKey = tuple[str, str]
@@ -358,3 +359,9 @@ async def timetables_of(session: AsyncSession, pupils: Iterable[PupilKey]) -> di
             TimetableState(r.status, r.start_date, r.end_date, r.next_review_on)
         )
     return found
+
+
+async def remove_pupils(session: AsyncSession, removed_pupils: Sequence[tuple[str, str]]) -> dict[str, int]:
+    """Everything analytics keeps of these pupils (removed from the register past its retention)."""
+    tables = (risk_flags, part_time_timetables, pupil_years, pupil_versions, enrolments)
+    return await remove_from(session, tables, removed_pupils)

@@ -7,6 +7,7 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from attendance_shared.erasure import apply_in_order
 from attendance_shared.events import (
     Event,
     PartTimeTimetableSetV1,
@@ -18,6 +19,7 @@ from attendance_shared.events import (
 )
 from attendance_shared.rules.calendar import calendar_from_values
 from la_returns_service.repository import store
+from la_returns_service.settings import SERVICE_NAME
 
 
 def first_and_last_school_day(data: SchoolCalendarSetV1) -> tuple[date, date] | None:
@@ -61,6 +63,10 @@ def part_time_row(data: PartTimeTimetableSetV1) -> dict:
 async def handle(session: AsyncSession, events: Sequence[tuple[str, Event]]) -> None:
     """Apply a batch the consumer's inbox has already cleared of events applied before (so a
     duplicate admission delivered after an update cannot put back the older record)."""
+    await apply_in_order(session, events, _apply, store.remove_pupils, service=SERVICE_NAME)
+
+
+async def _apply(session: AsyncSession, events: Sequence[tuple[str, Event]]) -> None:
     schools: dict[str, dict] = {}
     years: dict[tuple[str, int], dict] = {}
     for _, event in events:

@@ -10,8 +10,10 @@ from sqlalchemy.dialects.postgresql import JSONB, distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance_shared.db import copy_rows, upsert_latest_versions
+from attendance_shared.erasure import remove_from
 from la_returns_service.models import (
     la_settings,
+    meeting_actions,
     part_time_timetables,
     pupils,
     return_rows,
@@ -20,6 +22,7 @@ from la_returns_service.models import (
     school_years,
     schools,
 )
+from la_returns_service.models import reports as report_table
 
 # --- projections -------------------------------------------------------------------------
 
@@ -375,3 +378,16 @@ async def part_time_timetables_between(session: AsyncSession, la_code: str, star
         .order_by(t.c.school_urn, t.c.upn, t.c.start_date)
     )
     return list((await session.execute(query)).all())
+
+
+async def remove_pupils(session: AsyncSession, removed_pupils: Sequence[tuple[str, str]]) -> dict[str, int]:
+    """What la-returns keeps of these pupils (removed from the register past its retention):
+    their record, their part-time timetables, and the actions a Targeting Support Meeting
+    agreed for them. Compiled returns and reports are snapshots with their own period
+    (deploy/README.md, "How long records are kept")."""
+    their_actions = meeting_actions.delete().where(
+        tuple_(report_table.c.school_urn, meeting_actions.c.upn).in_(list(removed_pupils)),
+        meeting_actions.c.report_id == report_table.c.id,
+    )
+    removed = {"meeting_actions": (await session.execute(their_actions)).rowcount}
+    return removed | await remove_from(session, (part_time_timetables, pupils), removed_pupils)

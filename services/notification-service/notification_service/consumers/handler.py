@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from attendance_shared.erasure import apply_in_order
 from attendance_shared.events import (
     AttendanceMeetingArrangedV1,
     Event,
@@ -49,6 +50,9 @@ class EventHandler:
         self._clock = clock
 
     async def __call__(self, session: AsyncSession, events: Sequence[tuple[str, Event]]) -> None:
+        await apply_in_order(session, events, self._apply, store.remove_pupils, service=SERVICE_NAME)
+
+    async def _apply(self, session: AsyncSession, events: Sequence[tuple[str, Event]]) -> None:
         # Marks stay out of the inbox: their revisions make them idempotent (see `_marks`), and
         # a register batch would otherwise write thousands of inbox rows. The rest need it: a
         # redelivered admission must not put back contacts that a later update replaced.

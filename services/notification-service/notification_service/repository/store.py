@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance_shared import calendar_projection
 from attendance_shared.db import chunked
+from attendance_shared.erasure import of_pupils, remove_from
 from attendance_shared.rules.calendar import SchoolCalendar, calendar_from_values
 from notification_service.domain.policy import SchoolNotificationSettings, YearCalendars
 from notification_service.domain.rules import PlannedMessage, Preference, PupilFacts, SchoolFacts
@@ -743,3 +744,14 @@ async def print_run(session: AsyncSession, urn: str, run_id: int, *, with_pdf: b
     t = print_runs
     columns = (*PRINT_RUN_COLUMNS, t.c.pdf) if with_pdf else PRINT_RUN_COLUMNS
     return (await session.execute(select(*columns).where(t.c.school_urn == urn, t.c.id == run_id))).first()
+
+
+async def remove_pupils(session: AsyncSession, removed_pupils: Sequence[tuple[str, str]]) -> dict[str, int]:
+    """Everything notification keeps of these pupils (removed from the register past its
+    retention): their contacts, circumstances, preferences, absences, and every message to
+    their parents with its delivery attempts. Messages about the school stay."""
+    their_messages = select(messages.c.id).where(of_pupils(messages, removed_pupils))
+    attempts = delete(delivery_attempts).where(delivery_attempts.c.message_id.in_(their_messages))
+    removed = {"delivery_attempts": (await session.execute(attempts)).rowcount}
+    tables = (messages, absences, contact_preferences, pupil_circumstances, pupil_contacts)
+    return removed | await remove_from(session, tables, removed_pupils)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from attendance_shared.erasure import apply_in_order
 from attendance_shared.events import (
     Event,
     NotificationOutcomeV1,
@@ -24,8 +25,9 @@ from attendance_shared.events import (
     latest_revisions,
 )
 from attendance_shared.rules.support import PENALTY_CONSIDERATION_FLAG, on_flag_raised
-from support_service.repository import legal, projections, suggestions
+from support_service.repository import erasure, legal, projections, suggestions
 from support_service.service.cases import log_letters
+from support_service.settings import SERVICE_NAME
 
 
 def pupil_row(data: PupilAdmittedV1) -> dict:
@@ -44,6 +46,10 @@ def pupil_row(data: PupilAdmittedV1) -> dict:
 
 async def handle(session: AsyncSession, events: Sequence[tuple[str, Event]]) -> None:
     """Apply a batch the inbox has cleared of events applied before."""
+    await apply_in_order(session, events, _apply, erasure.remove_pupils, service=SERVICE_NAME)
+
+
+async def _apply(session: AsyncSession, events: Sequence[tuple[str, Event]]) -> None:
     schools = {e.data.urn: e.data for _, e in events if isinstance(e.data, SchoolUpsertedV1)}
     await projections.upsert_schools(
         session, [{"urn": d.urn, "la_code": d.la_code, "name": d.name} for d in schools.values()]

@@ -1,0 +1,150 @@
+"""The queries of the retention job: what is past its period, and its removal in batches.
+
+Every query takes `kept_from`, the instant before which an entry's 6 years are over
+(attendance_shared.rules.retention), so the same statement counts in a dry run and removes
+in a real one.
+"""
+
+from datetime import date, datetime
+from typing import NamedTuple
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+class PupilPastRetention(NamedTuple):
+    school_urn: str
+    la_code: str
+    upn: str
+    last_entry_at: datetime
+
+
+# Off roll, and no register entry of the pupil (the admission register's row and versions,
+# each stay, each mark and amendment) made on or after `kept_from`.
+_PUPILS_PAST_RETENTION = """
+    SELECT p.school_urn, s.la_code, p.upn,
+           greatest(p.created_at, p.updated_at, coalesce(p.deleted_at, p.created_at),
+                    coalesce((SELECT max(m.recorded_at) FROM register.marks m
+                              WHERE m.school_urn = p.school_urn AND m.upn = p.upn), p.created_at)
+           ) AS last_entry_at
+    FROM register.pupils p JOIN register.schools s ON s.urn = p.school_urn
+    WHERE p.left_on IS NOT NULL AND p.left_on < :today
+      AND p.created_at < :kept_from AND p.updated_at < :kept_from
+      AND coalesce(p.deleted_at, p.created_at) < :kept_from
+      AND NOT EXISTS (SELECT 1 FROM register.marks m
+                      WHERE m.school_urn = p.school_urn AND m.upn = p.upn AND m.recorded_at >= :kept_from)
+      AND NOT EXISTS (SELECT 1 FROM register.pupil_versions v
+                      WHERE v.school_urn = p.school_urn AND v.upn = p.upn AND v.recorded_at >= :kept_from)
+      AND NOT EXISTS (SELECT 1 FROM register.enrolments e
+                      WHERE e.school_urn = p.school_urn AND e.upn = p.upn
+                        AND (e.created_at >= :kept_from OR e.deleted_at >= :kept_from))
+"""
+
+
+async def count_pupils_past_retention(session: AsyncSession, *, today: date, kept_from: datetime) -> int:
+    query = text(f"SELECT count(*) FROM ({_PUPILS_PAST_RETENTION}) AS past")
+    return await session.scalar(query, {"today": today, "kept_from": kept_from}) or 0
+
+
+async def lock_pupils_past_retention(
+    session: AsyncSession, *, today: date, kept_from: datetime, limit: int
+) -> list[PupilPastRetention]:
+    """A batch of them, each locked: a re-admission of one of them at this moment (which locks
+    the pupil's row too) either waits for the removal or is skipped here until the next run."""
+    query = text(f"{_PUPILS_PAST_RETENTION} ORDER BY p.school_urn, p.upn LIMIT :limit FOR UPDATE OF p SKIP LOCKED")
+    rows = await session.execute(query, {"today": today, "kept_from": kept_from, "limit": limit})
+    return [PupilPastRetention(*row) for row in rows]
+
+
+# Each table holding a pupil's rows, children before the rows they refer to.
+_PUPIL_TABLES = (
+    ("marks", "school_urn = :urn AND upn = :upn"),
+    ("planned_marks", "school_urn = :urn AND upn = :upn"),
+    ("absence_reports", "school_urn = :urn AND upn = :upn"),
+    ("leave_requests", "school_urn = :urn AND upn = :upn"),
+    (
+        "part_time_timetable_versions",
+        "timetable_id IN (SELECT id FROM register.part_time_timetables WHERE school_urn = :urn AND upn = :upn)",
+    ),
+    ("part_time_timetables", "school_urn = :urn AND upn = :upn"),
+    ("pupil_versions", "school_urn = :urn AND upn = :upn"),
+    ("enrolments", "school_urn = :urn AND upn = :upn"),
+    ("pupils", "school_urn = :urn AND upn = :upn"),
+)
+
+
+async def remove_pupils(session: AsyncSession, pupils: list[PupilPastRetention]) -> dict[str, int]:
+    """Every row of these pupils, by table. The admission register's trigger lets the
+    retention job, and only it, delete a pupil (the transaction says it is that job)."""
+    await session.execute(text("SET LOCAL register.retention_job = 'on'"))
+    removed: dict[str, int] = {}
+    keys = [{"urn": p.school_urn, "upn": p.upn} for p in pupils]
+    for table, where in _PUPIL_TABLES:
+        statement = text(f"DELETE FROM register.{table} WHERE {where}")
+        count = 0
+        for key in keys:
+            count += (await session.execute(statement, key)).rowcount
+        removed[table] = count
+    return removed
+
+
+async def count_marks_past_retention(session: AsyncSession, *, kept_from: datetime) -> int:
+    query = text("SELECT count(*) FROM register.marks WHERE recorded_at < :kept_from")
+    return await session.scalar(query, {"kept_from": kept_from}) or 0
+
+
+async def remove_marks_past_retention(session: AsyncSession, *, kept_from: datetime, limit: int) -> int:
+    """Up to `limit` attendance register entries made before `kept_from` (by the BRIN index on
+    `recorded_at`, which costs the register's writes almost nothing)."""
+    statement = text(
+        "DELETE FROM register.marks WHERE id IN "
+        "(SELECT id FROM register.marks WHERE recorded_at < :kept_from LIMIT :limit)"
+    )
+    return (await session.execute(statement, {"kept_from": kept_from, "limit": limit})).rowcount
+
+
+async def count_outbox_past_retention(session: AsyncSession, *, kept_from: datetime) -> int:
+    query = text(
+        "SELECT count(*) FROM register.outbox o WHERE o.created_at < :kept_from "
+        "AND NOT EXISTS (SELECT 1 FROM register.outbox_pending q WHERE q.id = o.id)"
+    )
+    return await session.scalar(query, {"kept_from": kept_from}) or 0
+
+
+async def remove_outbox_past_retention(session: AsyncSession, *, kept_from: datetime, limit: int) -> int:
+    """Published events written before `kept_from`: copies of register entries past their
+    period (the log `analytics_service.rebuild` replays keeps what the registers keep)."""
+    statement = text(
+        "DELETE FROM register.outbox WHERE id IN (SELECT o.id FROM register.outbox o WHERE o.created_at < :kept_from "
+        "AND NOT EXISTS (SELECT 1 FROM register.outbox_pending q WHERE q.id = o.id) LIMIT :limit)"
+    )
+    return (await session.execute(statement, {"kept_from": kept_from, "limit": limit})).rowcount
+
+
+async def record_run(
+    session: AsyncSession,
+    *,
+    started_at: datetime,
+    today: date,
+    kept_from: date,
+    dry_run: bool,
+    pupils_removed: int,
+    removed: dict[str, int],
+) -> None:
+    """What a run removed (or, dry, would have removed) and when: counts, never who."""
+    await session.execute(
+        text(
+            "INSERT INTO register.retention_runs (started_at, finished_at, run_on, kept_from, dry_run, "
+            "pupils_removed, removed) VALUES (:started_at, now(), :today, :kept_from, :dry_run, :pupils, "
+            "CAST(:removed AS jsonb))"
+        ),
+        {
+            "started_at": started_at,
+            "today": today,
+            "kept_from": kept_from,
+            "dry_run": dry_run,
+            "pupils": pupils_removed,
+            "removed": orjson.dumps(removed).decode(),
+        },
+    )
