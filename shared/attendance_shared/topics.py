@@ -8,10 +8,10 @@ What a topic keeps, and why (the README's "Event stream" section says more):
 - The register's topics (schools, pupils, marks) carry events between services for 14 days:
   long enough for a consumer to come back from a half-term's outage, short enough that names,
   addresses and phone numbers do not linger on the brokers. They are not the record: the
-  register's outbox keeps every event it ever wrote, and `analytics_service.rebuild` replays
-  it from there, not from the topics.
-- Risk flags, notification outcomes and support cases: 14 days too; their owners' outboxes
-  keep them.
+  register's outbox keeps each event for the 6 years its entry is kept, and
+  `analytics_service.rebuild` replays it from there, not from the topics.
+- Risk flags, notification outcomes and support cases: 14 days too; the flags, messages and
+  cases in their owners' databases are the record.
 - Dead letters: 30 days, time to find the cause, fix it and replay.
 """
 

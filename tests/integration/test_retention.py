@@ -18,16 +18,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from analytics_service.consumers.events import AnalyticsHandler
 from analytics_service.domain.flags import FlagRules
+from analytics_service.retention import run_retention as analytics_retention
 from attendance_shared.auth import Role
 from attendance_shared.clock import add_years, today_in_england
 from attendance_shared.db import make_sessionmaker
 from attendance_shared.events import Event, PupilRecordsRemovedV1, parse_event
 from la_returns_service.consumers.handler import handle as la_returns_handle
+from la_returns_service.retention import run_retention as la_returns_retention
 from notification_service.consumers.handler import EventHandler as NotificationHandler
+from notification_service.retention import run_retention as notification_retention
 from register_service.app import create_app
 from register_service.service.retention import run_retention
+from register_service.service.retention import run_retention as register_retention
 from register_service.settings import Settings
 from support_service.consumers.handler import handle as support_handle
+from support_service.retention import run_retention as support_retention
 from tests.factories import calendar_body, make_upn, pupil_body, school_body
 from tests.helpers import app_client, bearer, scalar
 from tests.retention_parts import made_a_day_earlier, rows_of
@@ -192,3 +197,79 @@ async def test_the_command_counts_in_a_dry_run_and_refuses_a_day_in_the_future_i
     refused = await asyncio.to_thread(command, "--on", SIX_YEARS_ON.isoformat(), **production)
     assert refused.returncode == 2 and "would remove entries the law still keeps" in refused.stderr
     assert await scalar(engine, "SELECT count(*) FROM register.retention_runs") == 1  # the dry run's
+
+
+JOBS = {
+    "register": register_retention,
+    "analytics": analytics_retention,
+    "notification": notification_retention,
+    "la_returns": la_returns_retention,
+    "support": support_retention,
+}
+
+
+async def test_every_services_job_runs_dry_and_for_real_and_records_each_run(engine: AsyncEngine) -> None:
+    sessionmaker = make_sessionmaker(engine)
+    for schema, job in JOBS.items():
+        dry = await job(sessionmaker, SIX_YEARS_ON, True)
+        real = await job(sessionmaker, SIX_YEARS_ON, False)
+        assert sum(dry.removed.values()) == sum(real.removed.values()) == 0, schema
+        runs = await scalar(engine, f"SELECT array_agg(dry_run ORDER BY id) FROM {schema}.retention_runs")
+        assert runs == [True, False], schema
+
+
+async def test_snapshots_go_whole_at_six_years_and_published_events_after_a_month(engine: AsyncEngine) -> None:
+    """A return past its 6 years goes with its rows, one a day younger stays; a summary batch
+    (keyed by two columns) likewise; of support's events a month and a day old, only those the
+    broker acknowledged go."""
+    async with engine.begin() as conn:
+        for name, age in (("old", timedelta(days=1)), ("young", timedelta(0))):
+            returned = await conn.scalar(
+                text(
+                    "INSERT INTO la_returns.returns (id, la_code, kind, period_start, period_end, generated_at, "
+                    "row_count, checksum, columns) VALUES (gen_random_uuid(), '201', :kind, '2026-09-01', "
+                    "'2026-09-30', now() - CAST(:age AS interval), 2, 'x', '[]') RETURNING id"
+                ),
+                {"kind": f"attendance-{name}", "age": age},
+            )
+            for row in (1, 2):
+                await conn.execute(
+                    text("INSERT INTO la_returns.return_rows VALUES (:id, :row, '100001', '{}')"),
+                    {"id": returned, "row": row},
+                )
+            await conn.execute(
+                text(
+                    "INSERT INTO notification.summary_batches (school_urn, period, period_start, period_end, "
+                    "started_at) VALUES ('100001', :period, '2026-09-01', '2026-10-23', now() - CAST(:age AS interval))"
+                ),
+                {"period": f"2026-autumn-{name}", "age": age},
+            )
+        for days in (31, 31, 29):
+            await conn.execute(
+                text(
+                    "INSERT INTO support.outbox (topic, key, event_id, event_type, envelope, created_at) VALUES "
+                    "('support.cases.v1', 'k', gen_random_uuid()::text, 't', '\\x00', now() - CAST(:age AS interval))"
+                ),
+                {"age": timedelta(days=days)},
+            )
+        # The broker acknowledged all but the first.
+        await conn.execute(text("DELETE FROM support.outbox_pending WHERE id > (SELECT min(id) FROM support.outbox)"))
+
+    sessionmaker = make_sessionmaker(engine)
+    dry = await la_returns_retention(sessionmaker, SIX_YEARS_ON, True)
+    assert (dry.removed["returns"], dry.removed["return_rows"]) == (1, 2)
+    await la_returns_retention(sessionmaker, SIX_YEARS_ON, False, batch_size=10)
+    kinds = await scalar(engine, "SELECT array_agg(kind) FROM la_returns.returns")
+    assert kinds == ["attendance-young"]
+    assert await scalar(engine, "SELECT count(*) FROM la_returns.return_rows") == 2
+
+    removed = await notification_retention(sessionmaker, SIX_YEARS_ON, False, batch_size=10)
+    assert removed.removed["summary_batches"] == 1
+    assert await scalar(engine, "SELECT array_agg(period) FROM notification.summary_batches") == ["2026-autumn-young"]
+
+    events = await support_retention(sessionmaker, today_in_england(), False, batch_size=10)
+    assert events.removed["outbox"] == 1
+    left = await scalar(
+        engine, "SELECT array_agg(date_part('day', now() - created_at)::int ORDER BY id) FROM support.outbox"
+    )
+    assert left == [31, 29]  # the one still queued, and the one not yet a month old

@@ -516,32 +516,32 @@ def test_migration_job(target: str, service: ServiceCode, monkeypatch: pytest.Mo
             assert wave(dependency) < wave(job), f"{ref['name']} must be applied before the Job"
 
 
-@pytest.mark.parametrize("target", TARGETS)
-def test_retention_cron_job(target: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`register-retention` runs `python -m register_service.retention` nightly from the
-    Deployment's image, one run at a time, with the settings it reads and no way to Kafka."""
+@pytest.mark.parametrize(("target", "service"), CASES)
+def test_retention_cron_job(target: str, service: ServiceCode, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`<service>-retention` runs `python -m <package>.retention` nightly from the Deployment's
+    image, one run at a time, with the settings it reads and no way to Kafka."""
     objects = render(target)
-    cron = named(objects, "CronJob", "register-retention")
+    cron = named(objects, "CronJob", f"{service.name}-retention")
     job = {"kind": "CronJob", "metadata": cron["metadata"], "spec": cron["spec"]["jobTemplate"]["spec"]}
     container = main_container(job)
-    assert [*container.get("command", []), *container.get("args", [])] == ["python", "-m", "register_service.retention"]
-    deployment = named(objects, "Deployment", "register")
-    assert container["image"] == main_container(deployment, "register")["image"], "not the Deployment's image"
+    command = [*container.get("command", []), *container.get("args", [])]
+    assert command == ["python", "-m", f"{service.package}.retention"]
+    deployment = named(objects, "Deployment", service.name)
+    assert container["image"] == main_container(deployment, service.name)["image"], "not the Deployment's image"
     assert cron["spec"]["concurrencyPolicy"] == "Forbid" and cron["spec"]["timeZone"] == "Europe/London"
     hour = int(cron["spec"]["schedule"].split()[1])
     assert 0 <= hour < 6, "the job runs at night, when no register is being taken"
     assert pod_spec(job)["restartPolicy"] in ("Never", "OnFailure")
     check_hardened_and_sized(job, container)
 
-    register_settings = next(s for s in SERVICES if s.name == "register").settings
-    for name in set().union(*env_names(register_settings).values()):
+    for name in set().union(*env_names(service.settings).values()):
         monkeypatch.delenv(name, raising=False)
     for name, value in resolved_env(container, objects).items():
         monkeypatch.setenv(name, value)
-    assert register_settings().environment == TARGETS[target][1]  # type: ignore[attr-defined]
+    assert service.settings().environment == TARGETS[target][1]  # type: ignore[attr-defined]
     assert not container_env(container, objects).keys() & KAFKA_CREDENTIALS, "it publishes through the outbox"
     policies = of_kind(objects, "NetworkPolicy")
-    bootstrap = resolved_env(main_container(deployment, "register"), objects)["KAFKA_BOOTSTRAP_SERVERS"]
+    bootstrap = resolved_env(main_container(deployment, service.name), objects)["KAFKA_BOOTSTRAP_SERVERS"]
     kafka_port = urlsplit("//" + bootstrap.split(",")[0]).port
     assert allows(policies, pod_labels(job), "Egress", POSTGRES_PORT), "the job reaches PostgreSQL"
     assert not allows(policies, pod_labels(job), "Egress", kafka_port), "the job needs no Kafka"

@@ -6,7 +6,8 @@ from attendance_shared.clock import add_years
 from attendance_shared.erasure import removal_segments
 from attendance_shared.events import Event, PupilDeletedV1, PupilRecordsRemovedV1, make_event, pupil_key
 from attendance_shared.rules.retention import (
-    RetentionCutoff,
+    REGISTER_ENTRIES,
+    Period,
     oldest_register_date_kept,
     register_entry_kept,
     start_of_day_in_england,
@@ -42,9 +43,9 @@ def test_the_oldest_date_kept_splits_kept_from_removed_on_every_day_of_a_leap_cy
 def test_a_day_starts_at_midnight_in_england_in_summer_and_in_winter() -> None:
     assert start_of_day_in_england(date(2026, 7, 1)) == datetime(2026, 6, 30, 23, 0, tzinfo=UTC)
     assert start_of_day_in_england(date(2026, 12, 1)) == datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
-    cutoff = RetentionCutoff.register_entries(date(2032, 12, 5))
-    assert cutoff.kept_from == date(2026, 12, 5)
-    assert cutoff.kept_from_instant == datetime(2026, 12, 5, tzinfo=UTC)
+    assert REGISTER_ENTRIES.oldest_date_kept(date(2032, 12, 5)) == date(2026, 12, 5)
+    assert REGISTER_ENTRIES.kept_from(date(2032, 12, 5)) == datetime(2026, 12, 5, tzinfo=UTC)
+    assert Period(days=30).oldest_date_kept(date(2026, 12, 31)) == date(2026, 12, 1)
 
 
 def test_a_batch_is_cut_at_its_removals_and_keeps_its_order() -> None:

@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from attendance_shared.calendar_projection import school_calendars_table
 from attendance_shared.db import service_metadata
 from attendance_shared.outbox import outbox_table
+from attendance_shared.retention import retention_runs_table
 
 metadata = service_metadata("analytics")
 
@@ -169,3 +170,9 @@ attendance_tiers = Table(
 )
 
 PROJECTIONS = (schools, school_calendars, enrolments, pupil_versions, pupil_years, risk_flags, part_time_timetables)
+
+# Each run of `python -m analytics_service.retention`: when, as on which day, and how many rows
+# of each table it removed (or, dry, would have).
+retention_runs = retention_runs_table(metadata)
+# The retention job removes published events a month old (BRIN: next to nothing per insert).
+Index("ix_outbox_created_at", outbox.c.created_at, postgresql_using="brin")

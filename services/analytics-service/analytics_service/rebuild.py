@@ -2,7 +2,8 @@
 
 Stop the analytics service first. The topics keep events for 14 days (attendance_shared.topics),
 not for the years a register is kept, so the command does not read them: register-service's
-outbox holds every event it has ever published, and `GET /v1/events` pages through it.
+outbox holds every event it published in the 6 years its entries are kept, and `GET /v1/events`
+pages through it.
 
 The command notes where the schools, pupils and marks topics end, empties the projections,
 replays the whole log through the same handler the live consumer uses, and then commits the

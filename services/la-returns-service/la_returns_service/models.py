@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from attendance_shared.db import service_metadata
 from attendance_shared.idempotency import idempotency_table
 from attendance_shared.inbox import processed_events_table
+from attendance_shared.retention import retention_runs_table
 
 metadata = service_metadata("la_returns")
 
@@ -198,3 +199,7 @@ report_schedules = Table(
 
 processed_events = processed_events_table(metadata)
 idempotency_keys = idempotency_table(metadata)
+
+# Each run of `python -m la_returns_service.retention`: when, as on which day, and how many rows
+# of each table it removed (or, dry, would have).
+retention_runs = retention_runs_table(metadata)

@@ -6,6 +6,7 @@ from attendance_shared.db import service_metadata
 from attendance_shared.idempotency import idempotency_table
 from attendance_shared.inbox import processed_events_table
 from attendance_shared.outbox import outbox_table
+from attendance_shared.retention import retention_runs_table
 
 metadata = service_metadata("notification")
 
@@ -199,3 +200,10 @@ processed_events = processed_events_table(metadata)
 idempotency_keys = idempotency_table(metadata)
 # Message outcomes for the audit trail, written in the transaction that changes the status.
 outbox = outbox_table(metadata)
+
+# Each run of `python -m notification_service.retention`: when, as on which day, and how many rows
+# of each table it removed (or, dry, would have).
+retention_runs = retention_runs_table(metadata)
+# The retention job finds old messages and published events by when they were made (BRIN).
+Index("ix_outbox_created_at", outbox.c.created_at, postgresql_using="brin")
+Index("ix_messages_created_at", messages.c.created_at, postgresql_using="brin")

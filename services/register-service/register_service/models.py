@@ -25,6 +25,7 @@ from sqlalchemy.types import UserDefinedType
 from attendance_shared.db import service_metadata
 from attendance_shared.idempotency import idempotency_table
 from attendance_shared.outbox import outbox_table
+from attendance_shared.retention import retention_runs_table
 from attendance_shared.rules.thresholds import LEAVE_MAX_SCHOOL_DAYS, UNEXPLAINED_ABSENCE_MAX_SCHOOL_DAYS
 
 metadata = service_metadata("register")
@@ -348,20 +349,9 @@ register_checks = Table(
     Index("ix_register_checks_date", "date"),
 )
 
-# Each run of the retention job (`python -m register_service.retention`): when, as of which
+# Each run of the retention job (`python -m register_service.retention`): when, as on which
 # day, and how many rows of each table it removed (or, dry, would have): counts, never who.
-retention_runs = Table(
-    "retention_runs",
-    metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=True),
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True), nullable=False),
-    Column("run_on", Date, nullable=False),
-    Column("kept_from", Date, nullable=False),
-    Column("dry_run", Boolean, nullable=False),
-    Column("pupils_removed", Integer, nullable=False),
-    Column("removed", JSONB, nullable=False),
-)
+retention_runs = retention_runs_table(metadata)
 
 outbox = outbox_table(metadata)
 # The retention job removes published events as old as the entries they copy (BRIN, as marks').

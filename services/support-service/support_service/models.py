@@ -23,6 +23,7 @@ from attendance_shared.db import service_metadata
 from attendance_shared.idempotency import idempotency_table
 from attendance_shared.inbox import processed_events_table
 from attendance_shared.outbox import outbox_table
+from attendance_shared.retention import retention_runs_table
 
 metadata = service_metadata("support")
 
@@ -404,3 +405,9 @@ penalty_notice_sessions = Table(
 outbox = outbox_table(metadata)
 processed_events = processed_events_table(metadata)
 idempotency_keys = idempotency_table(metadata)
+
+# Each run of `python -m support_service.retention`: when, as on which day, and how many rows
+# of each table it removed (or, dry, would have).
+retention_runs = retention_runs_table(metadata)
+# The retention job removes published events a month old (BRIN: next to nothing per insert).
+Index("ix_outbox_created_at", outbox.c.created_at, postgresql_using="brin")

@@ -15,40 +15,46 @@ from attendance_shared.clock import SCHOOL_TIME_ZONE, add_years
 REGISTER_RETENTION_YEARS = 6
 
 
+@dataclass(frozen=True, slots=True)
+class Period:
+    """How long a record is kept from the day it was made: the last day kept is the day `years`
+    years and `days` days on, the anniversary included."""
+
+    years: int = 0
+    days: int = 0
+
+    def kept(self, made_on: date, today: date) -> bool:
+        return today <= add_years(made_on, self.years) + timedelta(days=self.days)
+
+    def oldest_date_kept(self, today: date) -> date:
+        """The earliest day a record still kept on `today` can have been made on: records
+        made before it are past their period."""
+        candidate = add_years(today, -self.years) - timedelta(days=self.days)
+        # 29 February six years on is a 28 February: a record of the 28th then ends its
+        # period the day before, and 1 March is the first day kept.
+        while not self.kept(candidate, today):
+            candidate += timedelta(days=1)
+        return candidate
+
+    def kept_from(self, today: date) -> datetime:
+        """The instant before which a record made is past its period on `today`."""
+        return start_of_day_in_england(self.oldest_date_kept(today))
+
+
+REGISTER_ENTRIES = Period(years=REGISTER_RETENTION_YEARS)
+
+
 def register_entry_kept(entered_on: date, today: date) -> bool:
     """Whether a register entry made on `entered_on` must still be kept on `today`: for 6
     years from that date, the anniversary included."""
-    return today <= add_years(entered_on, REGISTER_RETENTION_YEARS)
+    return REGISTER_ENTRIES.kept(entered_on, today)
 
 
 def oldest_register_date_kept(today: date) -> date:
-    """The earliest date an entry still kept on `today` can have been made: entries made
-    before it are past their period."""
-    candidate = add_years(today, -REGISTER_RETENTION_YEARS)
-    # 29 February six years on is a 28 February: an entry of the 28th then ends its period
-    # the day before, and the 1 March is the first date kept.
-    while not register_entry_kept(candidate, today):
-        candidate += timedelta(days=1)
-    return candidate
+    return REGISTER_ENTRIES.oldest_date_kept(today)
 
 
 def start_of_day_in_england(day: date) -> datetime:
     """Midnight at the start of `day` in England, in UTC: a timestamp before it was made on
     an earlier day there."""
     return datetime.combine(day, time(0), tzinfo=SCHOOL_TIME_ZONE).astimezone(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class RetentionCutoff:
-    """What a retention run on `today` removes: what was entered before `kept_from`."""
-
-    today: date
-    kept_from: date
-
-    @classmethod
-    def register_entries(cls, today: date) -> "RetentionCutoff":
-        return cls(today=today, kept_from=oldest_register_date_kept(today))
-
-    @property
-    def kept_from_instant(self) -> datetime:
-        return start_of_day_in_england(self.kept_from)

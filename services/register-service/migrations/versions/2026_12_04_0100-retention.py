@@ -29,7 +29,6 @@ def upgrade() -> None:
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("run_on", sa.Date(), nullable=False),
-        sa.Column("kept_from", sa.Date(), nullable=False),
         sa.Column("dry_run", sa.Boolean(), nullable=False),
         sa.Column("pupils_removed", sa.Integer(), nullable=False),
         sa.Column("removed", postgresql.JSONB(astext_type=sa.Text()), nullable=False),

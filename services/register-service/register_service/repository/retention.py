@@ -1,14 +1,14 @@
-"""The queries of the retention job: what is past its period, and its removal in batches.
+"""The retention job's queries for pupils: who is past the register's period, and the removal
+of all their rows. (Single marks and outbox rows are `RetentionRule`s, in the service.)
 
-Every query takes `kept_from`, the instant before which an entry's 6 years are over
-(attendance_shared.rules.retention), so the same statement counts in a dry run and removes
-in a real one.
+Each query takes `kept_from`, the instant before which an entry's 6 years are over
+(attendance_shared.rules.retention), so the same statement counts in a dry run and locks in a
+real one.
 """
 
 from datetime import date, datetime
 from typing import NamedTuple
 
-import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -87,64 +87,3 @@ async def remove_pupils(session: AsyncSession, pupils: list[PupilPastRetention])
             count += (await session.execute(statement, key)).rowcount
         removed[table] = count
     return removed
-
-
-async def count_marks_past_retention(session: AsyncSession, *, kept_from: datetime) -> int:
-    query = text("SELECT count(*) FROM register.marks WHERE recorded_at < :kept_from")
-    return await session.scalar(query, {"kept_from": kept_from}) or 0
-
-
-async def remove_marks_past_retention(session: AsyncSession, *, kept_from: datetime, limit: int) -> int:
-    """Up to `limit` attendance register entries made before `kept_from` (by the BRIN index on
-    `recorded_at`, which costs the register's writes almost nothing)."""
-    statement = text(
-        "DELETE FROM register.marks WHERE id IN "
-        "(SELECT id FROM register.marks WHERE recorded_at < :kept_from LIMIT :limit)"
-    )
-    return (await session.execute(statement, {"kept_from": kept_from, "limit": limit})).rowcount
-
-
-async def count_outbox_past_retention(session: AsyncSession, *, kept_from: datetime) -> int:
-    query = text(
-        "SELECT count(*) FROM register.outbox o WHERE o.created_at < :kept_from "
-        "AND NOT EXISTS (SELECT 1 FROM register.outbox_pending q WHERE q.id = o.id)"
-    )
-    return await session.scalar(query, {"kept_from": kept_from}) or 0
-
-
-async def remove_outbox_past_retention(session: AsyncSession, *, kept_from: datetime, limit: int) -> int:
-    """Published events written before `kept_from`: copies of register entries past their
-    period (the log `analytics_service.rebuild` replays keeps what the registers keep)."""
-    statement = text(
-        "DELETE FROM register.outbox WHERE id IN (SELECT o.id FROM register.outbox o WHERE o.created_at < :kept_from "
-        "AND NOT EXISTS (SELECT 1 FROM register.outbox_pending q WHERE q.id = o.id) LIMIT :limit)"
-    )
-    return (await session.execute(statement, {"kept_from": kept_from, "limit": limit})).rowcount
-
-
-async def record_run(
-    session: AsyncSession,
-    *,
-    started_at: datetime,
-    today: date,
-    kept_from: date,
-    dry_run: bool,
-    pupils_removed: int,
-    removed: dict[str, int],
-) -> None:
-    """What a run removed (or, dry, would have removed) and when: counts, never who."""
-    await session.execute(
-        text(
-            "INSERT INTO register.retention_runs (started_at, finished_at, run_on, kept_from, dry_run, "
-            "pupils_removed, removed) VALUES (:started_at, now(), :today, :kept_from, :dry_run, :pupils, "
-            "CAST(:removed AS jsonb))"
-        ),
-        {
-            "started_at": started_at,
-            "today": today,
-            "kept_from": kept_from,
-            "dry_run": dry_run,
-            "pupils": pupils_removed,
-            "removed": orjson.dumps(removed).decode(),
-        },
-    )
