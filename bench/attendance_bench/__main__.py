@@ -854,12 +854,30 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--register-url", help="use this running register-service instead of starting a stack")
     parser.add_argument("--out", type=Path, default=Path(".bench/result.json"))
     parser.add_argument("--smoke", action="store_true", help="a few seconds' run that only checks the bench works")
+    parser.add_argument(
+        "--year",
+        action="store_true",
+        help="every school day of the year, figures month by month (attendance_bench/year.py); --days ignored",
+    )
     parser.add_argument("--query-repeats", type=int, default=30, help="requests per query latency")
     parser.add_argument("--freshness-timeout", type=float, default=300, help="seconds to wait for analytics")
     args = parser.parse_args(None if argv is None else list(argv))
     if args.smoke:
         args.schools, args.pupils, args.days, args.paced_days, args.rate = 2, 50, 1, 1, 1000
     return args
+
+
+def write_document(args: argparse.Namespace, facts: dict, results: dict, rows: list[tuple[str, ...]]) -> None:
+    document = {
+        "generated_at": datetime.now(UTC).isoformat(),
+        "command": shlex.join([Path(sys.executable).name, "-m", "attendance_bench", *sys.argv[1:]]),
+        "machine": facts,
+        "parameters": {k: v for k, v in vars(args).items() if k not in ("out",)},
+        "results": results,
+        "table": [dict(zip(("measure", "value", "target", "of_raw_limit"), row, strict=True)) for row in rows],
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(document, indent=2, default=str))
 
 
 def main() -> None:
@@ -873,6 +891,19 @@ def main() -> None:
             services=("register",) if args.register_only else SERVICES,
             secured=args.secured_kafka,
         )
+    if args.year:
+        from attendance_bench.year import print_year, year_async  # imports this module's helpers
+
+        try:
+            results = asyncio.run(year_async(args, target))
+            facts = machine(target)
+        finally:
+            if stack is not None:
+                stack.stop()
+        write_document(args, facts, results, [])
+        print_year(results)
+        print(f"\nwritten to {args.out}")
+        return
     try:
         results = asyncio.run(main_async(args, target))
         facts = machine(target)
@@ -881,16 +912,7 @@ def main() -> None:
             stack.stop()
 
     rows = table_rows(results, args)
-    document = {
-        "generated_at": datetime.now(UTC).isoformat(),
-        "command": shlex.join([Path(sys.executable).name, "-m", "attendance_bench", *sys.argv[1:]]),
-        "machine": facts,
-        "parameters": {k: v for k, v in vars(args).items() if k not in ("out",)},
-        "results": results,
-        "table": [dict(zip(("measure", "value", "target", "of_raw_limit"), row, strict=True)) for row in rows],
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(document, indent=2, default=str))
+    write_document(args, facts, results, rows)
     print_table(rows)
     for warning in results.get("warnings", []):
         print(f"\nwarning: {warning}")
