@@ -24,6 +24,18 @@ Mark = dict[str, object]
 T = TypeVar("T")
 
 ACADEMIC_YEAR = 2025
+# Fifty real LA numbers (the London boroughs, then the metropolitan districts), which the UPN
+# check accepts: the schools take them in turn.
+LA_CODES = tuple(
+    str(n)
+    for n in (
+        *range(201, 214),
+        *range(301, 321),
+        *range(330, 337),
+        *range(340, 345),
+        *range(350, 355),
+    )
+)
 # A typical English LA's published 2025/26 dates: 195 working days, 5 of them INSET, so 190
 # days for pupils; the early-May bank holiday falls in term, so it is a planned closure ('#').
 TERMS = (
@@ -296,7 +308,7 @@ def make_schools(count: int, pupils: int, seed: int, *, first_urn: int = 500000)
     teaching_days = school_calendar().school_days(TERMS[0].start, TERMS[-1].end)
     for index in range(count):
         rng = random.Random(f"{seed}:school:{index}")
-        urn, la_code = str(first_urn + index), f"{201 + index % 50}"
+        urn, la_code = str(first_urn + index), LA_CODES[index % len(LA_CODES)]
         # About a quarter of schools are secondary; the first two include one of each phase.
         phase: Phase = "secondary" if index % 4 == 1 else "primary"
         years = [str(y) for y in range(7, 12)] if phase == "secondary" else ["R", *map(str, range(1, 7))]

@@ -8,6 +8,7 @@ import pytest
 from attendance_bench.__main__ import ADMISSIONS_PER_REQUEST, admission_calls
 from attendance_bench.generator import (
     ACADEMIC_YEAR,
+    LA_CODES,
     Admission,
     Summary,
     make_schools,
@@ -105,3 +106,10 @@ def test_a_schools_admissions_of_a_day_go_in_batches_and_a_lone_joiner_alone() -
         ("/v1/schools/100002/pupils", 1),
     ]
     assert orjson.loads(calls[1].body) == {"pupils": [a.body for a in intake[-5:]]}
+
+
+def test_every_school_of_a_large_bench_has_a_real_la_number() -> None:
+    schools = make_schools(len(LA_CODES) + 2, 1, seed=1)
+    assert len({s.la_code for s in schools}) == len(LA_CODES)
+    for school in schools:
+        validate_upn(school.pupils[0].upn)  # the UPN carries the LA number: a made-up one is refused
