@@ -399,6 +399,8 @@ class Target:
     kafka: KafkaTarget | None = None
     # The brokers' log folders, when the bench started them: bytes on disk per topic.
     broker_log_dirs: list[Path] = field(default_factory=list)
+    # analytics-service's environment in the stack, for `analytics_service.rebuild`.
+    analytics_env: dict[str, str] = field(default_factory=dict)
 
 
 def started_stack(prefix: str, **options: Any) -> tuple[LocalStack, Target]:
@@ -419,6 +421,7 @@ def started_stack(prefix: str, **options: Any) -> tuple[LocalStack, Target]:
             database_url=stack.database_url,
             kafka=stack.kafka,
             broker_log_dirs=[node.data_dir for node in stack.broker.nodes] if stack.broker else [],
+            analytics_env=stack.service_env("analytics") if "analytics" in config.services else {},
         )
     except BaseException:
         stack.stop()  # the caller never gets the stack to stop, so its processes would outlive the run
@@ -858,6 +861,11 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
         "--year",
         action="store_true",
         help="every school day of the year, figures month by month (attendance_bench/year.py); --days ignored",
+    )
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="with --year: then rebuild analytics from the register's log into a new database, timed and compared",
     )
     parser.add_argument("--query-repeats", type=int, default=30, help="requests per query latency")
     parser.add_argument("--freshness-timeout", type=float, default=300, help="seconds to wait for analytics")

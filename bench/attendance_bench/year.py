@@ -1,6 +1,6 @@
 """A whole school year through the real stack, measured month by month as the tables grow:
 
-    make bench BENCH_ARGS="--year [--schools 20] [--pupils 1000] [--rate 5000]"
+    make bench BENCH_ARGS="--year [--schools 20] [--pupils 1000] [--rate 5000] [--rebuild]"
 
 Every school day of the generated 2025/26 year is replayed in order. In each month every day
 but the last goes flat out; the last is paced at `--rate` marks a second (none with
@@ -8,7 +8,9 @@ but the last goes flat out; the last is paced at `--rate` marks a second (none w
 paced), CPU per mark event of each process and of the whole stack over the bench client's,
 the school summary, flagged list and LA return (year to date), resident memory, and bytes on
 disk per table and topic. The days are generated a month at a time, so the client's memory
-stays that of a month whatever the year holds.
+stays that of a month whatever the year holds. With `--rebuild`, analytics is then rebuilt
+from the register's log into a new database (attendance_bench/rebuild.py): its rate against
+the broker's raw consume rate, and whether it equals the live projection.
 """
 
 import argparse
@@ -40,6 +42,7 @@ from attendance_bench.__main__ import (
 )
 from attendance_bench.generator import TERMS, SchoolDay, make_schools, school_year
 from attendance_bench.measures import cpu_per_event, postgres_disk_bytes, resident_mb, topic_disk_bytes
+from attendance_bench.rebuild import rebuild_figures
 from attendance_shared.auth import Role, mint_token
 from attendance_shared.settings import CommonSettings
 
@@ -121,6 +124,18 @@ async def year_async(args: argparse.Namespace, target: Target) -> dict[str, obje
             figures["marks_stored"] = marks_stored
             monthly.append(figures)
             print(f"  {month_line(figures)}", file=sys.stderr, flush=True)
+    if args.rebuild and target.database_url and target.analytics_env:
+        print("  rebuilding analytics from the register's log into a new database", file=sys.stderr)
+        results["rebuild"] = await rebuild_figures(
+            target.database_url, target.analytics_env, target.urls["register"], target.kafka
+        )
+        rebuild = results["rebuild"]
+        print(
+            f"  rebuild: {rebuild['events']:,} events in {rebuild['seconds']} s, {rebuild['events_per_second']:,}/s, "
+            f"{rebuild['share_of_raw_consume']:.0%} of the raw consume rate; equal to the live projection: "
+            f"{all(rebuild['equal_to_live'].values())}",
+            file=sys.stderr,
+        )
     return results
 
 

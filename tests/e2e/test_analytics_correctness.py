@@ -24,6 +24,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from attendance_bench.rebuild import PROJECTION_QUERIES
 
 from attendance_shared import topics
 from attendance_shared.auth import Role
@@ -355,18 +356,6 @@ def want_term_possible(school: School) -> int:
     return sum(
         counts_between(final_codes(school, p), date(2025, 8, 1), date(2025, 12, 19)).possible for p in school.pupils
     )
-
-
-PROJECTION_QUERIES = {
-    "pupil_years": "SELECT school_urn, upn, academic_year, codes, possible, present, approved_educational_activity,"
-    " authorised, unauthorised, latest_date, flags FROM analytics.pupil_years ORDER BY 1, 2, 3",
-    # The figures a flag row keeps are those of the batch that raised it, and a replay batches
-    # differently; which flags are active, and every pupil-year's figures, must not differ.
-    "active_flags": "SELECT school_urn, upn, academic_year, flag FROM analytics.risk_flags WHERE active",
-    "enrolments": "SELECT * FROM analytics.enrolments ORDER BY 1, 2, 3",
-    "pupil_versions": "SELECT * FROM analytics.pupil_versions ORDER BY 1, 2, 3",
-    "calendars": "SELECT * FROM analytics.school_calendars ORDER BY 1, 2",
-}
 
 
 async def snapshot(dsn: str) -> dict[str, list]:
