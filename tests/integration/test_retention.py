@@ -28,7 +28,6 @@ from la_returns_service.retention import run_retention as la_returns_retention
 from notification_service.consumers.handler import EventHandler as NotificationHandler
 from notification_service.retention import run_retention as notification_retention
 from register_service.app import create_app
-from register_service.service.retention import run_retention
 from register_service.service.retention import run_retention as register_retention
 from register_service.settings import Settings
 from support_service.consumers.handler import handle as support_handle
@@ -127,16 +126,16 @@ async def test_a_pupil_whose_every_entry_is_six_years_and_a_day_old_is_gone_from
     sessionmaker = make_sessionmaker(engine)
 
     # A day earlier, GONE's entries are exactly six years old: kept.
-    earlier = await run_retention(sessionmaker, today=SIX_YEARS_ON - timedelta(days=1), dry_run=False)
+    earlier = await register_retention(sessionmaker, today=SIX_YEARS_ON - timedelta(days=1), dry_run=False)
     assert earlier.pupils_removed == 0 and sum(earlier.removed.values()) == 0
     assert await rows_of(engine, GONE) == before[GONE]
 
-    dry = await run_retention(sessionmaker, today=SIX_YEARS_ON, dry_run=True)
+    dry = await register_retention(sessionmaker, today=SIX_YEARS_ON, dry_run=True)
     assert (dry.pupils_removed, dry.removed["marks"]) == (1, 3)  # GONE's two marks and STAYING's Monday
     assert dry.removed["outbox"] > 0
     assert await rows_of(engine, GONE) == before[GONE]
 
-    report = await run_retention(sessionmaker, today=SIX_YEARS_ON, dry_run=False, batch_size=1)
+    report = await register_retention(sessionmaker, today=SIX_YEARS_ON, dry_run=False, batch_size=1)
     assert report.pupils_removed == 1
     assert report.removed["marks"] == 3 and report.removed["pupils"] == 1
     assert report.removed["outbox"] == dry.removed["outbox"]
@@ -164,7 +163,7 @@ async def test_a_pupil_whose_every_entry_is_six_years_and_a_day_old_is_gone_from
     assert runs == 3
     recorded = await scalar(engine, "SELECT removed FROM register.retention_runs ORDER BY id DESC LIMIT 1")
     assert recorded["pupils"] == 1 and recorded["marks"] == 3  # type: ignore[index]
-    again = await run_retention(sessionmaker, today=SIX_YEARS_ON, dry_run=False)
+    again = await register_retention(sessionmaker, today=SIX_YEARS_ON, dry_run=False)
     assert again.pupils_removed == 0 and sum(again.removed.values()) == 0
 
 
