@@ -57,33 +57,32 @@ async def lock_pupils_past_retention(
     return [PupilPastRetention(*row) for row in rows]
 
 
-# Each table holding a pupil's rows, children before the rows they refer to.
+# Each table holding a pupil's rows, children before the rows they refer to; `{pupils}` is the
+# batch's (school_urn, upn) pairs, so each table is one statement for the whole batch.
 _PUPIL_TABLES = (
-    ("marks", "school_urn = :urn AND upn = :upn"),
-    ("planned_marks", "school_urn = :urn AND upn = :upn"),
-    ("absence_reports", "school_urn = :urn AND upn = :upn"),
-    ("leave_requests", "school_urn = :urn AND upn = :upn"),
+    ("marks", "(school_urn, upn) IN ({pupils})"),
+    ("planned_marks", "(school_urn, upn) IN ({pupils})"),
+    ("absence_reports", "(school_urn, upn) IN ({pupils})"),
+    ("leave_requests", "(school_urn, upn) IN ({pupils})"),
     (
         "part_time_timetable_versions",
-        "timetable_id IN (SELECT id FROM register.part_time_timetables WHERE school_urn = :urn AND upn = :upn)",
+        "timetable_id IN (SELECT id FROM register.part_time_timetables WHERE (school_urn, upn) IN ({pupils}))",
     ),
-    ("part_time_timetables", "school_urn = :urn AND upn = :upn"),
-    ("pupil_versions", "school_urn = :urn AND upn = :upn"),
-    ("enrolments", "school_urn = :urn AND upn = :upn"),
-    ("pupils", "school_urn = :urn AND upn = :upn"),
+    ("part_time_timetables", "(school_urn, upn) IN ({pupils})"),
+    ("pupil_versions", "(school_urn, upn) IN ({pupils})"),
+    ("enrolments", "(school_urn, upn) IN ({pupils})"),
+    ("pupils", "(school_urn, upn) IN ({pupils})"),
 )
+_BATCH = "SELECT * FROM unnest(CAST(:urns AS text[]), CAST(:upns AS text[]))"
 
 
 async def remove_pupils(session: AsyncSession, pupils: list[PupilPastRetention]) -> dict[str, int]:
     """Every row of these pupils, by table. The admission register's trigger lets the
     retention job, and only it, delete a pupil (the transaction says it is that job)."""
     await session.execute(text("SET LOCAL register.retention_job = 'on'"))
+    batch = {"urns": [p.school_urn for p in pupils], "upns": [p.upn for p in pupils]}
     removed: dict[str, int] = {}
-    keys = [{"urn": p.school_urn, "upn": p.upn} for p in pupils]
     for table, where in _PUPIL_TABLES:
-        statement = text(f"DELETE FROM register.{table} WHERE {where}")
-        count = 0
-        for key in keys:
-            count += (await session.execute(statement, key)).rowcount
-        removed[table] = count
+        statement = text(f"DELETE FROM register.{table} WHERE {where.format(pupils=_BATCH)}")
+        removed[table] = (await session.execute(statement, batch)).rowcount
     return removed
