@@ -902,22 +902,18 @@ def main() -> None:
     if args.year:
         from attendance_bench.year import print_year, year_async  # imports this module's helpers
 
-        try:
-            results = asyncio.run(year_async(args, target))
-            facts = machine(target)
-        finally:
-            if stack is not None:
-                stack.stop()
-        write_document(args, facts, results, [])
-        print_year(results)
-        print(f"\nwritten to {args.out}")
-        return
+    run = year_async if args.year else main_async
     try:
-        results = asyncio.run(main_async(args, target))
+        results = asyncio.run(run(args, target))
         facts = machine(target)
     finally:
         if stack is not None:
             stack.stop()
+    if args.year:
+        write_document(args, facts, results, [])
+        print_year(results)
+        print(f"\nwritten to {args.out}")
+        return
 
     rows = table_rows(results, args)
     write_document(args, facts, results, rows)
