@@ -15,13 +15,15 @@ import json
 import os
 import platform
 import shlex
+import shutil
+import signal
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,7 @@ from attendance_bench.generator import (
     school_year,
     summarise,
 )
+from attendance_bench.history import MOST_YEARS, fill_history
 from attendance_bench.measures import (
     CLIENT,
     CommittedEvents,
@@ -48,11 +51,14 @@ from attendance_bench.measures import (
     freshness,
     latency,
     percentile,
+    postgres_checkpoint,
     postgres_copy_rows_per_second,
     postgres_disk_bytes,
     postgres_version,
+    postgres_wal,
     resident_mb,
     topic_disk_bytes,
+    wal_per_event,
 )
 from attendance_shared.auth import Role, mint_token
 from attendance_shared.kafka import KafkaTarget
@@ -424,8 +430,17 @@ def started_stack(prefix: str, **options: Any) -> tuple[LocalStack, Target]:
             analytics_env=stack.service_env("analytics") if "analytics" in config.services else {},
         )
     except BaseException:
-        stack.stop()  # the caller never gets the stack to stop, so its processes would outlive the run
+        stopped(stack)  # the caller never gets the stack to stop, so its processes would outlive the run
         raise
+
+
+def stopped(stack: LocalStack) -> None:
+    """Stop the bench's stack and remove its temporary folder: a run with `--history 5` leaves
+    gigabytes there."""
+    try:
+        stack.stop()
+    finally:
+        shutil.rmtree(stack.config.data_dir, ignore_errors=True)
 
 
 def bench_on_fresh_stack(
@@ -437,7 +452,7 @@ def bench_on_fresh_stack(
     try:
         results = asyncio.run(run(args, target))
     finally:
-        stack.stop()
+        stopped(stack)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2, default=str))
     print(json.dumps(results, indent=2, default=str))
@@ -628,9 +643,14 @@ async def main_async(args: argparse.Namespace, target: Target) -> dict[str, obje
                 f"the consumers had not applied the set-up's {pupil_events:,} pupil events after "
                 f"{args.freshness_timeout:g} s; the replay's figures include the rest of them",
             )
+        if args.history:
+            results["history"] = await fill_history(target.database_url or "", schools, args.seed, args.history)
+        if target.database_url:
+            await postgres_checkpoint(target.database_url)
         watching = await _watch(target)
         consumed_before = await _consumed(target, OTHER_MARK_CONSUMERS)
         cpu_before = _cpu(target)
+        wal_before = await postgres_wal(target.database_url) if target.database_url else None
         times, accepted, started = await replay(client, flat, args.concurrency, "replay")
         results["ingest"] = ingest_figures(flat, times)
         if e2e := await _fresh(watching, accepted, started, args.freshness_timeout):
@@ -650,6 +670,8 @@ async def main_async(args: argparse.Namespace, target: Target) -> dict[str, obje
             _warn(results, "no CPU per mark event is given: some of the replay's work was not done yet")
         elif cpu_before:
             results["cpu_flat_out"] = cpu_per_event(cpu_before, _cpu(target), events)
+            if wal_before and target.database_url:
+                results["wal_flat_out"] = wal_per_event(wal_before, await postgres_wal(target.database_url), events)
         if paced:
             watching = await _watch(target)
             times, accepted, started = await replay(client, paced, args.concurrency, "paced", rate=args.rate)
@@ -679,6 +701,7 @@ async def disk_figures(target: Target, results: dict[str, object]) -> dict[str, 
     tables = await postgres_disk_bytes(target.database_url or "")
     topics = topic_disk_bytes(target.broker_log_dirs)
     marks = sum(int(results[phase]["marks"]) for phase in ("ingest", "paced") if phase in results)  # type: ignore[index]
+    marks += int(results.get("history", {}).get("marks", 0))  # type: ignore[union-attr]
     figures: dict[str, object] = {"tables": tables, "topics": topics, "marks_stored": marks}
     if marks:
         per_schema: dict[str, int] = {}
@@ -711,20 +734,39 @@ def paced_figures(
 
 
 async def queries(target: Target, token: str, school: School, first: date, last: date, repeats: int) -> dict:
+    """The reads a school, its LA and the analytics views make most, over the replayed days;
+    with `--history`, over six years of rows."""
     auth = {"Authorization": f"Bearer {token}"}
     period = {"from": first.isoformat(), "to": last.isoformat()}
+    pupil = school.pupils[0].upn
+    register = f"/v1/schools/{school.urn}/registers/{last.isoformat()}/am"
     async with (
+        httpx.AsyncClient(base_url=target.urls["register"], headers=auth, timeout=60) as registers,
         httpx.AsyncClient(base_url=target.urls["analytics"], headers=auth, timeout=60) as analytics,
         httpx.AsyncClient(base_url=target.urls["la-returns"], headers=auth, timeout=120) as returns,
     ):
         summary = await latency(lambda: analytics.get(f"/v1/schools/{school.urn}/attendance", params=period), repeats)
+        pupil_figures = await latency(
+            lambda: analytics.get(f"/v1/schools/{school.urn}/pupils/{pupil}/attendance", params=period), repeats
+        )
         flags_of_the_year = {"academic_year": ACADEMIC_YEAR}  # the replayed year, not today's
         flagged = await latency(
             lambda: analytics.get(f"/v1/schools/{school.urn}/flags", params=flags_of_the_year), repeats
         )
+        register_read = await latency(lambda: registers.get(register), repeats)
+        # As it stood a moment ago: the amendment history's read, not the latest revision's.
+        as_at = {"as_at": (datetime.now(UTC) - timedelta(seconds=1)).isoformat()}
+        register_as_at = await latency(lambda: registers.get(register, params=as_at), repeats)
         body = {"kind": "attendance", **period}
         la_return = await latency(lambda: returns.post(f"/v1/las/{school.la_code}/returns", json=body), 3)
-    return {"school_summary": summary, "flagged_list": flagged, "la_return_compile": la_return}
+    return {
+        "school_summary": summary,
+        "pupil_figures": pupil_figures,
+        "flagged_list": flagged,
+        "register_read": register_read,
+        "register_as_at": register_as_at,
+        "la_return_compile": la_return,
+    }
 
 
 def _ratio(value: float | None, limit: float | None, of: str) -> str:
@@ -786,12 +828,19 @@ def table_rows(results: dict, args: argparse.Namespace) -> list[tuple[str, str, 
         rows.append(("CPU per mark event, flat out, stack", stack, "-", "-"))
         for name, us in cpu["us_per_event"].items():
             rows.append((f"  {name}", f"{us:,} µs", "-", "-"))
+    if wal := results.get("wal_flat_out"):
+        written = f"{wal['bytes_per_mark_event']:,} bytes, {wal['full_page_images_per_mark_event']} full pages"
+        rows.append(("PostgreSQL WAL per mark event, flat out", written, "-", "-"))
     if limits:
         rows.append(("raw PostgreSQL COPY, rows/s", f"{limits['postgres_copy_rows_per_second']:,}", "-", "limit"))
         produce, consume = limits["produce_per_second"], limits["consume_per_second"]
         rows.append(("raw broker produce / consume, msg/s", f"{produce:,} / {consume:,}", "-", "limit"))
     for name, size in results.get("disk", {}).get("bytes_per_mark", {}).items():  # type: ignore[union-attr]
         rows.append((f"disk per mark stored, {name}", f"{size:,} bytes", "-", "-"))
+    if history := results.get("history"):
+        copied = f"{history['marks']:,} register entries, {history['pupil_years']:,} pupil-years"
+        copied += f" in {history['seconds']} s"
+        rows.append((f"history: {history['years']} earlier years copied in first", copied, "-", "-"))
     data = results["data"]
     shares = (
         f"PA {data['persistent_absence_share']:.1%}, SA {data['severe_absence_share']:.1%}, "
@@ -867,11 +916,22 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="with --year: then rebuild analytics from the register's log into a new database, timed and compared",
     )
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        choices=range(MOST_YEARS + 1),
+        metavar=f"0..{MOST_YEARS}",
+        help="earlier school years copied straight into the register's and analytics' tables before the replay "
+        "(attendance_bench/history.py): the queries and ingest over six years of rows",
+    )
     parser.add_argument("--query-repeats", type=int, default=30, help="requests per query latency")
     parser.add_argument("--freshness-timeout", type=float, default=300, help="seconds to wait for analytics")
     args = parser.parse_args(None if argv is None else list(argv))
     if args.smoke:
         args.schools, args.pupils, args.days, args.paced_days, args.rate = 2, 50, 1, 1, 1000
+    if args.history and (args.register_url or args.register_only):
+        parser.error("--history fills the stack's own databases: it needs the whole stack the bench starts")
     return args
 
 
@@ -888,7 +948,13 @@ def write_document(args: argparse.Namespace, facts: dict, results: dict, rows: l
     args.out.write_text(json.dumps(document, indent=2, default=str))
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds through the `finally` that stops the stack
+
+
 def main() -> None:
+    # Killed (`kill`, a CI timeout), the bench still stops its stack rather than orphan it.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     args = parse_args()
     stack = None
     target = Target(urls={"register": args.register_url}) if args.register_url else None
@@ -908,7 +974,7 @@ def main() -> None:
         facts = machine(target)
     finally:
         if stack is not None:
-            stack.stop()
+            stopped(stack)
     if args.year:
         write_document(args, facts, results, [])
         print_year(results)

@@ -323,3 +323,33 @@ async def postgres_version(database_url: str) -> str:
         return str(await connection.fetchval("SHOW server_version"))
     finally:
         await connection.close()
+
+
+async def postgres_wal(database_url: str) -> dict[str, int]:
+    """WAL written since the server started: bytes, and full-page images (a page's first
+    change after each checkpoint writes the whole page; an insert into a big index touches
+    more pages than one into a small one)."""
+    url = make_url(database_url).set(drivername="postgresql")
+    connection = await asyncpg.connect(url.render_as_string(hide_password=False))
+    try:
+        row = await connection.fetchrow(
+            "SELECT wal_bytes::bigint AS bytes, wal_fpi AS full_page_images FROM pg_stat_wal"
+        )
+        return dict(row)
+    finally:
+        await connection.close()
+
+
+def wal_per_event(before: dict[str, int], after: dict[str, int], events: int) -> dict[str, float]:
+    return {f"{name}_per_mark_event": round((after[name] - before[name]) / max(events, 1), 2) for name in before}
+
+
+async def postgres_checkpoint(database_url: str) -> None:
+    """Every dirty page written out now, so a measured run starts from the same state whatever
+    came before it (a set-up, or years of history copied in) and pays for none of it."""
+    url = make_url(database_url).set(drivername="postgresql")
+    connection = await asyncpg.connect(url.render_as_string(hide_password=False))
+    try:
+        await connection.execute("CHECKPOINT")
+    finally:
+        await connection.close()

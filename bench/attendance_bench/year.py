@@ -41,6 +41,7 @@ from attendance_bench.__main__ import (
     set_up,
 )
 from attendance_bench.generator import TERMS, SchoolDay, make_schools, school_year
+from attendance_bench.history import fill_history
 from attendance_bench.measures import cpu_per_event, postgres_disk_bytes, resident_mb, topic_disk_bytes
 from attendance_bench.rebuild import rebuild_figures
 from attendance_shared.auth import Role, mint_token
@@ -88,6 +89,9 @@ async def year_async(args: argparse.Namespace, target: Target) -> dict[str, obje
         admitted = await set_up(client, Replay(schools, [], [], []), args.concurrency, args.bulk)
         if not await _caught_up(target, before, admitted, args.freshness_timeout, PUPILS):
             _warn(results, f"the consumers had not applied the set-up's {admitted:,} pupil events")
+        if args.history:
+            results["history"] = await fill_history(target.database_url or "", schools, args.seed, args.history)
+            marks_stored = int(results["history"]["marks"])  # type: ignore[index]
         for month, days in months(school_year(schools, args.seed)):
             flat_days, paced_days = (days[:-1], days[-1:]) if args.rate and len(days) > 1 else (days, [])
             figures: dict[str, object] = {"month": month, "school_days": len([d for d in days if d.registers])}
