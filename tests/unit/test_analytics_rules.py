@@ -85,6 +85,33 @@ def test_a_mark_is_taken_only_when_its_revision_is_newer() -> None:
     assert stored.apply(mark("M", 3)) and stored.codes[slot_of(FIRST_MONDAY, "am")] == BYTE_OF_CODE["M"]
 
 
+def test_merging_two_years_of_the_same_pupil_ends_as_applying_every_mark_to_one() -> None:
+    """The rebuild folds marks into a year in memory and merges it into a row written before."""
+
+    def mark(day: date, session: str, code: str, revision: int) -> SessionMarkedV1:
+        return SessionMarkedV1(
+            school_urn="100001", la_code="201", upn="A" + "0" * 12, date=day, session=session,
+            code=code, revision=revision, recorded_at="2025-09-01T09:00:00Z",
+        )  # fmt: skip
+
+    tuesday = FIRST_MONDAY + timedelta(days=1)
+    earlier = [mark(FIRST_MONDAY, "am", "/", 1), mark(FIRST_MONDAY, "pm", "N", 1), mark(tuesday, "am", "I", 3)]
+    later = [mark(FIRST_MONDAY, "pm", "M", 2), mark(tuesday, "am", "O", 2), mark(tuesday, "pm", "\\", 1)]
+    one = PupilYear()
+    for m in earlier + later:
+        one.apply(m)
+    stored, held = PupilYear(), PupilYear()
+    for m in earlier:
+        stored.apply(m)
+    for m in later:
+        held.apply(m)
+    stored = PupilYear.stored(bytes(stored.codes), stored.revisions_bytes(), 0)
+    stored.merge(held)
+    assert stored.codes == one.codes and stored.amended == one.amended
+    assert one.amended == {slot_of(FIRST_MONDAY, "pm"): 2, slot_of(tuesday, "am"): 3}
+    assert STORED_CODES[stored.codes[slot_of(tuesday, "am")]] == "I"  # revision 3 stands over the later 2
+
+
 def test_calendar_arrays_know_school_days_weeks_and_half_terms() -> None:
     calendar = SchoolCalendar(
         academic_year=YEAR,

@@ -6,6 +6,7 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter, ValidationError
 
 from attendance_shared.bounds import (
     ADDRESS_LINE_MAX,
@@ -28,6 +29,7 @@ from attendance_shared.events import (
     SessionMarkedV1,
     make_event,
     parse_event,
+    plain_envelope,
     pupil_key,
 )
 from attendance_shared.outbox import add_envelopes_to_outbox
@@ -225,3 +227,40 @@ def test_a_dead_letter_keeps_at_most_half_a_mebibyte_of_the_record_and_says_how_
     named = dict(headers)
     assert named["original_size"] == b"2000000" and named["original_topic"] == b"attendance.marks.v1"
     assert len(named["dead_letter_reason"]) <= 4000
+
+
+MARK_TYPES = [name for name, payload in EVENT_TYPES.items() if issubclass(payload, SessionMarkedV1)]
+PLAIN = {name: TypeAdapter(plain_envelope(name)) for name in MARK_TYPES}
+MARK_FIELDS = [*SessionMarkedV1.model_fields, "extra_field"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(MARK_TYPES),
+    st.dictionaries(st.sampled_from(MARK_FIELDS), st.one_of(st.just(None), JSON), max_size=3),
+    st.lists(st.sampled_from(MARK_FIELDS), max_size=2),
+    st.dictionaries(st.sampled_from(ENVELOPE_KEYS[:-2]), JSON, max_size=1),
+)
+def test_a_mark_read_as_a_plain_dict_is_accepted_and_refused_as_parse_event_does(
+    event_type: str, replaced: dict, removed: list, envelope_replaced: dict
+) -> None:
+    """The rebuild reads marks as dicts (`plain_envelope`); the consumers read them as models.
+    Whatever is changed, left out or added, the two agree, and on what a valid mark holds."""
+    data = orjson.loads(MarkAmendedV1(**{**MARK.model_dump(), "revision": 2, "reason": "GP letter"}).model_dump_json())
+    data.update(replaced)
+    for name in removed:
+        data.pop(name, None)
+    envelope = orjson.loads(make_event(MARK, source="/services/register", subject="s").to_bytes())
+    raw = orjson.dumps({**envelope, **envelope_replaced, "type": event_type, "data": data})
+    try:
+        model = parse_event(raw)
+    except InvalidEvent:
+        with pytest.raises(ValidationError):
+            PLAIN[event_type].validate_json(raw)
+        return
+    plain = PLAIN[event_type].validate_json(raw)
+    fields = model.data.model_dump()
+    left_out = set(fields) - set(plain["data"])  # a plain dict has no defaults filled in
+    assert all(not type(model.data).model_fields[name].is_required() for name in left_out)
+    assert plain["data"] == {name: fields[name] for name in plain["data"]}
+    assert plain["time"] == model.time and plain["id"] == model.id

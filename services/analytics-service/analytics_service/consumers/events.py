@@ -161,8 +161,29 @@ class AnalyticsHandler:
                 if state.apply(mark):
                     due.add(key)
                     state.la_code = mark.la_code
-        if not due:
-            return
+        if due:
+            await self._save(session, states, due)
+
+    async def save_years(self, session: AsyncSession, years: dict[PupilYearKey, PupilYear]) -> None:
+        """Pupil-years whose marks were applied outside a batch (the rebuild's bulk path, which
+        folds a year of marks into each before writing it once): merged into any stored row,
+        then their figures and flags computed and saved as a batch's are."""
+        await projections.lock_schools(session, {urn for urn, _, _ in years})
+        stored = await projections.pupil_year_rows(session, years)
+        states: dict[PupilYearKey, PupilYear] = {}
+        for key, year in years.items():
+            row = stored.get(key)
+            if row is None:
+                states[key] = year
+                continue
+            states[key] = PupilYear.stored(row.codes, row.revisions, row.flags)
+            states[key].la_code = row.la_code
+            states[key].merge(year)
+        await self._save(session, states, set(states))
+
+    async def _save(self, session: AsyncSession, states: dict[PupilYearKey, PupilYear], due: set) -> None:
+        """The figures and flags of the `due` pupil-years, from their states, saved with any
+        flag events they raise or clear."""
         groups: dict[tuple[str, int], list[PupilYearKey]] = defaultdict(list)
         for key in sorted(due):
             groups[(key[0], key[2])].append(key)

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 
 import numpy as np
 
@@ -37,13 +38,28 @@ class PupilYear:
     def apply(self, mark: SessionMarkedV1) -> bool:
         """Take the mark if it is newer than what the session holds; stale and duplicate
         revisions change nothing, so any delivery order ends in the same year."""
-        slot = slot_of(mark.date, mark.session)
-        if mark.revision <= self.revision(slot):
+        return self.take(mark.date, mark.session, mark.code, mark.revision)
+
+    def take(self, day: date, session: str, code: str, revision: int) -> bool:
+        """`apply`, from a mark's values rather than its model."""
+        slot = slot_of(day, session)
+        if revision <= self.revision(slot):
             return False
-        self.codes[slot] = BYTE_OF_CODE[mark.code]
-        if mark.revision > 1:
-            self.amended[slot] = mark.revision
+        self.codes[slot] = BYTE_OF_CODE[code]
+        if revision > 1:
+            self.amended[slot] = revision
         return True
+
+    def merge(self, other: "PupilYear") -> None:
+        """Take each of `other`'s sessions that holds a newer revision than this one's, as
+        applying its marks here would."""
+        for slot in np.flatnonzero(np.frombuffer(other.codes, dtype=np.uint8)).tolist():
+            revision = other.revision(slot)
+            if revision > self.revision(slot):
+                self.codes[slot] = other.codes[slot]
+                if revision > 1:
+                    self.amended[slot] = revision
+        self.la_code = other.la_code or self.la_code
 
 
 def key_of(mark: SessionMarkedV1) -> PupilYearKey:
