@@ -200,6 +200,13 @@ def log_page_json(rows: Sequence[Row], *, limit: int) -> bytes:
     return b'{"events":[' + events + b'],"next_after":' + next_after + b"}"
 
 
+def log_page_next_after(page: bytes) -> int | None:
+    """A `log_page_json` page's `next_after`, read from its end without parsing the page, so
+    a reader can ask for the next page before it has read this one."""
+    value = page[page.rindex(b'"next_after":') + len(b'"next_after":') : page.rindex(b"}")].strip()
+    return None if value == b"null" else int(value)
+
+
 def wake_channel(table: Table) -> str:
     assert table.schema, "outbox tables live in their service's schema"
     return _wake_channel(table.schema)

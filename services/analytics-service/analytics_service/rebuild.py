@@ -52,6 +52,7 @@ from attendance_shared.events import (
     plain_envelope,
 )
 from attendance_shared.kafka import ensure_topics
+from attendance_shared.outbox import log_page_next_after
 from attendance_shared.rules.figures import academic_year_of
 
 REPLAYED_TOPICS = (topics.SCHOOLS, topics.PUPILS, topics.MARKS)
@@ -116,6 +117,14 @@ def page_events(content: bytes) -> tuple[list[Logged], int | None, int]:
     return events, raw["next_after"], skipped
 
 
+def _is(event: Event | dict[str, Any], payload: type) -> bool:
+    return not isinstance(event, dict) and isinstance(event.data, payload)
+
+
+def _mark_of(event: Event | dict[str, Any]) -> dict[str, Any] | SessionMarkedV1:
+    return event["data"] if isinstance(event, dict) else event.data  # type: ignore[return-value]
+
+
 class HeldYears:
     """Pupil-years with marks applied in memory, written once each: a year of a pupil's
     marks is one row computed once, not one recomputation per page it appears in."""
@@ -135,6 +144,42 @@ class HeldYears:
             year = self.years[key] = PupilYear()
         if year.take(day, mark["session"], mark["code"], mark["revision"]):
             year.la_code = mark["la_code"]
+
+    def read_page(self, content: bytes) -> tuple[list[Logged], int, int]:
+        """A page's marks folded in; its other events, to apply after them (all of them, in
+        order and none folded, when it holds a removal); how many events it held; and how
+        many of them never validated."""
+        events, _, invalid = page_events(content)
+        if any(_is(event, PupilRecordsRemovedV1) for _, event in events):
+            return events, len(events), invalid
+        others: list[Logged] = []
+        for topic, event in events:
+            if isinstance(event, dict) or _is(event, SessionMarkedV1):
+                self.apply(_mark_of(event))
+            else:
+                others.append((topic, event))
+        return others, len(events), invalid
+
+    async def apply_in_order(self, events: list[Logged]) -> None:
+        """Events after the page's marks were folded (schools, calendars, pupils), or a page
+        holding a removal, event by event: the held years are written before each removal,
+        so it removes what they hold of its pupil too."""
+        waiting: list[Logged] = []
+        for topic, event in events:
+            if isinstance(event, dict) or _is(event, SessionMarkedV1):
+                self.apply(_mark_of(event))
+                continue
+            if _is(event, PupilRecordsRemovedV1):
+                await self._apply(waiting)
+                waiting = []
+                await self.write()
+            waiting.append((topic, event))
+        await self._apply(waiting)
+
+    async def _apply(self, events: list[Logged]) -> None:
+        if events:
+            async with self.sessionmaker() as session, session.begin():
+                await self.handler(session, events)  # type: ignore[arg-type]
 
     async def write(self, *, chunk: int = 2000) -> None:
         """Every held pupil-year saved, a chunk a transaction, and let go."""
@@ -193,27 +238,18 @@ async def rebuild(
         started = time.monotonic()
         fetching = asyncio.create_task(page_after(0))
         while fetching is not None:
-            events, next_after, invalid = page_events(await fetching)
-            # The next page is read by register-service while this one is applied here.
+            content = await fetching
+            next_after = log_page_next_after(content)
+            # Register-service reads the next page while this one is validated and folded in a
+            # thread: the event loop stays free to send the request and take the answer.
             fetching = asyncio.create_task(page_after(next_after)) if next_after is not None else None
+            others, count, invalid = await asyncio.to_thread(held.read_page, content)
             skipped += invalid
-            others = []
-            for topic, event in events:
-                if isinstance(event, dict):
-                    held.apply(event["data"])
-                elif isinstance(event.data, SessionMarkedV1):  # a page read again event by event
-                    held.apply(event.data)
-                else:
-                    others.append((topic, event))
-            if others:
-                if any(isinstance(event.data, PupilRecordsRemovedV1) for _, event in others):
-                    await held.write()  # a removed pupil's held marks go with their other rows
-                # Schools, calendars and pupils at once: a held year is computed when written,
-                # with the enrolments and calendars the log has reached by then.
-                async with sessionmaker() as session, session.begin():
-                    await handler(session, others)
+            # A held year is computed when written, with the enrolments and calendars the log
+            # has reached by then, so schools, calendars and pupils can follow a page's marks.
+            await held.apply_in_order(others)
             await held.write_if_full()
-            applied += len(events)
+            applied += count
             rate = applied / max(time.monotonic() - started, 1e-6)
             print(f"\rreplayed {applied:,} events ({rate:,.0f}/s)", end="", file=sys.stderr, flush=True)
         print(file=sys.stderr)
