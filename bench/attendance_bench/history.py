@@ -21,13 +21,11 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-import asyncpg
-from sqlalchemy.engine import make_url
-
 from analytics_service.domain.encoding import BYTE_OF_CODE, day_of_slot, slot_of
 from analytics_service.domain.pupil_year import PupilYear
 from analytics_service.domain.year_matrix import YearMatrix, category_counts, unexplained_counts
 from attendance_bench.generator import ACADEMIC_YEAR, School, SchoolDay, school_year
+from attendance_bench.measures import postgres
 from attendance_shared.rules.figures import academic_year_of
 from register_service.repository.marks import STORED_COLUMNS as MARK_COLUMNS  # as the register copies them in
 
@@ -180,20 +178,19 @@ async def fill_history(database_url: str, schools: list[School], seed: int, year
     """COPY the `years` before the replayed one (most recent first, each generated whole, with
     its own seed) into the register's and analytics' tables, then VACUUM ANALYZE them, as
     years of autovacuum would have left them."""
-    url = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    connection = await asyncpg.connect(url)
     la_code_of = {school.urn: school.la_code for school in schools}
     started = time.monotonic()
     filled: dict[str, int] = {"marks": 0, "pupil_years": 0}
 
-    async def copy_marks(year: EarlierYear) -> None:
-        await connection.copy_records_to_table(
-            "marks", schema_name="register", columns=MARK_COLUMNS, records=year.marks
-        )
-        filled["marks"] += len(year.marks)
-        year.marks.clear()
+    async with postgres(database_url) as connection:
 
-    try:
+        async def copy_marks(year: EarlierYear) -> None:
+            await connection.copy_records_to_table(
+                "marks", schema_name="register", columns=MARK_COLUMNS, records=year.marks
+            )
+            filled["marks"] += len(year.marks)
+            year.marks.clear()
+
         for back in range(1, years + 1):
             shift = weeks_back(back)
             year = EarlierYear(ACADEMIC_YEAR - back)
@@ -217,8 +214,6 @@ async def fill_history(database_url: str, schools: list[School], seed: int, year
             )
         await connection.execute("VACUUM (ANALYZE) register.marks")
         await connection.execute("VACUUM (ANALYZE) analytics.pupil_years")
-    finally:
-        await connection.close()
     return {
         "years": years,
         "academic_years": [ACADEMIC_YEAR - back for back in range(1, years + 1)],

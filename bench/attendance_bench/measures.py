@@ -9,7 +9,7 @@ import os
 import statistics
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -325,19 +325,26 @@ async def postgres_version(database_url: str) -> str:
         await connection.close()
 
 
+@contextlib.asynccontextmanager
+async def postgres(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A plain asyncpg connection to the stack's database, whose URL is SQLAlchemy's."""
+    url = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(url)
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
 async def postgres_wal(database_url: str) -> dict[str, int]:
     """WAL written since the server started: bytes, and full-page images (a page's first
     change after each checkpoint writes the whole page; an insert into a big index touches
     more pages than one into a small one)."""
-    url = make_url(database_url).set(drivername="postgresql")
-    connection = await asyncpg.connect(url.render_as_string(hide_password=False))
-    try:
+    async with postgres(database_url) as connection:
         row = await connection.fetchrow(
             "SELECT wal_bytes::bigint AS bytes, wal_fpi AS full_page_images FROM pg_stat_wal"
         )
         return dict(row)
-    finally:
-        await connection.close()
 
 
 def wal_per_event(before: dict[str, int], after: dict[str, int], events: int) -> dict[str, float]:
@@ -347,9 +354,5 @@ def wal_per_event(before: dict[str, int], after: dict[str, int], events: int) ->
 async def postgres_checkpoint(database_url: str) -> None:
     """Every dirty page written out now, so a measured run starts from the same state whatever
     came before it (a set-up, or years of history copied in) and pays for none of it."""
-    url = make_url(database_url).set(drivername="postgresql")
-    connection = await asyncpg.connect(url.render_as_string(hide_password=False))
-    try:
+    async with postgres(database_url) as connection:
         await connection.execute("CHECKPOINT")
-    finally:
-        await connection.close()

@@ -87,8 +87,7 @@ class LoggedEvent(TypedDict):
 class LogPage(TypedDict):
     """A page of register-service's `GET /v1/events`, read in one pass of the validator."""
 
-    events: list[LoggedEvent]
-    next_after: int | None
+    events: list[LoggedEvent]  # its `next_after` is read from its end: log_page_next_after
 
 
 _PAGE = TypeAdapter(LogPage)
@@ -96,14 +95,13 @@ _RAW_PAGE = TypeAdapter(dict[str, Any])
 Logged = tuple[str, Event | dict[str, Any]]  # a topic, and its event: a model, or a mark as a dict
 
 
-def page_events(content: bytes) -> tuple[list[Logged], int | None, int]:
-    """A page's events, where the next page starts, and how many of its events never
-    validated (skipped: they were never published valid, so never applied live either).
-    The whole page is validated at once; only a page holding an invalid event is read
-    again event by event."""
+def page_events(content: bytes) -> tuple[list[Logged], int]:
+    """A page's events, and how many of them never validated (skipped: they were never
+    published valid, so never applied live either). The whole page is validated at once;
+    only a page holding an invalid event is read again event by event."""
     try:
         page = _PAGE.validate_json(content)
-        return [(item["topic"], item["event"]) for item in page["events"]], page["next_after"], 0
+        return [(item["topic"], item["event"]) for item in page["events"]], 0
     except ValidationError:
         pass
     raw = _RAW_PAGE.validate_json(content)
@@ -114,7 +112,7 @@ def page_events(content: bytes) -> tuple[list[Logged], int | None, int]:
             events.append((item["topic"], parse_event(orjson.dumps(item["event"]))))
         except InvalidEvent:
             skipped += 1
-    return events, raw["next_after"], skipped
+    return events, skipped
 
 
 def _is(event: Event | dict[str, Any], payload: type) -> bool:
@@ -149,7 +147,7 @@ class HeldYears:
         """A page's marks folded in; its other events, to apply after them (all of them, in
         order and none folded, when it holds a removal); how many events it held; and how
         many of them never validated."""
-        events, _, invalid = page_events(content)
+        events, invalid = page_events(content)
         if any(_is(event, PupilRecordsRemovedV1) for _, event in events):
             return events, len(events), invalid
         others: list[Logged] = []
