@@ -45,6 +45,7 @@ from attendance_bench.measures import (
     CLIENT,
     CommittedEvents,
     ConsumedWatcher,
+    batches_applied,
     broker_messages_per_second,
     cpu_per_event,
     cpu_seconds,
@@ -60,6 +61,7 @@ from attendance_bench.measures import (
     topic_disk_bytes,
     wal_per_event,
 )
+from attendance_bench.profile import Profiler, print_profile
 from attendance_shared.auth import Role, mint_token
 from attendance_shared.kafka import KafkaTarget
 from attendance_shared.rules.leave import week_session
@@ -649,7 +651,11 @@ async def main_async(args: argparse.Namespace, target: Target) -> dict[str, obje
             await postgres_checkpoint(target.database_url)
         watching = await _watch(target)
         consumed_before = await _consumed(target, OTHER_MARK_CONSUMERS)
+        batches_before = await batches_applied(target.urls) if target.pids else {}
         cpu_before = _cpu(target)
+        profiler = Profiler(args.profile, target.pids) if args.profile and target.pids else None
+        if profiler:
+            profiler.start()
         wal_before = await postgres_wal(target.database_url) if target.database_url else None
         times, accepted, started = await replay(client, flat, args.concurrency, "replay")
         results["ingest"] = ingest_figures(flat, times)
@@ -666,10 +672,19 @@ async def main_async(args: argparse.Namespace, target: Target) -> dict[str, obje
                 f"{' and '.join(OTHER_MARK_CONSUMERS)} had not applied the replay's {events:,} mark events after "
                 f"{args.freshness_timeout:g} s",
             )
+        if profiler:
+            results["profile"] = profiler.stop()
         if not others_done or (e2e and "marks_not_applied" in e2e):
             _warn(results, "no CPU per mark event is given: some of the replay's work was not done yet")
         elif cpu_before:
             results["cpu_flat_out"] = cpu_per_event(cpu_before, _cpu(target), events)
+            if batches_before:
+                batches = await batches_applied(target.urls)
+                results["events_per_batch"] = {
+                    service: round(events / (batches[service] - before))
+                    for service, before in batches_before.items()
+                    if service in (*OTHER_MARK_CONSUMERS, "analytics") and batches[service] > before
+                }
             if wal_before and target.database_url:
                 results["wal_flat_out"] = wal_per_event(wal_before, await postgres_wal(target.database_url), events)
         if paced:
@@ -925,6 +940,13 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
         help="earlier school years copied straight into the register's and analytics' tables before the replay "
         "(attendance_bench/history.py): the queries and ingest over six years of rows",
     )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="sample every service with py-spy during the flat-out replay; folded stacks into DIR, top functions "
+        "into the result (attendance_bench/profile.py)",
+    )
     parser.add_argument("--query-repeats", type=int, default=30, help="requests per query latency")
     parser.add_argument("--freshness-timeout", type=float, default=300, help="seconds to wait for analytics")
     args = parser.parse_args(None if argv is None else list(argv))
@@ -984,6 +1006,8 @@ def main() -> None:
     rows = table_rows(results, args)
     write_document(args, facts, results, rows)
     print_table(rows)
+    if "profile" in results:
+        print_profile(results["profile"])
     for warning in results.get("warnings", []):
         print(f"\nwarning: {warning}")
     print(f"\nwritten to {args.out}")

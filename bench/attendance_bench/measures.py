@@ -29,6 +29,20 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
+async def batches_applied(urls: dict[str, str]) -> dict[str, float]:
+    """How many polled batches each service's consumer has applied so far (its
+    `consumer_batch_seconds_count`): over a run, events per batch is what each batch's own
+    costs (a transaction, a read of the rows it changes, a commit) are shared by. Once a run,
+    so the scrape costs the services nothing worth counting."""
+    counts = {}
+    async with httpx.AsyncClient(timeout=10) as client:
+        for service, url in urls.items():
+            text = (await client.get(f"{url}/metrics")).text
+            lines = [line for line in text.splitlines() if line.startswith("consumer_batch_seconds_count{")]
+            counts[service] = sum(float(line.rpartition(" ")[2]) for line in lines)
+    return counts
+
+
 class CommittedEvents:
     """How many events of a topic (the marks, unless named) a service's consumer has applied:
     the sum of the offsets its group has committed on it, asked of the broker. The consumer
@@ -228,9 +242,7 @@ def _children(pid: int) -> list[int]:
 
 async def postgres_copy_rows_per_second(database_url: str, rows: int) -> float:
     """COPY into a table shaped like the register's marks, in one transaction, as ingest does."""
-    url = make_url(database_url).set(drivername="postgresql")
-    connection = await asyncpg.connect(url.render_as_string(hide_password=False))
-    try:
+    async with postgres(database_url) as connection:
         await connection.execute(
             "CREATE TEMP TABLE bench_marks (id bigserial PRIMARY KEY, school_urn text, upn text, date date, "
             "session text, code text, revision int, recorded_by text, recorded_at timestamptz, "
@@ -243,8 +255,6 @@ async def postgres_copy_rows_per_second(database_url: str, rows: int) -> float:
         async with connection.transaction():
             await connection.copy_records_to_table("bench_marks", records=records, columns=columns)
         return rows / (time.perf_counter() - started)
-    finally:
-        await connection.close()
 
 
 async def broker_messages_per_second(kafka: KafkaTarget, messages: int, size: int = 420) -> dict[str, float]:
@@ -288,17 +298,13 @@ SERVICE_SCHEMAS = ("register", "analytics", "notification", "la_returns", "suppo
 async def postgres_disk_bytes(database_url: str) -> dict[str, dict[str, int]]:
     """Each service table's bytes on disk: the table (with TOAST and free-space maps) and its
     indexes, as PostgreSQL counts them, by `schema.table`."""
-    url = make_url(database_url).set(drivername="postgresql")
-    connection = await asyncpg.connect(url.render_as_string(hide_password=False))
-    try:
+    async with postgres(database_url) as connection:
         rows = await connection.fetch(
             "SELECT n.nspname || '.' || c.relname AS name, pg_table_size(c.oid) AS table_bytes, "
             "pg_indexes_size(c.oid) AS index_bytes FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY($1::text[]) ORDER BY 1",
             list(SERVICE_SCHEMAS),
         )
-    finally:
-        await connection.close()
     return {r["name"]: {"table": r["table_bytes"], "indexes": r["index_bytes"]} for r in rows}
 
 
@@ -317,12 +323,8 @@ def topic_disk_bytes(log_dirs: list[Path]) -> dict[str, int]:
 
 
 async def postgres_version(database_url: str) -> str:
-    url = make_url(database_url).set(drivername="postgresql")
-    connection = await asyncpg.connect(url.render_as_string(hide_password=False))
-    try:
+    async with postgres(database_url) as connection:
         return str(await connection.fetchval("SHOW server_version"))
-    finally:
-        await connection.close()
 
 
 @contextlib.asynccontextmanager
