@@ -387,3 +387,48 @@ async def test_a_part_time_timetable_past_its_review_or_end_is_flagged_until_rev
             text("SELECT count(*) FROM analytics.outbox WHERE convert_from(envelope, 'UTF8') LIKE '%part_time_%'")
         )
         assert changes.scalar() == 4  # raised, cleared, raised, cleared
+
+
+async def test_a_pupils_change_recomputes_the_years_from_its_day_on_not_the_years_before(
+    analytics: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """Issue 28: a leaving (or an admission, an update, a timetable) alters no academic year
+    before the day it takes effect, so those years are not recomputed for it; with six years
+    kept, each change rewrote six rows, and the earlier years' flags were evaluated again."""
+    last_year = [date(2025, 3, 3) + timedelta(days=d) for d in range(5)]  # 2024/25
+    this_year = [date(2025, 9, 8) + timedelta(days=d) for d in range(5)]  # 2025/26
+
+    def pupil_event(data) -> tuple[str, Event]:
+        return "attendance.pupils.v1", make_event(data, source="/test", subject=pupil_key(URN, A))
+
+    def leaving(left_on: date) -> tuple[str, Event]:
+        return pupil_event(PupilDeletedV1(school_urn=URN, la_code="201", upn=A, left_on=left_on, ground="g"))
+
+    handler, sessionmaker = AnalyticsHandler(rules=FlagRules()), make_sessionmaker(engine)
+    admitted = SAMPLE_PUPIL.model_copy(update={"upn": A, "admission_date": date(2024, 9, 2)})
+    events = [pupil_event(admitted)] + [mark_record(A, d, s, "/") for d in last_year + this_year for s in ("am", "pm")]
+    async with sessionmaker.begin() as session:
+        await handler(session, events)
+
+    async def possible() -> dict[int, int]:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                text("SELECT academic_year, possible FROM analytics.pupil_years WHERE upn = :upn"), {"upn": A}
+            )
+            return dict(rows.all())
+
+    async def mark_stored_figures() -> None:
+        # A figure no count gives: a year recomputed gets its true figure back.
+        async with engine.begin() as conn:
+            await conn.execute(text("UPDATE analytics.pupil_years SET possible = 999 WHERE upn = :upn"), {"upn": A})
+
+    assert await possible() == {2024: 10, 2025: 10}
+    await mark_stored_figures()
+    async with sessionmaker.begin() as session:
+        await handler(session, [leaving(this_year[2])])
+    assert await possible() == {2024: 999, 2025: 6}  # this year's recomputed: on roll to Wednesday
+
+    await mark_stored_figures()
+    async with sessionmaker.begin() as session:
+        await handler(session, [leaving(last_year[-1])])  # the leaving put back into last year
+    assert await possible() == {2024: 10, 2025: 0}

@@ -41,7 +41,7 @@ from attendance_shared.events import (
 )
 from attendance_shared.outbox import add_to_outbox
 from attendance_shared.rules.codes import Category
-from attendance_shared.rules.figures import AttendanceFigures
+from attendance_shared.rules.figures import AttendanceFigures, academic_year_of
 
 SOURCE = "/services/analytics"
 CATEGORIES = (
@@ -99,7 +99,15 @@ class AnalyticsHandler:
         schools, calendars, versions, admissions, leavings = {}, {}, {}, [], []
         timetables: list[dict] = []
         marks: list[SessionMarkedV1] = []
-        touched_pupils: set[tuple[str, str]] = set()
+        # Each changed pupil, with the first academic year the change can alter: admissions,
+        # leavings and timetables change nothing before the day they take effect, so earlier
+        # years are not recomputed (six years of a pupil's rows for one change of address).
+        touched_from: dict[tuple[str, str], int] = {}
+
+        def touch(urn: str, upn: str, day: date) -> None:
+            year = academic_year_of(day)
+            touched_from[(urn, upn)] = min(year, touched_from.get((urn, upn), year))
+
         for _, event in events:
             data = event.data
             if isinstance(data, SessionMarkedV1):
@@ -118,17 +126,17 @@ class AnalyticsHandler:
                 calendars[(data.school_urn, data.academic_year)] = data.stored_row()
             elif isinstance(data, PupilUpdatedV1):
                 versions[(data.school_urn, data.upn, data.effective_from)] = _version_row(data, data.effective_from)
-                touched_pupils.add((data.school_urn, data.upn))
+                touch(data.school_urn, data.upn, data.effective_from)
             elif isinstance(data, PupilAdmittedV1):
                 versions[(data.school_urn, data.upn, data.admission_date)] = _version_row(data, data.admission_date)
                 admissions.append({"school_urn": data.school_urn, "upn": data.upn, "admitted_on": data.admission_date})
-                touched_pupils.add((data.school_urn, data.upn))
+                touch(data.school_urn, data.upn, data.admission_date)
             elif isinstance(data, PupilDeletedV1):
                 leavings.append({"school_urn": data.school_urn, "upn": data.upn, "left_on": data.left_on})
-                touched_pupils.add((data.school_urn, data.upn))
+                touch(data.school_urn, data.upn, data.left_on)
             elif isinstance(data, PartTimeTimetableSetV1):
                 timetables.append(_timetable_row(data))
-                touched_pupils.add((data.school_urn, data.upn))
+                touch(data.school_urn, data.upn, data.start_date)
         await projections.upsert_schools(session, list(schools.values()))
         await projections.upsert_calendars(session, list(calendars.values()))
         await projections.upsert_versions(session, list(versions.values()))
@@ -139,7 +147,11 @@ class AnalyticsHandler:
         marks_by_year = group_marks(marks)
         # A school's settings, a calendar or a pupil's enrolment can change figures and flags
         # without any new mark: those pupil-years are recomputed too.
-        recompute = set(await projections.pupil_year_keys_of(session, sorted(touched_pupils)))
+        recompute = {
+            (urn, upn, year)
+            for urn, upn, year in await projections.pupil_year_keys_of(session, sorted(touched_from))
+            if year >= touched_from[(urn, upn)]
+        }
         recompute |= set(await projections.pupil_year_keys_of_schools(session, calendars))
         recompute |= set(await projections.pupil_year_keys_of_school_urns(session, sorted(schools)))
         await self._recompute(session, marks_by_year, recompute)
