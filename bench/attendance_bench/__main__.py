@@ -61,7 +61,7 @@ from attendance_bench.measures import (
     topic_disk_bytes,
     wal_per_event,
 )
-from attendance_bench.profile import Profiler, print_profile
+from attendance_bench.profile import POSTGRES_CONFIG, Profiler, print_profile
 from attendance_shared.auth import Role, mint_token
 from attendance_shared.kafka import KafkaTarget
 from attendance_shared.rules.leave import week_session
@@ -653,9 +653,9 @@ async def main_async(args: argparse.Namespace, target: Target) -> dict[str, obje
         consumed_before = await _consumed(target, OTHER_MARK_CONSUMERS)
         batches_before = await batches_applied(target.urls) if target.pids else {}
         cpu_before = _cpu(target)
-        profiler = Profiler(args.profile, target.pids) if args.profile and target.pids else None
+        profiler = Profiler(args.profile, target.pids, target.database_url) if args.profile and target.pids else None
         if profiler:
-            profiler.start()
+            await profiler.start()
         wal_before = await postgres_wal(target.database_url) if target.database_url else None
         times, accepted, started = await replay(client, flat, args.concurrency, "replay")
         results["ingest"] = ingest_figures(flat, times)
@@ -673,7 +673,7 @@ async def main_async(args: argparse.Namespace, target: Target) -> dict[str, obje
                 f"{args.freshness_timeout:g} s",
             )
         if profiler:
-            results["profile"] = profiler.stop()
+            results["profile"] = await profiler.stop()
         if not others_done or (e2e and "marks_not_applied" in e2e):
             _warn(results, "no CPU per mark event is given: some of the replay's work was not done yet")
         elif cpu_before:
@@ -986,6 +986,7 @@ def main() -> None:
             workers={"register": args.register_workers},
             services=("register",) if args.register_only else SERVICES,
             secured=args.secured_kafka,
+            postgres_config=POSTGRES_CONFIG if args.profile else {},
         )
     if args.year:
         from attendance_bench.year import print_year, year_async  # imports this module's helpers

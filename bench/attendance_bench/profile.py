@@ -5,10 +5,15 @@ part 5 asks before any cut; the folded stacks are kept in DIR (`<service>.txt`, 
 stack, readable by flamegraph.pl or speedscope) and the functions holding most samples, by
 their own time and with what they call, go into the result. Idle threads are not sampled,
 so the shares are of the CPU a process used, not of the wall clock.
+
+PostgreSQL's side comes from `pg_stat_statements` (the bench starts its server with it loaded
+when profiling): the statements that took most of its time over the same run, with their
+calls, rows and WAL, each service's statements together.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import signal
 import subprocess
@@ -17,8 +22,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from attendance_bench.measures import postgres
+
 SAMPLES_PER_SECOND = 100
 TOP = 25
+STATEMENTS = 15
+# Loaded at the server's start: `pg_stat_statements` cannot be added to a running one.
+POSTGRES_CONFIG = {"shared_preload_libraries": "pg_stat_statements", "pg_stat_statements.max": "2000"}
 # Our own packages' frames: the inclusive list keeps to them, since every sample also sits
 # under uvicorn's, click's and asyncio's start-up frames, which say nothing.
 OWN_FRAME = re.compile(r"\((attendance_shared|\w+_service)/")
@@ -28,9 +38,18 @@ OWN_FRAME = re.compile(r"\((attendance_shared|\w+_service)/")
 class Profiler:
     folder: Path
     pids: dict[str, int]
-    _running: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    database_url: str | None = None
+    _running: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        if self.database_url:
+            async with postgres(self.database_url) as connection:
+                loaded = await connection.fetchval("SHOW shared_preload_libraries")
+                if "pg_stat_statements" in loaded:
+                    await connection.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+                    await connection.execute("SELECT pg_stat_statements_reset()")
+                else:  # a server the bench did not start (the tests' stack): services only
+                    self.database_url = None
         self.folder.mkdir(parents=True, exist_ok=True)
         spy = Path(sys.executable).with_name("py-spy")
         for service, pid in self.pids.items():
@@ -38,22 +57,52 @@ class Profiler:
                 str(spy), "record", "--pid", str(pid), "--subprocesses", "--nonblocking", "--format", "raw",
                 "--rate", str(SAMPLES_PER_SECOND), "--function", "--output", str(self.folder / f"{service}.txt"),
             ]  # fmt: skip
-            self._running[service] = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            self._running[service] = await asyncio.create_subprocess_exec(
+                *command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
 
-    def stop(self) -> dict[str, object]:
+    async def stop(self) -> dict[str, object]:
         """Stop sampling (py-spy writes its file on SIGINT) and summarise each service."""
         for process in self._running.values():
             process.send_signal(signal.SIGINT)
         summary: dict[str, object] = {"folder": str(self.folder)}
         for service, process in self._running.items():
-            _, errors = process.communicate(timeout=60)
+            _, errors = await asyncio.wait_for(process.communicate(), 60)
             folded = self.folder / f"{service}.txt"
             if not folded.exists():
                 summary[service] = {"error": errors.decode(errors="replace").strip()[-500:]}
                 continue
             summary[service] = top_functions(folded.read_text())
         self._running.clear()
+        if self.database_url:
+            summary["postgres"] = await top_statements(self.database_url)
         return summary
+
+
+async def top_statements(database_url: str, top: int = STATEMENTS) -> dict[str, object]:
+    """The statements that took most of PostgreSQL's time since the reset, as
+    `pg_stat_statements` counts it (execution time, so waits for locks and I/O count too)."""
+    async with postgres(database_url) as connection:
+        rows = await connection.fetch(
+            "SELECT query, calls, rows, total_exec_time, wal_bytes FROM pg_stat_statements "
+            "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "ORDER BY total_exec_time DESC"
+        )
+    total_ms = sum(r["total_exec_time"] for r in rows) or 1.0
+    return {
+        "total_ms": round(total_ms),
+        "statements": [
+            {
+                "query": " ".join(r["query"].split())[:300],
+                "calls": r["calls"],
+                "rows": r["rows"],
+                "ms": round(r["total_exec_time"]),
+                "share": round(r["total_exec_time"] / total_ms, 4),
+                "wal_bytes": int(r["wal_bytes"]),
+            }
+            for r in rows[:top]
+        ],
+    }
 
 
 def top_functions(folded: str, top: int = TOP) -> dict[str, object]:
@@ -87,7 +136,7 @@ def top_functions(folded: str, top: int = TOP) -> dict[str, object]:
 def print_profile(summary: dict[str, object], top: int = 12) -> None:
     print(f"\nprofile (py-spy folded stacks in {summary['folder']}):")
     for service, figures in summary.items():
-        if service == "folder" or not isinstance(figures, dict):
+        if service in ("folder", "postgres") or not isinstance(figures, dict):
             continue
         if "error" in figures:
             print(f"  {service}: py-spy failed: {figures['error']}")
@@ -95,3 +144,7 @@ def print_profile(summary: dict[str, object], top: int = 12) -> None:
         print(f"  {service}: {figures['samples']:,} samples; own time")
         for name, share in figures.get("own", [])[:top]:
             print(f"    {share:6.1%}  {name}")
+    if statements := summary.get("postgres"):
+        print(f"  postgres: {statements['total_ms']:,} ms in statements; most of it in")  # type: ignore[index]
+        for row in statements["statements"][:top]:  # type: ignore[index]
+            print(f"    {row['share']:6.1%}  {row['calls']:>8,} calls  {row['query'][:100]}")

@@ -1,6 +1,8 @@
 """A few seconds of the benchmark against the test stack, so `make bench` keeps working.
 It asserts what was stored, never how fast (speed is `make bench`'s job)."""
 
+from pathlib import Path
+
 import httpx
 import pytest
 from attendance_bench.__main__ import Target, main_async, parse_args, table_rows
@@ -13,10 +15,12 @@ from tests.helpers import bearer
 pytestmark = pytest.mark.e2e
 
 
-async def test_the_benchmark_replays_generated_days_and_reports_them(stack: LocalStack) -> None:
+async def test_the_benchmark_replays_generated_days_and_reports_them(stack: LocalStack, tmp_path: Path) -> None:
     # --smoke: 2 schools of 50 pupils, one school day flat out and one paced at 1,000 marks/s,
-    # after the year before copied straight into the databases (--history 1).
-    args = parse_args(["--smoke", "--seed", "1", "--query-repeats", "2", "--freshness-timeout", "60", "--history", "1"])
+    # after the year before copied straight into the databases (--history 1), every service
+    # sampled by py-spy through the flat-out day (--profile).
+    options = ["--smoke", "--seed", "1", "--query-repeats", "2", "--freshness-timeout", "60", "--history", "1"]
+    args = parse_args([*options, "--profile", str(tmp_path / "profile")])
     target = Target(
         urls={s: stack.url(s) for s in ("register", "analytics", "la-returns")},
         pids={name: process.pid for name, process in stack.services.items()},
@@ -44,6 +48,13 @@ async def test_the_benchmark_replays_generated_days_and_reports_them(stack: Loca
     assert cpu["events"] == 200 and set(cpu["seconds"]) == {*stack.services, "postgres", "broker", CLIENT}
     assert cpu["seconds"]["register"] > 0 and cpu["seconds"]["postgres"] > 0
     assert results["data"]["marks"] == ingest["marks"] + paced["marks"]
+    # py-spy could read every service (ptrace allowed) and its folded stacks were summarised;
+    # the tests' PostgreSQL has no pg_stat_statements loaded, so the profile leaves it out.
+    profile = results["profile"]
+    for service in stack.services:
+        assert (tmp_path / "profile" / f"{service}.txt").exists()
+        assert "error" not in profile[service] and profile[service]["samples"] >= 0
+    assert "postgres" not in profile
     # Bytes on disk: every service's tables and the topics, and what a stored mark costs.
     disk = results["disk"]
     assert disk["tables"]["register.marks"]["table"] > 0 and disk["tables"]["register.marks"]["indexes"] > 0

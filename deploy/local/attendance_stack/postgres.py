@@ -15,10 +15,13 @@ SYSTEM_USER = "embedded_postgres"
 
 
 class EmbeddedPostgres:
-    def __init__(self, data_dir: Path, port: int, *, durable: bool = True) -> None:
+    def __init__(
+        self, data_dir: Path, port: int, *, durable: bool = True, config: dict[str, str] | None = None
+    ) -> None:
         self.data_dir = data_dir.resolve()
         self.port = port
         self.durable = durable
+        self.config = dict(config or {})
         self.log = self.data_dir.parent / "postgres.log"
         self.process: subprocess.Popen | None = None
         self._user = SYSTEM_USER if os.geteuid() == 0 else None
@@ -69,6 +72,8 @@ class EmbeddedPostgres:
         if not self.durable:
             # Test databases are thrown away, so durability is traded for speed.
             settings += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        for name, value in self.config.items():
+            settings += ["-c", f"{name}={value}"]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [

@@ -42,6 +42,8 @@ class StackConfig:
     kafka_bootstrap_servers: str | None = None
     durable: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
+    # PostgreSQL settings on top of the stack's own (the bench's profile loads pg_stat_statements).
+    postgres_config: dict[str, str] = field(default_factory=dict)
     # Broker settings on top of the stack's own (a test's short retention check, say).
     kafka_config: dict[str, str] = field(default_factory=dict)
     # Processes per service; the register's relay and the consumers coordinate across them
@@ -156,7 +158,10 @@ class LocalStack:
             self.say("using the PostgreSQL server at DATABASE_URL")
             return
         self.postgres = EmbeddedPostgres(
-            self.config.data_dir / "postgres" / "data", self.config.postgres_port, durable=self.config.durable
+            self.config.data_dir / "postgres" / "data",
+            self.config.postgres_port,
+            durable=self.config.durable,
+            config=self.config.postgres_config,
         )
         self.say(f"starting PostgreSQL on 127.0.0.1:{self.config.postgres_port}")
         self.postgres.start()
