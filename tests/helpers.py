@@ -6,6 +6,7 @@ import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -17,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from attendance_shared.auth import Role, mint_token
+from attendance_shared.clock import SCHOOL_TIME_ZONE, today_in_england
 from attendance_shared.consumer import BatchConsumer
 from attendance_shared.events import Event
 from attendance_shared.kafka import KafkaPublisher, KafkaTarget, client_config
@@ -98,6 +100,19 @@ async def publish_events(kafka: KafkaTarget, topic: TopicSpec, events: list[Even
         await publisher.publish([(topic.name, e.key, e.to_bytes(), []) for e in events])
     finally:
         await publisher.close()
+
+
+def today_clear_of_midnight(margin_s: float) -> date:
+    """England's today, once at least `margin_s` seconds of it are left. A flow of tests that
+    reads the date once (posting every register "so far", then acting "today") must not run
+    over midnight, when the services' today moves on and its own does not; this close to
+    midnight it waits for the new day."""
+    now = datetime.now(SCHOOL_TIME_ZONE)
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=SCHOOL_TIME_ZONE)
+    left = (midnight - now).total_seconds()
+    if left < margin_s:
+        time.sleep(left + 1)
+    return today_in_england()
 
 
 def bearer(role: Role, subject: str | None = None, **scope: object) -> dict[str, str]:

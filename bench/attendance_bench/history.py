@@ -12,8 +12,9 @@ analytics' own storage format, with its figures counted by analytics' own functi
 goes through the API or the stream: the replay that follows is what is measured.
 
 Not filled: the register's outbox of those years (bytes on disk only; a year's is measured by
-`--year`), their flag rows (the flag list reads one year's), and the services
-that keep no per-mark rows (notification, la-returns, support).
+`--year`), their flags (the flag list reads one year's; a year recomputed would raise them,
+which a school's new settings or calendar do, a pupil's change no longer does), and the
+services that keep no per-mark rows (notification, la-returns, support).
 """
 
 import sys

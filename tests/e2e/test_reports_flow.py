@@ -18,7 +18,7 @@ from attendance_stack import LocalStack
 from la_returns_service.documents.reports_pdf import fmt
 from tests.e2e.conftest import start_stack
 from tests.factories import calendar_body, make_upn, pupil_body, school_body
-from tests.helpers import bearer, poppler
+from tests.helpers import bearer, poppler, today_clear_of_midnight
 
 pytestmark = pytest.mark.e2e
 T = TypeVar("T")
@@ -31,6 +31,16 @@ EVERY, MONDAYS, HALF, ILL, LATE_JOINER = (make_upn(la_code=LA, serial=n) for n i
 PUPILS = {EVERY: "Ada", MONDAYS: "Ben", HALF: "Cal", ILL: "Dee", LATE_JOINER: "Eve"}
 JOINS = date(2026, 11, 2)
 TODAY = today_in_england()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_day_for_the_whole_flow() -> None:
+    """Every test here acts on one `TODAY`, read as the module starts, when the flow has time to
+    finish before midnight (it takes under a minute)."""
+    global TODAY
+    TODAY = today_clear_of_midnight(margin_s=300)
+
+
 STAFF = bearer(Role.STAFF, subject="head@larch", schools=[URN])
 OFFICER = bearer(Role.LA, subject="officer@la207", la_code=LA)
 

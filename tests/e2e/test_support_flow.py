@@ -18,7 +18,7 @@ from attendance_stack import LocalStack
 from attendance_stack.processes import free_port
 from tests.e2e.conftest import start_stack
 from tests.factories import calendar_body, make_upn, pupil_body, school_body
-from tests.helpers import bearer, poppler
+from tests.helpers import bearer, poppler, today_clear_of_midnight
 from tests.integration.notification_parts import Mailbox
 
 pytestmark = pytest.mark.e2e
@@ -36,6 +36,16 @@ PARENTS = [
     {"name": "Tom Okafor", "relationship": "father", "phone": "07700900123"},
 ]
 TODAY = today_in_england()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_day_for_the_whole_flow() -> None:
+    """Every test here acts on one `TODAY`, read as the module starts, when the flow has time to
+    finish before midnight (it takes under a minute)."""
+    global TODAY
+    TODAY = today_clear_of_midnight(margin_s=300)
+
+
 STAFF = bearer(Role.STAFF, subject="lead@hilltop", schools=[URN])
 OFFICER = bearer(Role.LA, subject="officer@la206", la_code=LA)
 # ABSENT misses Mondays, Tuesdays and Wednesdays without leave: persistent, and far past the
