@@ -2,8 +2,9 @@
 
 py-spy samples every service process (and its workers) without pausing it, as issue 28's
 part 5 asks before any cut; the folded stacks are kept in DIR (`<service>.txt`, one line a
-stack, readable by flamegraph.pl or speedscope) and the functions holding most samples, by
-their own time and with what they call, go into the result. Idle threads are not sampled,
+stack, readable by flamegraph.pl or speedscope) and, into the result, the entry points the
+samples came in by (an API route, a worker) and the functions holding most samples, by their
+own time and with what they call. Idle threads are not sampled,
 so the shares are of the CPU a process used, not of the wall clock.
 
 PostgreSQL's side comes from `pg_stat_statements` (the bench starts its server with it loaded
@@ -32,6 +33,11 @@ POSTGRES_CONFIG = {"shared_preload_libraries": "pg_stat_statements", "pg_stat_st
 # Our own packages' frames: the inclusive list keeps to them, since every sample also sits
 # under uvicorn's, click's and asyncio's start-up frames, which say nothing.
 OWN_FRAME = re.compile(r"\((attendance_shared|\w+_service)/")
+# Where a sample's work came in: an API route's function, or the worker a service runs
+# (its consumer, outbox relay, dispatcher...), which `Workers._supervise` starts.
+ROUTE_FRAME = re.compile(r"\(\w+_service/api/")
+WORKERS_FRAME = "Workers._supervise "
+ELSEWHERE = "elsewhere: the event loop, HTTP and middleware, SQLAlchemy's greenlets, start-up"
 
 
 @dataclass
@@ -108,9 +114,11 @@ async def top_statements(database_url: str, top: int = STATEMENTS) -> dict[str, 
 def top_functions(folded: str, top: int = TOP) -> dict[str, object]:
     """The functions holding most samples in py-spy's folded stacks (`a;b;c 12` per line):
     by their own time (the stack's last frame), and ours by their total (anywhere on the
-    stack, counted once a sample)."""
+    stack, counted once a sample); and the entry points the samples came in by (an API route,
+    a worker), which says what a request of one kind costs against the marks it brings."""
     own: Counter[str] = Counter()
     total: Counter[str] = Counter()
+    entries: Counter[str] = Counter()
     samples = 0
     for line in folded.splitlines():
         stack, _, count = line.rpartition(" ")
@@ -126,11 +134,23 @@ def top_functions(folded: str, top: int = TOP) -> dict[str, object]:
         own[frames[-1]] += n
         for name in {f for f in frames if OWN_FRAME.search(f)}:
             total[name] += n
+        entries[_entry(frames)] += n
 
     def shares(counter: Counter[str]) -> list[list[object]]:
         return [[name, round(n / samples, 4)] for name, n in counter.most_common(top)]
 
-    return {"samples": samples, "own": shares(own), "total": shares(total)} if samples else {"samples": 0}
+    if not samples:
+        return {"samples": 0}
+    return {"samples": samples, "entries": shares(entries), "own": shares(own), "total": shares(total)}
+
+
+def _entry(frames: list[str]) -> str:
+    for i, frame in enumerate(frames):
+        if ROUTE_FRAME.search(frame):
+            return frame
+        if frame.startswith(WORKERS_FRAME) and i + 1 < len(frames):
+            return frames[i + 1]
+    return ELSEWHERE
 
 
 def print_profile(summary: dict[str, object], top: int = 12) -> None:
@@ -141,7 +161,10 @@ def print_profile(summary: dict[str, object], top: int = 12) -> None:
         if "error" in figures:
             print(f"  {service}: py-spy failed: {figures['error']}")
             continue
-        print(f"  {service}: {figures['samples']:,} samples; own time")
+        print(f"  {service}: {figures['samples']:,} samples; by entry point")
+        for name, share in figures.get("entries", [])[:top]:
+            print(f"    {share:6.1%}  {name}")
+        print("   by own time")
         for name, share in figures.get("own", [])[:top]:
             print(f"    {share:6.1%}  {name}")
     if statements := summary.get("postgres"):
