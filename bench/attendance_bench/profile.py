@@ -4,12 +4,12 @@ py-spy samples every service process (and its workers) without pausing it, as is
 part 5 asks before any cut; the folded stacks are kept in DIR (`<service>.txt`, one line a
 stack, readable by flamegraph.pl or speedscope) and, into the result, the entry points the
 samples came in by (an API route, a worker) and the functions holding most samples, by their
-own time and with what they call. Idle threads are not sampled,
-so the shares are of the CPU a process used, not of the wall clock.
+own time and with what they call. Idle threads are not sampled, so the shares are of the
+CPU a process used, not of the wall clock.
 
 PostgreSQL's side comes from `pg_stat_statements` (the bench starts its server with it loaded
 when profiling): the statements that took most of its time over the same run, with their
-calls, rows and WAL, each service's statements together.
+calls, rows and WAL, every service's in one list, as they share the server.
 """
 
 from __future__ import annotations
