@@ -147,11 +147,7 @@ class AnalyticsHandler:
         marks_by_year = group_marks(marks)
         # A school's settings, a calendar or a pupil's enrolment can change figures and flags
         # without any new mark: those pupil-years are recomputed too.
-        recompute = {
-            (urn, upn, year)
-            for urn, upn, year in await projections.pupil_year_keys_of(session, sorted(touched_from))
-            if year >= touched_from[(urn, upn)]
-        }
+        recompute = set(await projections.pupil_year_keys_from(session, touched_from))
         recompute |= set(await projections.pupil_year_keys_of_schools(session, calendars))
         recompute |= set(await projections.pupil_year_keys_of_school_urns(session, sorted(schools)))
         await self._recompute(session, marks_by_year, recompute)

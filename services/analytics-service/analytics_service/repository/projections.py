@@ -179,11 +179,22 @@ async def school_versions(session: AsyncSession, urn: str, upns: Sequence[str] |
     return found
 
 
-async def pupil_year_keys_of(session: AsyncSession, keys: Sequence[PupilKey]) -> list[PupilYearKey]:
-    if not keys:
+async def pupil_year_keys_from(session: AsyncSession, first_years: dict[PupilKey, int]) -> list[PupilYearKey]:
+    """Each pupil's stored years from the academic year named for them on: the years a change
+    to the pupil dated in that year can alter."""
+    if not first_years:
         return []
     t = pupil_years
-    query = select(t.c.school_urn, t.c.upn, t.c.academic_year).where(_pupil_filter(t, keys))
+    keys = sorted(first_years)
+    from_first_year = text(
+        f"EXISTS (SELECT 1 FROM unnest(:f_urns, :f_upns, :f_years) AS k(urn, upn, first_year) WHERE "
+        f"k.urn = {t.name}.school_urn AND k.upn = {t.name}.upn AND {t.name}.academic_year >= k.first_year)"
+    ).bindparams(
+        bindparam("f_years", [first_years[k] for k in keys], type_=ARRAY(Integer)),
+        bindparam("f_urns", [k[0] for k in keys], type_=ARRAY(Text)),
+        bindparam("f_upns", [k[1] for k in keys], type_=ARRAY(Text)),
+    )
+    query = select(t.c.school_urn, t.c.upn, t.c.academic_year).where(_pupil_filter(t, keys), from_first_year)
     return [tuple(r) for r in await session.execute(query)]  # type: ignore[misc]
 
 
