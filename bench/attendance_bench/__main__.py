@@ -503,6 +503,7 @@ async def _fresh(
 # la-returns reads no marks: it asks analytics for runs and spells. support-service reads
 # every mark but keeps only those of pupils with an open case.
 OTHER_MARK_CONSUMERS = ("notification", "support")
+MARK_CONSUMERS = ("analytics", *OTHER_MARK_CONSUMERS)
 PUPIL_CONSUMERS = ("analytics", *OTHER_MARK_CONSUMERS, "la-returns")
 
 
@@ -683,7 +684,7 @@ async def main_async(args: argparse.Namespace, target: Target) -> dict[str, obje
                 results["events_per_batch"] = {
                     service: round(events / (batches[service] - before))
                     for service, before in batches_before.items()
-                    if service in (*OTHER_MARK_CONSUMERS, "analytics") and batches[service] > before
+                    if service in MARK_CONSUMERS and batches[service] > before
                 }
             if wal_before and target.database_url:
                 results["wal_flat_out"] = wal_per_event(wal_before, await postgres_wal(target.database_url), events)

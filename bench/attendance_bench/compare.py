@@ -4,11 +4,12 @@
 
 Each side is one or more result documents of `python -m attendance_bench` (`--out`), the
 "one" side run with `--history 1` and the "six" side with `--history 5`, alternated in one
-sitting because this machine's speed moves from hour to hour. One earlier year, not none: from
-its second year a school's autumn reads last year back (docs/performance.md, "Six years of
-rows"), so no earlier year at all measures that, not the years piling up. A figure is the median of its
-side's runs. Prints a Markdown table: each figure on both sides, how many times slower six
-years are, and the issue's limit (1.5 times for the reads, 1.2 for ingest and CPU).
+sitting because this machine's speed moves from hour to hour. One earlier year, not none:
+from its second year a school's autumn reads last year back (docs/performance.md, "Six years
+of rows"), so against no earlier year at all the table would measure that, not the years
+piling up. A figure is the median of its side's runs. Prints a Markdown table: each figure
+on both sides, how many times slower six years are, and the issue's limit (1.5 times for the
+reads, 1.2 for ingest and CPU).
 """
 
 import argparse

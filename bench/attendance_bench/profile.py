@@ -46,16 +46,16 @@ class Profiler:
     pids: dict[str, int]
     database_url: str | None = None
     _running: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
+    _statements: bool = False  # pg_stat_statements loaded and reset
 
     async def start(self) -> None:
         if self.database_url:
             async with postgres(self.database_url) as connection:
-                loaded = await connection.fetchval("SHOW shared_preload_libraries")
-                if "pg_stat_statements" in loaded:
+                # Not on a server the bench did not start (the tests' stack): services only.
+                self._statements = "pg_stat_statements" in await connection.fetchval("SHOW shared_preload_libraries")
+                if self._statements:
                     await connection.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
                     await connection.execute("SELECT pg_stat_statements_reset()")
-                else:  # a server the bench did not start (the tests' stack): services only
-                    self.database_url = None
         self.folder.mkdir(parents=True, exist_ok=True)
         spy = Path(sys.executable).with_name("py-spy")
         for service, pid in self.pids.items():
@@ -80,7 +80,7 @@ class Profiler:
                 continue
             summary[service] = top_functions(folded.read_text())
         self._running.clear()
-        if self.database_url:
+        if self._statements and self.database_url:
             summary["postgres"] = await top_statements(self.database_url)
         return summary
 

@@ -119,6 +119,11 @@ def _is(event: Event | dict[str, Any], payload: type) -> bool:
     return not isinstance(event, dict) and isinstance(event.data, payload)
 
 
+def _is_mark(event: Event | dict[str, Any]) -> bool:
+    # A page validated whole gives marks as dicts; one read again event by event, as models.
+    return isinstance(event, dict) or _is(event, SessionMarkedV1)
+
+
 def _mark_of(event: Event | dict[str, Any]) -> dict[str, Any] | SessionMarkedV1:
     return event["data"] if isinstance(event, dict) else event.data  # type: ignore[return-value]
 
@@ -152,7 +157,7 @@ class HeldYears:
             return events, len(events), invalid
         others: list[Logged] = []
         for topic, event in events:
-            if isinstance(event, dict) or _is(event, SessionMarkedV1):
+            if _is_mark(event):
                 self.apply(_mark_of(event))
             else:
                 others.append((topic, event))
@@ -164,7 +169,7 @@ class HeldYears:
         so it removes what they hold of its pupil too."""
         waiting: list[Logged] = []
         for topic, event in events:
-            if isinstance(event, dict) or _is(event, SessionMarkedV1):
+            if _is_mark(event):
                 self.apply(_mark_of(event))
                 continue
             if _is(event, PupilRecordsRemovedV1):
