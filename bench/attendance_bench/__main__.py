@@ -43,6 +43,7 @@ from attendance_bench.generator import (
 from attendance_bench.history import MOST_YEARS, fill_history
 from attendance_bench.measures import (
     CLIENT,
+    Accepted,
     CommittedEvents,
     ConsumedWatcher,
     batches_applied,
@@ -51,12 +52,14 @@ from attendance_bench.measures import (
     cpu_seconds,
     freshness,
     latency,
+    marks_of,
     percentile,
     postgres_checkpoint,
     postgres_copy_rows_per_second,
     postgres_disk_bytes,
     postgres_version,
     postgres_wal,
+    records_of,
     resident_mb,
     topic_disk_bytes,
     wal_per_event,
@@ -240,13 +243,13 @@ async def run_calls(
     calls: list[Call],
     concurrency: int,
     progress: Progress,
-    accepted: list[tuple[float, int]],
+    accepted: list[Accepted],
     *,
     send_at: Callable[[Call], float] | None = None,
     lags: list[float] | None = None,
 ) -> list[float]:
     """Send `calls` with at most `concurrency` in flight; return each one's seconds. Each answer
-    with mark events goes into `accepted` as (when it arrived, events), for freshness."""
+    with marks goes into `accepted`, for freshness."""
     semaphore = asyncio.Semaphore(concurrency)
     lags = [] if lags is None else lags
 
@@ -265,20 +268,27 @@ async def run_calls(
         if response.status_code != call.expect:
             raise RuntimeError(f"{call.method} {call.url}: {response.status_code} {response.text[:500]}")
         if call.mark_events or call.marks:
-            accepted.append((time.monotonic(), _mark_events(response)))
+            accepted.append(Accepted(time.monotonic(), *_records_and_marks(response)))
         progress.step()
         return seconds
 
     return await asyncio.gather(*(one(call) for call in calls))
 
 
-def _mark_events(response: httpx.Response) -> int:
-    """Mark events the request caused: a register's changed marks and the planned marks that
-    stood with it, or one amendment."""
+def _records_and_marks(response: httpx.Response) -> tuple[int, int]:
+    """The marks topic's records the request caused, and the marks in them: a register's
+    changed marks and the planned marks that stood with it are one record (the bench's
+    registers are far below the size at which the register cuts one in parts), an amendment
+    one record of one mark."""
     body = response.json()
     if "registers" in body:
-        return sum(r["recorded"] + r.get("planned", 0) for r in body["registers"])
-    return body.get("recorded", 1) + body.get("planned", 0)
+        registers = body["registers"]
+    elif "recorded" in body:
+        registers = [body]
+    else:
+        return 1, 1  # an amendment
+    marks = [r["recorded"] + r.get("planned", 0) for r in registers]
+    return sum(1 for m in marks if m), sum(marks)
 
 
 @dataclass
@@ -299,7 +309,7 @@ async def replay(
     label: str,
     *,
     rate: float | None = None,
-) -> tuple[PhaseTimes, list[tuple[float, int]], float]:
+) -> tuple[PhaseTimes, list[Accepted], float]:
     """Replay days in order, each phase (admissions, morning registers, afternoon registers,
     amendments, deletions) waiting for the one before, as each day's MIS traffic does.
     With `rate`, register calls are sent on an even schedule of `rate` marks a second.
@@ -308,7 +318,7 @@ async def replay(
     phase with mark events began: the clock of the end-to-end rate and of the paced schedule,
     so the September intake's admissions before the first register do not count against them."""
     progress = Progress(label, sum(p.calls for p in plans))
-    accepted: list[tuple[float, int]] = []
+    accepted: list[Accepted] = []
     times = PhaseTimes()
     started: float | None = None
     offered = 0
@@ -388,7 +398,7 @@ async def set_up(client: httpx.AsyncClient, replay_plan: Replay, concurrency: in
     )
     admissions += [c for d in replay_plan.before for c in plan_day(d, bulk).admit]
     deletions = [c for d in replay_plan.before for c in plan_day(d, bulk).delete]
-    accepted: list[tuple[float, int]] = []
+    accepted: list[Accepted] = []
     await run_calls(client, admissions, concurrency, Progress("admit", len(admissions)), accepted)
     if deletions:
         await run_calls(client, deletions, concurrency, Progress("delete", len(deletions)), accepted)
@@ -486,15 +496,15 @@ def _broker_of(target: Target) -> KafkaTarget:
 
 async def _fresh(
     watching: tuple[ConsumedWatcher, asyncio.Task[None]] | None,
-    accepted: list[tuple[float, int]],
+    accepted: list[Accepted],
     started: float,
     timeout_s: float,
 ) -> dict[str, float] | None:
-    """Wait until analytics has applied every mark event accepted, then read freshness off it."""
+    """Wait until analytics has applied every record of marks accepted, then read freshness off it."""
     if watching is None:
         return None
     watcher, task = watching
-    await watcher.wait_for(sum(n for _, n in accepted), timeout_s)
+    await watcher.wait_for(records_of(accepted), timeout_s)
     watcher.stop()
     await task
     return freshness(accepted, watcher, started)
@@ -665,13 +675,13 @@ async def main_async(args: argparse.Namespace, target: Target) -> dict[str, obje
             _unapplied(results, e2e, args.freshness_timeout)
         # Once analytics, and the other consumers of the marks topic, have caught up: the CPU
         # figures then hold all the flat-out run's work, and the paced one none of it.
-        events = sum(n for _, n in accepted)
-        others_done = await _caught_up(target, consumed_before, events, args.freshness_timeout)
+        events, records = marks_of(accepted), records_of(accepted)
+        others_done = await _caught_up(target, consumed_before, records, args.freshness_timeout)
         if not others_done:
             _warn(
                 results,
-                f"{' and '.join(OTHER_MARK_CONSUMERS)} had not applied the replay's {events:,} mark events after "
-                f"{args.freshness_timeout:g} s",
+                f"{' and '.join(OTHER_MARK_CONSUMERS)} had not applied the replay's {records:,} records of marks "
+                f"after {args.freshness_timeout:g} s",
             )
         if profiler:
             results["profile"] = await profiler.stop()
@@ -681,8 +691,8 @@ async def main_async(args: argparse.Namespace, target: Target) -> dict[str, obje
             results["cpu_flat_out"] = cpu_per_event(cpu_before, _cpu(target), events)
             if batches_before:
                 batches = await batches_applied(target.urls)
-                results["events_per_batch"] = {
-                    service: round(events / (batches[service] - before))
+                results["records_per_batch"] = {
+                    service: round(records / (batches[service] - before))
                     for service, before in batches_before.items()
                     if service in MARK_CONSUMERS and batches[service] > before
                 }
@@ -732,12 +742,12 @@ async def disk_figures(target: Target, results: dict[str, object]) -> dict[str, 
 
 
 def paced_figures(
-    rate: float, plans: list[DayPlan], times: PhaseTimes, accepted: list[tuple[float, int]], started: float
+    rate: float, plans: list[DayPlan], times: PhaseTimes, accepted: list[Accepted], started: float
 ) -> dict[str, object]:
     marks = sum(c.marks for p in plans for c in (*p.am, *p.pm))
     # Offered evenly from `started`; achieved is what the register took over the same span,
     # so a server that falls behind shows as achieved below offered.
-    last = max((t for t, _ in accepted), default=started)
+    last = max((a.at for a in accepted), default=started)
     return {
         "offered_marks_per_second": rate,
         "marks": marks,

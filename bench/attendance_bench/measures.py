@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import asyncpg
 import httpx
@@ -22,6 +23,24 @@ from sqlalchemy.engine import make_url
 from attendance_shared.acl import consumer_group
 from attendance_shared.kafka import KafkaTarget, client_config
 from attendance_shared.topics import MARKS, TopicSpec
+
+
+class Accepted(NamedTuple):
+    """A request's answer that carried marks: when it arrived, the records it put on the marks
+    topic (one a register, one an amendment) and the marks they hold. Freshness is read off
+    records, which is what a consumer group's offsets count; rates are given in marks."""
+
+    at: float
+    records: int
+    marks: int
+
+
+def marks_of(accepted: list[Accepted]) -> int:
+    return sum(a.marks for a in accepted)
+
+
+def records_of(accepted: list[Accepted]) -> int:
+    return sum(a.records for a in accepted)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -81,9 +100,10 @@ class CommittedEvents:
 
 
 class ConsumedWatcher:
-    """Samples how many mark events analytics has applied, so each register's freshness
-    (accepted by register-service to applied in analytics) can be read off the timeline:
-    register i is fresh once the count reaches the marks accepted up to and including it."""
+    """Samples how many records of the marks topic analytics has applied, so each register's
+    freshness (accepted by register-service to applied in analytics) can be read off the
+    timeline: register i is fresh once the count reaches the records accepted up to and
+    including it."""
 
     def __init__(self, committed: CommittedEvents, interval_s: float = 0.05) -> None:
         self._committed = committed
@@ -104,7 +124,7 @@ class ConsumedWatcher:
             await asyncio.sleep(self._interval_s)
 
     async def wait_for(self, count: float, timeout_s: float) -> None:
-        """Until analytics has applied `count` marks, or `timeout_s` has passed (`freshness`
+        """Until analytics has applied `count` records, or `timeout_s` has passed (`freshness`
         then says how many it had not)."""
         self._target = count
         with contextlib.suppress(TimeoutError):
@@ -119,43 +139,50 @@ class ConsumedWatcher:
         return self.samples[index][0] if index < len(self.samples) else None
 
 
-def catch_up(
-    accepted: list[tuple[float, int]], watcher: ConsumedWatcher, total: int, last_visible: float
-) -> dict[str, float]:
-    """Analytics' own apply rate: the backlog left when the last register was accepted, over
-    the time it took to clear it, with register-service idle. Only where a backlog of at least
-    one full batch was left, or the figure would be noise."""
+def catch_up(accepted: list[Accepted], watcher: ConsumedWatcher, last_visible: float) -> dict[str, float]:
+    """Analytics' own apply rate: the backlog of marks left when the last register was
+    accepted, over the time it took to clear it, with register-service idle. Only where a
+    backlog of at least 5,000 marks was left, or the figure would be noise."""
     if not accepted or not watcher.samples:
         return {}
-    last_accepted = max(at for at, _ in accepted)
+    ordered = sorted(accepted)
+    records, marks = [0], [0]  # cumulative, so the records applied tell the marks applied
+    for answer in ordered:
+        records.append(records[-1] + answer.records)
+        marks.append(marks[-1] + answer.marks)
+    last_accepted = ordered[-1].at
     after = [(at, count) for at, count in watcher.samples if at >= last_accepted]
-    if not after or total - after[0][1] < 5000 or last_visible <= after[0][0]:
+    if not after or last_visible <= after[0][0]:
         return {}
     at, count = after[0]
-    return {"analytics_catch_up_marks_per_second": round((total - count) / (last_visible - at))}
+    applied = marks[bisect.bisect_right(records, count) - 1]
+    if marks[-1] - applied < 5000:
+        return {}
+    return {"analytics_catch_up_marks_per_second": round((marks[-1] - applied) / (last_visible - at))}
 
 
-def freshness(accepted: list[tuple[float, int]], watcher: ConsumedWatcher, started: float) -> dict[str, float]:
-    """`accepted` holds (time the PUT returned, marks in it) in completion order. A rate is only
-    given once analytics has applied every mark: over the marks it had applied by a timeout,
-    it would be the rate of a run cut short where it fell behind."""
-    seconds, cumulative, seen, last_visible = [], 0, 0, started
-    for accepted_at, marks in sorted(accepted):
-        cumulative += marks
-        visible = watcher.time_reaching(cumulative)
+def freshness(accepted: list[Accepted], watcher: ConsumedWatcher, started: float) -> dict[str, float]:
+    """`accepted` holds each answer in completion order. A rate is only given once analytics
+    has applied every record: over the marks it had applied by a timeout, it would be the rate
+    of a run cut short where it fell behind."""
+    seconds, records, marks, seen, last_visible = [], 0, 0, 0, started
+    for answer in sorted(accepted):
+        records += answer.records
+        visible = watcher.time_reaching(records)
         if visible is None:
             break  # the count only grows: no later register was applied either
+        marks += answer.marks
         # The client notes acceptance when the response arrives, just after the commit, so a
         # fast consumer can be a few milliseconds "early": that is jitter, not negative delay.
-        seconds.append(max(visible - accepted_at, 0.0))
-        seen, last_visible = cumulative, max(last_visible, visible)
-    total = sum(m for _, m in accepted)
+        seconds.append(max(visible - answer.at, 0.0))
+        seen, last_visible = marks, max(last_visible, visible)
+    total = marks_of(accepted)
     figures: dict[str, float] = {"marks": total}
     if seen < total:
         figures["marks_not_applied"] = total - seen
     else:
         figures["end_to_end_marks_per_second"] = round(total / max(last_visible - started, 1e-9))
-        figures |= catch_up(accepted, watcher, total, last_visible)
+        figures |= catch_up(accepted, watcher, last_visible)
     return figures | {
         "freshness_p50_s": round(statistics.median(seconds), 3) if seconds else -1,
         "freshness_p99_s": round(percentile(seconds, 99), 3) if seconds else -1,

@@ -37,7 +37,7 @@ from attendance_bench.__main__ import (
     set_up,
 )
 from attendance_bench.generator import make_schools
-from attendance_bench.measures import latency, resident_mb
+from attendance_bench.measures import latency, marks_of, resident_mb
 from attendance_shared.auth import Role, mint_token
 from attendance_shared.settings import CommonSettings
 from attendance_stack.processes import free_port
@@ -111,7 +111,7 @@ async def run(args: argparse.Namespace, target: Target, mailbox: CountingMailbox
         await set_up(register, plan, args.concurrency, 1)
         _, accepted, _ = await replay(register, [plan_day(d, 1) for d in plan.flat], args.concurrency, "replay")
         await _fresh(watching, accepted, started, 900)
-        results["marks"] = sum(n for _, n in accepted)
+        results["marks"] = marks_of(accepted)
     auth = {"Authorization": f"Bearer {staff}"}
     base = f"{target.urls['notification']}/v1/schools/{school.urn}"
     async with httpx.AsyncClient(base_url=base, headers=auth, timeout=600) as notification:

@@ -38,7 +38,7 @@ from attendance_bench.__main__ import (
     set_up,
 )
 from attendance_bench.generator import School, make_schools
-from attendance_bench.measures import latency, resident_mb
+from attendance_bench.measures import latency, marks_of, resident_mb
 from attendance_shared.auth import Role, mint_token
 from attendance_shared.settings import CommonSettings
 
@@ -72,7 +72,7 @@ async def replay_year(client: httpx.AsyncClient, schools: list[School], days: in
     plan = cut_year(schools, args.seed, None, days, 0)
     await set_up(client, plan, args.concurrency, 1)
     _, accepted, _ = await replay(client, [plan_day(d, 1) for d in plan.flat], args.concurrency, "replay")
-    return sum(n for _, n in accepted)
+    return marks_of(accepted)
 
 
 async def open_cases(

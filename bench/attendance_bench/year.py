@@ -42,7 +42,14 @@ from attendance_bench.__main__ import (
 )
 from attendance_bench.generator import TERMS, SchoolDay, make_schools, school_year
 from attendance_bench.history import fill_history
-from attendance_bench.measures import cpu_per_event, postgres_disk_bytes, resident_mb, topic_disk_bytes
+from attendance_bench.measures import (
+    cpu_per_event,
+    marks_of,
+    postgres_disk_bytes,
+    records_of,
+    resident_mb,
+    topic_disk_bytes,
+)
 from attendance_bench.rebuild import rebuild_figures
 from attendance_shared.auth import Role, mint_token
 from attendance_shared.settings import CommonSettings
@@ -101,11 +108,10 @@ async def year_async(args: argparse.Namespace, target: Target) -> dict[str, obje
             cpu_before = _cpu(target)
             times, accepted, started = await replay(client, flat, args.concurrency, f"{month} flat out")
             figures["ingest"] = ingest_figures(flat, times)
-            events = sum(n for _, n in accepted)
             if e2e := await _fresh(watching, accepted, started, args.freshness_timeout):
                 figures["end_to_end"] = e2e
-            if await _caught_up(target, consumed_before, events, args.freshness_timeout) and cpu_before:
-                figures["cpu_flat_out"] = cpu_per_event(cpu_before, _cpu(target), events)
+            if await _caught_up(target, consumed_before, records_of(accepted), args.freshness_timeout) and cpu_before:
+                figures["cpu_flat_out"] = cpu_per_event(cpu_before, _cpu(target), marks_of(accepted))
             else:
                 _warn(results, f"{month}: the consumers had not caught up; no CPU figure for the month")
             marks_stored += int(figures["ingest"]["marks"])  # type: ignore[index]
@@ -135,8 +141,9 @@ async def year_async(args: argparse.Namespace, target: Target) -> dict[str, obje
         )
         rebuild = results["rebuild"]
         print(
-            f"  rebuild: {rebuild['events']:,} events in {rebuild['seconds']} s, {rebuild['events_per_second']:,}/s, "
-            f"{rebuild['share_of_raw_consume']:.0%} of the raw consume rate; equal to the live projection: "
+            f"  rebuild: {rebuild['marks']:,} marks in {rebuild['events']:,} events in {rebuild['seconds']} s, "
+            f"{rebuild['marks_per_second']:,} marks/s, {rebuild['share_of_raw_consume']:.0%} of the raw consume rate "
+            f"({rebuild['raw_consume_per_second']:,} mark-sized records/s); equal to the live projection: "
             f"{all(rebuild['equal_to_live'].values())}",
             file=sys.stderr,
         )

@@ -32,6 +32,7 @@ from attendance_shared.events import (
     PupilDeletedV1,
     PupilRecordsRemovedV1,
     PupilUpdatedV1,
+    RegisterMarkedV1,
     RegisterMissingV1,
     RiskFlagClearedV1,
     RiskFlagRaisedV1,
@@ -58,7 +59,7 @@ TOPIC_EVENTS: dict[str, tuple[type[Payload], ...]] = {
         LeaveDecidedV1,
         PartTimeTimetableSetV1,
     ),
-    topics.MARKS.name: (SessionMarkedV1, MarkAmendedV1),
+    topics.MARKS.name: (RegisterMarkedV1, MarkAmendedV1, SessionMarkedV1),
     topics.RISK_FLAGS.name: (RiskFlagRaisedV1, RiskFlagClearedV1),
     topics.NOTIFICATION_OUTCOMES.name: (NotificationOutcomeV1,),
     topics.SUPPORT_CASES.name: (
@@ -96,10 +97,15 @@ CONSUMES: dict[str, tuple[TopicSpec, ...]] = {
 # The record key: one school's events, or one pupil's at one school, keep their order.
 SCHOOL_KEY = "The school's URN, such as `100001`: a school's events keep their order"
 PUPIL_KEY = "`{URN}:{UPN}`, such as `100001:M201123424001`: one pupil's events at one school keep their order"
+MARKS_KEY = (
+    "A register's marks (`RegisterMarkedV1`): the school's URN, such as `100001`. An amendment, or a mark "
+    "published singly: `{URN}:{UPN}`. A session's marks are ordered by their `revision`, not by where their "
+    "records fall: a reader keeps the highest"
+)
 KEYS = {
     topics.SCHOOLS.name: SCHOOL_KEY,
     topics.PUPILS.name: PUPIL_KEY,
-    topics.MARKS.name: PUPIL_KEY,
+    topics.MARKS.name: MARKS_KEY,
     topics.RISK_FLAGS.name: PUPIL_KEY,
     topics.NOTIFICATION_OUTCOMES.name: PUPIL_KEY + " (the URN alone for a message about the school)",
     topics.SUPPORT_CASES.name: PUPIL_KEY,
@@ -234,6 +240,18 @@ EXAMPLES: dict[type[Payload], dict[str, Any]] = {
         "next_review_on": "2026-11-23",
         "parents_consent_on": "2026-11-05",
         "status": "active",
+    },
+    RegisterMarkedV1: {
+        **_SCHOOL,
+        "date": "2026-09-07",
+        "session": "am",
+        "recorded_at": "2026-09-07T08:52:11Z",
+        "marks": [
+            ["M201123424001", "N", 1, None, None, None],
+            ["M201123424002", "/", 1, None, None, None],
+            ["M201123424003", "L", 1, None, 12, None],
+            ["M201123424004", "I", 2, "N", None, "mother phoned before the register closed"],
+        ],
     },
     SessionMarkedV1: {**_MARK, "recorded_at": "2026-09-07T08:52:11Z"},
     MarkAmendedV1: {
@@ -410,7 +428,7 @@ def asyncapi_document() -> dict[str, Any]:
         "asyncapi": "3.0.0",
         "info": {
             "title": "School attendance event stream",
-            "version": "1.0.0",
+            "version": "1.1.0",
             "description": (
                 "Every event the platform publishes on Apache Kafka. Each record's value is a CloudEvents 1.0 "
                 "envelope in structured JSON mode, its `data` the event; the key orders one school's or one pupil's "
@@ -456,7 +474,7 @@ def _producer(topic: str) -> str:
 
 
 def _example_key(topic: str, data: dict[str, Any]) -> str:
-    if KEYS[topic] == SCHOOL_KEY:
+    if KEYS[topic] == SCHOOL_KEY or "upn" not in data:
         return data.get("school_urn") or data["urn"]
     return f"{data['school_urn']}:{data['upn']}"
 

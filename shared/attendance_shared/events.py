@@ -8,7 +8,7 @@ import os
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Any, Literal, NotRequired, Union, get_args
+from typing import Annotated, Any, Literal, NamedTuple, NotRequired, Union, get_args
 
 import orjson
 from pydantic import (
@@ -39,6 +39,7 @@ from attendance_shared.bounds import (
     Phone,
     Postcode,
     ReasonText,
+    Revision,
     Town,
 )
 from attendance_shared.rules.codes import ATTENDANCE_CODES
@@ -248,8 +249,21 @@ class PupilRecordsRemovedV1(Payload):
     removed_on: BoundedDate
 
 
+def _stored_row(mark: "SessionMark") -> dict[str, Any]:
+    return {
+        "school_urn": mark.school_urn,
+        "upn": mark.upn,
+        "date": mark.date,
+        "session": mark.session,
+        "code": mark.code,
+        "revision": mark.revision,
+    }
+
+
 class SessionMarkedV1(Payload):
-    """One session's mark, as first recorded (revision 1) or as replaced by a later revision."""
+    """One session's mark, as first recorded (revision 1) or as replaced by a later revision.
+    A register's marks are published as one `RegisterMarkedV1` since v1.1 of the stream; this is
+    still read, for the register's log holds six years of registers published a mark each."""
 
     school_urn: URN
     la_code: LACode
@@ -265,18 +279,88 @@ class SessionMarkedV1(Payload):
 
     def stored_row(self) -> dict[str, Any]:
         """The session's code at its revision, as a consumer's projection of marks stores it."""
-        return {
-            "school_urn": self.school_urn,
-            "upn": self.upn,
-            "date": self.date,
-            "session": self.session,
-            "code": self.code,
-            "revision": self.revision,
-        }
+        return _stored_row(self)
 
 
 class MarkAmendedV1(SessionMarkedV1):
     reason: ReasonText
+
+
+# More rows than fit in `MAX_EVENT_BYTES` at their shortest: the size decides, this only bounds
+# what a reader is asked to validate.
+MAX_REGISTER_ROWS = 10_000
+MinutesLate = Annotated[int, Field(ge=1, le=MAX_MINUTES_LATE)]
+# One pupil's mark in a register's event, as a JSON array:
+# [upn, code, revision, previous_code, minutes_late, reason], the nulls written out.
+RegisterRow = tuple[UPN, AttendanceCodeStr, Revision, AttendanceCodeStr | None, MinutesLate | None, ReasonText | None]
+
+
+class RegisterMarkedV1(Payload):
+    """The marks of one register recorded together (attendance.marks.v1, keyed by the school's
+    URN): the school, day, session and time once, and each pupil's mark as a short row. Each
+    row means what a `SessionMarkedV1` of the same values means; `session_marks` reads them as
+    such. A register too large for one event is published as several, each whole."""
+
+    school_urn: URN
+    la_code: LACode
+    date: BoundedDate
+    session: Session
+    recorded_at: Moment
+    marks: tuple[RegisterRow, ...] = Field(min_length=1, max_length=MAX_REGISTER_ROWS)
+
+
+class RegisterMark(NamedTuple):
+    """One row of a `RegisterMarkedV1`, read as its single mark: the attributes a
+    `SessionMarkedV1` has, without building a model for each of a register's thousand rows."""
+
+    school_urn: str
+    la_code: str
+    upn: str
+    date: date
+    session: str
+    code: str
+    previous_code: str | None
+    revision: int
+    recorded_at: datetime
+    reason: str | None
+    minutes_late: int | None
+
+    def stored_row(self) -> dict[str, Any]:
+        return _stored_row(self)
+
+
+# A mark as its reader sees it: a single mark's event, or one row of a register's.
+SessionMark = SessionMarkedV1 | RegisterMark
+
+
+def register_marks(register: RegisterMarkedV1) -> list[RegisterMark]:
+    school, la, day, session, at = (
+        register.school_urn,
+        register.la_code,
+        register.date,
+        register.session,
+        register.recorded_at,
+    )
+    return [
+        RegisterMark(school, la, upn, day, session, code, previous, revision, at, reason, late)
+        for upn, code, revision, previous, late, reason in register.marks
+    ]
+
+
+def session_marks(payloads: Iterable[Payload]) -> list[SessionMark]:
+    """Every session mark among `payloads`, whether published one by one (amendments, and
+    registers before `RegisterMarkedV1`) or as a register's rows."""
+    marks: list[SessionMark] = []
+    for data in payloads:
+        if isinstance(data, SessionMarkedV1):
+            marks.append(data)
+        elif isinstance(data, RegisterMarkedV1):
+            marks.extend(register_marks(data))
+    return marks
+
+
+def carries_marks(payload: Payload) -> bool:
+    return isinstance(payload, SessionMarkedV1 | RegisterMarkedV1)
 
 
 RiskFlagType = Literal[
@@ -572,6 +656,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
     "uk.attendance.school.calendar-set.v1": SchoolCalendarSetV1,
     "uk.attendance.session.marked.v1": SessionMarkedV1,
     "uk.attendance.mark.amended.v1": MarkAmendedV1,
+    "uk.attendance.register.marked.v1": RegisterMarkedV1,
     "uk.attendance.register.missing.v1": RegisterMissingV1,
     "uk.attendance.leave.requested.v1": LeaveRequestedV1,
     "uk.attendance.leave.decided.v1": LeaveDecidedV1,
@@ -669,10 +754,10 @@ class EventTooLarge(ValueError):
         super().__init__(f"the {event_type} event this write makes is {size:,} bytes; at most {MAX_EVENT_BYTES:,}")
 
 
-def latest_revisions(marks: Iterable[SessionMarkedV1]) -> dict[tuple[str, str, date, str], SessionMarkedV1]:
+def latest_revisions(marks: Iterable[SessionMark]) -> dict[tuple[str, str, date, str], SessionMark]:
     """Each session's mark of highest revision among `marks`, keyed by (school, UPN, date,
     session): what a batch folds to before a consumer compares it with what it stored."""
-    latest: dict[tuple[str, str, date, str], SessionMarkedV1] = {}
+    latest: dict[tuple[str, str, date, str], SessionMark] = {}
     for mark in marks:
         key = (mark.school_urn, mark.upn, mark.date, mark.session)
         if key not in latest or latest[key].revision < mark.revision:

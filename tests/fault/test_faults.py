@@ -306,9 +306,11 @@ async def restart_postgres(stack: LocalStack, cluster: KafkaCluster) -> None:
 
 async def produce_bad_records(stack: LocalStack, cluster: KafkaCluster) -> None:
     """Marks already applied, again, in reverse order and twice, between four records that are
-    not events at all (or not valid ones): each consumer must skip the marks and park the four."""
-    records = await read_topic(cluster.bootstrap_servers, topics.MARKS.name, expected=300)
-    replay = [(topics.MARKS.name, r.key, r.value, []) for r in reversed(records[-300:])]
+    not events at all (or not valid ones): each consumer must skip the marks and park the four.
+    Each register is one record of its school's 40 marks: 20 records are hundreds of marks."""
+    records = await read_topic(cluster.bootstrap_servers, topics.MARKS.name, expected=20)
+    replay = [(topics.MARKS.name, r.key, r.value, []) for r in reversed(records[-20:])]
+    half = len(replay) // 2
     valid = orjson.loads(records[-1].value)
     malformed = [
         b"{not json",
@@ -318,9 +320,8 @@ async def produce_bad_records(stack: LocalStack, cluster: KafkaCluster) -> None:
     ]
     publisher = KafkaPublisher(cluster.bootstrap_servers, [topics.MARKS], client_id="fault-injector")
     try:
-        await publisher.publish(
-            replay[:150] + [(topics.MARKS.name, records[-1].key, bad, []) for bad in malformed] + replay + replay[150:]
-        )
+        bad_records = [(topics.MARKS.name, records[-1].key, bad, []) for bad in malformed]
+        await publisher.publish(replay[:half] + bad_records + replay + replay[half:])
     finally:
         await publisher.close()
 

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from attendance_shared import topics
 from attendance_shared.auth import Role
 from attendance_shared.db import make_sessionmaker
-from attendance_shared.events import SchoolUpsertedV1, SessionMarkedV1, make_event, parse_event
+from attendance_shared.events import RegisterMarkedV1, SchoolUpsertedV1, make_event, parse_event, session_marks
 from attendance_shared.kafka import KafkaPublisher, partition_of
 from attendance_shared.outbox import OutboxRelay, add_to_outbox
 from attendance_stack.kafka import KafkaCluster
@@ -50,8 +50,9 @@ async def test_marks_posted_while_the_broker_is_down_are_delivered_after_it_retu
             )
             assert response.status_code == 200, response.text
         assert (await client.get("/readyz")).status_code == 200  # the API stays in service
-        assert await scalar(engine, "SELECT count(*) FROM register.outbox_pending") == 16
-        await wait_until(lambda: _backlog_gauge_is(16), what="the relay to report the whole backlog")
+        # A school, five admissions, and one event for each of the two registers.
+        assert await scalar(engine, "SELECT count(*) FROM register.outbox_pending") == 8
+        await wait_until(lambda: _backlog_gauge_is(8), what="the relay to report the whole backlog")
         relay = {"service": "register", "client": "relay"}
         await wait_until(lambda: _gauge_is("kafka_broker_reachable", relay, 0), what="no broker")
 
@@ -63,13 +64,14 @@ async def test_marks_posted_while_the_broker_is_down_are_delivered_after_it_retu
         last = REGISTRY.get_sample_value("outbox_relay_last_success_timestamp_seconds", {"service": "register"})
         assert time.time() - last < 60
 
-    records = await read_topic(broker.bootstrap_servers, topics.MARKS.name, expected=10)
-    marks = [parse_event(r.value).data for r in records]
-    assert all(isinstance(m, SessionMarkedV1) for m in marks)
+    records = await read_topic(broker.bootstrap_servers, topics.MARKS.name, expected=2)
+    registers = [parse_event(r.value).data for r in records]
+    assert all(isinstance(r, RegisterMarkedV1) for r in registers)
+    marks = session_marks(registers)
     assert sorted((m.upn, m.session, m.code) for m in marks) == sorted(
         [(u, "am", "/") for u in upns] + [(u, "pm", "N") for u in upns]
     )
-    assert {r.key.decode() for r in records} == {f"100001:{u}" for u in upns}
+    assert [r.key.decode() for r in records] == ["100001", "100001"]  # a school's registers keep their order
     admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
     await admin.start()
     try:
@@ -92,7 +94,8 @@ async def _no_backlog(engine) -> bool:
 
 
 async def test_a_register_and_its_events_are_one_transaction(database_url: str, broker: KafkaCluster, engine) -> None:
-    """A refused register stores no mark and no event; an accepted one stores one event per mark."""
+    """A refused register stores no mark and no event; an accepted one stores its marks and
+    one event for them, and one resubmitted unchanged stores neither."""
     settings = Settings(database_url=database_url, kafka_bootstrap_servers=broker.bootstrap_servers)
     good, unknown = make_upn(serial=450), make_upn(serial=451)
     async with register_client(settings) as client:
@@ -141,7 +144,7 @@ async def test_the_trace_context_of_a_register_write_travels_in_the_kafka_header
         records = await read_topic(broker.bootstrap_servers, topics.MARKS.name, expected=1)
     headers = dict(records[0].headers)
     assert headers["traceparent"].decode().split("-")[1] == caller.split("-")[1]
-    assert headers["ce_type"] == b"uk.attendance.session.marked.v1"
+    assert headers["ce_type"] == b"uk.attendance.register.marked.v1"
 
 
 async def test_a_publish_larger_than_a_batch_keeps_each_keys_partition_and_order(broker: KafkaCluster) -> None:

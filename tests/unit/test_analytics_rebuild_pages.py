@@ -6,7 +6,7 @@ from datetime import date
 
 from analytics_service.domain.encoding import BYTE_OF_CODE, slot_of
 from analytics_service.rebuild import HeldYears
-from attendance_shared.events import PupilRecordsRemovedV1, make_event
+from attendance_shared.events import PupilRecordsRemovedV1, RegisterMarkedV1, make_event, parse_event
 from attendance_shared.outbox import log_page_json, log_page_next_after
 from tests.factories import SAMPLE_MARK, SAMPLE_PUPIL, SAMPLE_UPN
 
@@ -51,3 +51,36 @@ def test_a_page_holding_a_removal_is_left_whole_and_in_order() -> None:
     assert count == 3 and held.years == {}
     kinds = [type(e) if isinstance(e, dict) else type(e.data) for _, e in events]
     assert kinds == [dict, PupilRecordsRemovedV1, dict]
+
+
+REGISTER = RegisterMarkedV1(
+    school_urn="100001",
+    la_code="201",
+    date=SAMPLE_MARK.date,
+    session="pm",
+    recorded_at=SAMPLE_MARK.recorded_at,
+    marks=((SAMPLE_UPN, "N", 1, None, None, None), ("A12345678901B", "L", 3, "/", 10, "late bus")),
+)
+
+
+def test_a_registers_rows_are_folded_as_its_marks_would_be() -> None:
+    held = HeldYears(None, None, most=10)  # type: ignore[arg-type]
+    others, count, invalid = held.read_page(page(SAMPLE_MARK, REGISTER))
+    assert (others, count, invalid) == ([], 2, 0)
+    year = held.years[("100001", SAMPLE_UPN, 2026)]
+    am, pm = slot_of(SAMPLE_MARK.date, "am"), slot_of(SAMPLE_MARK.date, "pm")
+    assert (year.codes[am], year.codes[pm]) == (BYTE_OF_CODE[SAMPLE_MARK.code], BYTE_OF_CODE["N"])
+    late = held.years[("100001", "A12345678901B", 2026)]
+    assert late.codes[pm] == BYTE_OF_CODE["L"] and late.amended == {pm: 3} and late.la_code == "201"
+
+
+def test_a_register_read_as_a_model_is_folded_as_its_dict_is() -> None:
+    """A page holding an invalid event is read again event by event, as models: a register
+    among them folds to the same years as from the page's dicts."""
+    from_dicts = HeldYears(None, None, most=10)  # type: ignore[arg-type]
+    from_dicts.read_page(page(REGISTER))
+    from_model = HeldYears(None, None, most=10)  # type: ignore[arg-type]
+    from_model.apply(parse_event(make_event(REGISTER, source="/services/register", subject="100001").to_bytes()))
+    assert from_model.years.keys() == from_dicts.years.keys()
+    for key, year in from_dicts.years.items():
+        assert (from_model.years[key].codes, from_model.years[key].amended) == (year.codes, year.amended)

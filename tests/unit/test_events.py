@@ -26,21 +26,32 @@ from attendance_shared.events import (
     MarkAmendedV1,
     NotificationOutcomeV1,
     PupilAdmittedV1,
+    RegisterMarkedV1,
     SessionMarkedV1,
     make_event,
     parse_event,
     plain_envelope,
     pupil_key,
+    session_marks,
 )
 from attendance_shared.outbox import add_envelopes_to_outbox
 from tests.factories import SAMPLE_FLAG, SAMPLE_MARK, SAMPLE_PUPIL, SAMPLE_SCHOOL, SAMPLE_UPN
 
 UPN = SAMPLE_UPN
 MARK = SAMPLE_MARK
+REGISTER = RegisterMarkedV1(
+    school_urn=MARK.school_urn,
+    la_code=MARK.la_code,
+    date=MARK.date,
+    session=MARK.session,
+    recorded_at=MARK.recorded_at,
+    marks=((MARK.upn, MARK.code, 1, None, None, None), ("A12345678901B", "L", 2, "/", 12, "the bus was late")),
+)
 PAYLOADS = [
     SAMPLE_SCHOOL,
     SAMPLE_PUPIL,
     MARK,
+    REGISTER,
     MarkAmendedV1(**{**MARK.model_dump(), "code": "I", "previous_code": "N", "revision": 2, "reason": "GP letter"}),
     SAMPLE_FLAG,
     NotificationOutcomeV1(
@@ -229,6 +240,41 @@ def test_a_dead_letter_keeps_at_most_half_a_mebibyte_of_the_record_and_says_how_
     assert len(named["dead_letter_reason"]) <= 4000
 
 
+def test_a_registers_rows_read_as_the_single_marks_of_the_same_values() -> None:
+    """Every reader takes a register's row for the `SessionMarkedV1` it stands for: each field,
+    and the row a projection of marks stores."""
+    late = SessionMarkedV1(
+        **{
+            **MARK.model_dump(),
+            **{"upn": "A12345678901B", "code": "L", "revision": 2, "previous_code": "/"},
+            **{"minutes_late": 12, "reason": "the bus was late"},
+        }
+    )
+    read = session_marks([REGISTER, MARK])
+    assert [m._asdict() for m in read[:2]] == [MARK.model_dump(), late.model_dump()]
+    assert read[2] is MARK
+    assert [m.stored_row() for m in read[:2]] == [MARK.stored_row(), late.stored_row()]
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        (["M201123424001", "ZZ", 1, None, None, None], "not a 2024 attendance code"),
+        (["M201123424001", "L", 1, None, 0, None], "greater than or equal to 1"),
+        (["M201123424001", "/", 0, None, None, None], "greater than or equal to 1"),
+        (["M201123424001", "/", 1, None, None], "Field required"),
+        (["M201123424001", "/", 1, None, None, None, "x"], "at most 6 items"),
+        (["not a upn!", "/", 1, None, None, None], "should match pattern"),
+    ],
+)
+def test_a_register_with_one_bad_row_is_refused_whole_naming_the_row(row: list, reason: str) -> None:
+    envelope = orjson.loads(make_event(REGISTER, source="/services/register", subject="100001").to_bytes())
+    envelope["data"]["marks"].append(row)
+    with pytest.raises(InvalidEvent, match=reason) as refused:
+        parse_event(orjson.dumps(envelope))
+    assert "data.marks.2" in str(refused.value)
+
+
 MARK_TYPES = [name for name, payload in EVENT_TYPES.items() if issubclass(payload, SessionMarkedV1)]
 PLAIN = {name: TypeAdapter(plain_envelope(name)) for name in MARK_TYPES}
 MARK_FIELDS = [*SessionMarkedV1.model_fields, "extra_field"]
@@ -264,3 +310,37 @@ def test_a_mark_read_as_a_plain_dict_is_accepted_and_refused_as_parse_event_does
     assert all(not type(model.data).model_fields[name].is_required() for name in left_out)
     assert plain["data"] == {name: fields[name] for name in plain["data"]}
     assert plain["time"] == model.time and plain["id"] == model.id
+
+
+REGISTER_TYPE = "uk.attendance.register.marked.v1"
+PLAIN_REGISTER = TypeAdapter(plain_envelope(REGISTER_TYPE))
+ROW_VALUES = st.one_of(st.just(None), JSON, st.sampled_from(["/", "N", "L", "M201123424001", 1, 2, 0, 61]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from([*RegisterMarkedV1.model_fields, "extra_field"]), JSON, max_size=2),
+    st.lists(st.tuples(st.integers(0, 1), st.integers(0, 6), ROW_VALUES), max_size=2),
+)
+def test_a_register_read_as_a_plain_dict_is_accepted_and_refused_as_parse_event_does(
+    replaced: dict, row_changes: list
+) -> None:
+    """The rebuild reads registers as dicts too: the two agree whatever a field or a row holds."""
+    envelope = orjson.loads(make_event(REGISTER, source="/services/register", subject="100001").to_bytes())
+    data = envelope["data"]
+    for row, column, value in row_changes:
+        cells = data["marks"][row]
+        if column < len(cells):
+            cells[column] = value
+        else:
+            cells.append(value)
+    data.update(replaced)
+    raw = orjson.dumps(envelope)
+    try:
+        model = parse_event(raw)
+    except InvalidEvent:
+        with pytest.raises(ValidationError):
+            PLAIN_REGISTER.validate_json(raw)
+        return
+    plain = PLAIN_REGISTER.validate_json(raw)
+    assert plain["data"] == model.data.model_dump()

@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import sys
 import time
+from datetime import date
 from typing import Annotated, Any, Union
 
 import httpx
@@ -43,10 +44,12 @@ from attendance_shared.auth import ServiceTokenAuth
 from attendance_shared.db import make_engine, make_sessionmaker
 from attendance_shared.events import (
     ENVELOPE_OF,
+    EVENT_TYPE_OF,
     EVENT_TYPES,
     Event,
     InvalidEvent,
     PupilRecordsRemovedV1,
+    RegisterMarkedV1,
     SessionMarkedV1,
     parse_event,
     plain_envelope,
@@ -70,7 +73,10 @@ async def topic_ends(consumer: AIOKafkaConsumer) -> dict[TopicPartition, int]:
 
 # Marks are read as plain dicts, validated exactly as the models would validate them: a year
 # of marks is millions of events, and building a model for each was most of a rebuild's time.
-MARK_TYPES = tuple(name for name, payload in EVENT_TYPES.items() if issubclass(payload, SessionMarkedV1))
+MARK_TYPES = tuple(
+    name for name, payload in EVENT_TYPES.items() if issubclass(payload, SessionMarkedV1 | RegisterMarkedV1)
+)
+REGISTER_TYPE = EVENT_TYPE_OF[RegisterMarkedV1]
 LoggedEventBody = Annotated[
     Union[  # noqa: UP007 - built at run time
         tuple(plain_envelope(name) if name in MARK_TYPES else ENVELOPE_OF[name] for name in EVENT_TYPES)
@@ -121,11 +127,7 @@ def _is(event: Event | dict[str, Any], payload: type) -> bool:
 
 def _is_mark(event: Event | dict[str, Any]) -> bool:
     # A page validated whole gives marks as dicts; one read again event by event, as models.
-    return isinstance(event, dict) or _is(event, SessionMarkedV1)
-
-
-def _mark_of(event: Event | dict[str, Any]) -> dict[str, Any] | SessionMarkedV1:
-    return event["data"] if isinstance(event, dict) else event.data  # type: ignore[return-value]
+    return isinstance(event, dict) or _is(event, SessionMarkedV1 | RegisterMarkedV1)
 
 
 class HeldYears:
@@ -135,18 +137,31 @@ class HeldYears:
     def __init__(self, handler: AnalyticsHandler, sessionmaker: async_sessionmaker[AsyncSession], most: int) -> None:
         self.handler, self.sessionmaker, self.most = handler, sessionmaker, most
         self.years: dict[PupilYearKey, PupilYear] = {}
+        self.marks = 0  # taken, whether single or a register's rows
 
-    def apply(self, mark: SessionMarkedV1 | dict[str, Any]) -> None:
-        """A mark, as a model or as a plain dict."""
-        if isinstance(mark, SessionMarkedV1):
-            mark = mark.model_dump()
-        day = mark["date"]
-        key = (mark["school_urn"], mark["upn"], academic_year_of(day))
+    def apply(self, event: Event | dict[str, Any]) -> None:
+        """A mark's or a register's event, as a model or as a plain dict."""
+        if not isinstance(event, dict):
+            event = {"type": event.type, "data": event.data.model_dump()}
+        data = event["data"]
+        if event["type"] == REGISTER_TYPE:
+            school, la_code, day, session = data["school_urn"], data["la_code"], data["date"], data["session"]
+            for upn, code, revision, *_ in data["marks"]:
+                self.take(school, upn, la_code, day, session, code, revision)
+        else:
+            self.take(
+                data["school_urn"], data["upn"], data["la_code"], data["date"], data["session"], data["code"],
+                data["revision"],
+            )  # fmt: skip
+
+    def take(self, school: str, upn: str, la_code: str, day: date, session: str, code: str, revision: int) -> None:
+        self.marks += 1
+        key = (school, upn, academic_year_of(day))
         year = self.years.get(key)
         if year is None:
             year = self.years[key] = PupilYear()
-        if year.take(day, mark["session"], mark["code"], mark["revision"]):
-            year.la_code = mark["la_code"]
+        if year.take(day, session, code, revision):
+            year.la_code = la_code
 
     def read_page(self, content: bytes) -> tuple[list[Logged], int, int]:
         """A page's marks folded in; its other events, to apply after them (all of them, in
@@ -158,7 +173,7 @@ class HeldYears:
         others: list[Logged] = []
         for topic, event in events:
             if _is_mark(event):
-                self.apply(_mark_of(event))
+                self.apply(event)
             else:
                 others.append((topic, event))
         return others, len(events), invalid
@@ -170,7 +185,7 @@ class HeldYears:
         waiting: list[Logged] = []
         for topic, event in events:
             if _is_mark(event):
-                self.apply(_mark_of(event))
+                self.apply(event)
                 continue
             if _is(event, PupilRecordsRemovedV1):
                 await self._apply(waiting)
@@ -253,8 +268,9 @@ async def rebuild(
             await held.apply_in_order(others)
             await held.write_if_full()
             applied += count
-            rate = applied / max(time.monotonic() - started, 1e-6)
-            print(f"\rreplayed {applied:,} events ({rate:,.0f}/s)", end="", file=sys.stderr, flush=True)
+            rate = held.marks / max(time.monotonic() - started, 1e-6)
+            progress = f"\rreplayed {applied:,} events, {held.marks:,} marks ({rate:,.0f} marks/s)"
+            print(progress, end="", file=sys.stderr, flush=True)
         print(file=sys.stderr)
         print(f"writing {len(held.years):,} pupil-years", file=sys.stderr, flush=True)
         await held.write()
@@ -268,7 +284,10 @@ async def rebuild(
         await consumer.stop()
         await register.aclose()
         await engine.dispose()
-    print(f"rebuilt analytics from {applied:,} events ({skipped} that never validated were skipped)")
+    print(
+        f"rebuilt analytics from {applied:,} events holding {held.marks:,} marks"
+        f" ({skipped} that never validated were skipped)"
+    )
     return applied
 
 

@@ -31,13 +31,16 @@ from attendance_shared.events import (
     PupilAdmittedV1,
     PupilDeletedV1,
     PupilUpdatedV1,
+    RegisterMarkedV1,
     RiskFlagClearedV1,
     RiskFlagRaisedV1,
     SchoolCalendarSetV1,
     SchoolUpsertedV1,
+    SessionMark,
     SessionMarkedV1,
     make_event,
     pupil_key,
+    register_marks,
 )
 from attendance_shared.outbox import add_to_outbox
 from attendance_shared.rules.codes import Category
@@ -98,7 +101,7 @@ class AnalyticsHandler:
     async def _apply(self, session: AsyncSession, events: Sequence[tuple[str, Event]]) -> None:
         schools, calendars, versions, admissions, leavings = {}, {}, {}, [], []
         timetables: list[dict] = []
-        marks: list[SessionMarkedV1] = []
+        marks: list[SessionMark] = []
         # Each changed pupil, with the first academic year the change can alter: admissions,
         # leavings and timetables change nothing before the day they take effect, so earlier
         # years are not recomputed (six years of a pupil's rows for one change of address).
@@ -112,6 +115,8 @@ class AnalyticsHandler:
             data = event.data
             if isinstance(data, SessionMarkedV1):
                 marks.append(data)
+            elif isinstance(data, RegisterMarkedV1):
+                marks.extend(register_marks(data))
             elif isinstance(data, SchoolUpsertedV1):
                 schools[data.urn] = {
                     "urn": data.urn,
@@ -153,7 +158,7 @@ class AnalyticsHandler:
         await self._recompute(session, marks_by_year, recompute)
 
     async def _recompute(
-        self, session: AsyncSession, marks_by_year: dict[PupilYearKey, list[SessionMarkedV1]], others: set
+        self, session: AsyncSession, marks_by_year: dict[PupilYearKey, list[SessionMark]], others: set
     ) -> None:
         keys = set(marks_by_year) | others
         await projections.lock_schools(session, {urn for urn, _, _ in keys})

@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 
 from analytics_service.domain.encoding import BYTE_OF_CODE, SLOTS, slot_of
-from attendance_shared.events import SessionMarkedV1
+from attendance_shared.events import SessionMark
 from attendance_shared.rules.figures import academic_year_of
 
 PupilYearKey = tuple[str, str, int]  # school URN, UPN, academic year
@@ -35,7 +35,7 @@ class PupilYear:
     def revision(self, slot: int) -> int:
         return self.amended.get(slot) or (1 if self.codes[slot] else 0)
 
-    def apply(self, mark: SessionMarkedV1) -> bool:
+    def apply(self, mark: SessionMark) -> bool:
         """Take the mark if it is newer than what the session holds; stale and duplicate
         revisions change nothing, so any delivery order ends in the same year."""
         return self.take(mark.date, mark.session, mark.code, mark.revision)
@@ -62,12 +62,12 @@ class PupilYear:
         self.la_code = other.la_code or self.la_code
 
 
-def key_of(mark: SessionMarkedV1) -> PupilYearKey:
+def key_of(mark: SessionMark) -> PupilYearKey:
     return mark.school_urn, mark.upn, academic_year_of(mark.date)
 
 
-def group_marks(marks: Iterable[SessionMarkedV1]) -> dict[PupilYearKey, list[SessionMarkedV1]]:
-    grouped: dict[PupilYearKey, list[SessionMarkedV1]] = {}
+def group_marks(marks: Iterable[SessionMark]) -> dict[PupilYearKey, list[SessionMark]]:
+    grouped: dict[PupilYearKey, list[SessionMark]] = {}
     for mark in marks:
         grouped.setdefault(key_of(mark), []).append(mark)
     return grouped

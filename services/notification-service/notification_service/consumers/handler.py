@@ -25,9 +25,11 @@ from attendance_shared.events import (
     RiskFlagRaisedV1,
     SchoolCalendarSetV1,
     SchoolUpsertedV1,
-    SessionMarkedV1,
+    SessionMark,
     SupportCaseChangedV1,
+    carries_marks,
     latest_revisions,
+    session_marks,
 )
 from attendance_shared.inbox import claim_new_events
 from attendance_shared.metrics import NOTIFICATIONS
@@ -56,7 +58,7 @@ class EventHandler:
         # Marks stay out of the inbox: their revisions make them idempotent (see `_marks`), and
         # a register batch would otherwise write thousands of inbox rows. The rest need it: a
         # redelivered admission must not put back contacts that a later update replaced.
-        others = [(topic, e) for topic, e in events if not isinstance(e.data, SessionMarkedV1)]
+        others = [(topic, e) for topic, e in events if not carries_marks(e.data)]
         fresh = await claim_new_events(
             session, processed_events, [(e.id, topic) for topic, e in others], service=SERVICE_NAME
         )
@@ -64,7 +66,7 @@ class EventHandler:
         await self._schools(session, payloads)
         await self._pupils(session, payloads)
         now = self._clock()
-        planned = await self._marks(session, [e.data for _, e in events if isinstance(e.data, SessionMarkedV1)], now)
+        planned = await self._marks(session, session_marks(e.data for _, e in events), now)
         planned += await self._flags(session, [data for data in payloads if isinstance(data, RiskFlagRaisedV1)])
         planned += await self._leave(session, [data for data in payloads if isinstance(data, LeaveDecidedV1)])
         await self._circumstances(session, payloads)
@@ -127,7 +129,7 @@ class EventHandler:
         await store.upsert_contacts(session, list(changed.values()), keep_left_on=True)
         await store.mark_left(session, list(left.values()))
 
-    async def _marks(self, session: AsyncSession, marks: list[SessionMarkedV1], now: datetime) -> list[PlannedMessage]:
+    async def _marks(self, session: AsyncSession, marks: list[SessionMark], now: datetime) -> list[PlannedMessage]:
         """Only unauthorised absences, and later revisions of a session, are stored: a register
         of a thousand present pupils writes nothing here. Each stored session keeps its revision
         and only a higher one replaces it, and only a replaced session plans or cancels anything:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from attendance_shared import cursors
 from attendance_shared.clock import today_in_england
 from attendance_shared.errors import NotFound, Unprocessable
-from attendance_shared.events import MarkAmendedV1, SessionMarkedV1
+from attendance_shared.events import MarkAmendedV1
 from attendance_shared.rules.calendar import Calendar, check_mark_day
 from attendance_shared.rules.codes import UNEXPLAINED_CODE, UnknownAttendanceCode, lookup_code
 from attendance_shared.rules.figures import academic_year_of, academic_year_start
@@ -56,7 +56,7 @@ from register_service.schemas import (
     UnexplainedAbsence,
     UnexplainedAbsencePage,
 )
-from register_service.service.events import publish_mark_events
+from register_service.service.events import publish_mark_events, publish_register_events
 from register_service.service.schools import (
     calendar_for,
     calendars_between,
@@ -172,7 +172,7 @@ async def record_register(
     changes, errors, stood = await _validated_changes(session, school, day, session_name, rows, datetime.now(UTC))
     if errors:
         raise Unprocessable.of_rows([e.as_dict() for e in errors], total=len(rows), what="rows are invalid")
-    await _store_marks(session, changes, SessionMarkedV1, recorded_by=recorded_by)
+    await _store_marks(session, changes, recorded_by=recorded_by)
     recorded = len(changes) - stood
     return RegisterResult(
         school_urn=urn,
@@ -232,7 +232,7 @@ async def record_registers(
             "nothing was stored",
             errors=errors,
         )
-    await _store_marks(session, all_changes, SessionMarkedV1, recorded_by=recorded_by)
+    await _store_marks(session, all_changes, recorded_by=recorded_by)
     return BulkRegistersResult(registers=results)
 
 
@@ -329,16 +329,20 @@ async def amend(
         minutes_late=row.minutes_late,
     )
     person = {"note": row.note, "made_by_name": made_by.name, "made_by_position": made_by.position}
-    await _store_marks(session, [{**amended.model_dump(), **person}], MarkAmendedV1, recorded_by=amended_by)
+    await _store_marks(session, [{**amended.model_dump(), **person}], recorded_by=amended_by, amendment=True)
     return MarkEntry(**amended.model_dump(include=set(MarkEntry.model_fields)), **person, recorded_by=amended_by)
 
 
 async def _store_marks(
-    session: AsyncSession, changes: Sequence[MarkChange], event_type: type[SessionMarkedV1], *, recorded_by: str
+    session: AsyncSession, changes: Sequence[MarkChange], *, recorded_by: str, amendment: bool = False
 ) -> None:
-    """Each register entry and its event come from the same values, in the same transaction."""
+    """Each register entry and its event come from the same values, in the same transaction:
+    an amendment is its own event, a register's marks one event for the register."""
     await mark_repository.add(session, [{**m, "recorded_by": recorded_by} for m in changes])
-    await publish_mark_events(session, event_type, changes)
+    if amendment:
+        await publish_mark_events(session, MarkAmendedV1, changes)
+    else:
+        await publish_register_events(session, changes)
 
 
 async def pupil_marks(session: AsyncSession, *, urn: str, upn: str, start: date | None, end: date | None) -> PupilMarks:

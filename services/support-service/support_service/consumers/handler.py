@@ -21,8 +21,8 @@ from attendance_shared.events import (
     RiskFlagRaisedV1,
     SchoolCalendarSetV1,
     SchoolUpsertedV1,
-    SessionMarkedV1,
     latest_revisions,
+    session_marks,
 )
 from attendance_shared.rules.support import PENALTY_CONSIDERATION_FLAG, on_flag_raised
 from support_service.repository import erasure, legal, projections, suggestions
@@ -62,7 +62,7 @@ async def _apply(session: AsyncSession, events: Sequence[tuple[str, Event]]) -> 
     await projections.save_calendars(session, list(calendars.values()))
     await _pupils(session, events)
     await _flags(session, [e for _, e in events if isinstance(e.data, RiskFlagChangedV1)])
-    marks = latest_revisions(e.data for _, e in events if isinstance(e.data, SessionMarkedV1))
+    marks = latest_revisions(session_marks(e.data for _, e in events))
     await legal.save_marks(session, [m.stored_row() for m in marks.values()])
     # Letters notification-service sent about a case: each in the case's chronology.
     await log_letters(session, [e.data for _, e in events if isinstance(e.data, NotificationOutcomeV1)])
