@@ -75,6 +75,7 @@ class BatchConsumer:
         inbox: Table | None,
         handler: BatchHandler,
         max_records: int = 2000,
+        max_partition_fetch_bytes: int = 1024 * 1024,
         session_timeout_ms: int = 10_000,
         fetch_max_wait_ms: int = 500,
         idempotent_topics: Sequence[TopicSpec] = (),
@@ -93,6 +94,9 @@ class BatchConsumer:
         self._idempotent = frozenset(t.name for t in idempotent_topics)
         self._handler = handler
         self._max_records = max_records
+        # A register is one record of a thousand marks: records alone no longer bound a batch,
+        # so what is fetched a partition at a time does (aiokafka's default is 1 MiB).
+        self._max_partition_fetch_bytes = max_partition_fetch_bytes
         self._dead_letter = dead_letter_topic(service)
         self._dead_letter_publisher = KafkaPublisher(
             self.kafka, [self._dead_letter], client_id=f"{service}-dead-letter"
@@ -161,6 +165,7 @@ class BatchConsumer:
                     session_timeout_ms=self.session_timeout_ms,
                     heartbeat_interval_ms=min(3_000, self.session_timeout_ms // 3),
                     fetch_max_wait_ms=self._fetch_max_wait_ms,
+                    max_partition_fetch_bytes=self._max_partition_fetch_bytes,
                     # Stale leadership is refreshed within 30 s whatever path missed it
                     # (aiokafka's default is 5 minutes).
                     metadata_max_age_ms=30_000,
@@ -418,6 +423,7 @@ def attach_consumer(
     inbox: Table | None,
     handler: BatchHandler,
     max_records: int = 2000,
+    max_partition_fetch_bytes: int = 1024 * 1024,
     idempotent_topics: Sequence[TopicSpec] = (),
 ) -> BatchConsumer:
     """Run a batch consumer as one of the service's workers, with its own readiness check."""
@@ -431,6 +437,7 @@ def attach_consumer(
         inbox=inbox,
         handler=handler,
         max_records=max_records,
+        max_partition_fetch_bytes=max_partition_fetch_bytes,
         session_timeout_ms=settings.kafka_consumer_session_timeout_ms,
         fetch_max_wait_ms=settings.kafka_consumer_fetch_max_wait_ms,
         idempotent_topics=idempotent_topics,

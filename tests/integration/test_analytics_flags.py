@@ -2,7 +2,7 @@
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from analytics_service.app import create_app
+from analytics_service.consumers import events as analytics_events
 from analytics_service.consumers.events import AnalyticsHandler
 from analytics_service.domain.flags import FlagRules
 from analytics_service.settings import Settings
@@ -18,8 +19,10 @@ from attendance_shared.clock import today_in_england
 from attendance_shared.db import make_sessionmaker
 from attendance_shared.events import (
     Event,
+    MarkAmendedV1,
     PartTimeTimetableSetV1,
     PupilDeletedV1,
+    RegisterMarkedV1,
     SchoolCalendarSetV1,
     make_event,
     pupil_key,
@@ -432,3 +435,68 @@ async def test_a_pupils_change_recomputes_the_years_from_its_day_on_not_the_year
     async with sessionmaker.begin() as session:
         await handler(session, [leaving(last_year[-1])])  # the leaving put back into last year
     assert await possible() == {2024: 10, 2025: 0}
+
+
+async def test_a_batch_larger_than_a_chunk_is_recomputed_a_chunk_at_a_time_to_the_same_rows(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch of registers reaching more pupil-years than `RECOMPUTE_CHUNK` is read,
+    recomputed and written in chunks: every pupil-year ends as one pass over the batch gives,
+    at two schools, with a pupil's marks of two days and an amendment among them."""
+    days = [date(2025, 9, 8), date(2025, 9, 9)]
+    upns = [make_upn(serial=870 + i) for i in range(7)]
+    codes = ["/", "N", "I", "/", "L", "G", "/"]
+
+    def batch(urn: str) -> list[tuple[str, Event]]:
+        registers = [
+            RegisterMarkedV1(
+                school_urn=urn,
+                la_code="201",
+                date=day,
+                session=session,
+                recorded_at=datetime(2025, 9, 8, 9, tzinfo=UTC),
+                marks=tuple((upn, code, 1, None, None, None) for upn, code in zip(upns, codes, strict=True)),
+            )
+            for day in days
+            for session in ("am", "pm")
+        ]
+        events = [("attendance.marks.v1", make_event(r, source="/test", subject=urn)) for r in registers]
+        explained = MarkAmendedV1(
+            school_urn=urn,
+            la_code="201",
+            upn=upns[1],
+            date=days[0],
+            session="am",
+            code="I",
+            previous_code="N",
+            revision=2,
+            recorded_at=datetime(2025, 9, 8, 11, tzinfo=UTC),
+            reason="the parent phoned",
+        )
+        return [
+            *events,
+            ("attendance.marks.v1", make_event(explained, source="/test", subject=pupil_key(urn, upns[1]))),
+        ]
+
+    async def rows(urn: str) -> list[tuple]:
+        async with engine.connect() as conn:
+            result = await conn.execute(
+                text(
+                    "SELECT upn, codes, possible, present, authorised, unauthorised, flags "
+                    "FROM analytics.pupil_years WHERE school_urn = :urn ORDER BY upn"
+                ),
+                {"urn": urn},
+            )
+            return [tuple(r) for r in result]
+
+    handler, sessionmaker = AnalyticsHandler(rules=FlagRules()), make_sessionmaker(engine)
+    async with sessionmaker.begin() as session:
+        await handler(session, batch("100001"))
+    monkeypatch.setattr(analytics_events, "RECOMPUTE_CHUNK", 2)
+    async with sessionmaker.begin() as session:
+        await handler(session, batch("100002"))
+    whole, chunked = await rows("100001"), await rows("100002")
+    assert len(whole) == 7 and chunked == whole
+    figures = {r[0]: r[2:6] for r in whole}  # possible, present, authorised, unauthorised
+    assert figures[upns[0]] == (4, 4, 0, 0) and figures[upns[5]] == (4, 0, 0, 4)
+    assert figures[upns[1]] == (4, 0, 1, 3)  # the N of Monday morning explained

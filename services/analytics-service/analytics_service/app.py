@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             inbox=None,
             handler=AnalyticsHandler(rules=settings.flag_rules()),
             max_records=settings.consumer_max_records,
+            max_partition_fetch_bytes=settings.consumer_max_partition_fetch_bytes,
         )
         attach_relay(ctx, service=SERVICE_NAME, table=outbox, topics=PUBLISHES[SERVICE_NAME])
 

@@ -91,6 +91,10 @@ def _timetable_row(timetable: PartTimeTimetableSetV1) -> dict:
     }
 
 
+# Pupil-years recomputed together: as many as a batch of single mark events could reach.
+RECOMPUTE_CHUNK = 5000
+
+
 class AnalyticsHandler:
     def __init__(self, *, rules: FlagRules) -> None:
         self.rules = rules
@@ -160,15 +164,31 @@ class AnalyticsHandler:
     async def _recompute(
         self, session: AsyncSession, marks_by_year: dict[PupilYearKey, list[SessionMark]], others: set
     ) -> None:
-        keys = set(marks_by_year) | others
+        keys = sorted(set(marks_by_year) | others)
         await projections.lock_schools(session, {urn for urn, _, _ in keys})
+        # A batch of registers can reach every pupil of twenty schools: their years are read,
+        # recomputed and written a chunk at a time, so memory holds one chunk, not the batch.
+        for first in range(0, len(keys), RECOMPUTE_CHUNK):
+            chunk = keys[first : first + RECOMPUTE_CHUNK]
+            await self._recompute_chunk(session, chunk, marks_by_year, others)
+
+    async def _recompute_chunk(
+        self,
+        session: AsyncSession,
+        keys: list[PupilYearKey],
+        marks_by_year: dict[PupilYearKey, list[SessionMark]],
+        others: set,
+    ) -> None:
         stored = await projections.pupil_year_rows(session, keys)
         states: dict[PupilYearKey, PupilYear] = {}
         for key, row in stored.items():
             states[key] = PupilYear.stored(row.codes, row.revisions, row.flags)
             states[key].la_code = row.la_code
         due = set(others) & set(stored)
-        for key, year_marks in marks_by_year.items():
+        for key in keys:
+            year_marks = marks_by_year.get(key)
+            if not year_marks:
+                continue
             state = states.setdefault(key, PupilYear())
             for mark in year_marks:
                 if state.apply(mark):
