@@ -428,12 +428,16 @@ def asyncapi_document() -> dict[str, Any]:
         "asyncapi": "3.0.0",
         "info": {
             "title": "School attendance event stream",
-            "version": "1.1.0",
+            "version": "2.0.0",
             "description": (
                 "Every event the platform publishes on Apache Kafka. Each record's value is a CloudEvents 1.0 "
                 "envelope in structured JSON mode, its `data` the event; the key orders one school's or one pupil's "
                 "events. Events are versioned (`.v1`): a field added later has a default, so older events still "
-                "parse; anything else is a new version on a new topic. A record that does not validate goes to the "
+                "parse; a new kind of event on a topic raises this document's major version (a reader skips a "
+                "`ce_type` it does not know, or parks it); anything else is a new version on a new topic. Version "
+                "2: a register's marks are one `register.marked` event keyed by the school, where version 1 "
+                "published a `session.marked` event a mark (still in the register's log, and still read). A "
+                "record that does not validate goes to the "
                 "reading service's dead-letter topic. To subscribe from outside, an operator gives the subscriber "
                 "its own principal and read ACLs on the topics (and its consumer group) it may read; topics with "
                 "personal data need a data-sharing agreement with the schools (deploy/README.md)."

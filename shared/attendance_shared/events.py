@@ -262,8 +262,9 @@ def _stored_row(mark: "SessionMark") -> dict[str, Any]:
 
 class SessionMarkedV1(Payload):
     """One session's mark, as first recorded (revision 1) or as replaced by a later revision.
-    A register's marks are published as one `RegisterMarkedV1` since v1.1 of the stream; this is
-    still read, for the register's log holds six years of registers published a mark each."""
+    A register's marks are published as one `RegisterMarkedV1` since version 2 of the stream's
+    contract; this is still read, for the register's log holds six years of registers published
+    a mark each."""
 
     school_urn: URN
     la_code: LACode

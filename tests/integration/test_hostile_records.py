@@ -33,6 +33,7 @@ from attendance_shared.consumer import BatchConsumer, consumer_group
 from attendance_shared.db import make_engine, make_sessionmaker
 from attendance_shared.events import (
     InvalidEvent,
+    RegisterMarkedV1,
     SessionMarkedV1,
     make_event,
     parse_event,
@@ -40,6 +41,7 @@ from attendance_shared.events import (
 )
 from attendance_shared.kafka import KafkaPublisher, ensure_topics
 from attendance_shared.migrations import SERVICE_PACKAGES, migrations_dir, upgrade_to_head
+from attendance_shared.rules.thresholds import MAX_MINUTES_LATE
 from attendance_stack.kafka import KafkaCluster
 from la_returns_service.consumers.handler import handle as la_returns_handler
 from la_returns_service.models import processed_events as la_returns_inbox
@@ -115,6 +117,9 @@ def mutated_envelope(draw: st.DrawFn, spec: topics.TopicSpec) -> bytes:
     return as_json(document)
 
 
+CODES = ["/", "\\", "N", "I", "O", "G", "L", "U", "#", "X", "Y1", "C1"]
+
+
 @st.composite
 def unexpected_mark(draw: st.DrawFn) -> bytes:
     """A valid mark no one registered a school, pupil or calendar for, on any day."""
@@ -124,12 +129,36 @@ def unexpected_mark(draw: st.DrawFn) -> bytes:
         upn=make_upn(serial=draw(st.integers(0, 999))),
         date=draw(st.dates(EARLIEST_DAY, LATEST_DAY)),
         session=draw(st.sampled_from(["am", "pm"])),
-        code=draw(st.sampled_from(["/", "\\", "N", "I", "O", "G", "L", "U", "#", "X", "Y1", "C1"])),
+        code=draw(st.sampled_from(CODES)),
         revision=draw(st.integers(1, 1_000_000)),
         recorded_at=datetime(2026, 9, 7, 8, 55, tzinfo=UTC),
     )
     event = make_event(payload, source="/hostile", subject=pupil_key(payload.school_urn, payload.upn))
     return event.to_bytes()
+
+
+@st.composite
+def unexpected_register(draw: st.DrawFn) -> bytes:
+    """A valid register no one registered a school, pupils or calendar for, on any day: rows
+    of any revision, a pupil's row twice, a previous code and a reason where none belongs."""
+    upns = st.integers(0, 20).map(lambda serial: make_upn(serial=serial))
+    row = st.tuples(
+        upns,
+        st.sampled_from(CODES),
+        st.integers(1, 1_000_000),
+        st.one_of(st.none(), st.sampled_from(CODES)),
+        st.one_of(st.none(), st.integers(1, MAX_MINUTES_LATE)),
+        st.one_of(st.none(), st.text(min_size=1, max_size=20).filter(str.strip)),
+    )
+    payload = RegisterMarkedV1(
+        school_urn=draw(st.from_regex(r"\A[1-9]\d{5}\Z")),
+        la_code=draw(st.from_regex(r"\A\d{3}\Z")),
+        date=draw(st.dates(EARLIEST_DAY, LATEST_DAY)),
+        session=draw(st.sampled_from(["am", "pm"])),
+        recorded_at=datetime(2026, 9, 7, 8, 55, tzinfo=UTC),
+        marks=tuple(draw(st.lists(row, min_size=1, max_size=30))),
+    )
+    return make_event(payload, source="/hostile", subject=payload.school_urn).to_bytes()
 
 
 def hostile_value(spec: topics.TopicSpec) -> st.SearchStrategy[bytes]:
@@ -140,7 +169,7 @@ def hostile_value(spec: topics.TopicSpec) -> st.SearchStrategy[bytes]:
         st.just(orjson.dumps(_envelope(spec))),  # valid, to show good events pass among the bad
     ]
     if spec is topics.MARKS:
-        values.append(unexpected_mark())
+        values += [unexpected_mark(), unexpected_register()]
     return st.one_of(*values)
 
 
